@@ -25,6 +25,20 @@ __all__ = [
     "ParseError",
     "SegdslError",
     "UsageError",
+    "format",
     "parse",
     "parse_expression",
 ]
+
+
+def format(text: str, *, file: str | None = None) -> str:  # noqa: A001 - the brief's name
+    """Canonical layout of a rule file, comments kept.
+
+    ``format(format(t)) == format(t)`` for every rule file ``t``.
+
+    Raises:
+        ParseError: the text is not a well-formed rule file.
+    """
+    from segdsl.formatter import format_text
+
+    return format_text(text, file=file)
