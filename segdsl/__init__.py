@@ -13,10 +13,27 @@ from segdsl.errors import (
     SegdslError,
     UsageError,
 )
+from segdsl.explain import Explanation
+from segdsl.functions import Function, Functions
 from segdsl.parser import MAX_NESTING, MAX_SOURCE_LENGTH, parse, parse_expression
+from segdsl.rules import PopulationStats, Result, RuleSet, Segment, check, compile, load, loads
+from segdsl.schema import ListOf, Schema
 
 __all__ = [
     "CheckError",
+    "Explanation",
+    "Function",
+    "Functions",
+    "ListOf",
+    "PopulationStats",
+    "Result",
+    "RuleSet",
+    "Schema",
+    "Segment",
+    "check",
+    "compile",
+    "load",
+    "loads",
     "DataError",
     "EvaluationError",
     "LimitError",

@@ -1,0 +1,212 @@
+"""Aggregations over the lists a customer carries: orders, events, items.
+
+A list with a timestamp field is read once per customer into a *timeline*:
+its elements sorted by time, their timestamps parsed once. Windows then cut
+the timeline by bisection. Every aggregation sees the list as it stood at
+``now``: elements stamped later are never counted, and elements without a
+timestamp are counted only by aggregations without a window.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from typing import Any
+
+from segdsl import checked as c
+from segdsl.compiler import Closure, Compiler, Context, data_error, get_field
+from segdsl.timeline import Period, period_bounds, read_datetime
+
+
+class _Timeline:
+    """A list's dated elements sorted by time, and its undated ones."""
+
+    __slots__ = ("stamps", "elements", "undated")
+
+    def __init__(self, stamps: list, elements: list, undated: list) -> None:
+        self.stamps = stamps
+        self.elements = elements
+        self.undated = undated
+
+
+def _timeline(ctx: Context, items: list, timestamp: str, path: str) -> _Timeline:
+    key = ("timeline", id(items), timestamp)
+    found = ctx.cache.get(key)
+    if found is not None:
+        return found
+    dated, undated = [], []
+    zone = ctx.zone
+    for index, element in enumerate(items):
+        raw = get_field(element, timestamp)
+        if raw is None:
+            undated.append(element)
+            continue
+        try:
+            dated.append((read_datetime(raw, zone), index, element))
+        except (TypeError, ValueError) as error:
+            raise data_error(ctx, f"cannot read {raw!r} as a datetime ({error})",
+                             f"{path}[{index}].{timestamp}") from None
+    dated.sort(key=lambda entry: (entry[0], entry[1]))
+    found = _Timeline([d[0] for d in dated], [d[2] for d in dated], undated)
+    ctx.cache[key] = found
+    # Keep the list alive while its id is a cache key.
+    ctx.cache[("list", id(items))] = items
+    return found
+
+
+def _select(ctx: Context, timeline: _Timeline, window: Any) -> list:
+    """The elements of ``timeline`` inside ``window`` (None: no window), as of now."""
+    stamps, now = timeline.stamps, ctx.now
+    end = bisect.bisect_right(stamps, now)
+    if window is None:
+        return timeline.elements[:end] + timeline.undated
+    if isinstance(window, Period):
+        first, after = period_bounds(window, ctx.zone)
+        start = bisect.bisect_left(stamps, first)
+        end = min(end, bisect.bisect_left(stamps, after))
+    else:
+        start = bisect.bisect_right(stamps, now - window)
+    return timeline.elements[start:end] if start < end else []
+
+
+def _value_reader(path: tuple[str, ...], timestamp: str | None,
+                  convert: Callable | None) -> Callable[[Any], Any]:
+    if not path:
+        return lambda element: element
+    if len(path) == 1:
+        name = path[0]
+        reader = lambda element: get_field(element, name)  # noqa: E731
+    else:
+        def reader(element):
+            value = element
+            for part in path:
+                value = get_field(value, part)
+            return value
+    return reader
+
+
+def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
+    """The closure computing aggregation ``node``."""
+    source = compiler.compile(node.source)
+    window = compiler.compile(node.window) if node.window is not None else None
+    where = compiler.compile(node.where) if node.where is not None else None
+    depth = node.depth
+    timestamp = node.timestamp
+    list_path = node.source.dotted if isinstance(node.source, c.Field) else node.function
+    value_path = ".".join(node.value)
+    read_value = _value_reader(node.value, timestamp, None)
+    temporal_value = node.type.name in ("datetime", "date")
+    finish = _FINISHERS[node.function]
+
+    def elements(ctx: Context) -> list:
+        items = source(ctx)
+        if not items:
+            return []
+        if not isinstance(items, (list, tuple)):
+            raise data_error(ctx, f"expected a list, found {type(items).__name__}", list_path)
+        if timestamp is None:
+            if window is not None:
+                return []
+            return list(items)
+        bounds = window(ctx) if window is not None else None
+        if window is not None and bounds is None:
+            return _select(ctx, _timeline(ctx, items, timestamp, list_path), None)
+        return _select(ctx, _timeline(ctx, items, timestamp, list_path), bounds)
+
+    def matching(ctx: Context, selected: list) -> list:
+        if where is None:
+            return selected
+        scopes = ctx.scopes
+        kept = []
+        for element in selected:
+            del scopes[depth:]
+            scopes.append(element)
+            if where(ctx) is True:
+                kept.append(element)
+        del scopes[depth:]
+        return kept
+
+    def values(ctx: Context, kept: list) -> list:
+        found = [read_value(element) for element in kept]
+        if temporal_value:
+            zone = ctx.zone
+            converted = []
+            for value in found:
+                try:
+                    converted.append(read_datetime(value, zone))
+                except (TypeError, ValueError) as error:
+                    raise data_error(ctx, f"cannot read {value!r} as a datetime ({error})",
+                                     f"{list_path}.{value_path}") from None
+            return converted
+        return found
+
+    if node.function == "count" and where is None and not node.value:
+        return lambda ctx: len(elements(ctx))
+    if node.function == "exists" and where is None and not node.value:
+        return lambda ctx: bool(elements(ctx))
+
+    def aggregate(ctx: Context):
+        kept = matching(ctx, elements(ctx))
+        if node.function in ("count", "exists") and not node.value:
+            return finish(ctx, kept, list_path)
+        return finish(ctx, values(ctx, kept), f"{list_path}.{value_path}")
+
+    return aggregate
+
+
+def _count(ctx, values, path):
+    return sum(1 for v in values if v is not None)
+
+
+def _exists(ctx, values, path):
+    return any(v is not None for v in values)
+
+
+def _numbers(ctx, values, path):
+    numbers = [v for v in values if v is not None]
+    for value in numbers:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise data_error(ctx, f"expected a number, found {value!r}", path)
+    return numbers
+
+
+def _sum(ctx, values, path):
+    return sum(_numbers(ctx, values, path))
+
+
+def _avg(ctx, values, path):
+    numbers = _numbers(ctx, values, path)
+    return sum(numbers) / len(numbers) if numbers else None
+
+
+def _extreme(pick):
+    def extreme(ctx, values, path):
+        present = [v for v in values if v is not None]
+        if not present:
+            return None
+        try:
+            return pick(present)
+        except TypeError:
+            raise data_error(ctx, f"values cannot be compared: {present[:3]!r}", path) from None
+
+    return extreme
+
+
+def _first(ctx, values, path):
+    return values[0] if values else None
+
+
+def _last(ctx, values, path):
+    return values[-1] if values else None
+
+
+_FINISHERS = {
+    "count": _count,
+    "exists": _exists,
+    "sum": _sum,
+    "avg": _avg,
+    "min": _extreme(min),
+    "max": _extreme(max),
+    "first": _first,
+    "last": _last,
+}

@@ -1,0 +1,302 @@
+"""The checked tree: what the checker makes of a syntax tree.
+
+Every name is resolved (a field at a given scope, a segment, a population
+function), every ``def`` is inlined, literals are converted to their run-time
+values, and every node knows its type. The compiler turns this tree into
+closures; ``explain`` shows it. Each node keeps the syntax node it came from
+(``syntax``, left out of equality) for messages and explanations.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Any, Callable
+
+import attrs
+
+from segdsl import nodes as n
+from segdsl.types import Type
+
+
+def _syntax():
+    return attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+class Checked:
+    """Base class of checked nodes; each has ``type``, ``nullable`` and ``syntax``."""
+
+    __slots__ = ()
+
+
+class Operator(enum.Enum):
+    """Operators of the checked tree (comparisons and arithmetic)."""
+
+    EQ = "=="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    CONTAINS = "contains"
+    STARTS_WITH = "starts_with"
+    ENDS_WITH = "ends_with"
+    MATCHES = "matches"
+    ADD = "+"
+    SUBTRACT = "-"
+    MULTIPLY = "*"
+    DIVIDE = "/"
+    MODULO = "%"
+
+
+@attrs.frozen
+class Constant(Checked):
+    """A literal's run-time value (``Duration``, ``Period``, aware datetime, ...)."""
+
+    value: Any
+    type: Type
+    nullable: bool = False
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class ListOf(Checked):
+    """A list literal whose items are not all constants."""
+
+    items: tuple[Checked, ...]
+    type: Type
+    nullable: bool = False
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class Field(Checked):
+    """A field path read from the record in scope ``depth`` (0: the customer,
+    1: the element of the outermost aggregation, ...)."""
+
+    path: tuple[str, ...]
+    depth: int
+    type: Type
+    nullable: bool = True
+    syntax: n.Node | None = _syntax()
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
+
+
+@attrs.frozen
+class Now(Checked):
+    """The evaluation time."""
+
+    type: Type
+    nullable: bool = False
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class SegmentRef(Checked):
+    """Membership in another segment of the same rule set."""
+
+    name: str
+    type: Type
+    nullable: bool = True
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class ToDate(Checked):
+    """The calendar day of a datetime, so it compares with a date."""
+
+    operand: Checked
+    type: Type
+    nullable: bool = True
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class Negate(Checked):
+    """Unary minus."""
+
+    operand: Checked
+    type: Type
+    nullable: bool = True
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class Binary(Checked):
+    """A comparison or arithmetic operation. ``pattern`` holds the compiled
+    regular expression of ``matches``."""
+
+    op: Operator
+    left: Checked
+    right: Checked
+    type: Type
+    nullable: bool = True
+    pattern: re.Pattern | None = attrs.field(default=None, eq=False)
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class Membership(Checked):
+    """``element in container`` (negated: ``not in``)."""
+
+    element: Checked
+    container: Checked
+    negated: bool
+    type: Type
+    nullable: bool = True
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class Between(Checked):
+    """``operand between low and high``, bounds included."""
+
+    operand: Checked
+    low: Checked
+    high: Checked
+    type: Type
+    nullable: bool = True
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class IsNull(Checked):
+    """``operand is null`` (negated: ``is not null``); never null itself."""
+
+    operand: Checked
+    negated: bool
+    type: Type
+    nullable: bool = False
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class Not(Checked):
+    """Three-valued negation."""
+
+    operand: Checked
+    type: Type
+    nullable: bool = True
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class And(Checked):
+    """Three-valued conjunction."""
+
+    operands: tuple[Checked, ...]
+    type: Type
+    nullable: bool = True
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class Or(Checked):
+    """Three-valued disjunction."""
+
+    operands: tuple[Checked, ...]
+    type: Type
+    nullable: bool = True
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class Window(Checked):
+    """Which elements of a list an aggregation sees: a duration back from now,
+    or a period, or both ends of a range (``value`` evaluates to a
+    ``Duration`` or a ``Period``; None means no window)."""
+
+    value: Checked
+    type: Type
+    nullable: bool = False
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class Aggregate(Checked):
+    """An aggregation over a list: ``count``, ``sum``, ``avg``, ``min``,
+    ``max``, ``first``, ``last`` or ``exists``.
+
+    Attributes:
+        function: the aggregation's name.
+        source: the list (a field in some scope).
+        value: the path of the aggregated value inside each element (empty:
+            the element itself).
+        window: which elements by time, or None.
+        where: a condition evaluated with each element in scope ``depth``.
+        timestamp: the element field holding its time (None: no timestamps).
+        depth: the scope depth of the elements.
+    """
+
+    function: str
+    source: Checked
+    value: tuple[str, ...]
+    window: Window | None
+    where: Checked | None
+    timestamp: str | None
+    depth: int
+    type: Type
+    nullable: bool = True
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class Population(Checked):
+    """A value that depends on the whole population: ``rfm.*``, ``ntile``,
+    ``percentile``.
+
+    Attributes:
+        kind: ``rfm.recency``, ``rfm.frequency``, ``rfm.monetary``,
+            ``rfm.score``, ``rfm.group``, ``ntile`` or ``percentile``.
+        measure: the per-customer value that is ranked (None for rfm.score
+            and rfm.group, which combine the three rfm measures).
+        buckets: the number of tiles (ntile) or 5 for rfm scores.
+        key: identifies this population statistic within a rule set.
+    """
+
+    kind: str
+    measure: Checked | None
+    buckets: int
+    key: str
+    type: Type
+    nullable: bool = True
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
+class Apply(Checked):
+    """A call of a scalar built-in or a registered Python function."""
+
+    name: str
+    function: Callable[..., Any] = attrs.field(eq=False)
+    args: tuple[Checked, ...]
+    null_safe: bool
+    type: Type
+    nullable: bool = True
+    syntax: n.Node | None = _syntax()
+
+
+def checked_children(node: Checked) -> tuple[Checked, ...]:
+    """The direct checked children of ``node``, in evaluation order."""
+    found = []
+    for field in attrs.fields(type(node)):
+        if field.name in ("syntax", "type", "pattern", "function"):
+            continue
+        value = getattr(node, field.name)
+        if isinstance(value, Checked):
+            found.append(value)
+        elif isinstance(value, tuple):
+            found.extend(item for item in value if isinstance(item, Checked))
+    return tuple(found)
+
+
+def walk(node: Checked):
+    """Every node of the tree under ``node`` (itself included), parents first."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(checked_children(current)))

@@ -1,0 +1,1032 @@
+"""Names and types: from a syntax tree to a checked tree, before any data is read.
+
+The checker resolves every name (a field of the customer or of a list element
+in scope, a segment, a period, a ``def`` parameter, a population function),
+inlines every ``def``, infers and checks every type, and reports what is
+wrong with its position. It also warns about rules that are valid but likely
+wrong, above all a negation over a value that can be null.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import attrs
+
+from segdsl import checked as c
+from segdsl import nodes as n
+from segdsl import types as t
+from segdsl.errors import CheckError, SegdslError
+from segdsl.functions import BUILTINS, Function, Functions
+from segdsl.parser import parse
+from segdsl.schema import DEFAULT_SCHEMA, DEFAULT_TIMESTAMP, Schema
+from segdsl.timeline import Duration, Period, as_timezone
+
+AGGREGATIONS = ("count", "sum", "avg", "min", "max", "first", "last", "exists")
+POPULATION_FUNCTIONS = ("ntile", "percentile")
+RFM_MEASURES = ("recency", "frequency", "monetary", "score", "group")
+ORDER_MACROS = ("orders", "purchased")
+_WINDOW_KEYWORDS = ("within", "during")
+_ORDER_FILTERS = {"category": t.STRING, "sku": t.STRING, "discounted": t.BOOL}
+_WINDOW_TYPES = (t.DURATION, t.PERIOD)
+
+
+@attrs.frozen
+class Options:
+    """How rules are checked and evaluated.
+
+    Attributes:
+        schema: the customer record's shape (None: :data:`DEFAULT_SCHEMA`).
+        functions: Python functions rules may call, beyond the built-ins.
+        timezone: the zone of naive datetimes and of period days.
+        rfm_window: the analysis window of RFM frequency and monetary scores.
+    """
+
+    schema: Schema | None = None
+    functions: Functions | None = None
+    timezone: object = attrs.field(default=None, converter=as_timezone)
+    rfm_window: Duration = Duration(365, "d")
+
+
+@attrs.frozen
+class Warning:  # noqa: A001 - a rule warning, not Python's
+    """A rule that is valid but likely wrong."""
+
+    message: str
+    span: n.Span | None
+    hint: str | None = None
+    source: str | None = attrs.field(default=None, eq=False, repr=False)
+
+    def render(self) -> str:
+        """``file:line:col: warning: message``, the source line, a caret, the hint."""
+        error = SegdslError(f"warning: {self.message}", self.span, source=self.source,
+                            hint=self.hint)
+        return error.render()
+
+
+class _AlreadyReported(Exception):
+    """A segment cycle met again from another of its segments."""
+
+
+@attrs.frozen
+class Prechecked(n.Node):
+    """A syntax node standing for an already checked value (used when the
+    checker expands a built-in into language constructs)."""
+
+    value: c.Checked
+    span: n.Span | None = attrs.field(default=None, eq=False, kw_only=True)
+
+
+@attrs.frozen
+class _Scope:
+    """The element of an aggregation, visible to names in its ``where``."""
+
+    depth: int
+    type: t.Type
+
+
+@attrs.frozen
+class _Env:
+    """Where an expression is checked: visible element scopes, bound def
+    parameters, and the defs being expanded (to refuse recursion)."""
+
+    scopes: tuple[_Scope, ...] = ()
+    depth: int = 0
+    params: Mapping[str, c.Checked] = attrs.field(factory=dict)
+    expanding: tuple[str, ...] = ()
+    call_site: n.Span | None = None
+
+    def enter(self, element: t.Type) -> _Env:
+        scope = _Scope(self.depth + 1, element)
+        return attrs.evolve(self, scopes=self.scopes + (scope,), depth=self.depth + 1)
+
+
+@functools.cache
+def prelude() -> n.RuleFile:
+    """The prelude's syntax tree (``segdsl/prelude.seg``), parsed once."""
+    path = Path(__file__).with_name("prelude.seg")
+    return parse(path.read_text(encoding="utf-8"), file="<prelude>")
+
+
+# The types the prelude's parameters accept, checked at each call.
+_PRELUDE_PARAMS = {"window": _WINDOW_TYPES, "kind": (t.STRING,)}
+
+
+class Checker:
+    """Checks the statements of one rule file (or a single expression).
+
+    Args:
+        rule_file: the parsed rules.
+        options: schema, functions, timezone, RFM window.
+        source: the rule text, for error rendering.
+    """
+
+    def __init__(self, rule_file: n.RuleFile, options: Options, source: str | None = None) -> None:
+        self.rule_file = rule_file
+        self.options = options
+        self.source = source
+        self.schema = options.schema or DEFAULT_SCHEMA
+        self.functions = options.functions or Functions()
+        self.errors: list[CheckError] = []
+        self.warnings: list[Warning] = []
+        self.segments: dict[str, n.SegmentDef] = {}
+        self.periods: dict[str, n.PeriodDef] = {}
+        self.defs: dict[str, n.FunctionDef] = {d.name: d for d in prelude().statements}
+        self.checked_segments: dict[str, c.Checked] = {}
+        self._checking: list[str] = []
+        self._population_keys: dict[str, c.Population] = {}
+        self._cycles: set[frozenset[str]] = set()
+        self._collect_definitions()
+
+    # ----------------------------------------------------------- statements
+
+    def _collect_definitions(self) -> None:
+        seen: dict[str, n.Statement] = {}
+        for statement in self.rule_file.statements:
+            if statement.name in seen:
+                first = seen[statement.name]
+                self._report(CheckError(
+                    f"'{statement.name}' is defined twice (first on line {first.span.line})",
+                    statement.name_span, hint="rename one of them"))
+                continue
+            seen[statement.name] = statement
+            if isinstance(statement, n.SegmentDef):
+                self.segments[statement.name] = statement
+            elif isinstance(statement, n.PeriodDef):
+                self.periods[statement.name] = statement
+            else:
+                self.defs[statement.name] = statement
+            declared = self.schema.root.fields or {}
+            if statement.name in declared:
+                self._report(CheckError(
+                    f"'{statement.name}' is both a customer field and a "
+                    f"{_kind(statement)} defined here", statement.name_span,
+                    hint="rename it: a name must mean one thing"))
+
+    def check_file(self) -> dict[str, c.Checked]:
+        """Check every statement; returns the checked segment bodies by name.
+
+        Errors are collected in :attr:`errors` (all of them, not only the first).
+        """
+        for statement in self.rule_file.statements:
+            if isinstance(statement, n.SegmentDef):
+                self._guard(lambda s=statement: self.segment(s.name))
+            elif isinstance(statement, n.FunctionDef):
+                self._guard(lambda s=statement: self._check_def_alone(s))
+        return dict(self.checked_segments)
+
+    def segment(self, name: str) -> c.Checked:
+        """The checked body of segment ``name`` (checked once, cycles refused)."""
+        if name in self.checked_segments:
+            return self.checked_segments[name]
+        definition = self.segments[name]
+        if name in self._checking:
+            cycle = self._checking[self._checking.index(name):] + [name]
+            if frozenset(cycle) in self._cycles:
+                raise _AlreadyReported()
+            self._cycles.add(frozenset(cycle))
+            raise CheckError(f"segments refer to each other in a cycle: {' -> '.join(cycle)}",
+                             definition.name_span,
+                             hint="a segment cannot depend on itself, directly or not")
+        self._checking.append(name)
+        try:
+            mark = len(self.warnings)
+            body = self.condition(definition.body, _Env(), "a segment's rule")
+            self._warn_null_negations(definition.body, body, mark)
+        finally:
+            self._checking.pop()
+        self.checked_segments[name] = body
+        return body
+
+    def expression(self, expression: n.Expression) -> c.Checked:
+        """Check a standalone rule (as given to ``segdsl.compile``)."""
+        mark = len(self.warnings)
+        body = self.condition(expression, _Env(), "a rule")
+        self._warn_null_negations(expression, body, mark)
+        return body
+
+    def _check_def_alone(self, definition: n.FunctionDef) -> None:
+        # A def is checked where it is called; one never called still gets its
+        # names checked, with its parameters typed `any`.
+        params = {p.name: c.Constant(None, t.ANY, True, syntax=p) for p in definition.params}
+        self.check(definition.body, _Env(params=params, expanding=(definition.name,)))
+
+    def _guard(self, action) -> None:
+        try:
+            action()
+        except CheckError as error:
+            self._report(error)
+        except _AlreadyReported:
+            pass
+
+    def _report(self, error: CheckError) -> None:
+        if error.source is None and error.span is not None and error.span.file == "<prelude>":
+            error.source = _prelude_source()
+        elif error.source is None:
+            error.source = self.source
+        if not any(e.span == error.span and e.message == error.message for e in self.errors):
+            self.errors.append(error)
+
+    def _warn(self, message: str, span: n.Span | None, hint: str | None = None) -> None:
+        self.warnings.append(Warning(message, span, hint, self.source))
+
+    # ---------------------------------------------------------- expressions
+
+    def condition(self, node: n.Node, env: _Env, what: str) -> c.Checked:
+        """Check ``node`` and require a boolean (``what`` names its role)."""
+        checked = self.check(node, env)
+        if not t.fits(checked.type, t.BOOL):
+            raise CheckError(f"{what} must be a condition (true or false), but this is a "
+                             f"{checked.type}", node.span, hint=_condition_hint(checked.type))
+        return checked
+
+    def check(self, node: n.Node, env: _Env) -> c.Checked:
+        """The checked form of expression ``node`` in ``env``."""
+        method = getattr(self, "_" + type(node).__name__.lower(), None)
+        if method is None:
+            raise CheckError(f"{type(node).__name__} is not an expression", node.span)
+        return method(node, env)
+
+    # literals
+
+    def _number(self, node: n.Number, env: _Env) -> c.Checked:
+        return c.Constant(node.value, t.NUMBER, syntax=node)
+
+    def _string(self, node: n.String, env: _Env) -> c.Checked:
+        return c.Constant(node.value, t.STRING, syntax=node)
+
+    def _boolean(self, node: n.Boolean, env: _Env) -> c.Checked:
+        return c.Constant(node.value, t.BOOL, syntax=node)
+
+    def _null(self, node: n.Null, env: _Env) -> c.Checked:
+        return c.Constant(None, t.NULL, True, syntax=node)
+
+    def _date(self, node: n.Date, env: _Env) -> c.Checked:
+        return c.Constant(node.value, t.DATE, syntax=node)
+
+    def _datetime(self, node: n.DateTime, env: _Env) -> c.Checked:
+        value = node.value
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self.options.timezone)
+        return c.Constant(value, t.DATETIME, syntax=node)
+
+    def _duration(self, node: n.Duration, env: _Env) -> c.Checked:
+        return c.Constant(Duration(node.amount, node.unit.value), t.DURATION, syntax=node)
+
+    def _daterange(self, node: n.DateRange, env: _Env) -> c.Checked:
+        return c.Constant(Period(node.start, node.end), t.PERIOD, syntax=node)
+
+    def _listliteral(self, node: n.ListLiteral, env: _Env) -> c.Checked:
+        items = tuple(self.check(item, env) for item in node.items)
+        type_ = t.list_of(t.unify([item.type for item in items]) if items else t.ANY)
+        if all(isinstance(item, c.Constant) for item in items):
+            return c.Constant(tuple(item.value for item in items), type_, syntax=node)
+        return c.ListOf(items, type_, syntax=node)
+
+    def _now(self, node: n.Now, env: _Env) -> c.Checked:
+        return c.Now(t.DATETIME, syntax=node)
+
+    def _prechecked(self, node: Prechecked, env: _Env) -> c.Checked:
+        return node.value
+
+    # names
+
+    def _reference(self, node: n.Reference, env: _Env) -> c.Checked:
+        name, rest = node.path[0], node.path[1:]
+        for scope in reversed(env.scopes):
+            if scope.type.fields and name in scope.type.fields:
+                return self._field_path(node, scope.depth, scope.type, env)
+        if name in env.params:
+            if rest:
+                raise CheckError(f"'{name}' is a parameter and has no field '{rest[0]}'", node.span)
+            return env.params[name]
+        if name in self.segments:
+            return self._segment_ref(node, rest)
+        if name in self.periods:
+            self._no_fields(node, "period")
+            period = self.periods[name].range
+            return c.Constant(Period(period.start, period.end), t.PERIOD, syntax=node)
+        if name in self.defs and (name not in self._declared_fields() or
+                                  self.defs[name].span.file != "<prelude>"):
+            return self._zero_argument_def(node)
+        if name == "rfm" and "rfm" not in self._declared_fields():
+            return self._rfm(node, env)
+        for scope in reversed(env.scopes):
+            if scope.type.field(name) is not None:
+                return self._field_path(node, scope.depth, scope.type, env)
+        if self.schema.root.field(name) is not None:
+            return self._field_path(node, 0, self.schema.root, env)
+        raise self._unknown_name(node, env)
+
+    def _declared_fields(self) -> dict[str, t.Type]:
+        return self.schema.root.fields or {}
+
+    def _no_fields(self, node: n.Reference, kind: str) -> None:
+        if len(node.path) > 1:
+            raise CheckError(f"'{node.path[0]}' is a {kind} and has no field '{node.path[1]}'",
+                             node.span)
+
+    def _segment_ref(self, node: n.Reference, rest: tuple[str, ...]) -> c.Checked:
+        self._no_fields(node, "segment")
+        self.segment(node.path[0])
+        return c.SegmentRef(node.path[0], t.BOOL, False, syntax=node)
+
+    def _zero_argument_def(self, node: n.Reference) -> c.Checked:
+        definition = self.defs[node.path[0]]
+        self._no_fields(node, "function")
+        if definition.params:
+            names = ", ".join(p.name for p in definition.params)
+            raise CheckError(f"'{definition.name}' is a function: call it with its arguments "
+                             f"({names})", node.span, hint=f"{definition.name}({names})")
+        return self._expand(definition, n.Call(definition.name, span=node.span), _Env(), node)
+
+    def _field_path(self, node: n.Reference, depth: int, record: t.Type, env: _Env) -> c.Checked:
+        type_ = record
+        for index, part in enumerate(node.path):
+            owner = ".".join(node.path[:index]) or ("the element" if depth else "the customer")
+            if type_.is_list:
+                raise CheckError(
+                    f"'{'.'.join(node.path[:index])}' is a list: use an aggregation to reach its "
+                    f"'{part}'", node.span,
+                    hint=f"count({'.'.join(node.path[:index])}), "
+                         f"sum({'.'.join(node.path[:index + 1])}), ...")
+            found = type_.field(part)
+            if found is None:
+                raise self._unknown_field(node, index, type_, owner, depth)
+            type_ = found
+        nullable = True
+        return c.Field(node.path, depth, type_, nullable, syntax=node)
+
+    def _unknown_field(self, node, index, record: t.Type, owner: str, depth: int) -> CheckError:
+        part = node.path[index]
+        if not record.is_record:
+            return CheckError(f"'{owner}' is a {record} and has no field '{part}'", node.span)
+        candidates = list(record.fields or {})
+        if index == 0 and depth == 0:
+            candidates += list(self.segments) + list(self.periods) + self._zero_argument_names()
+        return CheckError(f"unknown field '{part}' of {owner}", node.span,
+                          hint=_did_you_mean(part, candidates, "a field of " + owner))
+
+    def _zero_argument_names(self) -> list[str]:
+        return [name for name, d in self.defs.items() if not d.params]
+
+    def _unknown_name(self, node: n.Reference, env: _Env) -> CheckError:
+        name = node.path[0]
+        candidates = (list(env.params) + list(self.segments) + list(self.periods)
+                      + self._zero_argument_names() + list(self._declared_fields()))
+        for scope in env.scopes:
+            candidates += list(scope.type.fields or {})
+        if name in self.defs or name in AGGREGATIONS or name in self._all_functions():
+            return CheckError(f"'{name}' is a function: call it with parentheses", node.span,
+                              hint=f"{name}(...)")
+        return CheckError(f"unknown name '{name}'", node.span,
+                          hint=_did_you_mean(name, candidates, "a field, segment, period or def"))
+
+    # operators
+
+    def _not(self, node: n.Not, env: _Env) -> c.Checked:
+        operand = self.condition(node.operand, env, "'not' applies to a condition; its operand")
+        return c.Not(operand, t.BOOL, operand.nullable, syntax=node)
+
+    def _and(self, node: n.And, env: _Env) -> c.Checked:
+        operands = tuple(self.condition(o, env, "each side of 'and'") for o in node.operands)
+        return c.And(operands, t.BOOL, any(o.nullable for o in operands), syntax=node)
+
+    def _or(self, node: n.Or, env: _Env) -> c.Checked:
+        operands = tuple(self.condition(o, env, "each side of 'or'") for o in node.operands)
+        return c.Or(operands, t.BOOL, any(o.nullable for o in operands), syntax=node)
+
+    def _isnull(self, node: n.IsNull, env: _Env) -> c.Checked:
+        operand = self.check(node.operand, env)
+        return c.IsNull(operand, node.negated, t.BOOL, syntax=node)
+
+    def _negate(self, node: n.Negate, env: _Env) -> c.Checked:
+        operand = self.check(node.operand, env)
+        if not (t.fits(operand.type, t.NUMBER) or operand.type == t.DURATION):
+            raise CheckError(f"cannot negate a {operand.type}", node.span)
+        if isinstance(operand, c.Constant) and isinstance(operand.value, (int, float)):
+            return c.Constant(-operand.value, t.NUMBER, syntax=node)
+        if isinstance(operand, c.Constant) and isinstance(operand.value, Duration):
+            value = operand.value
+            return c.Constant(Duration(-value.amount, value.unit), t.DURATION, syntax=node)
+        return c.Negate(operand, operand.type, operand.nullable, syntax=node)
+
+    def _arithmetic(self, node: n.Arithmetic, env: _Env) -> c.Checked:
+        left, right = self.check(node.left, env), self.check(node.right, env)
+        result = _arithmetic_type(node.op, left.type, right.type)
+        if result is None:
+            raise CheckError(f"cannot apply '{node.op.value}' to a {left.type} and a {right.type}",
+                             node.span, hint=_arithmetic_hint(node.op, left.type, right.type))
+        if result == t.DATE and right.type == t.DURATION and isinstance(right, c.Constant) \
+                and right.value.unit == "h":
+            raise CheckError("a date has no hours: add hours to a datetime instead", node.span)
+        return c.Binary(c.Operator(node.op.value), left, right, result,
+                        left.nullable or right.nullable or node.op.value in "/%", syntax=node)
+
+    def _comparison(self, node: n.Comparison, env: _Env) -> c.Checked:
+        left, right = self.check(node.left, env), self.check(node.right, env)
+        op = node.op
+        if op in (n.CompareOp.CONTAINS, n.CompareOp.STARTS_WITH, n.CompareOp.ENDS_WITH,
+                  n.CompareOp.MATCHES):
+            return self._text_comparison(node, left, right)
+        if not t.comparable(left.type, right.type):
+            raise CheckError(f"cannot compare a {left.type} with a {right.type}", node.span,
+                             hint=_comparison_hint(left.type, right.type))
+        if op not in (n.CompareOp.EQ, n.CompareOp.NE) and (left.type == t.BOOL
+                                                            or right.type == t.BOOL):
+            raise CheckError(f"'{op.value}' does not order true and false", node.span,
+                             hint="compare booleans with == or !=")
+        self._refuse_calendar_comparison(node, left, right)
+        left, right = _align_days(left, right)
+        return c.Binary(c.Operator(op.value), left, right, t.BOOL,
+                        left.nullable or right.nullable, syntax=node)
+
+    def _refuse_calendar_comparison(self, node, left: c.Checked, right: c.Checked) -> None:
+        for side in (left, right):
+            if isinstance(side, c.Constant) and isinstance(side.value, Duration) \
+                    and side.value.is_calendar:
+                raise CheckError(
+                    f"months and years have no fixed length, so {side.value} cannot be compared "
+                    f"with another duration", side.syntax.span if side.syntax else node.span,
+                    hint="compare dates instead: last_order_at < now - 3m, or use days: 90d")
+
+    def _text_comparison(self, node: n.Comparison, left: c.Checked, right: c.Checked):
+        op = node.op
+        if op is n.CompareOp.CONTAINS and left.type.is_list:
+            if not t.comparable(left.type.element, right.type):
+                raise CheckError(f"a {left.type} cannot contain a {right.type}", node.span)
+        elif not (t.fits(left.type, t.STRING) and t.fits(right.type, t.STRING)):
+            wrong = left if not t.fits(left.type, t.STRING) else right
+            raise CheckError(f"'{op.value}' works on strings, but this is a {wrong.type}",
+                             wrong.syntax.span if wrong.syntax else node.span,
+                             hint="contains also finds an item in a list: tags contains \"vip\""
+                             if op is n.CompareOp.CONTAINS else None)
+        pattern = None
+        if op is n.CompareOp.MATCHES:
+            pattern = self._regex(node, right)
+        return c.Binary(c.Operator(op.value), left, right, t.BOOL,
+                        left.nullable or right.nullable, pattern=pattern, syntax=node)
+
+    def _regex(self, node: n.Comparison, right: c.Checked) -> re.Pattern:
+        if not isinstance(right, c.Constant) or not isinstance(right.value, str):
+            raise CheckError("'matches' needs a regular expression written as a string",
+                             node.right.span, hint='email matches "@shop\\\\.(fr|be)$"')
+        try:
+            return re.compile(right.value)
+        except re.error as error:
+            raise CheckError(f"invalid regular expression: {error.msg}", node.right.span) from None
+
+    def _membership(self, node: n.Membership, env: _Env) -> c.Checked:
+        element, container = self.check(node.element, env), self.check(node.container, env)
+        keyword = "not in" if node.negated else "in"
+        if container.type == t.STRING:
+            if not t.fits(element.type, t.STRING):
+                raise CheckError(f"cannot look for a {element.type} in a string", node.span)
+        elif container.type.is_list:
+            if not t.comparable(element.type, container.type.element):
+                raise CheckError(f"a {element.type} is never in a {container.type}", node.span,
+                                 hint=_comparison_hint(element.type, container.type.element))
+        elif not t.is_unknown(container.type):
+            raise CheckError(f"'{keyword}' needs a list on its right, but this is a "
+                             f"{container.type}", node.container.span,
+                             hint=f'country {keyword} ["FR", "BE"]')
+        return c.Membership(element, container, node.negated, t.BOOL,
+                            element.nullable or container.nullable, syntax=node)
+
+    def _between(self, node: n.Between, env: _Env) -> c.Checked:
+        operand = self.check(node.operand, env)
+        low, high = self.check(node.low, env), self.check(node.high, env)
+        for bound in (low, high):
+            if not t.comparable(operand.type, bound.type):
+                raise CheckError(f"cannot compare a {operand.type} with a {bound.type}",
+                                 bound.syntax.span if bound.syntax else node.span,
+                                 hint=_comparison_hint(operand.type, bound.type))
+        if t.DATE in (low.type, high.type) and operand.type == t.DATETIME:
+            operand = c.ToDate(operand, t.DATE, operand.nullable, syntax=operand.syntax)
+        nullable = operand.nullable or low.nullable or high.nullable
+        return c.Between(operand, low, high, t.BOOL, nullable, syntax=node)
+
+    # calls
+
+    def _call(self, node: n.Call, env: _Env) -> c.Checked:
+        name = node.name
+        if name in env.params:
+            raise CheckError(f"'{name}' is a parameter, not a function", node.span)
+        if name in self.defs:
+            return self._expand(self.defs[name], node, env)
+        if name in AGGREGATIONS:
+            return self._aggregate(node, env)
+        if name in ORDER_MACROS:
+            return self._order_macro(node, env)
+        if name in POPULATION_FUNCTIONS:
+            return self._population_function(node, env)
+        function = self.functions.get(name) or BUILTINS.get(name)
+        if function is not None:
+            return self._apply(function, node, env)
+        if name in self.segments or name in self.periods:
+            raise CheckError(f"'{name}' is a {'segment' if name in self.segments else 'period'}, "
+                             f"not a function: write it without parentheses", node.span)
+        raise CheckError(f"unknown function '{name}'", node.span,
+                         hint=_did_you_mean(name, self._all_functions(), "a function"))
+
+    def _all_functions(self) -> list[str]:
+        return (list(self.defs) + list(AGGREGATIONS) + list(ORDER_MACROS)
+                + list(POPULATION_FUNCTIONS) + [f.name for f in BUILTINS]
+                + [f.name for f in self.functions])
+
+    def _expand(self, definition: n.FunctionDef, call: n.Call, env: _Env,
+                written: n.Node | None = None) -> c.Checked:
+        """Inline a ``def``: check its body with the arguments bound. The
+        result shows as the call was ``written``."""
+        if definition.name in env.expanding:
+            chain = " -> ".join(env.expanding[env.expanding.index(definition.name):]
+                                + (definition.name,))
+            raise CheckError(f"'{definition.name}' calls itself ({chain}); defs cannot be "
+                             f"recursive", call.span)
+        bound = self._bind_def_arguments(definition, call, env)
+        inner = _Env(scopes=(), depth=env.depth, params=bound,
+                     expanding=env.expanding + (definition.name,),
+                     call_site=env.call_site or call.span)
+        try:
+            return attrs.evolve(self.check(definition.body, inner), syntax=written or call)
+        except CheckError as error:
+            if definition.span and definition.span.file == "<prelude>":
+                raise CheckError(f"{error.message} (in the prelude's {definition.name})",
+                                 call.span, hint=error.hint) from None
+            if error.hint is None and call.span is not None:
+                error.hint = f"in '{definition.name}', called on line {call.span.line}"
+            raise
+
+    def _bind_def_arguments(self, definition: n.FunctionDef, call: n.Call,
+                            env: _Env) -> dict[str, c.Checked]:
+        names = [p.name for p in definition.params]
+        if len(call.args) > len(names):
+            raise CheckError(f"'{definition.name}' takes {_count(len(names), 'argument')} but "
+                             f"{len(call.args)} were given", call.span,
+                             hint=f"{definition.name}({', '.join(names)})")
+        bound = {name: self.check(arg, env) for name, arg in zip(names, call.args)}
+        for keyword in call.keywords:
+            if keyword.name not in names:
+                raise CheckError(f"'{definition.name}' has no parameter '{keyword.name}'",
+                                 keyword.span, hint=_did_you_mean(keyword.name, names,
+                                                                  "a parameter"))
+            if keyword.name in bound:
+                raise CheckError(f"'{keyword.name}' is given twice", keyword.span)
+            bound[keyword.name] = self.check(keyword.value, env)
+        missing = [name for name in names if name not in bound]
+        if missing:
+            raise CheckError(f"'{definition.name}' is missing {_count(len(missing), 'argument')}: "
+                             f"{', '.join(missing)}", call.span,
+                             hint=f"{definition.name}({', '.join(names)})")
+        if definition.span and definition.span.file == "<prelude>":
+            self._check_prelude_arguments(definition, call, bound)
+        return bound
+
+    def _check_prelude_arguments(self, definition, call, bound) -> None:
+        for position, param in enumerate(definition.params):
+            accepts = _PRELUDE_PARAMS.get(param.name)
+            value = bound[param.name]
+            if accepts and not any(t.fits(value.type, a) for a in accepts):
+                raise CheckError(
+                    f"'{param.name}' of {definition.name} must be a "
+                    f"{' or a '.join(str(a) for a in accepts)}, not a {value.type}",
+                    value.syntax.span if value.syntax else call.span,
+                    hint=f"{definition.name}(30d)" if param.name == "window" else None)
+
+    def _apply(self, function: Function, node: n.Call, env: _Env) -> c.Checked:
+        args = self._bind_function_arguments(function, node, env)
+        result = function.returns
+        if function.name == "coalesce":
+            result = t.unify([a.type for a in args])
+        return c.Apply(function.name, function.implementation, tuple(args), function.null_safe,
+                       result, syntax=node)
+
+    def _bind_function_arguments(self, function: Function, node: n.Call,
+                                 env: _Env) -> list[c.Checked]:
+        params = function.params
+        if len(node.args) > len(params):
+            raise CheckError(f"'{function.name}' takes {_count(len(params), 'argument')} but "
+                             f"{len(node.args)} were given", node.span, hint=function.signature)
+        values: dict[str, c.Checked] = {}
+        for param, arg in zip(params, node.args):
+            values[param.name] = self.check(arg, env)
+        by_name = {p.name: p for p in params}
+        for keyword in node.keywords:
+            if keyword.name not in by_name:
+                raise CheckError(f"'{function.name}' has no parameter '{keyword.name}'",
+                                 keyword.span, hint=function.signature)
+            if keyword.name in values:
+                raise CheckError(f"'{keyword.name}' is given twice", keyword.span)
+            values[keyword.name] = self.check(keyword.value, env)
+        args = []
+        for param in params:
+            if param.name not in values:
+                if param.required:
+                    raise CheckError(f"'{function.name}' is missing its argument '{param.name}'",
+                                     node.span, hint=function.signature)
+                break
+            value = values[param.name]
+            if not any(t.fits(value.type, a) or (a.is_list and value.type.is_list)
+                       for a in param.accepts):
+                accepted = " or a ".join(str(a) for a in param.accepts)
+                raise CheckError(f"'{param.name}' of {function.name} must be a {accepted}, not a "
+                                 f"{value.type}", value.syntax.span if value.syntax else node.span,
+                                 hint=function.signature)
+            args.append(value)
+        return args
+
+    # aggregations
+
+    def _aggregate(self, node: n.Call, env: _Env) -> c.Checked:
+        name = node.name
+        if len(node.args) != 1:
+            raise CheckError(f"'{name}' takes one list, as in {name}(orders"
+                             f"{'.total' if name in ('sum', 'avg', 'min', 'max') else ''}, "
+                             f"within = 30d)", node.span)
+        allowed = set(_WINDOW_KEYWORDS) | {"where"}
+        keywords = self._keywords(node, allowed)
+        source, value_path, element = self._list_source(node.args[0], env)
+        value_type = self._value_type(node.args[0], element, value_path)
+        window = self._window(node, keywords, env, element)
+        where = None
+        if "where" in keywords:
+            if not element.is_record and not t.is_unknown(element):
+                raise CheckError("'where' filters a list of records; this list holds "
+                                 f"{element}s", keywords["where"].span)
+            where = self.condition(keywords["where"].value, env.enter(element),
+                                   f"'where' of {name}")
+        result, nullable = _aggregate_type(name, value_type)
+        if name in ("sum", "avg") and not t.fits(value_type, t.NUMBER):
+            raise CheckError(f"'{name}' adds numbers, but {_path_text(node.args[0])} holds "
+                             f"{value_type}s", node.args[0].span,
+                             hint=f"{name}(orders.total)")
+        if name in ("min", "max") and value_type.is_record:
+            raise CheckError(f"'{name}' needs values to compare; name one: {name}(orders.total)",
+                             node.args[0].span)
+        timestamp = element.timestamp if element.is_record else None
+        if timestamp is None and t.is_unknown(element):
+            timestamp = DEFAULT_TIMESTAMP
+        return c.Aggregate(name, source, value_path, window, where, timestamp, env.depth + 1,
+                           result, nullable, syntax=node)
+
+    def _keywords(self, node: n.Call, allowed: Iterable[str]) -> dict[str, n.Keyword]:
+        allowed = tuple(allowed)
+        found = {}
+        for keyword in node.keywords:
+            if keyword.name not in allowed:
+                raise CheckError(f"'{node.name}' has no option '{keyword.name}'", keyword.span,
+                                 hint=_did_you_mean(keyword.name, allowed, "an option"))
+            found[keyword.name] = keyword
+        windows = [k for k in found if k in _WINDOW_KEYWORDS]
+        if len(windows) > 1:
+            raise CheckError("give one window: 'within' or 'during', not both",
+                             found[windows[1]].span)
+        return found
+
+    def _list_source(self, argument: n.Node, env: _Env):
+        """The list an aggregation runs over, the value path inside its
+        elements, and the element type."""
+        if isinstance(argument, n.Reference) and argument.path[0] in env.params:
+            bound = env.params[argument.path[0]]
+            if bound.type.is_list:
+                return bound, argument.path[1:], bound.type.element
+        if not isinstance(argument, n.Reference):
+            raise CheckError("the first argument of an aggregation is a list field, such as "
+                             "orders or orders.total", argument.span)
+        path = argument.path
+        for split in range(1, len(path) + 1):
+            prefix = n.Reference(path[:split], span=argument.span)
+            try:
+                resolved = self.check(prefix, env)
+            except CheckError:
+                if split == 1:
+                    raise
+                break
+            if resolved.type.is_list:
+                return resolved, path[split:], resolved.type.element
+            if t.is_unknown(resolved.type) and isinstance(resolved, c.Field):
+                # No schema tells: take the first part of the path as the list.
+                source = attrs.evolve(resolved, type=t.list_of(t.ANY))
+                return source, path[split:], t.ANY
+            if not resolved.type.is_record:
+                break
+        raise CheckError(f"'{argument.dotted}' is not a list", argument.span,
+                         hint="aggregations run over lists such as orders or events")
+
+    def _value_type(self, argument: n.Node, element: t.Type, value_path: tuple[str, ...]) -> t.Type:
+        type_ = element
+        for part in value_path:
+            found = type_.field(part)
+            if found is None:
+                owner = "the element" if type_.is_record else f"a {type_}"
+                raise CheckError(f"unknown field '{part}' of {owner}", argument.span,
+                                 hint=_did_you_mean(part, list(type_.fields or {}), "a field"))
+            type_ = found
+        return type_
+
+    def _window(self, node: n.Call, keywords: dict[str, n.Keyword], env: _Env,
+                element: t.Type) -> c.Window | None:
+        keyword = next((keywords[k] for k in _WINDOW_KEYWORDS if k in keywords), None)
+        if keyword is None:
+            return None
+        value = self.check(keyword.value, env)
+        if not any(t.fits(value.type, w) for w in _WINDOW_TYPES):
+            raise CheckError(f"a window is a duration (30d) or a period, not a {value.type}",
+                             keyword.value.span, hint="within = 30d, during = summer_sale")
+        if element.is_record and element.timestamp is None:
+            raise CheckError(f"the elements of {_path_text(node.args[0])} have no timestamp, so "
+                             f"they cannot be windowed", keyword.span,
+                             hint="declare the list's timestamp field in the schema")
+        return c.Window(value, value.type, syntax=keyword)
+
+    def _order_macro(self, node: n.Call, env: _Env) -> c.Checked:
+        """``orders(window, category=, sku=, discounted=, where=)`` counts orders;
+        ``purchased(...)`` says whether there is at least one."""
+        if len(node.args) > 1:
+            raise CheckError(f"'{node.name}' takes one window and named filters, as in "
+                             f"{node.name}(365d, category = \"shoes\")", node.span)
+        keywords = self._keywords(node, ("where", *_ORDER_FILTERS, *_WINDOW_KEYWORDS))
+        item_conditions = []
+        for name, type_ in _ORDER_FILTERS.items():
+            if name in keywords:
+                value = self.check(keywords[name].value, env)
+                if not t.fits(value.type, type_):
+                    raise CheckError(f"'{name}' must be a {type_}, not a {value.type}",
+                                     keywords[name].value.span)
+                item_conditions.append(n.Comparison(n.CompareOp.EQ, n.Reference((name,)),
+                                                    Prechecked(value), span=keywords[name].span))
+        conditions = []
+        if item_conditions:
+            condition = item_conditions[0] if len(item_conditions) == 1 else n.And(
+                tuple(item_conditions))
+            conditions.append(n.Call("exists", (n.Reference(("items",)),),
+                                     (n.Keyword("where", condition),), span=node.span))
+        if "where" in keywords:
+            conditions.append(keywords["where"].value)
+        expanded_keywords = []
+        if node.args:
+            expanded_keywords.append(n.Keyword("within", node.args[0], span=node.args[0].span))
+        expanded_keywords += [keywords[k] for k in _WINDOW_KEYWORDS if k in keywords]
+        if conditions:
+            where = conditions[0] if len(conditions) == 1 else n.And(tuple(conditions))
+            expanded_keywords.append(n.Keyword("where", where, span=node.span))
+        function = "count" if node.name == "orders" else "exists"
+        expanded = n.Call(function, (n.Reference(("orders",), span=node.span),),
+                          tuple(expanded_keywords), span=node.span)
+        checked = self._aggregate(expanded, env)
+        return attrs.evolve(checked, syntax=node)
+
+    # population functions
+
+    def _population_function(self, node: n.Call, env: _Env) -> c.Checked:
+        if env.depth:
+            raise CheckError(f"'{node.name}' ranks customers, so it cannot be used inside 'where'",
+                             node.span)
+        self._keywords(node, ())
+        expected = 2 if node.name == "ntile" else 1
+        if len(node.args) != expected:
+            raise CheckError(f"'{node.name}' takes {_count(expected, 'argument')}", node.span,
+                             hint="ntile(spent(365d), 10)" if expected == 2
+                             else "percentile(spent(365d))")
+        measure = self.check(node.args[0], env)
+        if not t.fits(measure.type, t.NUMBER):
+            raise CheckError(f"'{node.name}' ranks numbers, not {measure.type}s",
+                             node.args[0].span)
+        if any(isinstance(sub, c.Population) for sub in c.walk(measure)):
+            raise CheckError(f"'{node.name}' cannot rank a value that is itself a ranking",
+                             node.args[0].span)
+        buckets = 100
+        if node.name == "ntile":
+            count = self.check(node.args[1], env)
+            if not (isinstance(count, c.Constant) and isinstance(count.value, int)
+                    and not isinstance(count.value, bool) and 2 <= count.value <= 1000):
+                raise CheckError("the number of tiles must be a whole number from 2 to 1000",
+                                 node.args[1].span)
+            buckets = count.value
+        key = f"{node.name}:{buckets}:{measure!r}"
+        return self._population(node.name, measure, buckets, key, t.NUMBER, node)
+
+    @property
+    def population_nodes(self) -> list[c.Population]:
+        """Every population statistic the checked rules need, once each."""
+        return list(self._population_keys.values())
+
+    def _population(self, kind, measure, buckets, key, type_, node) -> c.Population:
+        found = self._population_keys.get(key)
+        if found is None:
+            found = c.Population(kind, measure, buckets, key, type_, syntax=node)
+            self._population_keys[key] = found
+        return attrs.evolve(found, syntax=node)
+
+    def _rfm(self, node: n.Reference, env: _Env) -> c.Checked:
+        if len(node.path) != 2 or node.path[1] not in RFM_MEASURES:
+            asked = node.path[1] if len(node.path) > 1 else ""
+            raise CheckError(f"unknown RFM measure 'rfm.{asked}'" if asked else
+                             "'rfm' needs a measure: rfm.recency, rfm.frequency, rfm.monetary, "
+                             "rfm.score or rfm.group", node.span,
+                             hint=_did_you_mean(asked, RFM_MEASURES, "an RFM measure")
+                             if asked else None)
+        if env.depth:
+            raise CheckError("RFM scores rank customers, so they cannot be used inside 'where'",
+                             node.span)
+        measure_name = node.path[1]
+        if measure_name in ("score", "group"):
+            for part in ("recency", "frequency", "monetary"):  # the scores it combines
+                self._population(f"rfm.{part}", self._rfm_measure(part, node), 5, f"rfm.{part}",
+                                 t.NUMBER, node)
+            type_ = t.NUMBER if measure_name == "score" else t.STRING
+            return self._population(f"rfm.{measure_name}", None, 5, f"rfm.{measure_name}",
+                                    type_, node)
+        measure = self._rfm_measure(measure_name, node)
+        return self._population(f"rfm.{measure_name}", measure, 5, f"rfm.{measure_name}",
+                                t.NUMBER, node)
+
+    def _rfm_measure(self, name: str, node: n.Node) -> c.Checked:
+        window = n.Duration(self.options.rfm_window.amount,
+                            n.DurationUnit(self.options.rfm_window.unit))
+        text = {
+            "recency": "days_between(last(orders.at), now)",
+            "frequency": "count(orders, within = W)",
+            "monetary": "sum(orders.total, within = W)",
+        }[name]
+        from segdsl.parser import parse_expression
+
+        measure = self.check(_substitute(parse_expression(text), "W", window), _Env())
+        if name == "recency":
+            return measure
+        # Customers who never ordered get no RFM score at all, not a low one.
+        recency = self._rfm_measure("recency", node)
+        return c.Apply("when_ordered", _second, (recency, measure), True, t.NUMBER, False,
+                       syntax=node)
+
+    # -------------------------------------------------------------- warnings
+
+    def _warn_null_negations(self, syntax: n.Node, body: c.Checked, mark: int) -> None:
+        """Warn where a negation meets a value that can be null, unless an
+        enclosing ``or`` already keeps the nulls (``or country is null``)."""
+        for negation, sources in _null_negations(body, frozenset()):
+            shown = negation.syntax
+            names = ", ".join(sorted(sources))
+            first = sorted(sources)[0]
+            self._warn(
+                f"customers whose {names} is null are left out: the negation is unknown, not "
+                f"true, for them", shown.span if shown is not None else None,
+                hint=f"add 'or {first} is null' to keep them")
+
+
+def _null_negations(node: c.Checked, guarded: frozenset[str]):
+    """(negation node, nullable field names) pairs under ``node``."""
+    if isinstance(node, c.Or):
+        guarded = guarded | {o.operand.dotted for o in node.operands
+                             if isinstance(o, c.IsNull) and not o.negated
+                             and isinstance(o.operand, c.Field)}
+    negated = None
+    if isinstance(node, c.Not):
+        negated = node.operand
+    elif isinstance(node, c.Binary) and node.op is c.Operator.NE:
+        negated = node
+    elif isinstance(node, c.Membership) and node.negated:
+        negated = node
+    if negated is not None:
+        sources = _nullable_sources(negated) - guarded
+        if sources:
+            yield node, sources
+            return
+    if isinstance(node, c.Aggregate):
+        return  # inside 'where' the element's values are another matter
+    for child in c.checked_children(node):
+        yield from _null_negations(child, guarded)
+
+
+def _nullable_sources(node: c.Checked) -> set[str]:
+    """Names of the customer fields and RFM scores under ``node`` that may be null."""
+    found = set()
+    for sub in _walk_outside_aggregates(node):
+        if isinstance(sub, c.Field) and sub.depth == 0:
+            found.add(sub.dotted)
+        elif isinstance(sub, c.Population) and sub.kind.startswith("rfm."):
+            found.add(sub.kind)
+    return found
+
+
+def _walk_outside_aggregates(node: c.Checked):
+    yield node
+    if isinstance(node, (c.Aggregate, c.IsNull, c.Population)):
+        return
+    for child in c.checked_children(node):
+        yield from _walk_outside_aggregates(child)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+@functools.cache
+def _prelude_source() -> str:
+    return Path(__file__).with_name("prelude.seg").read_text(encoding="utf-8")
+
+
+def _substitute(node: n.Node, name: str, replacement: n.Node) -> n.Node:
+    """``node`` with every reference to ``name`` replaced."""
+    if isinstance(node, n.Reference) and node.path == (name,):
+        return replacement
+    changes = {}
+    for field in attrs.fields(type(node)):
+        value = getattr(node, field.name)
+        if isinstance(value, n.Node):
+            changes[field.name] = _substitute(value, name, replacement)
+        elif isinstance(value, tuple) and value and isinstance(value[0], n.Node):
+            changes[field.name] = tuple(_substitute(v, name, replacement) for v in value)
+    return attrs.evolve(node, **changes) if changes else node
+
+
+def _second(first, second):
+    return second
+
+
+def _kind(statement: n.Statement) -> str:
+    return {n.SegmentDef: "segment", n.PeriodDef: "period"}.get(type(statement), "def")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _did_you_mean(name: str, candidates: Iterable[str], what: str) -> str | None:
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def _path_text(node: n.Node) -> str:
+    return node.dotted if isinstance(node, n.Reference) else "the list"
+
+
+def _condition_hint(type_: t.Type) -> str | None:
+    if type_ == t.NUMBER:
+        return "compare it: visits(30d) >= 10"
+    if type_ in (t.STRING, t.DATE, t.DATETIME):
+        return "compare it: country == \"FR\", last_order_at < now - 90d"
+    return None
+
+
+def _comparison_hint(left: t.Type, right: t.Type) -> str | None:
+    names = {left.name, right.name}
+    if names == {"number", "string"}:
+        return "numbers are written without quotes: 42, strings with them: \"42\""
+    if "duration" in names and names & {"date", "datetime"}:
+        return "a duration is a length of time; to compare with a date write now - 30d"
+    return None
+
+
+def _arithmetic_type(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> t.Type | None:
+    """The result type of ``left op right``, or None when it means nothing."""
+    temporal = {"date", "datetime"}
+    kinds = {left.name, right.name}
+    if not kinds & (temporal | {"duration"}):
+        if t.fits(left, t.NUMBER) and t.fits(right, t.NUMBER):
+            return t.ANY if t.is_unknown(left) and t.is_unknown(right) else t.NUMBER
+        return None
+    if op not in (n.ArithmeticOp.ADD, n.ArithmeticOp.SUBTRACT):
+        return None
+    if right == t.DURATION and (left.name in temporal or t.is_unknown(left)):
+        return t.DATETIME if t.is_unknown(left) else left
+    if op is n.ArithmeticOp.ADD and left == t.DURATION and right.name in temporal:
+        return right
+    if op is n.ArithmeticOp.SUBTRACT and left.name in temporal and (
+            right.name in temporal or t.is_unknown(right)):
+        return t.DURATION
+    if left.name in temporal and t.is_unknown(right):
+        return left
+    return None
+
+
+def _arithmetic_hint(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> str | None:
+    if left.name in ("date", "datetime") and right == t.NUMBER:
+        return "give the unit: now - 30d"
+    if left == t.DURATION and right == t.DURATION:
+        return "durations do not add up; subtract each from a date: now - 30d - 12h"
+    return None
+
+
+def _aggregate_type(name: str, value: t.Type) -> tuple[t.Type, bool]:
+    if name == "count":
+        return t.NUMBER, False
+    if name == "exists":
+        return t.BOOL, False
+    if name == "sum":
+        return t.NUMBER, False
+    if name == "avg":
+        return t.NUMBER, True
+    return (t.ANY if t.is_unknown(value) else value), True
+
+
+def _align_days(left: c.Checked, right: c.Checked) -> tuple[c.Checked, c.Checked]:
+    """A datetime compared with a date is compared by its calendar day."""
+    if left.type == t.DATETIME and right.type == t.DATE:
+        return c.ToDate(left, t.DATE, left.nullable, syntax=left.syntax), right
+    if left.type == t.DATE and right.type == t.DATETIME:
+        return left, c.ToDate(right, t.DATE, right.nullable, syntax=right.syntax)
+    return left, right

@@ -1,0 +1,510 @@
+"""From a checked tree to Python closures, built once per rule.
+
+Each builder does its lookups when the rule is compiled and returns a closure
+``fn(ctx)`` that captures only locals; evaluating a customer walks no tree.
+Logic is three-valued: ``None`` is null/unknown, and every operator returns
+``None`` when an operand it needs is ``None`` (``false and null`` is false,
+``true or null`` is true, as in SQL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from segdsl import checked as c
+from segdsl import types as t
+from segdsl.errors import DataError, EvaluationError
+from segdsl.timeline import Duration, read_date, read_datetime
+
+Closure = Callable[["Context"], Any]
+
+
+class Context:
+    """What a closure sees while one customer is evaluated.
+
+    Attributes:
+        record: the customer.
+        scopes: the records in scope: ``scopes[0]`` is the customer,
+            ``scopes[d]`` the element of the aggregation at depth ``d``.
+        now: the evaluation time (aware).
+        zone: the timezone of naive datetimes and of period days.
+        population: population statistics by key (RFM, ntile, percentile).
+        cache: per-customer memo (parsed timelines, segment results).
+        trace: values recorded for ``explain``, by checked node id, or None.
+    """
+
+    __slots__ = ("record", "scopes", "now", "zone", "population", "cache", "trace")
+
+    def __init__(self, record: Any, now: dt.datetime, zone: dt.tzinfo,
+                 population: dict[str, Callable] | None = None, trace: dict | None = None) -> None:
+        self.record = record
+        self.scopes = [record]
+        self.now = now
+        self.zone = zone
+        self.population = population
+        self.cache: dict = {}
+        self.trace = trace
+
+
+def get_field(record: Any, name: str) -> Any:
+    """Field ``name`` of a dict or an object; None when it is missing."""
+    if type(record) is dict:
+        return record.get(name)
+    if record is None:
+        return None
+    if isinstance(record, dict):
+        return record.get(name)
+    return getattr(record, name, None)
+
+
+def customer_id(ctx: Context) -> Any:
+    """The customer's ``id`` (None when it has none), for error messages."""
+    return get_field(ctx.record, "id")
+
+
+def data_error(ctx: Context, message: str, path: str | None) -> DataError:
+    """A :class:`DataError` naming the current customer and ``path``."""
+    who = customer_id(ctx)
+    prefix = f"customer {who!r}" if who is not None else "a customer without id"
+    where = f", field {path}" if path else ""
+    return DataError(f"{prefix}{where}: {message}", customer_id=who, field_path=path)
+
+
+class Compiler:
+    """Builds closures for checked trees.
+
+    Args:
+        segments: resolves a segment name to its compiled closure (for
+            references between segments); results are memoised per customer.
+        trace: when true, every closure records its value for ``explain`` and
+            ``and``/``or`` evaluate all their operands.
+    """
+
+    def __init__(self, segments: Callable[[str], Closure] | None = None, trace: bool = False) -> None:
+        self.segments = segments
+        self.tracing = trace
+
+    def compile(self, node: c.Checked) -> Closure:
+        """The closure evaluating ``node``."""
+        build = getattr(self, "_" + type(node).__name__.lower())
+        closure = build(node)
+        if self.tracing:
+            closure = _traced(closure, id(node))
+        return closure
+
+    # leaves
+
+    def _constant(self, node: c.Constant) -> Closure:
+        value = runtime_value(node.value)
+        return lambda ctx: value
+
+    def _listof(self, node: c.ListOf) -> Closure:
+        items = tuple(self.compile(item) for item in node.items)
+        return lambda ctx: tuple(item(ctx) for item in items)
+
+    def _now(self, node: c.Now) -> Closure:
+        return lambda ctx: ctx.now
+
+    def _field(self, node: c.Field) -> Closure:
+        return _field_reader(node.path, node.depth, node.type)
+
+    def _segmentref(self, node: c.SegmentRef) -> Closure:
+        if self.segments is None:
+            raise EvaluationError(f"segment '{node.name}' is not available here")
+        segment = self.segments(node.name)
+        key = ("segment", node.name)
+
+        def member(ctx):
+            cache = ctx.cache
+            if key not in cache:
+                cache[key] = segment(ctx) is True
+            return cache[key]
+
+        return member
+
+    # boolean logic
+
+    def _not(self, node: c.Not) -> Closure:
+        operand = self.compile(node.operand)
+
+        def negate(ctx):
+            value = operand(ctx)
+            return None if value is None else not value
+
+        return negate
+
+    def _and(self, node: c.And) -> Closure:
+        operands = tuple(self.compile(o) for o in node.operands)
+        if self.tracing:
+            return _all_operands(operands, False)
+
+        def conjunction(ctx):
+            unknown = False
+            for operand in operands:
+                value = operand(ctx)
+                if value is False:
+                    return False
+                if value is None:
+                    unknown = True
+            return None if unknown else True
+
+        return conjunction
+
+    def _or(self, node: c.Or) -> Closure:
+        operands = tuple(self.compile(o) for o in node.operands)
+        if self.tracing:
+            return _all_operands(operands, True)
+
+        def disjunction(ctx):
+            unknown = False
+            for operand in operands:
+                value = operand(ctx)
+                if value is True:
+                    return True
+                if value is None:
+                    unknown = True
+            return None if unknown else False
+
+        return disjunction
+
+    def _isnull(self, node: c.IsNull) -> Closure:
+        operand = self.compile(node.operand)
+        if node.negated:
+            return lambda ctx: operand(ctx) is not None
+        return lambda ctx: operand(ctx) is None
+
+    # comparisons and arithmetic
+
+    def _binary(self, node: c.Binary) -> Closure:
+        left = self._operand(node.left, node.right.type)
+        right = self._operand(node.right, node.left.type)
+        function = _operator_function(node)
+        describe = _describe_failure(node)
+
+        def apply(ctx):
+            a = left(ctx)
+            if a is None:
+                return None
+            b = right(ctx)
+            if b is None:
+                return None
+            try:
+                return function(a, b)
+            except (TypeError, ValueError, OverflowError) as error:
+                raise describe(ctx, a, b, error) from None
+
+        return apply
+
+    def _operand(self, node: c.Checked, other: t.Type) -> Closure:
+        """``node``'s closure, reading text as a date or datetime when the other
+        side is one and ``node``'s own type is unknown."""
+        closure = self.compile(node)
+        if t.is_unknown(node.type) and other.name in ("date", "datetime"):
+            return _coerce(closure, other, node)
+        return closure
+
+    def _negate(self, node: c.Negate) -> Closure:
+        operand = self.compile(node.operand)
+
+        def negate(ctx):
+            value = operand(ctx)
+            return None if value is None else -value
+
+        return negate
+
+    def _todate(self, node: c.ToDate) -> Closure:
+        operand = self.compile(node.operand)
+
+        def day(ctx):
+            value = operand(ctx)
+            if value is None:
+                return None
+            try:
+                return read_date(value, ctx.zone)
+            except (TypeError, ValueError) as error:
+                raise data_error(ctx, f"cannot read {value!r} as a date ({error})",
+                                 _path_of(node.operand)) from None
+
+        return day
+
+    def _membership(self, node: c.Membership) -> Closure:
+        container_type = node.container.type
+        element = self._operand(node.element, container_type.element
+                                if container_type.is_list else container_type)
+        container = self.compile(node.container)
+        negated = node.negated
+
+        def member(ctx):
+            value = element(ctx)
+            items = container(ctx)
+            if value is None or items is None:
+                return None
+            try:
+                found = value in items
+            except TypeError as error:
+                raise data_error(ctx, f"cannot look for {value!r} in {items!r} ({error})",
+                                 _path_of(node.element) or _path_of(node.container)) from None
+            if not found and not isinstance(items, str) and None in items:
+                return None
+            return not found if negated else found
+
+        return member
+
+    def _between(self, node: c.Between) -> Closure:
+        operand = self._operand(node.operand, node.low.type)
+        low = self._operand(node.low, node.operand.type)
+        high = self._operand(node.high, node.operand.type)
+
+        def between(ctx):
+            value, lower, upper = operand(ctx), low(ctx), high(ctx)
+            if value is None:
+                return None
+            try:
+                above = None if lower is None else lower <= value
+                below = None if upper is None else value <= upper
+            except TypeError as error:
+                raise data_error(ctx, f"cannot compare {value!r} with {lower!r} and "
+                                 f"{upper!r} ({error})", _path_of(node.operand)) from None
+            if above is False or below is False:
+                return False
+            return None if above is None or below is None else True
+
+        return between
+
+    def _apply(self, node: c.Apply) -> Closure:
+        args = tuple(self.compile(a) for a in node.args)
+        function, name, null_safe = node.function, node.name, node.null_safe
+
+        def call(ctx):
+            values = [arg(ctx) for arg in args]
+            if null_safe and None in values:
+                return None
+            try:
+                return function(*values)
+            except Exception as error:  # a user's function may raise anything
+                raise data_error(ctx, f"function {name} failed: {type(error).__name__}: {error}",
+                                 None) from None
+
+        return call
+
+    # aggregations and population functions
+
+    def _window(self, node: c.Window) -> Closure:
+        return self.compile(node.value)
+
+    def _aggregate(self, node: c.Aggregate) -> Closure:
+        from segdsl.aggregates import build_aggregate
+
+        return build_aggregate(node, self)
+
+    def _population(self, node: c.Population) -> Closure:
+        measure = self.compile(node.measure) if node.measure is not None else None
+        key, kind = node.key, node.kind
+
+        def score(ctx):
+            scorers = ctx.population
+            if scorers is None or key not in scorers:
+                raise EvaluationError(
+                    f"{kind} ranks a customer within a population: evaluate a whole population "
+                    f"(RuleSet.evaluate, Segment.filter) or pass population= to matches()")
+            return scorers[key](ctx, measure)
+
+        return score
+
+
+def runtime_value(value: Any) -> Any:
+    """A constant as closures use it: durations become timedelta/relativedelta."""
+    if isinstance(value, Duration):
+        return value.step()
+    if isinstance(value, tuple):
+        return tuple(runtime_value(v) for v in value)
+    return value
+
+
+def _traced(closure: Closure, key: int) -> Closure:
+    def traced(ctx):
+        value = closure(ctx)
+        if ctx.trace is not None and len(ctx.scopes) == 1:
+            ctx.trace[key] = value
+        return value
+
+    return traced
+
+
+def _all_operands(operands: tuple[Closure, ...], absorbing: bool) -> Closure:
+    # For explanations: every operand is evaluated so each can be shown.
+    def combine(ctx):
+        values = [operand(ctx) for operand in operands]
+        if absorbing in values:
+            return absorbing
+        return None if None in values else not absorbing
+
+    return combine
+
+
+def _field_reader(path: tuple[str, ...], depth: int, type_: t.Type) -> Closure:
+    dotted = ".".join(path)
+    first = path[0]
+    rest = path[1:]
+
+    if depth == 0 and not rest:
+        def read(ctx):
+            record = ctx.record
+            return record.get(first) if type(record) is dict else get_field(record, first)
+    elif depth == 0:
+        def read(ctx):
+            value = get_field(ctx.record, first)
+            for part in rest:
+                value = get_field(value, part)
+            return value
+    else:
+        def read(ctx):
+            value = get_field(ctx.scopes[depth], first)
+            for part in rest:
+                value = get_field(value, part)
+            return value
+
+    converter = _CONVERTERS.get(type_.name)
+    if converter is None:
+        return read
+    return converter(read, dotted, depth)
+
+
+def _temporal_reader(kind: str, parse: Callable) -> Callable:
+    def convert(read: Closure, dotted: str, depth: int) -> Closure:
+        key = ("field", dotted)
+
+        def temporal(ctx):
+            if depth == 0 and key in ctx.cache:
+                return ctx.cache[key]
+            raw = read(ctx)
+            try:
+                value = parse(raw, ctx.zone)
+            except (TypeError, ValueError) as error:
+                raise data_error(ctx, f"cannot read {raw!r} as a {kind} ({error})",
+                                 dotted) from None
+            if depth == 0:
+                ctx.cache[key] = value
+            return value
+
+        return temporal
+
+    return convert
+
+
+def _typed_reader(expected: tuple[type, ...], name: str) -> Callable:
+    def convert(read: Closure, dotted: str, depth: int) -> Closure:
+        def checked_read(ctx):
+            value = read(ctx)
+            if value is None or (isinstance(value, expected) and not (
+                    isinstance(value, bool) and bool not in expected)):
+                return value
+            raise data_error(ctx, f"expected a {name}, found {value!r}", dotted)
+
+        return checked_read
+
+    return convert
+
+
+_CONVERTERS = {
+    "datetime": _temporal_reader("datetime", read_datetime),
+    "date": _temporal_reader("date", read_date),
+    "number": _typed_reader((int, float), "number"),
+    "string": _typed_reader((str,), "string"),
+    "bool": _typed_reader((bool,), "boolean"),
+}
+
+
+def _coerce(closure: Closure, target: t.Type, node: c.Checked) -> Closure:
+    parse = read_datetime if target.name == "datetime" else read_date
+    path = _path_of(node)
+
+    def coerced(ctx):
+        raw = closure(ctx)
+        if raw is None or isinstance(raw, (dt.date, dt.timedelta)):
+            return raw if not isinstance(raw, dt.date) else parse(raw, ctx.zone)
+        try:
+            return parse(raw, ctx.zone)
+        except (TypeError, ValueError):
+            if isinstance(raw, (int, float)):
+                return raw  # a number: arithmetic with a duration will say what is wrong
+            raise data_error(ctx, f"cannot read {raw!r} as a {target}", path) from None
+
+    return coerced
+
+
+def _path_of(node: c.Checked) -> str | None:
+    return node.dotted if isinstance(node, c.Field) else None
+
+
+def _divide(a, b):
+    return None if b == 0 else a / b
+
+
+def _modulo(a, b):
+    return None if b == 0 else a % b
+
+
+def _contains(a, b):
+    return b in a
+
+
+def _starts_with(a, b):
+    return a.startswith(b)
+
+
+def _ends_with(a, b):
+    return a.endswith(b)
+
+
+_FUNCTIONS = {
+    c.Operator.EQ: operator.eq,
+    c.Operator.NE: operator.ne,
+    c.Operator.LT: operator.lt,
+    c.Operator.LE: operator.le,
+    c.Operator.GT: operator.gt,
+    c.Operator.GE: operator.ge,
+    c.Operator.CONTAINS: _contains,
+    c.Operator.STARTS_WITH: _starts_with,
+    c.Operator.ENDS_WITH: _ends_with,
+    c.Operator.ADD: operator.add,
+    c.Operator.SUBTRACT: operator.sub,
+    c.Operator.MULTIPLY: operator.mul,
+    c.Operator.DIVIDE: _divide,
+    c.Operator.MODULO: _modulo,
+}
+
+
+def _operator_function(node: c.Binary) -> Callable[[Any, Any], Any]:
+    if node.op is c.Operator.MATCHES:
+        search = node.pattern.search
+        return lambda a, b: search(a) is not None
+    function = _FUNCTIONS[node.op]
+    if node.op in (c.Operator.EQ, c.Operator.NE) and t.BOOL in (node.left.type, node.right.type):
+        return function
+    return _strict(function) if node.op in (c.Operator.EQ, c.Operator.NE) else function
+
+
+def _strict(function: Callable) -> Callable:
+    # Python finds True == 1; in rules a boolean never equals a number.
+    def compare(a, b):
+        if (type(a) is bool) is not (type(b) is bool):
+            return function is operator.ne
+        return function(a, b)
+
+    return compare
+
+
+def _describe_failure(node: c.Binary) -> Callable:
+    paths = [p for p in (_path_of(node.left), _path_of(node.right)) if p]
+    symbol = node.op.value
+
+    def describe(ctx, a, b, error):
+        kinds = f"{type(a).__name__} {a!r} {symbol} {type(b).__name__} {b!r}"
+        return data_error(ctx, f"cannot evaluate {kinds}", paths[0] if paths else None)
+
+    return describe
+

@@ -1,0 +1,460 @@
+"""Compiled rules: :class:`Segment` (one rule) and :class:`RuleSet` (a file).
+
+    >>> rules = segdsl.loads('segment undecided = visits(30d) >= 10 and not purchased(30d)')
+    >>> result = rules.evaluate(customers, now="2026-07-15")
+    >>> result.sizes
+    {'undecided': 3}
+
+Rules are compiled once into closures; evaluating a customer runs them with
+a per-customer memo, so a segment used by several others, and each list's
+parsed timestamps, are computed once per customer. Evaluation is pure and a
+compiled rule set is safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from segdsl import checked as c
+from segdsl import explain as explaining
+from segdsl import nodes as n
+from segdsl.checker import Checker, Options, Warning
+from segdsl.compiler import Closure, Compiler, Context, get_field
+from segdsl.errors import EvaluationError, SegdslError, UsageError
+from segdsl.functions import Functions
+from segdsl.parser import parse, parse_expression
+from segdsl.population import statistics
+from segdsl.schema import Schema
+from segdsl.timeline import Duration, read_datetime
+
+_EXPRESSION_NAME = "rule"
+
+
+def _options(schema: Schema | None, functions: Functions | None, timezone: Any,
+             rfm_window: str | Duration | None) -> Options:
+    window = rfm_window if rfm_window is not None else Duration(365, "d")
+    if isinstance(window, str):
+        window = _duration_option(window)
+    try:
+        return Options(schema=schema, functions=functions, timezone=timezone, rfm_window=window)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _duration_option(text: str) -> Duration:
+    expression = parse_expression(text)
+    if not isinstance(expression, n.Duration):
+        raise UsageError(f"the RFM window must be a duration such as 365d or 2y, not {text!r}")
+    return Duration(expression.amount, expression.unit.value)
+
+
+def compile(text: str, *, schema: Schema | None = None, functions: Functions | None = None,  # noqa: A001
+            timezone: Any = None, rfm_window: str | Duration | None = None) -> Segment:
+    """Compile one rule, such as ``visits(30d) >= 10 and not purchased(30d)``.
+
+    Args:
+        text: the rule (a single expression).
+        schema: the customers' fields; unknown fields become compile errors.
+        functions: Python functions the rule may call.
+        timezone: zone of naive datetimes and period days (default UTC).
+        rfm_window: analysis window of RFM frequency and monetary scores.
+
+    Raises:
+        SegdslError: the rule is malformed or does not check (the first
+            error; ``error.errors`` lists them all).
+    """
+    options = _options(schema, functions, timezone, rfm_window)
+    expression = _located(lambda: parse_expression(text), text, None)
+    checker = Checker(n.RuleFile(), options, text)
+    body = _checked(checker, lambda: checker.expression(expression), text)
+    rule_set = RuleSet._from_checker(checker, {_EXPRESSION_NAME: body}, text, None)
+    return rule_set[_EXPRESSION_NAME]
+
+
+def loads(text: str, *, file: str | None = None, schema: Schema | None = None,
+          functions: Functions | None = None, timezone: Any = None,
+          rfm_window: str | Duration | None = None) -> RuleSet:
+    """Compile a rule file's text (``segment``, ``period`` and ``def`` statements).
+
+    Raises:
+        SegdslError: the rules are malformed or do not check (the first
+            error; ``error.errors`` lists them all).
+    """
+    options = _options(schema, functions, timezone, rfm_window)
+    rule_file = _located(lambda: parse(text, file=file), text, file)
+    checker = Checker(rule_file, options, text)
+    bodies = checker.check_file()
+    if checker.errors:
+        raise _first_of(checker.errors)
+    return RuleSet._from_checker(checker, bodies, text, file)
+
+
+def load(path: str | Path, **options: Any) -> RuleSet:
+    """Compile a rule file (see :func:`loads` for the options).
+
+    Raises:
+        UsageError: the file cannot be read.
+        SegdslError: the rules are malformed or do not check.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path}: cannot read the rule file ({error})") from None
+    return loads(text, file=str(path), **options)
+
+
+def check(text: str, *, file: str | None = None, **options: Any) -> tuple[list[SegdslError],
+                                                                          list[Warning]]:
+    """Every error and warning of a rule file, without raising.
+
+    Returns:
+        ``(errors, warnings)``, each in source order.
+    """
+    try:
+        rule_file = parse(text, file=file)
+    except SegdslError as error:
+        return [error.located(text, file)], []
+    checker = Checker(rule_file, _options(**_option_values(options)), text)
+    checker.check_file()
+    by_position = lambda item: (item.span.start if item.span else 0)  # noqa: E731
+    return sorted(checker.errors, key=by_position), sorted(checker.warnings, key=by_position)
+
+
+def _option_values(options: Mapping[str, Any]) -> dict[str, Any]:
+    known = ("schema", "functions", "timezone", "rfm_window")
+    unknown = set(options) - set(known)
+    if unknown:
+        raise UsageError(f"unknown option {sorted(unknown)[0]!r}")
+    return {name: options.get(name) for name in known}
+
+
+def _located(action, text: str, file: str | None):
+    try:
+        return action()
+    except SegdslError as error:
+        raise error.located(text, file) from None
+
+
+def _checked(checker: Checker, action, text: str):
+    try:
+        result = action()
+    except SegdslError as error:
+        checker._report(error)  # noqa: SLF001 - attaches the source
+        result = None
+    if checker.errors:
+        raise _first_of(checker.errors)
+    return result
+
+
+def _first_of(errors: list[SegdslError]) -> SegdslError:
+    ordered = sorted(errors, key=lambda e: e.span.start if e.span else 0)
+    first = ordered[0]
+    first.errors = ordered
+    return first
+
+
+def _now(now: Any, zone: dt.tzinfo) -> dt.datetime:
+    """The evaluation time from a datetime, a date, ISO text or None (the current time)."""
+    if now is None:
+        return dt.datetime.now(dt.timezone.utc)
+    if isinstance(now, str):
+        try:
+            return read_datetime(now, zone)
+        except ValueError:
+            raise UsageError(f"now must be a date or datetime such as 2026-07-15 or "
+                             f"2026-07-15T12:00:00Z, not {now!r}") from None
+    if isinstance(now, (dt.date, dt.datetime)):
+        return read_datetime(now, zone)
+    raise UsageError(f"now must be a datetime, a date or ISO text, not {type(now).__name__}")
+
+
+# ------------------------------------------------------------------- runtime
+
+
+class _Program:
+    """The compiled closures of a rule set, shared by its segments."""
+
+    def __init__(self, checker: Checker, bodies: dict[str, c.Checked]) -> None:
+        self.checker = checker
+        self.bodies = bodies
+        self.options = checker.options
+        self.population_nodes = checker.population_nodes
+        self._closures: dict[str, Closure] = {}
+        self._compiler = Compiler(segments=self.closure)
+        self._tracing = Compiler(segments=self._traced_closure, trace=True)
+        self._traced: dict[str, Closure] = {}
+
+    def body(self, name: str) -> c.Checked:
+        if name not in self.bodies:
+            self.bodies[name] = self.checker.segment(name)
+        return self.bodies[name]
+
+    def closure(self, name: str) -> Closure:
+        if name not in self._closures:
+            self._closures[name] = self._compiler.compile(self.body(name))
+        return self._closures[name]
+
+    def _traced_closure(self, name: str) -> Closure:
+        if name not in self._traced:
+            self._traced[name] = self._tracing.compile(self.body(name))
+        return self._traced[name]
+
+    def context(self, record: Any, now: dt.datetime, population, trace=None) -> Context:
+        return Context(record, now, self.options.timezone, population, trace)
+
+    def population(self, records: list, now: dt.datetime, nodes: list[c.Population]):
+        if not nodes:
+            return None
+        return statistics(nodes, self._compiler, records,
+                          lambda record: self.context(record, now, None))
+
+
+@attrs.frozen
+class PopulationStats:
+    """Population statistics (RFM break points, tiles, percentiles) computed
+    from a set of customers at a given time; pass it to
+    :meth:`Segment.matches` to score single customers against that population."""
+
+    scorers: dict = attrs.field(repr=False)
+    size: int
+    now: dt.datetime
+
+
+class Segment:
+    """One compiled rule: a named segment of a rule set, or a standalone rule."""
+
+    def __init__(self, name: str, program: _Program, description: str | None,
+                 syntax: n.Node | None, warnings: list[Warning]) -> None:
+        self.name = name
+        self.description = description
+        self._program = program
+        self._syntax = syntax
+        self.warnings = warnings
+
+    def __repr__(self) -> str:
+        return f"<Segment {self.name}: {self.text}>"
+
+    @property
+    def text(self) -> str:
+        """The rule in canonical layout."""
+        return _render(self._program.body(self.name).syntax)
+
+    @property
+    def needs_population(self) -> bool:
+        """True when the rule ranks customers (RFM, ntile, percentile)."""
+        return bool(self._population_nodes())
+
+    def _population_nodes(self) -> list[c.Population]:
+        return _population_nodes_under(self._program, [self.name])
+
+    def _population_for(self, population: Any, now: dt.datetime):
+        nodes = self._population_nodes()
+        if not nodes:
+            return None
+        if population is None:
+            raise EvaluationError(
+                f"segment '{self.name}' ranks customers ({nodes[0].kind}): give the population to "
+                f"rank against, e.g. matches(customer, now=..., population=customers)")
+        if isinstance(population, PopulationStats):
+            return population.scorers
+        return self._program.population(list(population), now, nodes)
+
+    def matches(self, customer: Any, now: Any = None, *, population: Any = None) -> bool:
+        """Whether ``customer`` is in the segment at time ``now``.
+
+        Args:
+            customer: a dict or an object with attributes.
+            now: evaluation time (datetime, date or ISO text; default: the current time).
+            population: the customers (or :class:`PopulationStats`) to rank
+                against, needed when the rule uses RFM scores, ntile or percentile.
+        """
+        at = _now(now, self._program.options.timezone)
+        scorers = self._population_for(population, at)
+        closure = self._program.closure(self.name)
+        return closure(self._program.context(customer, at, scorers)) is True
+
+    def filter(self, customers: Iterable[Any], now: Any = None) -> list[Any]:
+        """The customers in the segment, in input order (the population for
+        RFM and other rankings is ``customers`` itself)."""
+        at = _now(now, self._program.options.timezone)
+        records = list(customers) if self.needs_population else customers
+        scorers = self._program.population(records, at, self._population_nodes()) \
+            if self.needs_population else None
+        closure = self._program.closure(self.name)
+        context = self._program.context
+        return [r for r in records if closure(context(r, at, scorers)) is True]
+
+    def explain(self, customer: Any, now: Any = None, *, population: Any = None
+                ) -> explaining.Explanation:
+        """Every sub-expression of the rule and its value for ``customer``."""
+        at = _now(now, self._program.options.timezone)
+        scorers = self._population_for(population, at)
+        trace: dict[int, Any] = {}
+        closure = self._program._traced_closure(self.name)  # noqa: SLF001
+        closure(self._program.context(customer, at, scorers, trace))
+        body = self._program.body(self.name)
+        inner = explaining.build(body, trace, _render, self._program.body)
+        if self.name == _EXPRESSION_NAME:
+            return inner
+        return explaining.Explanation(self.name, inner.value, True, (inner,), inner.note)
+
+
+def _population_nodes_under(program: _Program, names: list[str]) -> list[c.Population]:
+    found: dict[str, c.Population] = {}
+    seen: set[str] = set()
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for node in c.walk(program.body(name)):
+            if isinstance(node, c.Population):
+                found.setdefault(node.key, node)
+            elif isinstance(node, c.SegmentRef):
+                pending.append(node.name)
+    if any(k in found for k in ("rfm.score", "rfm.group")):
+        for node in program.population_nodes:
+            if node.kind in ("rfm.recency", "rfm.frequency", "rfm.monetary"):
+                found.setdefault(node.key, node)
+    return list(found.values())
+
+
+@attrs.frozen
+class Result:
+    """Memberships of every segment for one evaluation.
+
+    Attributes:
+        members: segment name to the ids of its members, in input order (a
+            customer without ``id`` is named by its position).
+        total: how many customers were evaluated.
+        now: the evaluation time.
+    """
+
+    members: dict[str, list[Any]]
+    total: int
+    now: dt.datetime
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Segment name to number of members."""
+        return {name: len(ids) for name, ids in self.members.items()}
+
+    def __getitem__(self, name: str) -> list[Any]:
+        return self.members[name]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain Python data: now, total, sizes and member ids."""
+        return {"now": self.now.isoformat(), "total": self.total, "sizes": self.sizes,
+                "members": {name: list(ids) for name, ids in self.members.items()}}
+
+
+class RuleSet:
+    """The compiled segments of a rule file."""
+
+    def __init__(self) -> None:
+        raise TypeError("use segdsl.load(path) or segdsl.loads(text)")
+
+    @classmethod
+    def _from_checker(cls, checker: Checker, bodies: dict[str, c.Checked], source: str,
+                      file: str | None) -> RuleSet:
+        rule_set = object.__new__(cls)
+        rule_set.source = source
+        rule_set.file = file
+        rule_set.warnings = list(checker.warnings)
+        rule_set._program = _Program(checker, dict(bodies))
+        rule_set._segments = {}
+        for name in bodies:
+            definition = checker.segments.get(name)
+            description = definition.description if definition else None
+            rule_set._segments[name] = Segment(
+                name, rule_set._program, description, definition,
+                [w for w in checker.warnings if _within(w, definition)])
+        return rule_set
+
+    def __repr__(self) -> str:
+        where = f" from {self.file}" if self.file else ""
+        return f"<RuleSet{where}: {', '.join(self._segments) or 'no segments'}>"
+
+    def __getitem__(self, name: str) -> Segment:
+        try:
+            return self._segments[name]
+        except KeyError:
+            raise UsageError(f"no segment named {name!r}; the segments are "
+                             f"{', '.join(self._segments) or 'none'}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._segments
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._segments)
+
+    def __len__(self) -> int:
+        return len(self._segments)
+
+    @property
+    def segments(self) -> dict[str, Segment]:
+        """The segments by name, in file order."""
+        return dict(self._segments)
+
+    def population(self, customers: Iterable[Any], now: Any = None) -> PopulationStats:
+        """Population statistics of ``customers``, to score single customers later."""
+        at = _now(now, self._program.options.timezone)
+        records = list(customers)
+        nodes = _population_nodes_under(self._program, list(self._segments))
+        scorers = self._program.population(records, at, nodes) or {}
+        return PopulationStats(scorers, len(records), at)
+
+    def evaluate(self, customers: Iterable[Any], now: Any = None, *,
+                 segments: Iterable[str] | None = None) -> Result:
+        """Evaluate every segment (or the named ones) over ``customers``.
+
+        Args:
+            customers: dicts or objects; read once (twice when rules rank
+                customers: the first pass computes RFM and other rankings).
+            now: evaluation time (datetime, date or ISO text; default: now).
+            segments: only these segments.
+        """
+        names = list(segments) if segments is not None else list(self._segments)
+        for name in names:
+            self[name]  # unknown names fail before any data is read
+        at = _now(now, self._program.options.timezone)
+        nodes = _population_nodes_under(self._program, names)
+        records = list(customers) if nodes else customers
+        scorers = self._program.population(records, at, nodes)
+        closures = [(name, self._program.closure(name)) for name in names]
+        members: dict[str, list[Any]] = {name: [] for name in names}
+        context = self._program.context
+        total = 0
+        for index, record in enumerate(records):
+            ctx = context(record, at, scorers)
+            for name, closure in closures:
+                if closure(ctx) is True:
+                    identity = get_field(record, "id")
+                    members[name].append(index if identity is None else identity)
+            total += 1
+        return Result(members, total, at)
+
+
+def _within(warning: Warning, definition: n.Node | None) -> bool:
+    if definition is None or definition.span is None or warning.span is None:
+        return definition is None
+    return definition.span.start <= warning.span.start < definition.span.end
+
+
+@functools.lru_cache(maxsize=4096)
+def _render(node: n.Node | None) -> str:
+    if node is None:
+        return ""
+    try:
+        from segdsl.formatter import render
+    except ImportError:  # pragma: no cover - the formatter ships with the package
+        return type(node).__name__
+    return render(node)
+

@@ -1,0 +1,128 @@
+"""Time at run time: durations, periods, timestamps read from data, windows.
+
+Durations in hours, days and weeks are exact lengths of time; months and
+years are calendar steps (``1m`` back from March 31 is February 28 or 29),
+computed with dateutil's ``relativedelta``. Datetimes are compared as aware
+datetimes: naive ones in the data or in rules are read in the configured
+timezone (UTC unless told otherwise).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+from dateutil.relativedelta import relativedelta
+
+UTC = dt.timezone.utc
+
+
+@attrs.frozen
+class Duration:
+    """A duration literal's value: ``amount`` of ``unit`` (h, d, w, m, y)."""
+
+    amount: int
+    unit: str
+
+    @property
+    def is_calendar(self) -> bool:
+        """Months and years have no fixed length."""
+        return self.unit in ("m", "y")
+
+    def step(self) -> dt.timedelta | relativedelta:
+        """The value to add to or subtract from a date or datetime."""
+        if self.unit == "h":
+            return dt.timedelta(hours=self.amount)
+        if self.unit == "d":
+            return dt.timedelta(days=self.amount)
+        if self.unit == "w":
+            return dt.timedelta(weeks=self.amount)
+        if self.unit == "m":
+            return relativedelta(months=self.amount)
+        return relativedelta(years=self.amount)
+
+    def exact(self) -> dt.timedelta | None:
+        """The exact length, or None for months and years."""
+        step = self.step()
+        return step if isinstance(step, dt.timedelta) else None
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+
+@attrs.frozen
+class Period:
+    """Whole days from ``start`` to ``end``, both included."""
+
+    start: dt.date
+    end: dt.date
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()} .. {self.end.isoformat()}"
+
+
+def as_timezone(zone: str | dt.tzinfo | None) -> dt.tzinfo:
+    """A tzinfo from a name (``"Europe/Paris"``), a tzinfo, or None for UTC.
+
+    Raises:
+        ValueError: the name is not a known timezone.
+    """
+    if zone is None:
+        return UTC
+    if isinstance(zone, dt.tzinfo):
+        return zone
+    if zone.upper() == "UTC":
+        return UTC
+    from dateutil import tz
+
+    found = tz.gettz(zone)
+    if found is None:
+        raise ValueError(f"unknown timezone {zone!r}")
+    return found
+
+
+def aware(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """``value`` with its timezone: naive datetimes are read in ``zone``."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+
+
+def read_datetime(value: Any, zone: dt.tzinfo) -> dt.datetime | None:
+    """A datetime from data: a datetime, a date (its midnight), or ISO 8601 text.
+
+    Returns None for None. Raises ValueError or TypeError for anything else.
+    """
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return aware(value, zone)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=zone)
+    if isinstance(value, str):
+        return aware(dt.datetime.fromisoformat(value), zone)
+    raise TypeError(f"expected a datetime, found {type(value).__name__}")
+
+
+def read_date(value: Any, zone: dt.tzinfo) -> dt.date | None:
+    """A calendar date from data: a date, a datetime's day in ``zone``, or ISO text."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return aware(value, zone).astimezone(zone).date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        if len(value) == 10:
+            return dt.date.fromisoformat(value)
+        return aware(dt.datetime.fromisoformat(value), zone).astimezone(zone).date()
+    raise TypeError(f"expected a date, found {type(value).__name__}")
+
+
+def day_start(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    """The first instant of ``day`` in ``zone``."""
+    return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
+
+
+def period_bounds(period: Period, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    """``(first instant, first instant after)`` of a period's whole days in ``zone``."""
+    return day_start(period.start, zone), day_start(period.end + dt.timedelta(days=1), zone)
