@@ -8,6 +8,8 @@ a traceback: one clear line on stderr.
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -47,17 +49,20 @@ class _UsageFailure(Exception):
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from segdsl.parser import parse
+    from segdsl.rules import check
 
     status = EXIT_OK
     for path in args.files:
-        text = _read_rule_file(path)
-        try:
-            parse(text, file=path)
-        except SegdslError as error:
-            print(error.render(), file=sys.stderr)
+        errors, warnings = check(_read_rule_file(path), file=path)
+        for problem in sorted([*errors, *warnings], key=_position):
+            print(problem.render(), file=sys.stderr)
+        if errors:
             status = EXIT_RULE_ERRORS
     return status
+
+
+def _position(problem) -> int:
+    return problem.span.start if problem.span is not None else -1
 
 
 def _run_fmt(args: argparse.Namespace) -> int:
@@ -85,6 +90,66 @@ def _run_fmt(args: argparse.Namespace) -> int:
     return status
 
 
+def _load_rules(path: str):
+    from segdsl.rules import loads
+
+    return loads(_read_rule_file(path), file=path)
+
+
+def _evaluation_inputs(args: argparse.Namespace):
+    from segdsl.data import read_customers
+    from segdsl.rules import evaluation_time
+
+    rules = _load_rules(args.file)
+    now = evaluation_time(args.now, rules)
+    return rules, read_customers(args.data), now
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    rules, customers, now = _evaluation_inputs(args)
+    names = [args.segment] if args.segment else None
+    if args.segment:
+        rules[args.segment]  # an unknown name fails before the data is evaluated
+    result = rules.evaluate(customers, now=now, segments=names)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["segment", "customer_id"])
+        for name, ids in result.members.items():
+            writer.writerows([name, identity] for identity in ids)
+    else:
+        print(_size_table(rules, result))
+    return EXIT_OK
+
+
+def _size_table(rules, result) -> str:
+    rows = [("segment", "customers", "share")]
+    for name, size in result.sizes.items():
+        share = f"{100 * size / result.total:.1f}%" if result.total else "-"
+        rows.append((name, f"{size:,}", share))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{rows[0][0]:<{widths[0]}}  {rows[0][1]:>{widths[1]}}  {rows[0][2]:>{widths[2]}}"]
+    lines.append("  ".join("-" * w for w in widths))
+    for name, size, share in rows[1:]:
+        lines.append(f"{name:<{widths[0]}}  {size:>{widths[1]}}  {share:>{widths[2]}}")
+    stamp = result.now.isoformat().replace("+00:00", "Z")
+    lines.append(f"\n{result.total:,} customers evaluated at {stamp}")
+    return "\n".join(lines)
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    rules, customers, now = _evaluation_inputs(args)
+    segment = rules[args.segment]
+    wanted = str(args.customer)
+    customer = next((c for c in customers if str(c.get("id")) == wanted), None)
+    if customer is None:
+        raise _UsageFailure(f"{args.data}: no customer with id {wanted}")
+    population = customers if segment.needs_population else None
+    print(segment.explain(customer, now=now, population=population).render())
+    return EXIT_OK
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="segdsl", description="Check, format and evaluate customer-segment rules.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=_Parser)
@@ -98,7 +163,29 @@ def _build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--check", action="store_true",
                      help="only list the files that would change; exit 1 if any would")
     fmt.set_defaults(run=_run_fmt)
+
+    evaluate = verbs.add_parser("eval", help="evaluate the segments of a rule file over customers")
+    evaluate.add_argument("file", metavar="FILE")
+    _data_arguments(evaluate)
+    evaluate.add_argument("--segment", metavar="NAME", help="only this segment")
+    evaluate.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                          help="sizes as a table (default), or members as CSV or JSON")
+    evaluate.set_defaults(run=_run_eval)
+
+    explain = verbs.add_parser("explain", help="show why a customer is or is not in a segment")
+    explain.add_argument("file", metavar="FILE")
+    explain.add_argument("segment", metavar="SEGMENT")
+    _data_arguments(explain)
+    explain.add_argument("--customer", required=True, metavar="ID", help="the customer's id")
+    explain.set_defaults(run=_run_explain)
     return parser
+
+
+def _data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, metavar="DATA",
+                        help="customers: .jsonl, .json, or .csv with orders.csv/events.csv beside it")
+    parser.add_argument("--now", metavar="DATE",
+                        help="evaluation time: 2026-07-15 or 2026-07-15T12:00:00Z (default: now)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,8 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"segdsl: {failure}", file=sys.stderr)
         return EXIT_USAGE
     except SegdslError as error:
-        print(error.render(), file=sys.stderr)
-        return EXIT_USAGE
+        print(error.render() if error.span else f"segdsl: {error.message}", file=sys.stderr)
+        return EXIT_RULE_ERRORS if error.span else EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 

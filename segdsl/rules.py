@@ -159,6 +159,12 @@ def _first_of(errors: list[SegdslError]) -> SegdslError:
     return first
 
 
+def evaluation_time(now: Any, rules: RuleSet | Segment | None = None) -> dt.datetime:
+    """The aware evaluation time for ``now`` (see :func:`_now`), in the rules' timezone."""
+    zone = rules._program.options.timezone if rules is not None else dt.timezone.utc  # noqa: SLF001
+    return _now(now, zone)
+
+
 def _now(now: Any, zone: dt.tzinfo) -> dt.datetime:
     """The evaluation time from a datetime, a date, ISO text or None (the current time)."""
     if now is None:
