@@ -1,0 +1,210 @@
+"""The public Python API: compile, load, loads, evaluate, and their options."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+
+import pytest
+
+import segdsl
+
+NOW = "2026-07-15T12:00:00Z"
+
+
+def visit(day: int) -> dict:
+    return {"type": "visit", "at": f"2026-07-{day:02d}T08:00:00Z"}
+
+
+def customer(id_, country="FR", visits=0, orders=(), **extra) -> dict:
+    return {
+        "id": id_,
+        "country": country,
+        "orders": [{"at": at, "total": total, "items": []} for at, total in orders],
+        "events": [visit(1 + d % 14) for d in range(visits)],
+        **extra,
+    }
+
+
+UNDECIDED = customer(1, visits=12)
+BUYER = customer(2, visits=12, orders=[("2026-07-10T10:00:00Z", 40.0)])
+QUIET = customer(3, country=None)
+CUSTOMERS = [UNDECIDED, BUYER, QUIET]
+
+RULES = """
+period summer_sale = 2026-06-24 .. 2026-07-21
+
+segment undecided "Visits, no order" =
+    visits(30d) >= 10 and not purchased(30d)
+
+segment sale_buyers = purchased(summer_sale)
+
+segment engaged = undecided or sale_buyers
+"""
+
+
+def test_compile_matches_each_customer():
+    """A compiled rule says true exactly for the customers it describes."""
+    seg = segdsl.compile("visits(30d) >= 10 and not purchased(30d)")
+    assert [seg.matches(c, now=NOW) for c in CUSTOMERS] == [True, False, False]
+
+
+def test_filter_keeps_input_order():
+    """filter returns the members themselves, in the order given."""
+    seg = segdsl.compile("visits(30d) >= 10")
+    assert seg.filter([BUYER, QUIET, UNDECIDED], now=NOW) == [BUYER, UNDECIDED]
+
+
+def test_objects_with_attributes_are_customers():
+    """Dataclass instances evaluate exactly like dicts."""
+
+    @dataclasses.dataclass
+    class Customer:
+        id: int
+        country: str | None
+        orders: list
+        events: list
+
+    objects = [Customer(c["id"], c["country"], c["orders"], c["events"]) for c in CUSTOMERS]
+    seg = segdsl.compile('visits(30d) >= 10 and country == "FR"')
+    assert [seg.matches(o, now=NOW) for o in objects] == [True, True, False]
+
+
+def test_evaluate_gives_members_and_sizes():
+    """A rule set evaluates every segment; segments may use one another."""
+    result = segdsl.loads(RULES).evaluate(CUSTOMERS, now=NOW)
+    assert result.members == {"undecided": [1], "sale_buyers": [2], "engaged": [1, 2]}
+    assert result.sizes == {"undecided": 1, "sale_buyers": 1, "engaged": 2}
+    assert result.total == 3
+    assert result.to_dict()["members"]["engaged"] == [1, 2]
+
+
+def test_evaluate_only_named_segments():
+    """segments= restricts the evaluation; referenced segments still work."""
+    result = segdsl.loads(RULES).evaluate(CUSTOMERS, now=NOW, segments=["engaged"])
+    assert result.members == {"engaged": [1, 2]}
+
+
+def test_customers_without_id_are_named_by_position():
+    """A member without an id is reported by its index in the input."""
+    anonymous = {"events": [visit(3)] * 10}
+    result = segdsl.loads("segment s = visits(30d) >= 10").evaluate([QUIET, anonymous], now=NOW)
+    assert result["s"] == [1]
+
+
+def test_rule_set_lookup_and_repr():
+    """Segments are found by name, listed in file order, and shown readably."""
+    rules = segdsl.loads(RULES, file="sale.seg")
+    assert list(rules) == ["undecided", "sale_buyers", "engaged"]
+    assert "sale_buyers" in rules and len(rules) == 3
+    assert rules["undecided"].description == "Visits, no order"
+    assert repr(rules) == "<RuleSet from sale.seg: undecided, sale_buyers, engaged>"
+    assert repr(rules["undecided"]) == (
+        "<Segment undecided: visits(30d) >= 10 and not purchased(30d)>")
+
+
+def test_unknown_segment_name_is_a_usage_error():
+    """Asking for a segment that does not exist names the ones that do."""
+    with pytest.raises(segdsl.UsageError, match="no segment named 'vip'; the segments are "
+                                                "undecided, sale_buyers, engaged"):
+        segdsl.loads(RULES)["vip"]
+
+
+def test_load_reads_a_file_and_names_it_in_errors(tmp_path):
+    """load() compiles a file; its errors carry the file name."""
+    path = tmp_path / "broken.seg"
+    path.write_text("segment s =\n    visits(30d) >= \n")
+    with pytest.raises(segdsl.ParseError) as caught:
+        segdsl.load(path)
+    assert caught.value.location == f"{path}:2:17"
+
+
+def test_load_of_a_missing_file_is_a_usage_error(tmp_path):
+    """A missing rule file is reported as such, not as an OSError."""
+    with pytest.raises(segdsl.UsageError, match="cannot read the rule file"):
+        segdsl.load(tmp_path / "nope.seg")
+
+
+def test_all_check_errors_are_listed_on_the_raised_error():
+    """The error raised by loads() lists every error of the file, in source order."""
+    text = "segment a = vists(30d) > 1\nsegment b = country > 3 and unknown_fn(1)\n"
+    with pytest.raises(segdsl.CheckError) as caught:
+        segdsl.loads(text)
+    assert [(e.line, e.column) for e in caught.value.errors] == [(1, 13), (2, 29)]
+
+
+@pytest.mark.parametrize("now", [
+    "2026-07-15T12:00:00Z",
+    "2026-07-15T14:00:00+02:00",
+    dt.datetime(2026, 7, 15, 12, tzinfo=dt.timezone.utc),
+    dt.datetime(2026, 7, 15, 12),
+])
+def test_now_spellings_agree(now):
+    """now may be ISO text, an aware datetime, or a naive one read as UTC."""
+    seg = segdsl.compile("last_order_at > now - 6d and last_order_at < now - 5d")
+    assert seg.matches(BUYER, now=now)
+
+
+def test_now_as_a_date_is_its_midnight():
+    """A date for now means the start of that day."""
+    seg = segdsl.compile("last_order_at <= now")
+    assert seg.matches(BUYER, now=dt.date(2026, 7, 11))
+    assert not seg.matches(BUYER, now=dt.date(2026, 7, 10))
+
+
+def test_bad_now_is_a_usage_error():
+    """A now that is not a date is refused with the accepted spellings."""
+    with pytest.raises(segdsl.UsageError, match="now must be a date or datetime"):
+        segdsl.compile("true").matches(BUYER, now="tomorrow")
+
+
+def test_unknown_timezone_is_a_usage_error():
+    """The timezone option is validated when the rules are compiled."""
+    with pytest.raises(segdsl.UsageError, match="unknown timezone 'Mars/Olympus'"):
+        segdsl.compile("true", timezone="Mars/Olympus")
+
+
+def test_registered_function_is_called_and_type_checked():
+    """A user's Python function is called with values, and checked like a built-in."""
+    functions = segdsl.Functions()
+
+    @functions.register(params={"email": "string"}, returns="string")
+    def email_domain(email):
+        return email.rpartition("@")[2]
+
+    seg = segdsl.compile('email_domain(email) == "shop.fr"', functions=functions)
+    assert seg.matches({"email": "a@shop.fr"}, now=NOW)
+    assert not seg.matches({"email": None}, now=NOW)
+    with pytest.raises(segdsl.CheckError, match="'email' of email_domain must be a string, "
+                                                "not a number"):
+        segdsl.compile("email_domain(3) == 1", functions=functions)
+
+
+def test_compiled_rules_are_shared_safely_between_threads():
+    """Evaluating one compiled rule set from several threads gives the same results."""
+    rules = segdsl.loads(RULES)
+    population = CUSTOMERS * 200
+    expected = rules.evaluate(population, now=NOW).sizes
+    results = []
+
+    def work():
+        results.append(rules.evaluate(population, now=NOW).sizes)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 4
+
+
+def test_evaluation_never_mutates_records():
+    """Records are read, never written: evaluation leaves them equal to before."""
+    import copy
+
+    records = copy.deepcopy(CUSTOMERS)
+    rules = segdsl.loads(RULES + "\nsegment top = ntile(spent(365d), 4) == 4\n")
+    rules.evaluate(records, now=NOW)
+    rules["undecided"].explain(records[0], now=NOW)
+    assert records == CUSTOMERS
