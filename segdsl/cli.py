@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -19,6 +20,7 @@ from segdsl.errors import SegdslError
 EXIT_OK = 0
 EXIT_RULE_ERRORS = 1
 EXIT_USAGE = 2
+_PROGRESS_THRESHOLD = 50_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -110,7 +112,8 @@ def _run_eval(args: argparse.Namespace) -> int:
     names = [args.segment] if args.segment else None
     if args.segment:
         rules[args.segment]  # an unknown name fails before the data is evaluated
-    result = rules.evaluate(customers, now=now, segments=names)
+    result = rules.evaluate(customers, now=now, segments=names,
+                            progress=_progress_bar(len(customers)))
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2, default=str))
     elif args.format == "csv":
@@ -123,11 +126,28 @@ def _run_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _progress_bar(total: int):
+    """A progress callback drawing on stderr, when it is a terminal and the data is large."""
+    if total < _PROGRESS_THRESHOLD or not sys.stderr.isatty():
+        return None
+
+    def draw(done: int) -> None:
+        width = 40
+        filled = width * done // total
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} customers")
+        if done >= total:
+            sys.stderr.write("\r" + " " * (width + 40) + "\r")
+        sys.stderr.flush()
+
+    return draw
+
+
 def _size_table(rules, result) -> str:
+    from segdsl.rules import percent
+
     rows = [("segment", "customers", "share")]
     for name, size in result.sizes.items():
-        share = f"{100 * size / result.total:.1f}%" if result.total else "-"
-        rows.append((name, f"{size:,}", share))
+        rows.append((name, f"{size:,}", percent(size, result.total)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{rows[0][0]:<{widths[0]}}  {rows[0][1]:>{widths[1]}}  {rows[0][2]:>{widths[2]}}"]
     lines.append("  ".join("-" * w for w in widths))
@@ -202,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_RULE_ERRORS if error.span else EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`segdsl eval ... | head`): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Iterator, Mapping
+import html
+import importlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ from segdsl.schema import Schema
 from segdsl.timeline import Duration, read_datetime
 
 _EXPRESSION_NAME = "rule"
+_PROGRESS_EVERY = 10_000
 
 
 def _options(schema: Schema | None, functions: Functions | None, timezone: Any,
@@ -360,6 +363,53 @@ class Result:
         return {"now": self.now.isoformat(), "total": self.total, "sizes": self.sizes,
                 "members": {name: list(ids) for name, ids in self.members.items()}}
 
+    def rows(self) -> list[tuple[str, Any]]:
+        """``(segment, customer_id)`` pairs, segment by segment, in input order."""
+        return [(name, identity) for name, ids in self.members.items() for identity in ids]
+
+    def to_dataframe(self, library: str = "pandas"):
+        """The memberships as a DataFrame with columns ``segment`` and ``customer_id``.
+
+        Args:
+            library: ``"pandas"`` or ``"polars"`` (it must be installed).
+        """
+        columns = {"segment": [row[0] for row in self.rows()],
+                   "customer_id": [row[1] for row in self.rows()]}
+        if library == "pandas":
+            pandas = _optional_import("pandas")
+            return pandas.DataFrame(columns)
+        if library == "polars":
+            polars = _optional_import("polars")
+            return polars.DataFrame(columns)
+        raise UsageError(f"library must be 'pandas' or 'polars', not {library!r}")
+
+    def _repr_html_(self) -> str:
+        # Jupyter shows a result as a table of segment sizes.
+        stamp = html.escape(self.now.isoformat())
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td style='text-align:right'>{size:,}</td>"
+            f"<td style='text-align:right'>{percent(size, self.total)}</td></tr>"
+            for name, size in self.sizes.items())
+        return (f"<table><caption>{self.total:,} customers at {stamp}</caption>"
+                f"<thead><tr><th>segment</th><th>customers</th><th>share</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>")
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{name}={size}" for name, size in self.sizes.items())
+        return f"<Result of {self.total} customers: {sizes}>"
+
+
+def percent(size: int, total: int) -> str:
+    """``size`` as a share of ``total``: ``"7.7%"``."""
+    return f"{100 * size / total:.1f}%" if total else "-"
+
+
+def _optional_import(name: str):
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise UsageError(f"{name} is not installed: pip install {name}") from None
+
 
 class RuleSet:
     """The compiled segments of a rule file."""
@@ -418,7 +468,8 @@ class RuleSet:
         return PopulationStats(scorers, len(records), at)
 
     def evaluate(self, customers: Iterable[Any], now: Any = None, *,
-                 segments: Iterable[str] | None = None) -> Result:
+                 segments: Iterable[str] | None = None,
+                 progress: Callable[[int], None] | None = None) -> Result:
         """Evaluate every segment (or the named ones) over ``customers``.
 
         Args:
@@ -426,6 +477,8 @@ class RuleSet:
                 customers: the first pass computes RFM and other rankings).
             now: evaluation time (datetime, date or ISO text; default: now).
             segments: only these segments.
+            progress: called with the number of customers done so far, every
+                10,000 customers and at the end.
         """
         names = list(segments) if segments is not None else list(self._segments)
         for name in names:
@@ -445,6 +498,10 @@ class RuleSet:
                     identity = get_field(record, "id")
                     members[name].append(index if identity is None else identity)
             total += 1
+            if progress is not None and total % _PROGRESS_EVERY == 0:
+                progress(total)
+        if progress is not None:
+            progress(total)
         return Result(members, total, at)
 
 
