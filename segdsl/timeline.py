@@ -88,19 +88,24 @@ def aware(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
 
 
 def read_datetime(value: Any, zone: dt.tzinfo) -> dt.datetime | None:
-    """A datetime from data: a datetime, a date (its midnight), or ISO 8601 text.
+    """A datetime from data: a datetime, a date (its midnight), or ISO 8601 text,
+    as an aware datetime in UTC.
 
     Returns None for None. Raises ValueError or TypeError for anything else.
     """
     if value is None:
         return None
     if isinstance(value, dt.datetime):
-        return aware(value, zone)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=zone)
-    if isinstance(value, str):
-        return aware(dt.datetime.fromisoformat(value), zone)
-    raise TypeError(f"expected a datetime, found {type(value).__name__}")
+        found = aware(value, zone)
+    elif isinstance(value, dt.date):
+        found = dt.datetime(value.year, value.month, value.day, tzinfo=zone)
+    elif isinstance(value, str):
+        found = aware(dt.datetime.fromisoformat(value), zone)
+    else:
+        raise TypeError(f"expected a datetime, found {type(value).__name__}")
+    # In UTC: Python subtracts and compares two datetimes that share a tzinfo by
+    # their wall clocks, which makes a day 23 or 25 hours long across a DST change.
+    return found.astimezone(UTC)
 
 
 def read_date(value: Any, zone: dt.tzinfo) -> dt.date | None:
