@@ -1,24 +1,36 @@
 """Rule text to syntax tree.
 
 The grammar lives in ``grammar/segdsl.lark`` (shipped inside the wheel as
-``segdsl/grammar/segdsl.lark``) and is compiled once per process. Parsing runs
-in three steps: Lark's LALR parser builds a parse tree without recursion, a
-loop measures the tree's depth against :data:`MAX_NESTING`, and a transformer
-turns it into the frozen nodes of :mod:`segdsl.nodes`. Lark's exceptions never
-leave this module: :mod:`segdsl.syntax_errors` turns them into
-:class:`~segdsl.errors.ParseError` with a position and a message in words.
+``segdsl/grammar/segdsl.lark``) and is compiled once per process. Lark's LALR
+parser reads the text without recursion and calls the tree builder below at
+each reduction, so the frozen nodes of :mod:`segdsl.nodes` are built while
+parsing, with no intermediate parse tree to walk. The builder computes every
+span from the tokens it is handed and measures nesting as it goes.
+
+Lark's exceptions never leave this module: :mod:`segdsl.syntax_errors` turns
+them into :class:`~segdsl.errors.ParseError` with a position and a message in
+words.
+
+Limits:
+    :data:`MAX_SOURCE_LENGTH` characters of rule text, and
+    :data:`MAX_NESTING` levels of nesting in one expression. Beyond either,
+    parsing stops with a :class:`~segdsl.errors.LimitError`. Numbers must fit a
+    double (about 1.8e308) and durations 9999 years, the span of the dates the
+    language can write.
 """
 
 from __future__ import annotations
 
+import calendar
 import contextvars
 import datetime as dt
 import functools
 import re
+import sys
 from pathlib import Path
 
 import lark
-from lark import Token, Transformer, v_args
+from lark import Token
 
 from segdsl import nodes as n
 from segdsl.errors import LimitError, ParseError, SegdslError
@@ -26,9 +38,13 @@ from segdsl.errors import LimitError, ParseError, SegdslError
 #: Longest rule text accepted, in characters.
 MAX_SOURCE_LENGTH = 10_000_000
 
-#: Deepest nesting accepted (parentheses, unary operators, calls and lists
-#: inside one another, and long chains of arithmetic operators). A rule file
-#: nested deeper than this is rejected with a ``LimitError``.
+#: Deepest nesting accepted in one expression. A name or literal is level 0;
+#: each construct around it adds one: a pair of parentheses, ``not``, unary
+#: minus, a comparison, a call, a keyword argument, a list, and each operator
+#: of an arithmetic chain (``a + b + c`` nests as ``(a + b) + c``). ``and`` and
+#: ``or`` chains stay flat, one level however long. So ``(((a)))`` is 3 levels
+#: and ``f(x, within = [1 + 2])`` is 4. Deeper expressions are rejected with a
+#: ``LimitError``, which keeps every later stage clear of recursion limits.
 MAX_NESTING = 100
 
 _GRAMMAR_NAME = "segdsl.lark"
@@ -45,27 +61,45 @@ def _grammar_path() -> Path:
     raise SegdslError(f"the segdsl grammar file {_GRAMMAR_NAME} is missing from the installation")
 
 
-# Comments are ignored by the grammar; the lexer hands each one to this
-# callback so the formatter can put them back. A context variable keeps
-# concurrent parses apart.
-_comment_sink: contextvars.ContextVar[list[Token]] = contextvars.ContextVar("comments")
+class _ParseState:
+    """What one parse collects: its file name, comments, and for the nodes
+    built so far their nesting depth and their extent including parentheses."""
+
+    def __init__(self, file: str | None) -> None:
+        self.file = file
+        self.comments: list[Token] = []
+        # Keyed by id(): every node built stays referenced by the parser's
+        # stack or by its parent until the parse ends, so ids are not reused.
+        self.depth: dict[int, int] = {}
+        self.parenthesized: dict[int, n.Span] = {}
+
+
+# The tree builder and the comment callback are bound into the one shared Lark
+# parser; a context variable hands them the state of the parse in progress, so
+# concurrent parses (threads or tasks) stay apart.
+_state: contextvars.ContextVar[_ParseState] = contextvars.ContextVar("segdsl_parse_state")
 
 
 def _collect_comment(token: Token) -> Token:
-    _comment_sink.get().append(token)
+    _state.get().comments.append(token)
     return token
 
 
 @functools.cache
 def grammar_parser() -> lark.Lark:
-    """The Lark parser for rule files and single expressions, built once."""
+    """The Lark parser for rule files and single expressions, built once.
+
+    The basic lexer (not the contextual one) always reads a keyword as a
+    keyword: ``a and and b`` fails at the second ``and``, where the mistake
+    is, instead of reading it as a name and failing later.
+    """
     return lark.Lark(
         _grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
-        lexer="contextual",
+        lexer="basic",
         start=["rule_file", "expression_only"],
-        propagate_positions=True,
         maybe_placeholders=False,
+        transformer=_TreeBuilder(),
         lexer_callbacks={"COMMENT": _collect_comment},
     )
 
@@ -85,12 +119,11 @@ def parse(text: str, *, file: str | None = None) -> n.RuleFile:
         ParseError: the text is not a well-formed rule file.
         LimitError: the text is too long or too deeply nested.
     """
-    comments: list[Token] = []
-    tree = _parse_tree(text, "rule_file", file, comments)
-    rule_file = _build(tree, text, file)
+    state = _ParseState(file)
+    rule_file = _parse(text, "rule_file", state)
     return n.RuleFile(
         rule_file.statements,
-        tuple(n.Comment(c.value, span=_token_span(c, file)) for c in comments),
+        tuple(n.Comment(c.value, span=_token_span(c, file)) for c in state.comments),
         span=rule_file.span,
     )
 
@@ -102,50 +135,42 @@ def parse_expression(text: str, *, file: str | None = None) -> n.Expression:
         ParseError: the text is not a well-formed expression.
         LimitError: the text is too long or too deeply nested.
     """
-    return _build(_parse_tree(text, "expression_only", file, []), text, file)
+    return _parse(text, "expression_only", _ParseState(file))
 
 
-def _parse_tree(text: str, start: str, file: str | None, comments: list[Token]) -> lark.Tree:
+def tokenize(text: str) -> list[Token]:
+    """The tokens of ``text``, comments left out, up to the first character
+    no token matches. Used to explain syntax errors."""
+    tokens: list[Token] = []
+    marker = _state.set(_ParseState(None))  # comments met here belong to no parse
+    try:
+        tokens.extend(grammar_parser().lex(text))
+    except lark.exceptions.LarkError:
+        pass
+    finally:
+        _state.reset(marker)
+    return tokens
+
+
+def _parse(text: str, start: str, state: _ParseState):
     from segdsl.syntax_errors import translate  # the error tables load only when needed
 
     if not isinstance(text, str):
         raise SegdslError(f"rule text must be a string, not {type(text).__name__}")
     if len(text) > MAX_SOURCE_LENGTH:
+        # No source attached: rendering would print the whole oversized text.
         raise LimitError(f"rule text is {len(text):,} characters long; the limit is "
-                         f"{MAX_SOURCE_LENGTH:,}", _point(text, 0, file), source=text)
-    token = _comment_sink.set(comments)
+                         f"{MAX_SOURCE_LENGTH:,}", _point(text, 0, state.file),
+                         hint="split the rules over several files")
+    token = _state.set(state)
     try:
-        tree = grammar_parser().parse(text, start=start)
+        return grammar_parser().parse(text, start=start)
     except lark.exceptions.LarkError as error:
-        raise translate(error, text, file, start) from None
+        raise translate(error, text, state.file, start) from None
+    except SegdslError as error:  # raised by the tree builder, already positioned
+        raise error.located(text, state.file) from None
     finally:
-        _comment_sink.reset(token)
-    _check_nesting(tree, text, file)
-    return tree
-
-
-def _check_nesting(tree: lark.Tree, text: str, file: str | None) -> None:
-    depth: dict[int, int] = {}
-    for subtree in tree.iter_subtrees():  # bottom-up, without recursion
-        below = [depth[id(c)] for c in subtree.children if isinstance(c, lark.Tree)]
-        depth[id(subtree)] = here = 1 + max(below, default=0)
-        if here > MAX_NESTING:
-            meta = subtree.meta
-            raise LimitError(
-                f"expression nested too deeply: more than {MAX_NESTING} levels",
-                _meta_span(meta, file) if not meta.empty else _point(text, 0, file),
-                source=text,
-                hint="split it into smaller segments or defs and refer to them by name",
-            )
-
-
-def _build(tree: lark.Tree, text: str, file: str | None):
-    try:
-        return _TreeBuilder(file).transform(tree)
-    except lark.exceptions.VisitError as error:
-        if isinstance(error.orig_exc, SegdslError):
-            raise error.orig_exc.located(text, file) from None
-        raise
+        _state.reset(token)
 
 
 # ------------------------------------------------------------------ spans
@@ -154,11 +179,6 @@ def _build(tree: lark.Tree, text: str, file: str | None):
 def _token_span(token: Token, file: str | None) -> n.Span:
     return n.Span(token.line, token.column, token.end_line, token.end_column,
                   token.start_pos, token.end_pos, file)
-
-
-def _meta_span(meta, file: str | None) -> n.Span:
-    return n.Span(meta.line, meta.column, meta.end_line, meta.end_column,
-                  meta.start_pos, meta.end_pos, file)
 
 
 def _point(text: str, offset: int, file: str | None, length: int = 1) -> n.Span:
@@ -172,6 +192,7 @@ def _point(text: str, offset: int, file: str | None, length: int = 1) -> n.Span:
 
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "0": "\0"}
 _ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|.)")
+_ESCAPES_HINT = 'the escapes are \\" \\\' \\\\ \\n \\t \\r \\0 and \\uXXXX'
 
 
 def _decode_string(token: Token, file: str | None) -> str:
@@ -181,41 +202,116 @@ def _decode_string(token: Token, file: str | None) -> str:
         escape = match.group(1)
         if escape in _ESCAPES:
             return _ESCAPES[escape]
+        width = len(escape) + 1
         if escape.startswith("u") and len(escape) == 5:
-            return chr(int(escape[1:], 16))
+            code = int(escape[1:], 16)
+            if not 0xD800 <= code <= 0xDFFF:
+                return chr(code)
+            # A lone surrogate cannot be written out as UTF-8 later on.
+            problem, hint = (f"'\\{escape}' is a UTF-16 surrogate, not a character",
+                             "write the character itself, e.g. \"😀\"")
+        elif escape == "u":
+            rest = body[match.end():match.end() + 4]
+            width += len(rest) - len(rest.lstrip("0123456789abcdefABCDEF"))
+            problem, hint = ("'\\u' needs four hexadecimal digits", "e.g. \\u00e9 for é")
+        else:
+            problem, hint = f"unknown escape '\\{escape}' in string", _ESCAPES_HINT
         offset = token.start_pos + 1 + match.start()
-        raise ParseError(f"unknown escape '\\{escape}' in string",
-                         n.Span(token.line, token.column + 1 + match.start(), token.line,
-                                token.column + 1 + match.end(), offset, offset + 2, file),
-                         hint='the escapes are \\" \\\' \\\\ \\n \\t \\r \\0 and \\uXXXX')
+        column = token.column + 1 + match.start()
+        raise ParseError(problem, n.Span(token.line, column, token.line, column + width,
+                                         offset, offset + width, file), hint=hint)
 
     return _ESCAPE.sub(replace, body)
 
 
+# Integers beyond the largest double could not mix with decimals in arithmetic.
+_LARGEST_NUMBER = sys.float_info.max
+_NUMBER_HINT = "numbers go up to about 1.8e308"
+
+
 def _decode_number(token: Token, file: str | None) -> int | float:
     text = token.value.replace("_", "")
-    if re.fullmatch(r"\d+", text):
+    if text.isdigit():
+        # Checked before int(): Python refuses to convert over 4300 digits.
+        if len(text) > 309 or int(text) > _LARGEST_NUMBER:
+            raise ParseError(f"number {_shorten(token.value)} is too large",
+                             _token_span(token, file), hint=_NUMBER_HINT)
         return int(text)
     value = float(text)
     if value == float("inf"):
-        raise ParseError(f"number {token.value} is too large", _token_span(token, file))
+        raise ParseError(f"number {_shorten(token.value)} is too large", _token_span(token, file),
+                         hint=_NUMBER_HINT)
     return value
 
 
+def _shorten(text: str, width: int = 24) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+# The dates the language can write span years 1 to 9999; a longer duration
+# could only overflow date arithmetic.
+_LONGEST_DURATION = {"y": 9999, "m": 9999 * 12, "w": 9999 * 366 // 7, "d": 9999 * 366,
+                     "h": 9999 * 366 * 24}
+
+
+def _decode_duration(token: Token, file: str | None) -> n.Duration:
+    digits, unit = token.value[:-1].replace("_", ""), token.value[-1]
+    longest = _LONGEST_DURATION[unit]
+    if len(digits) > len(str(longest)) or int(digits) > longest:
+        raise ParseError(f"duration {_shorten(token.value)} is too long", _token_span(token, file),
+                         hint=f"the longest duration is 9999 years ({longest}{unit})")
+    return n.Duration(int(digits), n.DurationUnit(unit), span=_token_span(token, file))
+
+
+_DATE_PARTS = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_TIME_PARTS = re.compile(r"T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]+)?)?"
+                         r"(?:Z|[+-]([0-9]{2}):([0-9]{2}))?")
+
+
+def _date_problem(text: str) -> str | None:
+    """Why ``YYYY-MM-DD`` at the start of ``text`` is not a calendar date."""
+    match = _DATE_PARTS.match(text)
+    if match is None:
+        return "write the digits 0 to 9"
+    year, month, day = (int(part) for part in match.groups())
+    if year == 0:
+        return "there is no year 0"
+    if not 1 <= month <= 12:
+        return f"there is no month {match.group(2)}"
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        return f"{calendar.month_name[month]} {year} has {days} days"
+    return None
+
+
+def _time_problem(text: str) -> str | None:
+    """Why the ``THH:MM[:SS][offset]`` part of ``text`` is not a time of day."""
+    match = _TIME_PARTS.fullmatch(text, 10)
+    if match is None:
+        return "write the digits 0 to 9"
+    hour, minute, second, offset_hours, offset_minutes = match.groups()
+    for value, limit, what in ((hour, 23, "hour"), (minute, 59, "minute"), (second, 59, "second"),
+                               (offset_hours, 23, "offset hour"),
+                               (offset_minutes, 59, "offset minute")):
+        if value is not None and int(value) > limit:
+            return f"there is no {what} {value} (the last is {limit})"
+    return None
+
+
 def _decode_date(token: Token, file: str | None) -> dt.date:
-    try:
-        return dt.date.fromisoformat(token.value)
-    except ValueError as error:
-        raise ParseError(f"invalid date {token.value}: {error}", _token_span(token, file),
-                         hint="dates are written YYYY-MM-DD, e.g. 2026-06-24") from None
+    problem = _date_problem(token.value)
+    if problem is not None:
+        raise ParseError(f"invalid date {token.value}: {problem}", _token_span(token, file),
+                         hint="dates are written YYYY-MM-DD, e.g. 2026-06-24")
+    return dt.date.fromisoformat(token.value)
 
 
 def _decode_datetime(token: Token, file: str | None) -> dt.datetime:
-    try:
-        return dt.datetime.fromisoformat(token.value)
-    except ValueError as error:
-        raise ParseError(f"invalid datetime {token.value}: {error}", _token_span(token, file),
-                         hint="datetimes are written like 2026-06-24T10:00:00Z") from None
+    problem = _date_problem(token.value) or _time_problem(token.value)
+    if problem is not None:
+        raise ParseError(f"invalid datetime {token.value}: {problem}", _token_span(token, file),
+                         hint="datetimes are written like 2026-06-24T10:00:00Z")
+    return dt.datetime.fromisoformat(token.value)
 
 
 _COMPARE_OPS = {op.value: op for op in n.CompareOp}
@@ -224,144 +320,211 @@ _ARITHMETIC_OPS = {op.value: op for op in n.ArithmeticOp}
 
 # ------------------------------------------------------------ tree builder
 
+#: Words of the language that can never be names. The lexer reads them as
+#: keywords wherever they appear, so no rule can refer to a field, segment or
+#: parameter of that name.
 RESERVED_WORDS = frozenset(
     ("segment", "period", "def", "and", "or", "not", "in", "is", "null", "true", "false", "now",
      "between", "contains", "starts_with", "ends_with", "matches")
 )
 
 
-def _name(token: Token, file: str | None) -> str:
-    # The contextual lexer reads a keyword as a NAME where no keyword fits
-    # (`segment in = ...`); such a name could never be referred to, so refuse it.
-    if token.value in RESERVED_WORDS:
-        raise ParseError(f"'{token.value}' is a reserved word and cannot be used as a name",
-                         _token_span(token, file), hint="choose another name")
-    return token.value
+class _TreeBuilder:
+    """Builds :mod:`segdsl.nodes` at each reduction of Lark's parser.
 
+    Each method gets the children of one grammar rule: tokens, and nodes built
+    by earlier reductions. A node's span runs from its first to its last
+    child, parentheses around a child included; ``(a)`` itself is the node
+    ``a``, whose span stays inside the parentheses.
+    """
 
-@v_args(meta=True)
-class _TreeBuilder(Transformer):
-    """Builds :mod:`segdsl.nodes` from Lark's parse tree, spans included."""
+    # --- helpers
 
-    def __init__(self, file: str | None) -> None:
-        super().__init__()
-        self.file = file
+    @staticmethod
+    def _extent(state: _ParseState, child) -> n.Span:
+        if isinstance(child, Token):
+            return _token_span(child, state.file)
+        return state.parenthesized.get(id(child)) or child.span
 
-    def _span(self, meta) -> n.Span:
-        return _meta_span(meta, self.file)
+    def _span(self, state: _ParseState, first, last) -> n.Span:
+        start, end = self._extent(state, first), self._extent(state, last)
+        return n.Span(start.line, start.column, end.end_line, end.end_column, start.start,
+                      end.end, state.file)
 
-    def _tspan(self, token: Token) -> n.Span:
-        return _token_span(token, self.file)
+    @staticmethod
+    def _depth(state: _ParseState, child) -> int:
+        return state.depth.get(id(child), 0)
 
-    # files and statements
+    def _nest(self, state: _ParseState, node, children, token: Token):
+        """Record ``node``'s depth, one more than its deepest child's (a
+        literal or a name has depth 0)."""
+        depth = 1 + max((self._depth(state, c) for c in children if isinstance(c, n.Node)),
+                        default=0)
+        self._record_depth(state, node, depth, token)
+        return node
 
-    def rule_file(self, meta, statements):
-        return n.RuleFile(tuple(statements), span=None if meta.empty else self._span(meta))
+    @staticmethod
+    def _record_depth(state: _ParseState, node, depth: int, token: Token) -> None:
+        if depth > MAX_NESTING:
+            raise LimitError(f"expression nested too deeply: more than {MAX_NESTING} levels",
+                             _token_span(token, state.file),
+                             hint="split it into smaller segments or defs and refer to them "
+                                  "by name")
+        state.depth[id(node)] = depth
 
-    def expression_only(self, meta, children):
+    # --- files and statements
+
+    def rule_file(self, statements):
+        state = _state.get()
+        span = self._span(state, statements[0], statements[-1]) if statements else None
+        return n.RuleFile(tuple(statements), span=span)
+
+    def expression_only(self, children):
         return children[0]
 
-    def segment_def(self, meta, children):
-        _, name, *rest = children
+    def segment_def(self, children):
+        state = _state.get()
+        keyword, name, *rest = children
         description = rest[0] if len(rest) == 2 else None
-        return n.SegmentDef(_name(name, self.file), rest[-1], description, span=self._span(meta),
-                            name_span=self._tspan(name))
+        return n.SegmentDef(name.value, rest[-1], description,
+                            span=self._span(state, keyword, rest[-1]),
+                            name_span=_token_span(name, state.file))
 
-    def description(self, meta, children):
-        return _decode_string(children[0], self.file)
+    def description(self, children):
+        return _decode_string(children[0], _state.get().file)
 
-    def period_def(self, meta, children):
-        _, name, date_range = children
-        return n.PeriodDef(_name(name, self.file), date_range, span=self._span(meta),
-                           name_span=self._tspan(name))
+    def period_def(self, children):
+        state = _state.get()
+        keyword, name, date_range = children
+        return n.PeriodDef(name.value, date_range, span=self._span(state, keyword, date_range),
+                           name_span=_token_span(name, state.file))
 
-    def function_def(self, meta, children):
-        _, name, *rest = children
+    def function_def(self, children):
+        state = _state.get()
+        keyword, name, *rest = children
         params = rest[0] if len(rest) == 2 else ()
-        return n.FunctionDef(_name(name, self.file), params, rest[-1], span=self._span(meta),
-                             name_span=self._tspan(name))
+        return n.FunctionDef(name.value, params, rest[-1],
+                             span=self._span(state, keyword, rest[-1]),
+                             name_span=_token_span(name, state.file))
 
-    def params(self, meta, names):
+    def params(self, names):
+        state = _state.get()
         seen: set[str] = set()
         for name in names:
             if name.value in seen:
-                raise ParseError(f"parameter '{name.value}' is listed twice", self._tspan(name))
+                raise ParseError(f"parameter '{name.value}' is listed twice",
+                                 _token_span(name, state.file),
+                                 hint="give each parameter its own name")
             seen.add(name.value)
-        return tuple(n.Parameter(_name(name, self.file), span=self._tspan(name)) for name in names)
+        return tuple(n.Parameter(name.value, span=_token_span(name, state.file))
+                     for name in names)
 
-    # boolean logic
+    # --- boolean logic
 
-    def or_expr(self, meta, children):
-        return n.Or(tuple(children[::2]), span=self._span(meta))
+    def or_expr(self, children):
+        state = _state.get()
+        node = n.Or(tuple(children[::2]), span=self._span(state, children[0], children[-1]))
+        return self._nest(state, node, children, children[1])
 
-    def and_expr(self, meta, children):
-        return n.And(tuple(children[::2]), span=self._span(meta))
+    def and_expr(self, children):
+        state = _state.get()
+        node = n.And(tuple(children[::2]), span=self._span(state, children[0], children[-1]))
+        return self._nest(state, node, children, children[1])
 
-    def not_(self, meta, children):
-        return n.Not(children[1], span=self._span(meta))
+    def not_(self, children):
+        state = _state.get()
+        node = n.Not(children[1], span=self._span(state, children[0], children[1]))
+        return self._nest(state, node, children, children[0])
 
-    # comparisons
+    # --- comparisons
 
-    def compare(self, meta, children):
+    def compare(self, children):
+        state = _state.get()
         left, op, right = children
-        return n.Comparison(_COMPARE_OPS[op.value], left, right, span=self._span(meta))
+        node = n.Comparison(_COMPARE_OPS[op.value], left, right,
+                            span=self._span(state, left, right))
+        return self._nest(state, node, children, op)
 
-    def membership(self, meta, children):
-        return n.Membership(children[0], children[-1], negated=len(children) == 4,
-                            span=self._span(meta))
+    def membership(self, children):
+        state = _state.get()
+        node = n.Membership(children[0], children[-1], negated=len(children) == 4,
+                            span=self._span(state, children[0], children[-1]))
+        return self._nest(state, node, children, children[1])
 
-    def between(self, meta, children):
-        operand, _, low, _, high = children
-        return n.Between(operand, low, high, span=self._span(meta))
+    def between(self, children):
+        state = _state.get()
+        operand, keyword, low, _, high = children
+        node = n.Between(operand, low, high, span=self._span(state, operand, high))
+        return self._nest(state, node, children, keyword)
 
-    def is_null(self, meta, children):
-        return n.IsNull(children[0], negated=len(children) == 4, span=self._span(meta))
+    def is_null(self, children):
+        state = _state.get()
+        node = n.IsNull(children[0], negated=len(children) == 4,
+                        span=self._span(state, children[0], children[-1]))
+        return self._nest(state, node, children, children[1])
 
-    # arithmetic
+    # --- arithmetic
 
     def _arithmetic_chain(self, children):
-        # Left-associative: a - b - c is (a - b) - c.
+        # Left-associative: a - b - c is (a - b) - c, one level deeper per operator.
+        state = _state.get()
         node = children[0]
+        depth = self._depth(state, node)
         for op, right in zip(children[1::2], children[2::2]):
-            span = node.span.merge(right.span)
+            span = self._span(state, node, right)
             node = n.Arithmetic(_ARITHMETIC_OPS[op.value], node, right, span=span)
+            depth = 1 + max(depth, self._depth(state, right))
+            self._record_depth(state, node, depth, op)
         return node
 
-    def sum(self, meta, children):
+    def sum(self, children):
         return self._arithmetic_chain(children)
 
-    def product(self, meta, children):
+    def product(self, children):
         return self._arithmetic_chain(children)
 
-    def negate(self, meta, children):
-        return n.Negate(children[1], span=self._span(meta))
+    def negate(self, children):
+        state = _state.get()
+        node = n.Negate(children[1], span=self._span(state, children[0], children[1]))
+        return self._nest(state, node, children, children[0])
 
-    # atoms
+    # --- atoms
 
-    def parenthesized(self, meta, children):
-        return children[1]
+    def parenthesized(self, children):
+        state = _state.get()
+        opener, inner, closer = children
+        state.parenthesized[id(inner)] = self._span(state, opener, closer)
+        self._record_depth(state, inner, self._depth(state, inner) + 1, opener)
+        return inner
 
-    def now(self, meta, children):
-        return n.Now(span=self._span(meta))
+    def now(self, children):
+        return n.Now(span=_token_span(children[0], _state.get().file))
 
-    def reference(self, meta, names):
-        return n.Reference(tuple(_name(name, self.file) for name in names), span=self._span(meta))
+    def reference(self, names):
+        state = _state.get()
+        span = (_token_span(names[0], state.file) if len(names) == 1
+                else self._span(state, names[0], names[-1]))
+        return n.Reference(tuple(name.value for name in names), span=span)
 
-    def call(self, meta, children):
+    def call(self, children):
+        state = _state.get()
         name, _, *rest = children
         arguments = rest[0] if len(rest) == 2 else []
-        positional = tuple(a for a in arguments if not isinstance(a, n.Keyword))
-        keywords = tuple(a for a in arguments if isinstance(a, n.Keyword))
         self._check_argument_order(arguments)
-        return n.Call(_name(name, self.file), positional, keywords, span=self._span(meta))
+        node = n.Call(name.value, tuple(a for a in arguments if not isinstance(a, n.Keyword)),
+                      tuple(a for a in arguments if isinstance(a, n.Keyword)),
+                      span=self._span(state, name, rest[-1]))
+        return self._nest(state, node, arguments, name)
 
-    def _check_argument_order(self, arguments) -> None:
+    @staticmethod
+    def _check_argument_order(arguments) -> None:
         seen_keyword = False
         names: set[str] = set()
         for argument in arguments:
             if isinstance(argument, n.Keyword):
                 if argument.name in names:
-                    raise ParseError(f"argument '{argument.name}' is given twice", argument.span)
+                    raise ParseError(f"argument '{argument.name}' is given twice", argument.span,
+                                     hint="give each keyword argument once")
                 names.add(argument.name)
                 seen_keyword = True
             elif seen_keyword:
@@ -369,49 +532,62 @@ class _TreeBuilder(Transformer):
                                  argument.span,
                                  hint="put positional arguments first: f(30d, category = \"shoes\")")
 
-    def arguments(self, meta, children):
+    def arguments(self, children):
         return children
 
-    def keyword(self, meta, children):
+    def keyword(self, children):
+        state = _state.get()
         name, value = children
-        return n.Keyword(_name(name, self.file), value, span=self._span(meta))
+        node = n.Keyword(name.value, value, span=self._span(state, name, value))
+        return self._nest(state, node, children, name)
 
-    def list(self, meta, children):
-        return n.ListLiteral(tuple(children[1:-1]), span=self._span(meta))
+    def list(self, children):
+        state = _state.get()
+        node = n.ListLiteral(tuple(children[1:-1]),
+                             span=self._span(state, children[0], children[-1]))
+        return self._nest(state, node, children, children[0])
 
-    def date_range(self, meta, children):
+    def date_range(self, children):
+        state = _state.get()
         start_token, _, end_token = children
-        start = _decode_date(start_token, self.file)
-        end = _decode_date(end_token, self.file)
+        start = _decode_date(start_token, state.file)
+        end = _decode_date(end_token, state.file)
+        span = self._span(state, start_token, end_token)
         if end < start:
-            raise ParseError(f"period ends on {end} before it starts on {start}",
-                             self._span(meta), hint="write the earlier date first")
-        return n.DateRange(start, end, span=self._span(meta))
+            raise ParseError(f"period ends on {end} before it starts on {start}", span,
+                             hint="write the earlier date first")
+        return n.DateRange(start, end, span=span)
 
-    # literals
+    # --- literals
 
-    def number(self, meta, children):
-        return n.Number(_decode_number(children[0], self.file), span=self._span(meta))
+    def number(self, children):
+        state = _state.get()
+        return n.Number(_decode_number(children[0], state.file),
+                        span=_token_span(children[0], state.file))
 
-    def string(self, meta, children):
-        return n.String(_decode_string(children[0], self.file), span=self._span(meta))
+    def string(self, children):
+        state = _state.get()
+        return n.String(_decode_string(children[0], state.file),
+                        span=_token_span(children[0], state.file))
 
-    def true(self, meta, children):
-        return n.Boolean(True, span=self._span(meta))
+    def true(self, children):
+        return n.Boolean(True, span=_token_span(children[0], _state.get().file))
 
-    def false(self, meta, children):
-        return n.Boolean(False, span=self._span(meta))
+    def false(self, children):
+        return n.Boolean(False, span=_token_span(children[0], _state.get().file))
 
-    def null(self, meta, children):
-        return n.Null(span=self._span(meta))
+    def null(self, children):
+        return n.Null(span=_token_span(children[0], _state.get().file))
 
-    def date(self, meta, children):
-        return n.Date(_decode_date(children[0], self.file), span=self._span(meta))
+    def date(self, children):
+        state = _state.get()
+        return n.Date(_decode_date(children[0], state.file),
+                      span=_token_span(children[0], state.file))
 
-    def datetime(self, meta, children):
-        return n.DateTime(_decode_datetime(children[0], self.file), span=self._span(meta))
+    def datetime(self, children):
+        state = _state.get()
+        return n.DateTime(_decode_datetime(children[0], state.file),
+                          span=_token_span(children[0], state.file))
 
-    def duration(self, meta, children):
-        token = children[0]
-        amount = int(token.value[:-1].replace("_", ""))
-        return n.Duration(amount, n.DurationUnit(token.value[-1]), span=self._span(meta))
+    def duration(self, children):
+        return _decode_duration(children[0], _state.get().file)
