@@ -267,10 +267,16 @@ class Segment:
         if not nodes:
             return None
         if population is None:
+            what = "the rule" if self.name == _EXPRESSION_NAME else f"segment '{self.name}'"
             raise EvaluationError(
-                f"segment '{self.name}' ranks customers ({nodes[0].kind}): give the population to "
+                f"{what} ranks customers ({nodes[0].kind}): give the population to "
                 f"rank against, e.g. matches(customer, now=..., population=customers)")
         if isinstance(population, PopulationStats):
+            missing = [node.kind for node in nodes if node.key not in population.scorers]
+            if missing:
+                raise EvaluationError(
+                    f"the population statistics given have no {missing[0]}: compute them with "
+                    f"population(customers, now=...) of the rule set this segment belongs to")
             return population.scorers
         return self._program.population(list(population), now, nodes)
 
