@@ -1,0 +1,254 @@
+"""Hypothesis strategies that build random syntax trees of :mod:`segdsl.nodes`.
+
+The trees are shaped as the parser builds them, so that ``parse(render(t)) == t``:
+numbers are non-negative (``-4`` is ``Negate(Number(4))``), names are never
+reserved words, keyword arguments and parameters are never repeated, a date
+range never ends before it starts. They are not type-checked: ``"a" + true``
+is a fine tree.
+
+Building blocks, from small to large: :func:`names`, :func:`literals`,
+:func:`references`, :func:`expressions`, :func:`statements`,
+:func:`rule_files`. :func:`relaid` turns text into the same tokens with other
+whitespace and comments between them, for tests of layout and comments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+
+from hypothesis import strategies as st
+
+from segdsl import nodes as n
+from segdsl.parser import RESERVED_WORDS, tokenize
+
+_NAME_START = string.ascii_letters + "_"
+_NAME_REST = _NAME_START + string.digits
+
+# Characters that test string escapes: quotes, backslashes, line breaks,
+# invisible characters, accents, a character beyond the basic plane.
+_AWKWARD_CHARACTERS = "\"'\\\n\r\t\0\x7f\u00a0\u00e9\u20ac\u2028\ufeff\U0001f600 #"
+
+
+def names() -> st.SearchStrategy[str]:
+    """Identifiers that are not reserved words (some start with one: ``android``)."""
+    words = st.builds(str.__add__, st.sampled_from(_NAME_START), st.text(_NAME_REST, max_size=7))
+    near_misses = st.sampled_from(sorted(RESERVED_WORDS)).map(lambda word: word + "_x")
+    return (words | near_misses).filter(lambda name: name not in RESERVED_WORDS)
+
+
+def _distinct_names(min_size: int = 0, max_size: int = 3) -> st.SearchStrategy[list[str]]:
+    return st.lists(names(), min_size=min_size, max_size=max_size, unique=True)
+
+
+# ------------------------------------------------------------------ literals
+
+
+def numbers() -> st.SearchStrategy[n.Number]:
+    """Non-negative integers and finite floats, tiny to huge."""
+    return st.builds(n.Number, st.integers(0, 10**30)
+                     | st.floats(min_value=0.0, allow_nan=False, allow_infinity=False))
+
+
+def strings() -> st.SearchStrategy[n.String]:
+    """Strings with quotes, backslashes, newlines and other awkward characters."""
+    characters = (st.characters(blacklist_categories=("Cs",))
+                  | st.sampled_from(_AWKWARD_CHARACTERS))
+    return st.builds(n.String, st.text(characters, max_size=12))
+
+
+def _dates() -> st.SearchStrategy[dt.date]:
+    return st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31))
+
+
+def dates() -> st.SearchStrategy[n.Date]:
+    """Calendar dates from year 1 to 9999."""
+    return st.builds(n.Date, _dates())
+
+
+def _offsets() -> st.SearchStrategy[dt.timezone | None]:
+    minutes = st.integers(-(24 * 60 - 1), 24 * 60 - 1)
+    return st.none() | st.just(dt.timezone.utc) | minutes.map(
+        lambda m: dt.timezone(dt.timedelta(minutes=m)))
+
+
+def datetimes() -> st.SearchStrategy[n.DateTime]:
+    """Naive and offset datetimes, with and without seconds and microseconds."""
+    whole = st.datetimes(min_value=dt.datetime(2, 1, 1), max_value=dt.datetime(9998, 12, 31),
+                         timezones=_offsets())
+    trimmed = st.sampled_from(["minute", "second", "micro"])
+    return st.builds(_trim, whole, trimmed).map(n.DateTime)
+
+
+def _trim(value: dt.datetime, precision: str) -> dt.datetime:
+    if precision == "minute":
+        return value.replace(second=0, microsecond=0)
+    if precision == "second":
+        return value.replace(microsecond=0)
+    return value
+
+
+def durations() -> st.SearchStrategy[n.Duration]:
+    """Durations of every unit."""
+    return st.builds(n.Duration, st.integers(0, 9999), st.sampled_from(list(n.DurationUnit)))
+
+
+def date_ranges() -> st.SearchStrategy[n.DateRange]:
+    """Ranges whose end is never before their start."""
+    return st.lists(_dates(), min_size=2, max_size=2).map(sorted).map(lambda ds: n.DateRange(*ds))
+
+
+def literals() -> st.SearchStrategy[n.Node]:
+    """Every literal except lists (see :func:`expressions`)."""
+    return st.one_of(
+        numbers(), strings(), st.builds(n.Boolean, st.booleans()), st.builds(n.Null),
+        dates(), datetimes(), durations(), date_ranges(), st.builds(n.Now),
+    )
+
+
+def references() -> st.SearchStrategy[n.Reference]:
+    """Names and dotted paths: ``country``, ``rfm.frequency``, ``a.b.c``."""
+    return st.lists(names(), min_size=1, max_size=3).map(lambda path: n.Reference(tuple(path)))
+
+
+def leaves() -> st.SearchStrategy[n.Node]:
+    """Expressions without sub-expressions."""
+    return literals() | references()
+
+
+# --------------------------------------------------------------- expressions
+
+
+def _calls(children: st.SearchStrategy[n.Node]) -> st.SearchStrategy[n.Call]:
+    keywords = _distinct_names(max_size=2).flatmap(
+        lambda keys: st.tuples(*(st.builds(n.Keyword, st.just(key), children) for key in keys)))
+    return st.builds(n.Call, names(), st.lists(children, max_size=3).map(tuple), keywords)
+
+
+def _chains(cls: type, children: st.SearchStrategy[n.Node]) -> st.SearchStrategy[n.Node]:
+    return st.lists(children, min_size=2, max_size=4).map(lambda operands: cls(tuple(operands)))
+
+
+def compound(children: st.SearchStrategy[n.Node]) -> st.SearchStrategy[n.Node]:
+    """One node of every non-leaf class, over sub-expressions drawn from ``children``."""
+    return st.one_of(
+        st.lists(children, max_size=3).map(lambda items: n.ListLiteral(tuple(items))),
+        _calls(children),
+        st.builds(n.Negate, children),
+        st.builds(n.Arithmetic, st.sampled_from(list(n.ArithmeticOp)), children, children),
+        st.builds(n.Comparison, st.sampled_from(list(n.CompareOp)), children, children),
+        st.builds(n.Membership, children, children, st.booleans()),
+        st.builds(n.Between, children, children, children),
+        st.builds(n.IsNull, children, st.booleans()),
+        st.builds(n.Not, children),
+        _chains(n.And, children),
+        _chains(n.Or, children),
+    )
+
+
+def expressions(max_leaves: int = 12) -> st.SearchStrategy[n.Node]:
+    """Expressions of every node class, nested; ``max_leaves`` bounds their size.
+
+    Chains nest in chains of the same operator (``And((And((a, b)), c))``),
+    which only parentheses can write.
+    """
+    return st.recursive(leaves(), compound, max_leaves=max_leaves)
+
+
+# ---------------------------------------------------------------- statements
+
+
+def segment_defs(bodies: st.SearchStrategy[n.Node] | None = None) -> st.SearchStrategy[n.SegmentDef]:
+    """``segment NAME ["description"] = EXPR``."""
+    descriptions = st.none() | strings().map(lambda s: s.value)
+    return st.builds(n.SegmentDef, names(), expressions() if bodies is None else bodies,
+                     descriptions)
+
+
+def period_defs() -> st.SearchStrategy[n.PeriodDef]:
+    """``period NAME = DATE .. DATE``."""
+    return st.builds(n.PeriodDef, names(), date_ranges())
+
+
+def function_defs(bodies: st.SearchStrategy[n.Node] | None = None) -> st.SearchStrategy[n.FunctionDef]:
+    """``def NAME(PARAMS) = EXPR`` with distinct parameter names."""
+    params = _distinct_names().map(lambda ps: tuple(n.Parameter(p) for p in ps))
+    return st.builds(n.FunctionDef, names(), params,
+                     expressions() if bodies is None else bodies)
+
+
+def statements(max_leaves: int = 12) -> st.SearchStrategy[n.Node]:
+    """Any statement."""
+    bodies = expressions(max_leaves)
+    return segment_defs(bodies) | period_defs() | function_defs(bodies)
+
+
+def rule_files(max_statements: int = 5, max_leaves: int = 12) -> st.SearchStrategy[n.RuleFile]:
+    """Whole rule files (without comments)."""
+    return st.lists(statements(max_leaves), max_size=max_statements).map(
+        lambda found: n.RuleFile(tuple(found)))
+
+
+# --------------------------------------------------------------- layouts
+
+_SEPARATORS = (" ", "  ", "\t", "\n", "\n\n", "\n\n\n", "\r\n    ")
+
+# Where comments go in a gap between two tokens; {} is a comment.
+_COMMENTED_GAPS = ("  {}\n", "{}\n", " {}\n\n", "\n{}\n", "\n\n{}\n\n", "\n{}\n{}\n    ")
+
+# How comments end: anything up to the end of the line, trailing spaces included.
+_COMMENT_ENDINGS = ("", " about this", "#", " 'quoted' \"text\"", "   ", "\t", " \u00e9\U0001f600 \\")
+
+
+def relaid(text: str) -> st.SearchStrategy[str]:
+    """The tokens of well-formed ``text`` with other whitespace and comments
+    between them (and before and after them).
+
+    Comments are numbered in order, ``# n1...``, ``# n2...``, so that each can
+    be told apart from the others.
+    """
+    tokens = [token.value for token in tokenize(text)]
+    original_gaps = [""] + [" "] * len(tokens)
+    gaps = st.one_of(st.none(), st.sampled_from(_SEPARATORS), _commented_gaps())
+    return st.lists(gaps, min_size=len(tokens) + 1, max_size=len(tokens) + 1).map(
+        lambda drawn: _assemble(tokens, [g if g is not None else o
+                                         for g, o in zip(drawn, original_gaps)]))
+
+
+def _commented_gaps() -> st.SearchStrategy[tuple[str, tuple[str, ...]]]:
+    return st.tuples(st.sampled_from(_COMMENTED_GAPS),
+                     st.lists(st.sampled_from(_COMMENT_ENDINGS), min_size=2, max_size=2))
+
+
+def _assemble(tokens: list[str], gaps: list) -> str:
+    pieces = []
+    numbered = 0
+    for index, gap in enumerate(gaps):
+        if isinstance(gap, tuple):
+            template, endings = gap
+            comments = []
+            for ending in endings[:template.count("{}")]:
+                numbered += 1
+                comments.append(f"# n{numbered}{ending}")
+            gap = template.format(*comments)
+        pieces.append(gap)
+        if index < len(tokens):
+            pieces.append(tokens[index])
+    return "".join(pieces)
+
+
+def relaid_rule_files(max_statements: int = 4, max_leaves: int = 10
+                      ) -> st.SearchStrategy[tuple[n.RuleFile, str]]:
+    """A rule file and a text of it laid out at random, with comments."""
+    from segdsl.formatter import render
+
+    return rule_files(max_statements, max_leaves).flatmap(
+        lambda tree: st.tuples(st.just(tree), relaid(render(tree))))
+
+
+def relaid_expressions(max_leaves: int = 10) -> st.SearchStrategy[tuple[n.Node, str]]:
+    """An expression and a text of it laid out at random, with comments."""
+    from segdsl.formatter import render
+
+    return expressions(max_leaves).flatmap(
+        lambda tree: st.tuples(st.just(tree), relaid(render(tree))))
