@@ -70,10 +70,10 @@ def _position(problem) -> int:
 def _run_fmt(args: argparse.Namespace) -> int:
     from segdsl.formatter import format_text
 
-    changed = []
+    # Read every file first: a missing one stops the run before any is rewritten.
+    texts = {path: _read_rule_file(path) for path in args.files}
     status = EXIT_OK
-    for path in args.files:
-        text = _read_rule_file(path)
+    for path, text in texts.items():
         try:
             formatted = format_text(text, file=path)
         except SegdslError as error:
@@ -82,13 +82,12 @@ def _run_fmt(args: argparse.Namespace) -> int:
             continue
         if formatted == text:
             continue
-        changed.append(path)
-        if not args.check:
+        if args.check:
+            print(f"would reformat {path}")
+            status = EXIT_RULE_ERRORS
+        else:
             Path(path).write_text(formatted, encoding="utf-8")
-    for path in changed:
-        print(f"would reformat {path}" if args.check else f"reformatted {path}")
-    if args.check and changed:
-        status = EXIT_RULE_ERRORS
+            print(f"reformatted {path}")
     return status
 
 
