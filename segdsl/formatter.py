@@ -134,8 +134,8 @@ def render(node: n.Node) -> str:
 
     Raises:
         TypeError: ``node`` is not a syntax tree node.
-        ValueError: the tree holds a number that cannot be written (infinite
-            or not a number).
+        ValueError: the tree holds a value that cannot be written: a number
+            that is infinite or not a number, a string with a lone surrogate.
     """
     if isinstance(node, n.RuleFile):
         units = [_Unit(statement) for statement in node.statements]
@@ -159,6 +159,9 @@ def _escaped(character: str) -> str:
     # \uXXXX cannot spell a character beyond the basic plane, so those stay as they are.
     if character.isprintable() or ord(character) > 0xFFFF:
         return character
+    if 0xD800 <= ord(character) <= 0xDFFF:
+        raise ValueError(f"the string holds {character!r}, half of a UTF-16 surrogate pair, "
+                         "which cannot be written in a rule")
     return f"\\u{ord(character):04x}"
 
 
