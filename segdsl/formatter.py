@@ -65,6 +65,7 @@ position, in slots of the nodes they stick to; the documents print them.
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import enum
 import re
 from typing import Any, Callable, Iterable, Sequence, Union
@@ -178,7 +179,7 @@ def _number_text(value: int | float) -> str:
     return text
 
 
-def _datetime_text(value) -> str:
+def _datetime_text(value: dt.datetime) -> str:
     text = value.isoformat()
     return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
 
@@ -633,7 +634,7 @@ class _Anchors:
 
 def _find_anchors(unit: _Unit) -> list[_Anchor]:
     # A loop with a stack rather than recursion: arithmetic chains nest deep.
-    roots = [*getattr(unit.node, "params", ()), *([unit.body] if unit.body else [])]
+    roots = [*getattr(unit.node, "params", ()), *([unit.body] if unit.body is not None else [])]
     stack: list[tuple[n.Node, n.Node | None, bool]] = [(root, None, True) for root in roots]
     anchors = []
     while stack:

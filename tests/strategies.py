@@ -158,7 +158,8 @@ def expressions(max_leaves: int = 12) -> st.SearchStrategy[n.Node]:
 # ---------------------------------------------------------------- statements
 
 
-def segment_defs(bodies: st.SearchStrategy[n.Node] | None = None) -> st.SearchStrategy[n.SegmentDef]:
+def segment_defs(bodies: st.SearchStrategy[n.Node] | None = None
+                 ) -> st.SearchStrategy[n.SegmentDef]:
     """``segment NAME ["description"] = EXPR``."""
     descriptions = st.none() | strings().map(lambda s: s.value)
     return st.builds(n.SegmentDef, names(), expressions() if bodies is None else bodies,
@@ -170,7 +171,8 @@ def period_defs() -> st.SearchStrategy[n.PeriodDef]:
     return st.builds(n.PeriodDef, names(), date_ranges())
 
 
-def function_defs(bodies: st.SearchStrategy[n.Node] | None = None) -> st.SearchStrategy[n.FunctionDef]:
+def function_defs(bodies: st.SearchStrategy[n.Node] | None = None
+                  ) -> st.SearchStrategy[n.FunctionDef]:
     """``def NAME(PARAMS) = EXPR`` with distinct parameter names."""
     params = _distinct_names().map(lambda ps: tuple(n.Parameter(p) for p in ps))
     return st.builds(n.FunctionDef, names(), params,
@@ -197,7 +199,8 @@ _SEPARATORS = (" ", "  ", "\t", "\n", "\n\n", "\n\n\n", "\r\n    ")
 _COMMENTED_GAPS = ("  {}\n", "{}\n", " {}\n\n", "\n{}\n", "\n\n{}\n\n", "\n{}\n{}\n    ")
 
 # How comments end: anything up to the end of the line, trailing spaces included.
-_COMMENT_ENDINGS = ("", " about this", "#", " 'quoted' \"text\"", "   ", "\t", " \u00e9\U0001f600 \\")
+_COMMENT_ENDINGS = ("", " about this", "#", " 'quoted' \"text\"", "   ", "\t",
+                    " \u00e9\U0001f600 \\")
 
 
 def relaid(text: str) -> st.SearchStrategy[str]:

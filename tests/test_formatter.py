@@ -629,7 +629,8 @@ def test_relaid_files_format_the_same(case: tuple[n.RuleFile, str]) -> None:
     formatted = format_text(text)
     result = parse(formatted)
     assert result.statements == tree.statements
-    assert sorted(c.text for c in result.comments) == sorted(c.text.rstrip() for c in source.comments)
+    kept = sorted(c.text for c in result.comments)
+    assert kept == sorted(c.text.rstrip() for c in source.comments)
     assert _comment_owners(result, formatted) == _comment_owners(source, text)
     _assert_tidy(formatted)
     assert format_text(formatted) == formatted
