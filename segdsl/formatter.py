@@ -33,7 +33,8 @@ Expressions
     * Parentheses only where precedence needs them (``or`` < ``and`` <
       ``not`` < comparisons < ``+ -`` < ``* / %`` < unary minus), which
       includes a chain written inside a chain of the same operator:
-      ``(a and b) and c``.
+      ``(a and b) and c``; and around an ``and`` inside an ``or``
+      (``a or (b and c)``), for readers who do not recall which binds tighter.
     * Strings in double quotes with the fewest escapes (``\\"``, ``\\\\``,
       ``\\n``, ``\\t``, ``\\r``, ``\\0``, and ``\\uXXXX`` for other invisible
       characters). Integers as plain digits; decimals as Python's ``repr``
@@ -387,7 +388,9 @@ def _chain_doc(node: n.And | n.Or, slots: _Slots, hanging: bool = False) -> Doc:
     """``a and b and c``, or when broken one operand per line, the operator
     leading; ``hanging`` indents the continuation lines (an ``and`` in an ``or``)."""
     word = "and " if isinstance(node, n.And) else "or "
-    minimum = _precedence(node) + 1
+    # An `and` inside an `or` is always parenthesised, so readers never need
+    # to remember which binds tighter.
+    minimum = _NOT if isinstance(node, n.Or) else _precedence(node) + 1
     first, *others = node.operands
     head = (slots.leading(first), _operand(first, slots, minimum), slots.trailing(first))
     rest = tuple((_LINE, slots.leading(operand), word, _operand(operand, slots, minimum),

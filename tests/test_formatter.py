@@ -72,7 +72,8 @@ PARENTHESES = [
     ("((a))", "a"),
     ("(a and b) and c", "(a and b) and c"),
     ("a and (b and c)", "a and (b and c)"),
-    ("a or (b and c)", "a or b and c"),
+    ("a or (b and c)", "a or (b and c)"),
+    ("a or b and c", "a or (b and c)"),
     ("(a or b) and c", "(a or b) and c"),
     ("(a or b) or c", "(a or b) or c"),
     ("not (a == b)", "not a == b"),
@@ -184,18 +185,20 @@ LONG_LINES = [
             a_long_field_name > 1
             and (
                 another_long_field == 2
-                or third_long_field_name == 3
+                or (
+                    third_long_field_name == 3
                     and fourth_long_field_name == 4
                     and fifth_long_field_name == 5
+                )
             )
     """, "nested-chains"),
     _case("""
         segment or_of_ands = first_condition_here == 1 and second_condition_here == 2 or third_condition_here == 3 and fourth == 4
     """, """
         segment or_of_ands =
-            first_condition_here == 1 and second_condition_here == 2
-            or third_condition_here == 3 and fourth == 4
-    """, "and-inside-or-kept-whole"),
+            (first_condition_here == 1 and second_condition_here == 2)
+            or (third_condition_here == 3 and fourth == 4)
+    """, "and-inside-or-parenthesised"),
     _case("""
         segment long_call = count(events, within = 30d, where = type == "visit" and at > now - 30d and source == "newsletter") >= 10
     """, """
