@@ -120,7 +120,7 @@ def build(node: c.Checked, trace: dict[int, Any], render: Callable[[n.Node], str
     children = tuple(build(child, trace, render, segment_body) for child in _shown_children(node))
     if isinstance(node, c.SegmentRef):
         children = (build(segment_body(node.name), trace, render, segment_body),)
-    note = _null_note(node, trace) if is_condition and value is None else None
+    note = _null_note(node, trace, render) if is_condition and value is None else None
     text = render(node.syntax) if node.syntax is not None else type(node).__name__
     return Explanation(text, value, is_condition, children, note)
 
@@ -138,15 +138,32 @@ def _shown_children(node: c.Checked) -> tuple[c.Checked, ...]:
     return tuple(shown)
 
 
-def _null_note(node: c.Checked, trace: dict[int, Any]) -> str | None:
+def _null_note(node: c.Checked, trace: dict[int, Any],
+               render: Callable[[n.Node], str]) -> str | None:
     nulls = []
-    for sub in c.walk(node):
-        if isinstance(sub, (c.Field, c.Population)) and trace.get(id(sub), 0) is None:
-            name = sub.dotted if isinstance(sub, c.Field) else sub.kind
+    for sub in _outside_aggregates(node):
+        if isinstance(sub, (c.Field, c.Population, c.Aggregate)) and \
+                trace.get(id(sub), 0) is None:
+            if isinstance(sub, c.Field):
+                name = sub.dotted
+            elif isinstance(sub, c.Population):
+                name = sub.kind
+            else:
+                name = render(sub.syntax) if sub.syntax is not None else sub.function
             if name not in nulls:
                 nulls.append(name)
-        if isinstance(sub, c.Aggregate):
-            continue
     if not nulls:
         return None
     return f"{', '.join(nulls)} {'is' if len(nulls) == 1 else 'are'} null"
+
+
+def _outside_aggregates(node: c.Checked):
+    """``node`` and its sub-expressions, parents first, without entering
+    aggregations (a missing list is an empty one, not a null, and the
+    elements' values are not traced), ``is null`` tests (never unknown) or
+    population scores (named themselves)."""
+    yield node
+    if isinstance(node, (c.Aggregate, c.IsNull, c.Population)):
+        return
+    for child in c.checked_children(node):
+        yield from _outside_aggregates(child)
