@@ -169,6 +169,12 @@ def _run_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_repl(args: argparse.Namespace) -> int:
+    from segdsl.repl import main as repl
+
+    return repl(args.file, args.data, args.now)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="segdsl", description="Check, format and evaluate customer-segment rules.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=_Parser)
@@ -197,6 +203,13 @@ def _build_parser() -> argparse.ArgumentParser:
     _data_arguments(explain)
     explain.add_argument("--customer", required=True, metavar="ID", help="the customer's id")
     explain.set_defaults(run=_run_explain)
+
+    repl = verbs.add_parser("repl", help="an interactive prompt to try rules on customers")
+    repl.add_argument("file", nargs="?", metavar="FILE", help="a rule file to start with")
+    repl.add_argument("--data", metavar="DATA", help="customers to start with (as for eval)")
+    repl.add_argument("--now", metavar="DATE",
+                      help="evaluation time: 2026-07-15 or 2026-07-15T12:00:00Z (default: now)")
+    repl.set_defaults(run=_run_repl)
     return parser
 
 
