@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import textwrap
 
-import pytest
-
 import segdsl
-
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("segdsl.formatter") is None,
-                                reason="explanations render sub-expressions with the formatter")
 
 NOW = "2026-07-15T12:00:00Z"
 
