@@ -34,7 +34,9 @@ Expressions
       ``not`` < comparisons < ``+ -`` < ``* / %`` < unary minus), which
       includes a chain written inside a chain of the same operator:
       ``(a and b) and c``; and around an ``and`` inside an ``or``
-      (``a or (b and c)``), for readers who do not recall which binds tighter.
+      (``a or (b and c)``) and around a comparison under ``not``
+      (``not (country == "FR")``), for readers who do not recall which binds
+      tighter.
     * Strings in double quotes with the fewest escapes (``\\"``, ``\\\\``,
       ``\\n``, ``\\t``, ``\\r``, ``\\0``, and ``\\uXXXX`` for other invisible
       characters). Integers as plain digits; decimals as Python's ``repr``
@@ -487,7 +489,10 @@ def _is_null_doc(node: n.IsNull, slots: _Slots) -> Doc:
 
 
 def _not_doc(node: n.Not, slots: _Slots) -> Doc:
-    return ("not ", _operand(node.operand, slots, _NOT))
+    # `not (country == "FR")` keeps its parentheses: without them it reads
+    # as if `not` applied to `country` alone.
+    minimum = _NOT if isinstance(node.operand, n.Not) else _SUM
+    return ("not ", _operand(node.operand, slots, minimum))
 
 
 def _text(function: Callable[[Any], str]) -> Callable[[Any, _Slots], Doc]:

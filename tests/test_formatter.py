@@ -51,7 +51,7 @@ SPELLING = [
         segment c = orders(365d, category = "shoes") >= 2 and f() and g(a) and [1, 2] == []
     """, "calls-and-lists"),
     _case("segment w = a contains 'x' and b starts_with 'y' and not c matches 'z' and e not in f", """
-        segment w = a contains "x" and b starts_with "y" and not c matches "z" and e not in f
+        segment w = a contains "x" and b starts_with "y" and not (c matches "z") and e not in f
     """, "word-operators"),
     _case("segment k = x  is  not  null or y is null or z between 1 and 2", """
         segment k = x is not null or y is null or z between 1 and 2
@@ -76,7 +76,8 @@ PARENTHESES = [
     ("a or b and c", "a or (b and c)"),
     ("(a or b) and c", "(a or b) and c"),
     ("(a or b) or c", "(a or b) or c"),
-    ("not (a == b)", "not a == b"),
+    ("not (a == b)", "not (a == b)"),
+    ("not a == b", "not (a == b)"),
     ("(not a) == b", "(not a) == b"),
     ("not (a and b)", "not (a and b)"),
     ("(a + b) * c", "(a + b) * c"),
