@@ -123,6 +123,15 @@ def read_date(value: Any, zone: dt.tzinfo) -> dt.date | None:
     raise TypeError(f"expected a date, found {type(value).__name__}")
 
 
+def shift(moment: Any, step: dt.timedelta | relativedelta, zone: dt.tzinfo) -> Any:
+    """``moment + step``. Hours, days and weeks are exact lengths of time;
+    months and years step the calendar of ``zone`` (so ``1m`` back from
+    April 1st 00:30 in Paris is March 1st 00:30 in Paris)."""
+    if isinstance(step, relativedelta) and isinstance(moment, dt.datetime):
+        return (moment.astimezone(zone) + step).astimezone(UTC)
+    return moment + step
+
+
 def day_start(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
     """The first instant of ``day`` in ``zone``."""
     return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
