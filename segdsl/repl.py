@@ -53,6 +53,7 @@ CONTINUATION = "...     "
 HISTORY_FILE = "~/.segdsl_history"
 READLINE_HISTORY_FILE = "~/.segdsl_readline_history"
 SHOWN_IDS = 10
+SCHEMA_SAMPLE = 100  # customers read to infer field types (every customer is read for names)
 RICHER_PROMPT_HINT = ("pip install 'segdsl[repl]' gives a richer prompt: multi-line editing, "
                       "completion as you type")
 
@@ -286,10 +287,7 @@ class Session:
         for index, customer in enumerate(self.customers):
             identity = get_field(customer, "id")  # named by position without one, as in Result
             self._by_id.setdefault(str(index if identity is None else identity), customer)
-        try:
-            self._inferred = Schema.infer(self.customers) if self.customers else None
-        except SegdslError:
-            self._inferred = None
+        self._inferred = _data_schema(self.customers)
 
     # ------------------------------------------------------- vocabulary
 
@@ -510,6 +508,20 @@ class Session:
         if identity not in self._by_id:
             raise UsageError(f"no customer with id {identity} in {self.data_name}")
         return self._by_id[identity]
+
+
+def _data_schema(customers: list[Any]) -> Schema | None:
+    """The fields of ``customers``: types inferred from a sample, and every
+    top-level name any customer has (typed ``any`` when the sample lacks it)."""
+    names: dict[str, None] = {}
+    for customer in customers:
+        names.update(dict.fromkeys(customer if isinstance(customer, dict)
+                                   else getattr(customer, "__dict__", ())))
+    try:
+        sample = Schema.infer(customers, limit=SCHEMA_SAMPLE).fields if customers else {}
+    except SegdslError:
+        sample = {}
+    return Schema({name: sample.get(name, t.ANY) for name in names}) if names else None
 
 
 def _command_name(typed: str) -> str:

@@ -139,6 +139,14 @@ def test_a_field_no_customer_has_gets_a_note():
         "0 of 4 customers match (0.0%)")
 
 
+def test_a_field_only_the_last_customer_has_is_known():
+    """Field names come from every customer, not only the sample whose types are inferred."""
+    session = Session(now=NOW)
+    session.use_customers([{"id": n} for n in range(150)] + [{"id": 150, "vip": True}])
+    assert session.run("vip") == "1 of 151 customers match (0.7%)\nids: 150"
+    assert completions(session, "vi") == ["vip", "visits"]
+
+
 def test_a_multi_line_expression_is_one_input():
     """An expression written over several lines is evaluated as one."""
     assert small_session().run("spent(365d) >= 100 and\nnot purchased(30d)") == (
@@ -700,6 +708,53 @@ def test_segdsl_repl_in_a_terminal_completes_as_you_type(tmp_path):
     assert status == 0
     assert (tmp_path / ".segdsl_history").read_text(encoding="utf-8").endswith(
         "\n+segment a = true\n")
+
+
+# Runs `segdsl repl` as if prompt_toolkit were not installed.
+WITHOUT_PROMPT_TOOLKIT = """
+import sys
+
+class NoPromptToolkit:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "prompt_toolkit":
+            raise ImportError(name)
+
+sys.meta_path.insert(0, NoPromptToolkit())
+from segdsl.cli import main
+sys.exit(main(["repl", "--now", "2026-07-15"]))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pseudo-terminal")
+def test_the_plain_prompt_in_a_terminal_completes_with_tab(tmp_path):
+    """Without prompt_toolkit, a terminal session says how to get it and uses readline:
+    Tab completes (with the lines typed before as context), ... continues an input."""
+    import pty
+
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.environ.update(HOME=str(tmp_path), TERM="xterm")
+        os.execv(sys.executable, [sys.executable, "-c", WITHOUT_PROMPT_TOOLKIT])
+    screen = Screen(terminal)
+    try:
+        assert screen.wait_for(b"pip install 'segdsl[repl]' gives a richer prompt")
+        assert screen.wait_for(b"segdsl> ")
+        os.write(terminal, b"rfm.fr\t")
+        assert screen.wait_for(b"rfm.frequency")
+        os.write(terminal, b" >= 4 and\r")
+        assert screen.wait_for(b"...     ")
+        os.write(terminal, b"count(orders.to\t")
+        assert screen.wait_for(b"orders.total")
+        os.write(terminal, b") > 1\r")
+        assert screen.wait_for(b"the rule checks")
+        assert screen.wait_for(b"segdsl> ")
+        os.write(terminal, b"\x04")
+        screen.wait_for(b"never printed", timeout=10)
+    finally:
+        status = exit_status(pid)
+        os.close(terminal)
+    assert status == 0
+    assert (tmp_path / ".segdsl_readline_history").exists()
 
 
 def exit_status(pid: int, timeout: float = 10) -> int | None:
