@@ -9,6 +9,7 @@ wrong, above all a negation over a value that can be null.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import functools
 import re
@@ -163,9 +164,9 @@ class Checker:
             declared = self.schema.root.fields or {}
             if statement.name in declared:
                 self._report(CheckError(
-                    f"'{statement.name}' is both a customer field and a "
-                    f"{_kind(statement)} defined here", statement.name_span,
-                    hint="rename it: a name must mean one thing"))
+                    f"'{statement.name}' is both a customer field and a {_kind(statement)}",
+                    statement.name_span,
+                    hint=f"rename the {_kind(statement)}: a name must mean one thing"))
 
     def check_file(self) -> dict[str, c.Checked]:
         """Check every statement; returns the checked segment bodies by name.
@@ -197,6 +198,7 @@ class Checker:
             mark = len(self.warnings)
             body = self.condition(definition.body, _Env(), "a segment's rule")
             self._warn_null_negations(definition.body, body, mark)
+            self._warn_never_true(body)
         finally:
             self._checking.pop()
         self.checked_segments[name] = body
@@ -207,6 +209,7 @@ class Checker:
         mark = len(self.warnings)
         body = self.condition(expression, _Env(), "a rule")
         self._warn_null_negations(expression, body, mark)
+        self._warn_never_true(body)
         return body
 
     def _check_def_alone(self, definition: n.FunctionDef) -> None:
@@ -232,7 +235,9 @@ class Checker:
             self.errors.append(error)
 
     def _warn(self, message: str, span: n.Span | None, hint: str | None = None) -> None:
-        self.warnings.append(Warning(message, span, hint, self.source))
+        warning = Warning(message, span, hint, self.source)
+        if warning not in self.warnings:  # a def's body is checked at each call
+            self.warnings.append(warning)
 
     # ---------------------------------------------------------- expressions
 
@@ -310,6 +315,12 @@ class Checker:
             self._no_fields(node, "period")
             period = self.periods[name].range
             return c.Constant(Period(period.start, period.end), t.PERIOD, syntax=node)
+        if env.expanding and name in (DEFAULT_SCHEMA.root.fields or {}) \
+                and self.schema.root.field(name) is None \
+                and self.defs[env.expanding[-1]].span.file == "<prelude>":
+            raise CheckError(f"the schema has no field '{name}'", node.span,
+                             hint=f"the prelude reads the customer's '{name}' list: declare it in "
+                                  f"the schema")
         if name in self.defs and (name not in self._declared_fields() or
                                   self.defs[name].span.file != "<prelude>"):
             return self._zero_argument_def(node)
@@ -317,10 +328,28 @@ class Checker:
             return self._rfm(node, env)
         for scope in reversed(env.scopes):
             if scope.type.field(name) is not None:
+                self._refuse_near_miss(node, env)
                 return self._field_path(node, scope.depth, scope.type, env)
         if self.schema.root.field(name) is not None:
+            if name not in self._declared_fields():
+                self._refuse_near_miss(node, env)
             return self._field_path(node, 0, self.schema.root, env)
         raise self._unknown_name(node, env)
+
+    def _refuse_near_miss(self, node: n.Reference, env: _Env) -> None:
+        # An undeclared name, accepted only because the record is open, that is
+        # one typo away from a known name is far likelier that typo than a new
+        # field: `vip_buyrs` for the segment `vip_buyers`, `totl` in a `where`.
+        name = node.path[0]
+        known = (list(env.params) + list(self.segments) + list(self.periods) + list(self.defs)
+                 + list(self._declared_fields()))
+        for scope in env.scopes:
+            known += list(scope.type.fields or {})
+        close = difflib.get_close_matches(name, sorted(set(known) - {name}), n=1, cutoff=0.85)
+        if close:
+            raise CheckError(f"unknown name '{name}'", node.span,
+                             hint=f"did you mean '{close[0]}'? (a field really named '{name}' "
+                                  f"must be declared in a schema)")
 
     def _declared_fields(self) -> dict[str, t.Type]:
         return self.schema.root.fields or {}
@@ -351,9 +380,7 @@ class Checker:
             if type_.is_list:
                 raise CheckError(
                     f"'{'.'.join(node.path[:index])}' is a list: use an aggregation to reach its "
-                    f"'{part}'", node.span,
-                    hint=f"count({'.'.join(node.path[:index])}), "
-                         f"sum({'.'.join(node.path[:index + 1])}), ...")
+                    f"'{part}'", node.span, hint=_list_hint(node.path[:index], part, type_))
             found = type_.field(part)
             if found is None:
                 raise self._unknown_field(node, index, type_, owner, depth)
@@ -389,7 +416,7 @@ class Checker:
     # operators
 
     def _not(self, node: n.Not, env: _Env) -> c.Checked:
-        operand = self.condition(node.operand, env, "'not' applies to a condition; its operand")
+        operand = self.condition(node.operand, env, "what follows 'not'")
         return c.Not(operand, t.BOOL, operand.nullable, syntax=node)
 
     def _and(self, node: n.And, env: _Env) -> c.Checked:
@@ -566,7 +593,7 @@ class Checker:
         names = [p.name for p in definition.params]
         if len(call.args) > len(names):
             raise CheckError(f"'{definition.name}' takes {_count(len(names), 'argument')} but "
-                             f"{len(call.args)} were given", call.span,
+                             f"{_given(len(call.args))}", call.span,
                              hint=f"{definition.name}({', '.join(names)})")
         bound = {name: self.check(arg, env) for name, arg in zip(names, call.args)}
         for keyword in call.keywords:
@@ -610,7 +637,7 @@ class Checker:
         params = function.params
         if len(node.args) > len(params):
             raise CheckError(f"'{function.name}' takes {_count(len(params), 'argument')} but "
-                             f"{len(node.args)} were given", node.span, hint=function.signature)
+                             f"{_given(len(node.args))}", node.span, hint=function.signature)
         values: dict[str, c.Checked] = {}
         for param, arg in zip(params, node.args):
             values[param.name] = self.check(arg, env)
@@ -618,7 +645,9 @@ class Checker:
         for keyword in node.keywords:
             if keyword.name not in by_name:
                 raise CheckError(f"'{function.name}' has no parameter '{keyword.name}'",
-                                 keyword.span, hint=function.signature)
+                                 keyword.span, hint=_did_you_mean(keyword.name, by_name,
+                                                                  "a parameter")
+                                 or function.signature)
             if keyword.name in values:
                 raise CheckError(f"'{keyword.name}' is given twice", keyword.span)
             values[keyword.name] = self.check(keyword.value, env)
@@ -656,7 +685,8 @@ class Checker:
         if "where" in keywords:
             if not element.is_record and not t.is_unknown(element):
                 raise CheckError("'where' filters a list of records; this list holds "
-                                 f"{element}s", keywords["where"].span)
+                                 f"{element}s", keywords["where"].span,
+                                 hint='to look for an item, write tags contains "vip"')
             where = self.condition(keywords["where"].value, env.enter(element),
                                    f"'where' of {name}")
         result, nullable = _aggregate_type(name, value_type)
@@ -694,6 +724,8 @@ class Checker:
             bound = env.params[argument.path[0]]
             if bound.type.is_list:
                 return bound, argument.path[1:], bound.type.element
+            if t.is_unknown(bound.type):  # a def checked alone: its list comes with each call
+                return attrs.evolve(bound, type=t.list_of(t.ANY)), argument.path[1:], t.ANY
         if not isinstance(argument, n.Reference):
             raise CheckError("the first argument of an aggregation is a list field, such as "
                              "orders or orders.total", argument.span)
@@ -789,7 +821,8 @@ class Checker:
         self._keywords(node, ())
         expected = 2 if node.name == "ntile" else 1
         if len(node.args) != expected:
-            raise CheckError(f"'{node.name}' takes {_count(expected, 'argument')}", node.span,
+            raise CheckError(f"'{node.name}' takes {_count(expected, 'argument')} but "
+                             f"{_given(len(node.args))}", node.span,
                              hint="ntile(spent(365d), 10)" if expected == 2
                              else "percentile(spent(365d))")
         measure = self.check(node.args[0], env)
@@ -823,13 +856,16 @@ class Checker:
         return attrs.evolve(found, syntax=node)
 
     def _rfm(self, node: n.Reference, env: _Env) -> c.Checked:
+        if len(node.path) > 2 and node.path[1] in RFM_MEASURES:
+            raise CheckError(f"'rfm.{node.path[1]}' is a score and has no field '{node.path[2]}'",
+                             node.span)
         if len(node.path) != 2 or node.path[1] not in RFM_MEASURES:
             asked = node.path[1] if len(node.path) > 1 else ""
             raise CheckError(f"unknown RFM measure 'rfm.{asked}'" if asked else
                              "'rfm' needs a measure: rfm.recency, rfm.frequency, rfm.monetary, "
                              "rfm.score or rfm.group", node.span,
-                             hint=_did_you_mean(asked, RFM_MEASURES, "an RFM measure")
-                             if asked else None)
+                             hint=_did_you_mean(asked, RFM_MEASURES, "an RFM measure",
+                                                prefix="rfm.") if asked else None)
         if env.depth:
             raise CheckError("RFM scores rank customers, so they cannot be used inside 'where'",
                              node.span)
@@ -870,20 +906,99 @@ class Checker:
         enclosing ``or`` already keeps the nulls (``or country is null``)."""
         for negation, sources in _null_negations(body, frozenset()):
             shown = negation.syntax
-            names = ", ".join(sorted(sources))
+            names = " or ".join(sorted(sources))
             first = sorted(sources)[0]
             self._warn(
                 f"customers whose {names} is null are left out: the negation is unknown, not "
                 f"true, for them", shown.span if shown is not None else None,
                 hint=f"add 'or {first} is null' to keep them")
 
+    def _warn_never_true(self, body: c.Checked) -> None:
+        """Warn about comparisons that hold for no customer at all."""
+        for node in c.walk(body):
+            span = node.syntax.span if node.syntax is not None else None
+            if isinstance(node, c.Binary) and node.op in (c.Operator.EQ, c.Operator.NE) and (
+                    _is_null(node.left) or _is_null(node.right)):
+                other = node.left if _is_null(node.right) else node.right
+                test = "is null" if node.op is c.Operator.EQ else "is not null"
+                self._warn(f"'{node.op.value} null' is never true: a comparison with null is "
+                           f"always unknown", span, hint=f"write {self._text(other, '...')} {test}")
+            elif isinstance(node, c.Between) and _reversed(node.low.value
+                                                           if isinstance(node.low, c.Constant)
+                                                           else None,
+                                                           node.high.value
+                                                           if isinstance(node.high, c.Constant)
+                                                           else None):
+                low, high = self._text(node.low, "low"), self._text(node.high, "high")
+                self._warn(f"'between {low} and {high}' is never true: the smaller bound comes "
+                           f"first", span,
+                           hint=f"{self._text(node.operand, '...')} between {high} and {low}")
+            elif isinstance(node, c.Binary):
+                self._warn_after_now(node, span)
+
+    def _warn_after_now(self, node: c.Binary, span: n.Span | None) -> None:
+        # `last_order_at > now + 30d`: aggregations never see elements dated
+        # after now, so a list's own timestamps are never in the future.
+        pairs = {c.Operator.GT: (node.left, node.right), c.Operator.GE: (node.left, node.right),
+                 c.Operator.LT: (node.right, node.left), c.Operator.LE: (node.right, node.left)}
+        if node.op not in pairs:
+            return
+        stamp, bound = pairs[node.op]
+        op = {c.Operator.LT: ">", c.Operator.LE: ">="}.get(node.op, node.op.value)
+        if not (isinstance(stamp, c.Aggregate) and stamp.timestamp is not None
+                and stamp.value == (stamp.timestamp,) and stamp.function in
+                ("first", "last", "min", "max") and isinstance(bound, c.Binary)
+                and bound.op is c.Operator.ADD and isinstance(bound.left, c.Now)
+                and isinstance(bound.right, c.Constant) and bound.right.value.amount > 0):
+            return
+        listed = stamp.source.dotted if isinstance(stamp.source, c.Field) else "elements"
+        text = self._text(stamp, "the date")
+        self._warn(f"{text} is never after now ({listed} dated after now are not counted), so "
+                   f"this is never true", span,
+                   hint=f"to look back, subtract: {text} {op} now - {bound.right.value}")
+
+    def _text(self, node: c.Checked, default: str) -> str:
+        """The rule text ``node`` was written as, or ``default``."""
+        span = node.syntax.span if node.syntax is not None else None
+        if span is None or span.file == "<prelude>" or self.source is None:
+            return default
+        return self.source[span.start:span.end]
+
+
+def _is_null(node: c.Checked) -> bool:
+    return isinstance(node, c.Constant) and node.type == t.NULL
+
+
+def _reversed(low: object, high: object) -> bool:
+    """Whether constant bounds ``low`` and ``high`` are in the wrong order."""
+    kinds = (bool, dt.datetime, dt.date, str)
+    if isinstance(low, (int, float)) and isinstance(high, (int, float)):
+        return not isinstance(low, bool) and not isinstance(high, bool) and low > high
+    same = next((k for k in kinds if isinstance(low, k)), None)
+    return same not in (None, bool) and type(low) is type(high) and low > high
+
+
+def _null_guards(node: c.Checked) -> set[str]:
+    """The values whose nulls an ``or``/``and`` settles itself: ``or x is null``
+    keeps them, ``and x is not null`` leaves them out on purpose."""
+    if not isinstance(node, (c.Or, c.And)):
+        return set()
+    wanted = isinstance(node, c.And)
+    return {_null_source(o.operand) for o in node.operands
+            if isinstance(o, c.IsNull) and o.negated is wanted and _null_source(o.operand)}
+
+
+def _null_source(node: c.Checked) -> str | None:
+    if isinstance(node, c.Field) and node.depth == 0:
+        return node.dotted
+    if isinstance(node, c.Population) and node.kind.startswith("rfm."):
+        return node.kind
+    return None
+
 
 def _null_negations(node: c.Checked, guarded: frozenset[str]):
     """(negation node, nullable field names) pairs under ``node``."""
-    if isinstance(node, c.Or):
-        guarded = guarded | {o.operand.dotted for o in node.operands
-                             if isinstance(o, c.IsNull) and not o.negated
-                             and isinstance(o.operand, c.Field)}
+    guarded = guarded | _null_guards(node)
     negated = None
     if isinstance(node, c.Not):
         negated = node.operand
@@ -891,8 +1006,9 @@ def _null_negations(node: c.Checked, guarded: frozenset[str]):
         negated = node
     elif isinstance(node, c.Membership) and node.negated:
         negated = node
-    if negated is not None:
-        sources = _nullable_sources(negated) - guarded
+    if negated is not None and not (isinstance(negated, c.Binary) and (
+            _is_null(negated.left) or _is_null(negated.right))):  # warned as never true
+        sources = _nullable_sources(negated) - guarded - _null_guards(negated)
         if sources:
             yield node, sources
             return
@@ -955,13 +1071,26 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def _did_you_mean(name: str, candidates: Iterable[str], what: str) -> str | None:
+def _given(number: int) -> str:
+    return f"{number} {'was' if number == 1 else 'were'} given"
+
+
+def _did_you_mean(name: str, candidates: Iterable[str], what: str,
+                  prefix: str = "") -> str | None:
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
+    return f"did you mean '{prefix}{close[0]}'?" if close else None
 
 
 def _path_text(node: n.Node) -> str:
     return node.dotted if isinstance(node, n.Reference) else "the list"
+
+
+def _list_hint(list_path: tuple[str, ...], part: str, list_type: t.Type) -> str:
+    listed = ".".join(list_path)
+    hint = f"exists({listed}, where = {part} ...)"
+    if t.fits(list_type.element.field(part) or t.ANY, t.NUMBER):
+        hint += f", sum({listed}.{part})"
+    return hint
 
 
 def _condition_hint(type_: t.Type) -> str | None:
