@@ -627,10 +627,12 @@ class Checker:
     def _apply(self, function: Function, node: n.Call, env: _Env) -> c.Checked:
         args = self._bind_function_arguments(function, node, env)
         result = function.returns
+        nullable = True
         if function.name == "coalesce":
             result = t.unify([a.type for a in args])
+            nullable = function is not BUILTINS.get("coalesce") or all(a.nullable for a in args)
         return c.Apply(function.name, function.implementation, tuple(args), function.null_safe,
-                       result, syntax=node)
+                       result, nullable, syntax=node)
 
     def _bind_function_arguments(self, function: Function, node: n.Call,
                                  env: _Env) -> list[c.Checked]:
@@ -1031,8 +1033,8 @@ def _nullable_sources(node: c.Checked) -> set[str]:
 
 def _walk_outside_aggregates(node: c.Checked):
     yield node
-    if isinstance(node, (c.Aggregate, c.IsNull, c.Population)):
-        return
+    if isinstance(node, (c.Aggregate, c.IsNull, c.Population)) or not node.nullable:
+        return  # `coalesce(country, "")` is never null, whatever country holds
     for child in c.checked_children(node):
         yield from _walk_outside_aggregates(child)
 
