@@ -595,6 +595,25 @@ def test_prompt_toolkit_front_end_ends_at_end_of_input():
     assert out.getvalue() == "1 of 4 customers match (25.0%)\nids: 2\n"
 
 
+class Terminal(io.StringIO):
+    """An output that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_errors_are_red_only_on_a_terminal():
+    """Errors are coloured when the output is a terminal; answers and files stay plain."""
+    error, answer = repl.Reply("unknown command :x", error=True), repl.Reply("now = ...")
+    terminal, file = Terminal(), io.StringIO()
+    for out in (terminal, file):
+        write = repl._Writer(out)
+        write(error)
+        write(answer)
+    assert terminal.getvalue() == "\x1b[31munknown command :x\x1b[0m\nnow = ...\n"
+    assert file.getvalue() == "unknown command :x\nnow = ...\n"
+
+
 def scripted(lines: list[str]):
     """A read() for run_plain that returns ``lines`` and then ends the input."""
     pending = list(lines)
@@ -623,11 +642,6 @@ def test_plain_front_end_continues_lines_and_a_blank_line_ends_an_input():
 
 def test_plain_front_end_tells_about_the_richer_prompt(monkeypatch, tmp_path):
     """Without prompt_toolkit an interactive session says how to get it, then works."""
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
     read, _ = scripted([":now", ":quit"])
     monkeypatch.setattr(repl, "Completion", None)
     monkeypatch.setattr("builtins.input", read)
