@@ -39,7 +39,7 @@ from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.functions import BUILTINS
 from segdsl.nodes import Span
 from segdsl.parser import parse, parse_expression
-from segdsl.rules import RuleSet, evaluation_time, loads
+from segdsl.rules import RuleSet, evaluation_time, loads, percent
 from segdsl.schema import DEFAULT_SCHEMA, Schema
 
 try:  # the richer prompt is optional: pip install 'segdsl[repl]'
@@ -470,7 +470,7 @@ class Session:
         sizes = self._rules.evaluate(self.customers, now=self._time()).sizes
         rows = [("segment", "customers", "share", "description")]
         for name, segment in segments.items():
-            rows.append((name, f"{sizes[name]:,}", _percent(sizes[name], len(self.customers)),
+            rows.append((name, f"{sizes[name]:,}", percent(sizes[name], len(self.customers)),
                          segment.description or ""))
         return _table(rows)
 
@@ -558,11 +558,10 @@ def _meaningful(text: str) -> bool:
 
 
 def _share(size: int, total: int) -> str:
-    return f"{size:,} of {total:,} customers match ({_percent(size, total)})"
+    return f"{size:,} of {total:,} customers match ({percent(size, total)})"
 
 
-def _percent(size: int, total: int) -> str:
-    return f"{100 * size / total:.1f}%" if total else "-"
+
 
 
 def _plural(count: int, word: str) -> str:

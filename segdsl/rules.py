@@ -407,7 +407,10 @@ class Result:
 
 def percent(size: int, total: int) -> str:
     """``size`` as a share of ``total``: ``"7.7%"``."""
-    return f"{100 * size / total:.1f}%" if total else "-"
+    if not total:
+        return "-"
+    tenths = (1000 * size + total // 2) // total  # exact half-up rounding, no float
+    return f"{tenths // 10}.{tenths % 10}%"
 
 
 def _optional_import(name: str):

@@ -32,7 +32,7 @@ def test_eval_prints_the_size_table():
         "new_customers         342  17.1%\n"
         "active                458  22.9%\n"
         "at_risk               507  25.4%\n"
-        "churned               265  13.2%\n"
+        "churned               265  13.3%\n"
         "prospects             417  20.9%\n"
         "champions             240  12.0%\n"
         "cant_lose_them         50   2.5%\n"
