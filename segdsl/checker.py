@@ -753,10 +753,19 @@ class Checker:
 
     def _value_type(self, argument: n.Node, element: t.Type, value_path: tuple[str, ...]) -> t.Type:
         type_ = element
-        for part in value_path:
+        path = argument.path if isinstance(argument, n.Reference) else ()
+        listed = ".".join(path[:len(path) - len(value_path)]) or "the list"
+        for index, part in enumerate(value_path):
+            if type_.is_list and index > 0:
+                inner = value_path[index - 1]
+                raise CheckError(f"'{inner}' is a list inside each element of {listed}: reach its "
+                                 f"'{part}' with a 'where'", argument.span,
+                                 hint=f"count({listed}, where = exists({inner}, where = {part} "
+                                      f"...))")
             found = type_.field(part)
             if found is None:
-                owner = "the element" if type_.is_record else f"a {type_}"
+                owner = (f"a {type_}" if not type_.is_record else f"the elements of {listed}"
+                         if index == 0 else f"{listed}.{'.'.join(value_path[:index])}")
                 raise CheckError(f"unknown field '{part}' of {owner}", argument.span,
                                  hint=_did_you_mean(part, list(type_.fields or {}), "a field"))
             type_ = found

@@ -20,6 +20,7 @@ checker uses :data:`DEFAULT_SCHEMA`, which knows the brief's ``orders`` and
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -83,6 +84,9 @@ class Schema:
             open: accept fields that the sample did not show.
         """
         merged: t.Type | None = None
+        if not isinstance(records, Iterable) or isinstance(records, (str, Mapping)):
+            raise UsageError(f"cannot infer a schema from {type(records).__name__}: give a list "
+                             f"of customer records")
         for index, record in enumerate(records):
             if index >= limit:
                 break
@@ -94,7 +98,11 @@ class Schema:
 
 def _record_fields(fields: Mapping[str, Any], prefix: str, open: bool) -> dict[str, t.Type]:  # noqa: A002
     if not isinstance(fields, Mapping):
-        raise UsageError(f"schema for {prefix or 'the record'} must be a dict of field types")
+        raise UsageError(f"schema for {prefix.rstrip('.') or 'the record'} must be a dict of "
+                         f"field types")
+    for name in fields:
+        if not isinstance(name, str):
+            raise UsageError(f"schema field names are strings, not {name!r}")
     return {name: _field_type(spec, f"{prefix}{name}", open) for name, spec in fields.items()}
 
 
@@ -112,7 +120,9 @@ def _field_type(spec: Any, path: str, open: bool) -> t.Type:  # noqa: A002
         return t.record(_record_fields(spec, path + ".", open), open=open)
     if isinstance(spec, list) and len(spec) == 1 and isinstance(spec[0], Mapping):
         return t.list_of(_element_record(spec[0], DEFAULT_TIMESTAMP, path, open))
-    raise UsageError(f"schema field {path}: cannot read type {spec!r}")
+    raise UsageError(f"schema field {path}: cannot read type {spec!r}",
+                     hint='a type is a name ("number", "list[string]"), a dict of fields, or a '
+                          'list of records [{...}]')
 
 
 def _element_record(fields: Mapping[str, Any], timestamp: str | None, path: str,
@@ -143,9 +153,11 @@ def _as_mapping(record: Any) -> Mapping[str, Any]:
                      f"{type(record).__name__}")
 
 
-def _type_of(value: Any) -> t.Type:
+def _type_of(value: Any, seen: frozenset[int] = frozenset()) -> t.Type:
     if value is None:
         return t.NULL
+    if id(value) in seen or isinstance(value, enum.Enum):
+        return t.ANY  # an object reachable from itself, or an enum member: no record shape
     if isinstance(value, bool):
         return t.BOOL
     if isinstance(value, (int, float)):
@@ -159,11 +171,11 @@ def _type_of(value: Any) -> t.Type:
     if isinstance(value, (list, tuple)):
         element: t.Type | None = None
         for item in value:
-            element = _merge(element, _type_of(item))
+            element = _merge(element, _type_of(item, seen | {id(value)}))
         return t.list_of(element or t.NULL)
     if isinstance(value, Mapping) or hasattr(value, "__dict__"):
         mapping = _as_mapping(value)
-        return t.record({str(k): _type_of(v) for k, v in mapping.items()})
+        return t.record({str(k): _type_of(v, seen | {id(value)}) for k, v in mapping.items()})
     return t.ANY
 
 
@@ -209,7 +221,7 @@ def _settle(type_: t.Type) -> t.Type:
     if type_.name == "null":
         return t.ANY
     if type_.is_list:
-        return t.Type("list", _settle(type_.element))
+        return _with_timestamp(t.Type("list", _settle(type_.element)))
     if type_.is_record:
         fields = {name: _settle(ft) for name, ft in (type_.fields or {}).items()}
         return t.record(fields, type_.timestamp, open=type_.open)
