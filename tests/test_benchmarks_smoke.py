@@ -1,0 +1,152 @@
+"""The benchmark suite on tiny inputs: every contestant gives the baseline's answer.
+
+Speed is never asserted here; these tests keep ``benchmarks/`` from rotting: each workload's
+contestants must agree with the baseline (peer libraries only when the ``[bench]`` extra is
+installed), and the checks that guard the timings must catch a wrong answer.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import common, compile_time, data, histories, scalar, scaling  # noqa: E402
+
+SMALL = 200
+
+
+@pytest.fixture(scope="module")
+def customers() -> list[dict]:
+    """The first generated customers, through JSON text as the suite reads them."""
+    return data.make_customers(SMALL)
+
+
+def _flat(customer_id, frequency, visits, purchases):
+    return {"id": customer_id, "rfm_frequency": frequency, "visits_30d": visits,
+            "purchases_30d": purchases}
+
+
+def _visits(count, day="2026-07-01"):
+    return [{"type": "visit", "at": f"{day}T{hour:02d}:00:00Z"} for hour in range(count)]
+
+
+def _customer(customer_id, events, orders=()):
+    return {"id": customer_id, "events": list(events), "orders": [{"at": at} for at in orders]}
+
+
+# Window of workload 2: after 2026-06-15T12:00:00Z, up to 2026-07-15T12:00:00Z included.
+WINDOW_EDGES = [
+    _customer(1, _visits(10)),
+    _customer(2, _visits(9) + [{"type": "visit", "at": "2026-06-15T12:00:00Z"}]),
+    _customer(3, _visits(9) + [{"type": "visit", "at": "2026-07-15T12:00:00Z"}]),
+    _customer(4, _visits(9) + [{"type": "visit", "at": "2026-07-15T12:00:01Z"}]),
+    _customer(5, _visits(10), orders=["2026-06-15T12:00:00Z"]),
+    _customer(6, _visits(10), orders=["2026-07-15T12:00:00Z"]),
+    _customer(7, _visits(10), orders=["2026-07-15T12:00:01Z"]),
+    _customer(8, [{"type": "email_open", "at": e["at"]} for e in _visits(10)]),
+    _customer(9, _visits(9) + [{"type": "visit", "at": "2026-07-15T14:00:00+02:00"}]),
+    _customer(10, _visits(9) + [{"type": "visit", "at": "2026-06-15T14:00:00+02:00"}]),
+]
+
+
+def test_scalar_baseline_members_at_the_boundaries():
+    """The comprehension keeps frequency 4+, visits 10+ and no purchase, boundaries included."""
+    records = [_flat(1, 4, 10, 0), _flat(2, 3, 10, 0), _flat(3, 4, 9, 0), _flat(4, 4, 10, 1),
+               _flat(5, 5, 30, 0)]
+    assert common.ids(scalar.comprehension(records)) == [1, 5]
+
+
+def test_scalar_contestants_agree_on_edges_and_generated_records():
+    """Every workload 1 contestant finds the comprehension's members."""
+    records = [_flat(1, 4, 10, 0), _flat(2, 3, 10, 0), _flat(4, 4, 10, 1)] + \
+        data.flat_records(SMALL)
+    assert scalar.comprehension(records)[0]["id"] == 1
+    common.check_contestants(records, scalar.contestants())
+
+
+def test_flat_records_hold_some_members():
+    """The generated flat records include members, so agreeing on them means something."""
+    members = scalar.comprehension(data.flat_records(SMALL))
+    assert 0.02 * SMALL < len(members) < 0.2 * SMALL
+
+
+def test_hand_written_window_edges():
+    """The hand-written function counts after now-30d up to now included, offsets read."""
+    assert common.ids(histories.hand_written(WINDOW_EDGES)) == [1, 3, 5, 7, 9]
+
+
+def test_history_contestants_agree_on_window_edges():
+    """segdsl and the peers find the hand-written function's members at the window's edges."""
+    common.check_contestants(WINDOW_EDGES, histories.contestants(peer_sample=None))
+
+
+def test_history_contestants_agree_on_generated_customers(customers):
+    """Every workload 2 contestant finds the baseline's members among generated customers."""
+    first = customers[:100]  # rule-engine takes milliseconds per customer
+    assert len(histories.hand_written(first)) >= 5
+    common.check_contestants(first, histories.contestants(peer_sample=None))
+
+
+def test_compare_stops_on_a_different_answer():
+    """A contestant that misses a member makes the comparison raise Mismatch, not time it."""
+    records = data.flat_records(SMALL)
+    wrong = common.Contestant("wrong", "drops the first member",
+                              lambda rs: scalar.comprehension(rs)[1:])
+    with pytest.raises(common.Mismatch, match="drops the first member found"):
+        common.compare("w", records, [scalar.contestants()[0], wrong], {}, repeat=1, budget=0)
+
+
+def test_compare_rows_carry_ratios_and_verdicts():
+    """The baseline's ratio is 1 and a target's verdict is PASS or MISS as its test says."""
+    records = data.flat_records(SMALL)
+    baseline, twin = (common.Contestant(name, name, scalar.comprehension)
+                      for name in ("base", "twin"))
+    targets = {"twin": common.Target("never", lambda ratios: False)}
+    rows = common.compare("w", records, [baseline, twin], targets, repeat=2, budget=10)
+    assert (rows[0].contestant, rows[0].ratio, rows[0].result) == ("base", 1.0, "")
+    assert (rows[1].contestant, rows[1].target, rows[1].result) == ("twin", "never", "MISS")
+
+
+def test_replicate_gives_new_ids_and_shares_histories(customers):
+    """Copies follow the originals under ids base+1.. and share their lists."""
+    population = data.replicate(customers[:3], 7)
+    assert [c["id"] for c in population] == [1, 2, 3, 4, 5, 6, 7]
+    assert population[4]["events"] is customers[1]["events"]
+    assert population[4]["email"] == customers[1]["email"]
+
+
+def test_copies_fall_in_their_originals_segments(customers):
+    """Every rule file over 3x-replicated customers passes the copies check."""
+    population = data.replicate(customers, 3 * SMALL + 17)
+    for rules in scaling.rule_sets().values():
+        scaling.check_replicas(rules, scaling.evaluate(rules, population), SMALL)
+
+
+def test_copies_check_catches_a_lost_member(customers):
+    """Dropping one copy from a segment's members makes the copies check raise Mismatch."""
+    rules = scaling.rule_sets()["lifecycle.seg"]
+    result = scaling.evaluate(rules, data.replicate(customers, 2 * SMALL))
+    result.members["prospects"].pop()
+    with pytest.raises(common.Mismatch, match="segment prospects"):
+        scaling.check_replicas(rules, result, SMALL)
+
+
+def test_cold_compilation_reports_import_separately():
+    """A fresh process compiles a rule file; the time with the import exceeds the time without."""
+    times = compile_time.cold(ROOT / "examples" / "lifecycle.seg", processes=1)
+    assert times["with_import"] > times["without_import"] > 0
+
+
+def test_table_renders_every_row():
+    """The text and Markdown tables show each row's contestant, ratio and verdict."""
+    rows = [common.Row("1 w", "segdsl", 100, 2e6, "0.5 µs/record", 3.0, "<= 1.2x", "MISS"),
+            common.Row("1 w", "baseline", 100, 6e6, "0.17 µs/record", 1.0)]
+    text = common.render_text(rows)
+    assert "segdsl" in text and "3.00x" in text and "MISS" in text and "2,000,000" in text
+    assert common.render_markdown(rows).splitlines()[2].startswith("| 1 w | segdsl | 100 |")
