@@ -210,8 +210,8 @@ def environment() -> str:
     parts = [f"Python {platform.python_version()} ({platform.python_implementation()})",
              platform.system() + " " + platform.machine(),
              f"{os.cpu_count()} CPUs" + (f" ({cpu})" if cpu else "")]
-    if commit:
-        parts.append(f"segdsl {commit}")
+    if commit or version_of("segdsl"):
+        parts.append(f"segdsl {commit or version_of('segdsl')}")
     return ", ".join(parts)
 
 
