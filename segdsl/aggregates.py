@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from segdsl import checked as c
-from segdsl.compiler import Closure, Compiler, Context, data_error, get_field
+from segdsl.compiler import _NOT_RECORDS, Closure, Compiler, Context, data_error, get_field
 from segdsl.timeline import Period, period_bounds, read_datetime
 
 
@@ -29,7 +29,7 @@ class _Timeline:
         self.undated = undated
 
 
-def _timeline(ctx: Context, items: list, timestamp: str, path: str) -> _Timeline:
+def _timeline(ctx: Context, items: list, timestamp: str, path: str, depth: int = 0) -> _Timeline:
     key = ("timeline", id(items), timestamp)
     found = ctx.cache.get(key)
     if found is not None:
@@ -37,6 +37,9 @@ def _timeline(ctx: Context, items: list, timestamp: str, path: str) -> _Timeline
     dated, undated = [], []
     zone = ctx.zone
     for index, element in enumerate(items):
+        if isinstance(element, _NOT_RECORDS):
+            raise data_error(ctx, f"expected a record with a field '{timestamp}', found "
+                             f"{element!r}", f"{path}[{index}]", depth)
         raw = get_field(element, timestamp)
         if raw is None:
             undated.append(element)
@@ -45,7 +48,7 @@ def _timeline(ctx: Context, items: list, timestamp: str, path: str) -> _Timeline
             dated.append((read_datetime(raw, zone), index, element))
         except (TypeError, ValueError) as error:
             raise data_error(ctx, f"cannot read {raw!r} as a datetime ({error})",
-                             f"{path}[{index}].{timestamp}") from None
+                             f"{path}[{index}].{timestamp}", depth) from None
     dated.sort(key=lambda entry: (entry[0], entry[1]))
     found = _Timeline([d[0] for d in dated], [d[2] for d in dated], undated)
     ctx.cache[key] = found
@@ -93,6 +96,8 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     depth = node.depth
     timestamp = node.timestamp
     list_path = node.source.dotted if isinstance(node.source, c.Field) else node.function
+    list_depth = node.source.depth if isinstance(node.source, c.Field) else 0
+    origin = (list_path, list_depth, source)  # names bad data in elements: orders[2].total
     value_path = ".".join(node.value)
     read_value = _value_reader(node.value, timestamp, None)
     temporal_value = node.type.name in ("datetime", "date")
@@ -103,20 +108,22 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
         if not items:
             return []
         if not isinstance(items, (list, tuple)):
-            raise data_error(ctx, f"expected a list, found {type(items).__name__}", list_path)
+            raise data_error(ctx, f"expected a list, found {type(items).__name__}", list_path,
+                             list_depth)
         if timestamp is None:
             if window is not None:
                 return []
             return list(items)
         bounds = window(ctx) if window is not None else None
         if window is not None and bounds is None:
-            return _select(ctx, _timeline(ctx, items, timestamp, list_path), None)
-        return _select(ctx, _timeline(ctx, items, timestamp, list_path), bounds)
+            return _select(ctx, _timeline(ctx, items, timestamp, list_path, list_depth), None)
+        return _select(ctx, _timeline(ctx, items, timestamp, list_path, list_depth), bounds)
 
     def matching(ctx: Context, selected: list) -> list:
         if where is None:
             return selected
         scopes = ctx.scopes
+        ctx.lists[depth] = origin
         kept = []
         for element in selected:
             del scopes[depth:]
@@ -136,7 +143,7 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
                     converted.append(read_datetime(value, zone))
                 except (TypeError, ValueError) as error:
                     raise data_error(ctx, f"cannot read {value!r} as a datetime ({error})",
-                                     f"{list_path}.{value_path}") from None
+                                     f"{list_path}.{value_path}", list_depth) from None
             return converted
         return found
 

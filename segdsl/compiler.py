@@ -34,12 +34,18 @@ class Context:
         population: population statistics by key (RFM, ntile, percentile).
         cache: per-customer memo (parsed timelines, segment results).
         trace: values recorded for ``explain``, by checked node id, or None.
+        lists: for each depth, the list whose elements are in scope there
+            (``(path, depth of the list, closure reading it)``), to name
+            bad data as ``orders[2].total``.
     """
 
-    __slots__ = ("record", "scopes", "now", "zone", "population", "cache", "trace")
+    __slots__ = ("record", "scopes", "now", "zone", "population", "cache", "trace", "lists")
 
     def __init__(self, record: Any, now: dt.datetime, zone: dt.tzinfo,
                  population: dict[str, Callable] | None = None, trace: dict | None = None) -> None:
+        if type(record) is not dict and (record is None or isinstance(record, _NOT_RECORDS)):
+            raise DataError(f"a customer must be a dict or an object with attributes, not "
+                            f"{type(record).__name__} {record!r:.40}")
         self.record = record
         self.scopes = [record]
         self.now = now
@@ -47,6 +53,11 @@ class Context:
         self.population = population
         self.cache: dict = {}
         self.trace = trace
+        self.lists: dict[int, tuple] = {}
+
+
+# Values that are not records: reading a field of one is bad data, not null.
+_NOT_RECORDS = (str, bytes, int, float, list, tuple, set, dt.date, dt.timedelta)
 
 
 def get_field(record: Any, name: str) -> Any:
@@ -65,12 +76,27 @@ def customer_id(ctx: Context) -> Any:
     return get_field(ctx.record, "id")
 
 
-def data_error(ctx: Context, message: str, path: str | None) -> DataError:
-    """A :class:`DataError` naming the current customer and ``path``."""
+def data_error(ctx: Context, message: str, path: str | None, depth: int = 0) -> DataError:
+    """A :class:`DataError` naming the current customer and ``path`` (a path
+    in the record in scope ``depth``, spelled from the customer)."""
+    if depth and path:
+        path = element_path(ctx, depth, path)
     who = customer_id(ctx)
     prefix = f"customer {who!r}" if who is not None else "a customer without id"
     where = f", field {path}" if path else ""
     return DataError(f"{prefix}{where}: {message}", customer_id=who, field_path=path)
+
+
+def element_path(ctx: Context, depth: int, path: str) -> str:
+    """``path`` in the element in scope at ``depth``, from the customer: ``orders[2].total``."""
+    while depth > 0 and depth in ctx.lists and depth < len(ctx.scopes):
+        list_path, list_depth, source = ctx.lists[depth]
+        element = ctx.scopes[depth]
+        items = source(ctx)
+        index = next((i for i, item in enumerate(items or ()) if item is element), "?")
+        path = f"{list_path}[{index}].{path}"
+        depth = list_depth
+    return path
 
 
 class Compiler:
@@ -226,7 +252,7 @@ class Compiler:
                 return read_date(value, ctx.zone)
             except (TypeError, ValueError) as error:
                 raise data_error(ctx, f"cannot read {value!r} as a date ({error})",
-                                 _path_of(node.operand)) from None
+                                 *_where(node.operand)) from None
 
         return day
 
@@ -246,7 +272,7 @@ class Compiler:
                 found = value in items
             except TypeError as error:
                 raise data_error(ctx, f"cannot look for {value!r} in {items!r} ({error})",
-                                 _path_of(node.element) or _path_of(node.container)) from None
+                                 *_where(node.element, node.container)) from None
             if not found and not isinstance(items, str) and None in items:
                 return None
             return not found if negated else found
@@ -267,7 +293,7 @@ class Compiler:
                 below = None if upper is None else value <= upper
             except TypeError as error:
                 raise data_error(ctx, f"cannot compare {value!r} with {lower!r} and "
-                                 f"{upper!r} ({error})", _path_of(node.operand)) from None
+                                 f"{upper!r} ({error})", *_where(node.operand)) from None
             if above is False or below is False:
                 return False
             return None if above is None or below is None else True
@@ -277,6 +303,7 @@ class Compiler:
     def _apply(self, node: c.Apply) -> Closure:
         args = tuple(self.compile(a) for a in node.args)
         function, name, null_safe = node.function, node.name, node.null_safe
+        located = _where(*node.args)  # the field it was given, if any, names the bad data
 
         def call(ctx):
             values = [arg(ctx) for arg in args]
@@ -286,7 +313,7 @@ class Compiler:
                 return function(*values)
             except Exception as error:  # a user's function may raise anything
                 raise data_error(ctx, f"function {name} failed: {type(error).__name__}: {error}",
-                                 None) from None
+                                 *located) from None
 
         return call
 
@@ -354,16 +381,13 @@ def _field_reader(path: tuple[str, ...], depth: int, type_: t.Type) -> Closure:
         def read(ctx):
             record = ctx.record
             return record.get(first) if type(record) is dict else get_field(record, first)
-    elif depth == 0:
-        def read(ctx):
-            value = get_field(ctx.record, first)
-            for part in rest:
-                value = get_field(value, part)
-            return value
     else:
         def read(ctx):
             value = get_field(ctx.scopes[depth], first)
-            for part in rest:
+            for index, part in enumerate(rest):
+                if isinstance(value, _NOT_RECORDS):
+                    raise data_error(ctx, f"expected a record with a field '{part}', found "
+                                     f"{value!r}", ".".join(path[:index + 1]), depth)
                 value = get_field(value, part)
             return value
 
@@ -385,7 +409,7 @@ def _temporal_reader(kind: str, parse: Callable) -> Callable:
                 value = parse(raw, ctx.zone)
             except (TypeError, ValueError) as error:
                 raise data_error(ctx, f"cannot read {raw!r} as a {kind} ({error})",
-                                 dotted) from None
+                                 dotted, depth) from None
             if depth == 0:
                 ctx.cache[key] = value
             return value
@@ -402,7 +426,7 @@ def _typed_reader(expected: tuple[type, ...], name: str) -> Callable:
             if value is None or (isinstance(value, expected) and not (
                     isinstance(value, bool) and bool not in expected)):
                 return value
-            raise data_error(ctx, f"expected a {name}, found {value!r}", dotted)
+            raise data_error(ctx, f"expected a {name}, found {value!r}", dotted, depth)
 
         return checked_read
 
@@ -420,7 +444,7 @@ _CONVERTERS = {
 
 def _coerce(closure: Closure, target: t.Type, node: c.Checked) -> Closure:
     parse = read_datetime if target.name == "datetime" else read_date
-    path = _path_of(node)
+    located = _where(node)
 
     def coerced(ctx):
         raw = closure(ctx)
@@ -431,13 +455,15 @@ def _coerce(closure: Closure, target: t.Type, node: c.Checked) -> Closure:
         except (TypeError, ValueError):
             if isinstance(raw, (int, float)):
                 return raw  # a number: arithmetic with a duration will say what is wrong
-            raise data_error(ctx, f"cannot read {raw!r} as a {target}", path) from None
+            raise data_error(ctx, f"cannot read {raw!r} as a {target}", *located) from None
 
     return coerced
 
 
-def _path_of(node: c.Checked) -> str | None:
-    return node.dotted if isinstance(node, c.Field) else None
+def _where(*nodes: c.Checked) -> tuple[str | None, int]:
+    """The path and scope depth of the first field among ``nodes``, for data errors."""
+    field = next((node for node in nodes if isinstance(node, c.Field)), None)
+    return (field.dotted, field.depth) if field is not None else (None, 0)
 
 
 def _divide(a, b):
@@ -499,12 +525,12 @@ def _strict(function: Callable) -> Callable:
 
 
 def _describe_failure(node: c.Binary) -> Callable:
-    paths = [p for p in (_path_of(node.left), _path_of(node.right)) if p]
+    located = _where(node.left, node.right)
     symbol = node.op.value
 
     def describe(ctx, a, b, error):
         kinds = f"{type(a).__name__} {a!r} {symbol} {type(b).__name__} {b!r}"
-        return data_error(ctx, f"cannot evaluate {kinds}", paths[0] if paths else None)
+        return data_error(ctx, f"cannot evaluate {kinds}", *located)
 
     return describe
 
