@@ -57,12 +57,13 @@ def _timeline(ctx: Context, items: list, timestamp: str, path: str, depth: int =
     return found
 
 
-def _select(ctx: Context, timeline: _Timeline, window: Any) -> list:
-    """The elements of ``timeline`` inside ``window`` (None: no window), as of now."""
+def _select(ctx: Context, timeline: _Timeline, window: Any, undated: bool = True) -> list:
+    """The elements of ``timeline`` inside ``window`` (None: no window), as of now;
+    without a window, the undated elements too unless ``undated`` is false."""
     stamps, now = timeline.stamps, ctx.now
     end = bisect.bisect_right(stamps, now)
     if window is None:
-        return timeline.elements[:end] + timeline.undated
+        return timeline.elements[:end] + (timeline.undated if undated else [])
     if isinstance(window, Period):
         first, after = period_bounds(window, ctx.zone)
         start = bisect.bisect_left(stamps, first)
@@ -102,6 +103,8 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     read_value = _value_reader(node.value, timestamp, None)
     temporal_value = node.type.name in ("datetime", "date")
     finish = _FINISHERS[node.function]
+    # An element without a timestamp has no place in time: never first or last.
+    undated = node.function not in ("first", "last")
 
     def elements(ctx: Context) -> list:
         items = source(ctx)
@@ -116,8 +119,10 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
             return list(items)
         bounds = window(ctx) if window is not None else None
         if window is not None and bounds is None:
-            return _select(ctx, _timeline(ctx, items, timestamp, list_path, list_depth), None)
-        return _select(ctx, _timeline(ctx, items, timestamp, list_path, list_depth), bounds)
+            return _select(ctx, _timeline(ctx, items, timestamp, list_path, list_depth), None,
+                           undated)
+        return _select(ctx, _timeline(ctx, items, timestamp, list_path, list_depth), bounds,
+                       undated)
 
     def matching(ctx: Context, selected: list) -> list:
         if where is None:

@@ -532,7 +532,14 @@ class Checker:
                 raise CheckError(f"cannot compare a {operand.type} with a {bound.type}",
                                  bound.syntax.span if bound.syntax else node.span,
                                  hint=_comparison_hint(operand.type, bound.type))
-        if t.DATE in (low.type, high.type) and operand.type == t.DATETIME:
+        bounds = {low.type, high.type}
+        if bounds == {t.DATE, t.DATETIME} or (operand.type == t.DATE and t.DATETIME in bounds):
+            # Dates and datetimes mixed: each bound is compared on its own, a
+            # datetime meeting a date by its day.
+            both = n.And((n.Comparison(n.CompareOp.LE, node.low, node.operand, span=node.span),
+                          n.Comparison(n.CompareOp.LE, node.operand, node.high, span=node.span)))
+            return attrs.evolve(self._and(both, env), syntax=node)
+        if t.DATE in bounds and operand.type == t.DATETIME:
             operand = c.ToDate(operand, t.DATE, operand.nullable, syntax=operand.syntax)
         nullable = operand.nullable or low.nullable or high.nullable
         return c.Between(operand, low, high, t.BOOL, nullable, syntax=node)
@@ -1135,6 +1142,10 @@ def _arithmetic_type(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> t.Type 
         return t.DATETIME if t.is_unknown(left) else left
     if op is n.ArithmeticOp.ADD and left == t.DURATION and right.name in temporal:
         return right
+    if op is n.ArithmeticOp.ADD and left == t.DURATION and t.is_unknown(right):
+        return t.DATETIME
+    if op is n.ArithmeticOp.SUBTRACT and t.is_unknown(left) and right.name in temporal:
+        return t.DURATION
     if op is n.ArithmeticOp.SUBTRACT and left.name in temporal and (
             right.name in temporal or t.is_unknown(right)):
         return t.DURATION

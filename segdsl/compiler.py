@@ -205,8 +205,8 @@ class Compiler:
     # comparisons and arithmetic
 
     def _binary(self, node: c.Binary) -> Closure:
-        left = self._operand(node.left, node.right.type)
-        right = self._operand(node.right, node.left.type)
+        left = self._operand(node.left, _shifted(node, node.right.type))
+        right = self._operand(node.right, _shifted(node, node.left.type))
         function = _operator_function(node)
         describe = _describe_failure(node)
 
@@ -280,9 +280,12 @@ class Compiler:
         return member
 
     def _between(self, node: c.Between) -> Closure:
-        operand = self._operand(node.operand, node.low.type)
-        low = self._operand(node.low, node.operand.type)
-        high = self._operand(node.high, node.operand.type)
+        # Untyped sides are read as the first known type among the three.
+        known = next((side.type for side in (node.operand, node.low, node.high)
+                      if not t.is_unknown(side.type)), t.ANY)
+        operand = self._operand(node.operand, known)
+        low = self._operand(node.low, known)
+        high = self._operand(node.high, known)
 
         def between(ctx):
             value, lower, upper = operand(ctx), low(ctx), high(ctx)
@@ -458,6 +461,13 @@ def _coerce(closure: Closure, target: t.Type, node: c.Checked) -> Closure:
             raise data_error(ctx, f"cannot read {raw!r} as a {target}", *located) from None
 
     return coerced
+
+
+def _shifted(node: c.Binary, other: t.Type) -> t.Type:
+    # `x + 30d`, `30d + x`, `x - 30d`: an untyped x is read as a datetime.
+    if other == t.DURATION and node.op in (c.Operator.ADD, c.Operator.SUBTRACT):
+        return t.DATETIME
+    return other
 
 
 def _where(*nodes: c.Checked) -> tuple[str | None, int]:
