@@ -42,6 +42,10 @@ _COMPARISONS = {"EQ", "NE", "LT", "LE", "GT", "GE", "CONTAINS", "STARTS_WITH", "
 _ARITHMETIC = {"PLUS", "MINUS", "STAR", "SLASH", "PERCENT"}
 _OPERATORS = _COMPARISONS | _ARITHMETIC | {"AND", "OR", "NOT"}
 
+# Tokens that can end an operand.
+_OPERAND_ENDS = {"NAME", "NUMBER", "STRING", "DATE", "DATETIME", "DURATION", "TRUE", "FALSE",
+                 "NULL", "NOW", "RPAR", "RSQB"}
+
 # Tokens after which an expression must follow.
 _NEEDS_OPERAND = _OPERATORS - {"IS"} | {"EQUAL", "LPAR", "LSQB", "COMMA"}
 
@@ -200,7 +204,6 @@ class _Failure:
     def point(self, offset: int, length: int = 1) -> n.Span:
         return _point(self.text, offset, self.file, length)
 
-
     def span(self, token: Token) -> n.Span:
         if token.type != "$END":
             return self.point(token.start_pos, max(1, len(token.value)))
@@ -313,8 +316,9 @@ class _Failure:
         for explain in (self.foreign_operator, self.malformed_literal, self.after_is,
                         self.after_postfix_not, self.between_without_and, self.unbalanced,
                         self.single_equals, self.chained_comparison, self.statement_header,
-                        self.field_name, self.missing_operand, self.statement_expected,
-                        self.missing_operator, self.comma_in_parentheses):
+                        self.field_name, self.missing_operand, self.after_complete_operand,
+                        self.statement_expected, self.missing_operator,
+                        self.comma_in_parentheses, self.end_date):
             found = explain(token)
             if found is not None:
                 return found
@@ -653,6 +657,31 @@ class _Failure:
         if "COMMA" in expected:
             return "separate items with ','"
         return "join conditions with 'and' or 'or'"
+
+    def after_complete_operand(self, token: Token) -> ParseError | None:
+        """A statement keyword or a ',' right after an operand, where the parser
+        had already closed the expression (so only its end would fit)."""
+        previous = self.previous
+        if (previous is None or previous.type not in _OPERAND_ENDS or "NUMBER" in self.expected
+                or token.type not in _STATEMENT_KEYWORDS | {"COMMA"}):
+            return None
+        if token.type == "COMMA" and self.open_brackets():
+            return None
+        statement = next((t for t in reversed(self.before) if t.type in _STATEMENT_KEYWORDS), None)
+        if statement is not None and statement.type == "PERIOD":
+            return None  # a period's dates take no operator
+        hint = (self.operand_hint(token, None) if token.type != "COMMA" else
+                "',' separates list items and arguments; join conditions with 'and' or 'or'")
+        # An operator would fit after the operand, though the parser no longer says so.
+        return self.error(f"expected {describe_expected(self.expected | {'AND'}, self.start)}, "
+                          f"found {_describe(token)}", token, hint=hint)
+
+    def end_date(self, token: Token) -> ParseError | None:
+        """``2026-06-24 ..``: a date range needs its end date."""
+        if self.previous is None or self.previous.type != "RANGE":
+            return None
+        return self.error(f"expected an end date after '..'{self.found(token)}", self.anchor(token),
+                          hint="a date range is written 2026-06-24 .. 2026-07-21")
 
     def comma_in_parentheses(self, token: Token) -> ParseError | None:
         """``(a, b)``: parentheses hold one expression."""
