@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 
 from segdsl import checked as c
+from segdsl import codegen
 from segdsl import explain as explaining
 from segdsl import nodes as n
 from segdsl.checker import Checker, Options, Warning
@@ -198,6 +199,7 @@ class _Program:
         self._compiler = Compiler(segments=self.closure)
         self._tracing = Compiler(segments=self._traced_closure, trace=True)
         self._traced: dict[str, Closure] = {}
+        self._fast: dict[str, _FastPath | None] = {}
 
     def body(self, name: str) -> c.Checked:
         if name not in self.bodies:
@@ -208,6 +210,19 @@ class _Program:
         if name not in self._closures:
             self._closures[name] = self._compiler.compile(self.body(name))
         return self._closures[name]
+
+    def fast_path(self, name: str) -> _FastPath | None:
+        """Generated code for the segment, when its rule is a simple condition."""
+        if name not in self._fast:
+            body = self.body(name)
+            predicate = codegen.predicate(body)
+            self._fast[name] = None if predicate is None else _FastPath(
+                predicate, codegen.list_filter(body))
+        return self._fast[name]
+
+    def fast_predicate(self, name: str) -> Callable[[Any], bool] | None:
+        fast = self.fast_path(name)
+        return fast.predicate if fast is not None else None
 
     def _traced_closure(self, name: str) -> Closure:
         if name not in self._traced:
@@ -222,6 +237,15 @@ class _Program:
             return None
         return statistics(nodes, self._compiler, records,
                           lambda record: self.context(record, now, None))
+
+
+@attrs.frozen
+class _FastPath:
+    """A segment's rule as generated code: a one-record predicate and a list
+    filter (both raise where the general evaluator must decide)."""
+
+    predicate: Callable[[Any], bool]
+    filter: Callable[[list], list]
 
 
 @attrs.frozen
@@ -303,7 +327,12 @@ class Segment:
             if self.needs_population else None
         closure = self._program.closure(self.name)
         context = self._program.context
-        return [r for r in records if closure(context(r, at, scorers)) is True]
+        fast = self._program.fast_path(self.name)
+        if fast is None:
+            return [r for r in records if closure(context(r, at, scorers)) is True]
+        records = records if isinstance(records, list) else list(records)
+        return codegen.filter_records(records, fast.filter, fast.predicate,
+                                      lambda r: closure(context(r, at, scorers)) is True)
 
     def explain(self, customer: Any, now: Any = None, *, population: Any = None
                 ) -> explaining.Explanation:
@@ -496,16 +525,27 @@ class RuleSet:
         nodes = _population_nodes_under(self._program, names)
         records = list(customers) if nodes else customers
         scorers = self._program.population(records, at, nodes)
-        closures = [(name, self._program.closure(name)) for name in names]
         members: dict[str, list[Any]] = {name: [] for name in names}
+        plans = [(self._program.closure(name), self._program.fast_predicate(name), members[name])
+                 for name in names]
         context = self._program.context
         total = 0
         for index, record in enumerate(records):
-            ctx = context(record, at, scorers)
-            for name, closure in closures:
-                if closure(ctx) is True:
+            ctx = None  # made only when a segment needs the general evaluator
+            for closure, fast, ids in plans:
+                member = None
+                if fast is not None:
+                    try:
+                        member = fast(record)
+                    except Exception:  # noqa: BLE001 - the general evaluator decides
+                        member = None
+                if member is None:
+                    if ctx is None:
+                        ctx = context(record, at, scorers)
+                    member = closure(ctx) is True
+                if member:
                     identity = get_field(record, "id")
-                    members[name].append(index if identity is None else identity)
+                    ids.append(index if identity is None else identity)
             total += 1
             if progress is not None and total % _PROGRESS_EVERY == 0:
                 progress(total)
