@@ -21,10 +21,10 @@ from pathlib import Path
 from benchmarks import common, compile_time, data, histories, scalar, scaling
 
 LEGEND = """\
-ratio: 1-2, time per record / the baseline's (the first row); 3, time per customer / the same
-file's at the smaller size, and peak resident memory while evaluating / memory of the loaded
-records; records/s and times are the best pass (workloads 1-3, contestants taking turns), the
-median for workload 4."""
+ratio: 1-2, time per record / the baseline's (the first row); 3, CPU time per customer / the
+same file's at the smaller size (the wall-clock ratio is in the note), and peak resident memory
+while evaluating / memory of the loaded records. records/s and times are wall-clock, the best
+pass (workloads 1-3; in 1-2 the contestants take turns), the median for workload 4."""
 
 
 @dataclass(frozen=True)

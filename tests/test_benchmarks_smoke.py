@@ -150,3 +150,18 @@ def test_table_renders_every_row():
     text = common.render_text(rows)
     assert "segdsl" in text and "3.00x" in text and "MISS" in text and "2,000,000" in text
     assert common.render_markdown(rows).splitlines()[2].startswith("| 1 w | segdsl | 100 |")
+
+
+def _report(size, distinct, seconds, cpu_seconds, loaded, peak):
+    return {"size": size, "distinct": distinct, "before": 0, "loaded": loaded, "peak": peak,
+            "exact_peak": True,
+            "files": {"a.seg": {"seconds": seconds, "cpu_seconds": cpu_seconds, "sizes": {"s": 1}}}}
+
+
+def test_scaling_rows_judge_cpu_time_and_memory():
+    """The larger size is judged on CPU time per customer (within 15%) and peak memory (2x)."""
+    rows = scaling.rows_of([_report(100, 100, 1.0, 1.0, 1000, 1500),
+                            _report(1000, 100, 20.0, 11.0, 2000, 4100)])
+    assert [(r.size, round(r.ratio, 2), r.result) for r in rows] == [
+        (100, 1.0, ""), (100, 1.5, "PASS"), (1000, 1.1, "PASS"), (1000, 2.05, "MISS")]
+    assert rows[2].note == "100 distinct x 10, wall-clock ratio 2.00x"
