@@ -219,7 +219,7 @@ class Compiler:
                 return None
             try:
                 return function(a, b)
-            except (TypeError, ValueError, OverflowError) as error:
+            except (TypeError, ValueError, OverflowError, AttributeError) as error:
                 raise describe(ctx, a, b, error) from None
 
         return apply

@@ -104,6 +104,12 @@ def test_a_timestamp_of_the_wrong_type_is_named_too():
         "datetime, found int)", 17, "events[0].at")
 
 
+def test_a_text_operator_over_a_number_without_schema():
+    """``starts_with`` over a field holding a number is bad data, not a Python exception."""
+    assert data_error('code starts_with "FR"', {"id": 17, "code": 750}) == (
+        "customer 17, field code: cannot evaluate int 750 starts_with str 'FR'", 17, "code")
+
+
 def test_an_unparsable_date_field_compared_with_a_date():
     """A customer field compared with a date must read as one."""
     assert data_error("signed_up_at < 2026-01-01", {"id": 17, "signed_up_at": "soon"}) == (

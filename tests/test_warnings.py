@@ -212,3 +212,16 @@ def test_a_list_timestamp_is_never_after_now(rule, hint):
 def test_no_never_true_warning_where_the_rule_can_hold(rule):
     """Rules that can be true for some customer give no warning."""
     assert segdsl.compile(rule).warnings == []
+
+
+def test_segdsl_check_prints_warnings_and_still_succeeds(tmp_path, capsys):
+    """``segdsl check`` shows each warning rendered with its caret and exits 0."""
+    from segdsl.cli import main
+
+    path = tmp_path / "rules.seg"
+    path.write_text('segment foreign = country != "FR"\n', encoding="utf-8")
+    assert main(["check", str(path)]) == 0
+    assert capsys.readouterr().err.splitlines()[:3] == [
+        f"{path}:1:19: warning: {null_warning('country')[0]}",
+        '  segment foreign = country != "FR"',
+        "                    ^^^^^^^^^^^^^^^"]
