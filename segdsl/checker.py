@@ -4,7 +4,13 @@ The checker resolves every name (a field of the customer or of a list element
 in scope, a segment, a period, a ``def`` parameter, a population function),
 inlines every ``def``, infers and checks every type, and reports what is
 wrong with its position. It also warns about rules that are valid but likely
-wrong, above all a negation over a value that can be null.
+wrong, above all a negation over a value that can be null, and about
+comparisons that can never be true (``x == null``, ``between 10 and 5``).
+
+An open record (no schema, or ``open=True``) accepts any field name, except a
+name one typo away from a segment, period, def, parameter or declared field:
+``vip_buyrs`` next to the segment ``vip_buyers`` is an error with a
+did-you-mean hint; a field really spelled so must be declared in a schema.
 """
 
 from __future__ import annotations
@@ -446,8 +452,9 @@ class Checker:
         left, right = self.check(node.left, env), self.check(node.right, env)
         result = _arithmetic_type(node.op, left.type, right.type)
         if result is None:
-            raise CheckError(f"cannot apply '{node.op.value}' to a {left.type} and a {right.type}",
-                             node.span, hint=_arithmetic_hint(node.op, left.type, right.type))
+            raise CheckError(f"cannot apply '{node.op.value}' to {_a(left.type)} and "
+                             f"{_a(right.type)}", node.span,
+                             hint=_arithmetic_hint(node.op, left.type, right.type))
         if result == t.DATE and right.type == t.DURATION and isinstance(right, c.Constant) \
                 and right.value.unit == "h":
             raise CheckError("a date has no hours: add hours to a datetime instead", node.span)
@@ -1087,6 +1094,10 @@ def _kind(statement: n.Statement) -> str:
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _a(type_: t.Type) -> str:
+    return "a value of unknown type" if type_ == t.ANY else f"a {type_}"
 
 
 def _given(number: int) -> str:
