@@ -55,7 +55,7 @@ def the_error(case: dict) -> segdsl.SegdslError:
 
 @pytest.mark.parametrize("case", CASES["cases"], ids=[c["id"] for c in CASES["cases"]])
 def test_check_error_case(case):
-    """The rule is refused with a CheckError at the expected span, with the expected message and hint."""
+    """The rule is refused with a CheckError at the expected span, message and hint."""
     error = the_error(case)
     assert type(error) is segdsl.CheckError
     span = (error.line, error.column, error.span.end_line, error.span.end_column)

@@ -1,4 +1,4 @@
-"""Schemas: the declared or inferred shape of customer records, and what the checker does with it."""
+"""Schemas: the declared or inferred shape of customers, and what the checker makes of it."""
 
 from __future__ import annotations
 
@@ -138,7 +138,8 @@ RECORDS = [
      "orders": [{"at": "2026-07-01T10:12:00Z", "total": 89.9}],
      "payments": [{"amount": 5, "paid_on": "2026-07-01"}]},
     {"id": 2, "country": None, "signed_up_at": "2025-03-01", "birth_date": "1990-01-31",
-     "points": "many", "referrer": None, "tags": ["vip"], "address": {"city": "Paris", "zip": "75001"},
+     "points": "many", "referrer": None, "tags": ["vip"],
+     "address": {"city": "Paris", "zip": "75001"},
      "orders": []},
 ]
 
@@ -270,7 +271,8 @@ def test_infer_keeps_text_that_only_looks_like_a_date_as_a_string():
      "schema field payments: timestamp field 'paid' is not among its fields"),
     (lambda: segdsl.Schema({"payments": segdsl.ListOf("amount")}),
      "schema for payments must be a dict of field types"),
-    (lambda: segdsl.Schema(["id", "country"]), "schema for the record must be a dict of field types"),
+    (lambda: segdsl.Schema(["id", "country"]),
+     "schema for the record must be a dict of field types"),
     (lambda: segdsl.Schema({1: "number"}), "schema field names are strings, not 1"),
     (lambda: segdsl.Schema.infer([]), "cannot infer a schema: no records given"),
     (lambda: segdsl.Schema.infer(None),

@@ -44,7 +44,7 @@ def test_a_negation_over_a_nullable_value_warns_over_the_whole_negation(rule, fi
 
 
 def test_the_warning_is_true_null_customers_are_left_out_and_the_guard_keeps_them():
-    """``country != "FR"`` drops customers without country; adding the suggested guard keeps them."""
+    """``country != "FR"`` drops customers without country; the suggested guard keeps them."""
     customers = [{"id": 1, "country": "BE"}, {"id": 2, "country": None}, {"id": 3},
                  {"id": 4, "country": "FR"}]
     assert [c["id"] for c in segdsl.compile('country != "FR"').filter(customers, now=NOW)] == [1]
