@@ -15,7 +15,7 @@ from typing import Any
 
 from segdsl import checked as c
 from segdsl.compiler import _NOT_RECORDS, Closure, Compiler, Context, data_error, get_field
-from segdsl.timeline import Period, period_bounds, read_datetime
+from segdsl.timeline import Period, period_bounds, read_datetime, shift
 
 
 class _Timeline:
@@ -69,7 +69,7 @@ def _select(ctx: Context, timeline: _Timeline, window: Any, undated: bool = True
         start = bisect.bisect_left(stamps, first)
         end = min(end, bisect.bisect_left(stamps, after))
     else:
-        start = bisect.bisect_right(stamps, now - window)
+        start = bisect.bisect_right(stamps, shift(now, -window, ctx.zone))
     return timeline.elements[start:end] if start < end else []
 
 

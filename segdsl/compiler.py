@@ -17,7 +17,7 @@ from typing import Any
 from segdsl import checked as c
 from segdsl import types as t
 from segdsl.errors import DataError, EvaluationError
-from segdsl.timeline import Duration, read_date, read_datetime
+from segdsl.timeline import Duration, read_date, read_datetime, shift
 
 Closure = Callable[["Context"], Any]
 
@@ -207,6 +207,8 @@ class Compiler:
     def _binary(self, node: c.Binary) -> Closure:
         left = self._operand(node.left, _shifted(node, node.right.type))
         right = self._operand(node.right, _shifted(node, node.left.type))
+        if _is_time_step(node):
+            return _time_step(node, left, right, _describe_failure(node))
         function = _operator_function(node)
         describe = _describe_failure(node)
 
@@ -461,6 +463,33 @@ def _coerce(closure: Closure, target: t.Type, node: c.Checked) -> Closure:
             raise data_error(ctx, f"cannot read {raw!r} as a {target}", *located) from None
 
     return coerced
+
+
+def _is_time_step(node: c.Binary) -> bool:
+    """``moment ± duration``: months and years need the zone's calendar."""
+    return (node.op in (c.Operator.ADD, c.Operator.SUBTRACT)
+            and t.DURATION in (node.left.type, node.right.type)
+            and node.type.name == "datetime")
+
+
+def _time_step(node: c.Binary, left: Closure, right: Closure, describe: Callable) -> Closure:
+    backwards = node.op is c.Operator.SUBTRACT
+    duration_first = node.left.type == t.DURATION
+
+    def step(ctx):
+        a = left(ctx)
+        if a is None:
+            return None
+        b = right(ctx)
+        if b is None:
+            return None
+        moment, duration = (b, a) if duration_first else (a, b)
+        try:
+            return shift(moment, -duration if backwards else duration, ctx.zone)
+        except (TypeError, ValueError, OverflowError, AttributeError) as error:
+            raise describe(ctx, a, b, error) from None
+
+    return step
 
 
 def _shifted(node: c.Binary, other: t.Type) -> t.Type:
