@@ -93,7 +93,7 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     """The closure computing aggregation ``node``."""
     source = compiler.compile(node.source)
     window = compiler.compile(node.window) if node.window is not None else None
-    where = compiler.compile(node.where) if node.where is not None else None
+    where = compiler.condition(node.where) if node.where is not None else None
     depth = node.depth
     timestamp = node.timestamp
     list_path = node.source.dotted if isinstance(node.source, c.Field) else node.function

@@ -94,12 +94,19 @@ class _Writer:
         if isinstance(node, c.Between):
             return self._between(node, wanted)
         if isinstance(node, c.IsNull):
+            if isinstance(node.operand, c.Constant):
+                return repr(((node.operand.value is None) != node.negated) == wanted)
             test = "is None" if node.negated != wanted else "is not None"
             return f"({self.value(node.operand, lenient=True)} {test})"
         if isinstance(node, c.Constant) and node.value in (True, False, None):
             return repr(node.value is wanted)
         if isinstance(node, c.Field):
-            return f"({self.value(node)} is {wanted})"
+            # Anything but true, false or null where a condition is expected is
+            # bad data: let the closures report it.
+            item = self.temporary()
+            other = not wanted
+            return (f"(({item} := {self.value(node)}) is {wanted} or ({item} is not {other} "
+                    f"and {item} is not None and _bad()))")
         raise NotSimple(type(node).__name__)
 
     def _comparison(self, node: c.Binary, wanted: bool) -> str:

@@ -121,6 +121,22 @@ class Compiler:
             closure = _traced(closure, id(node))
         return closure
 
+    def condition(self, node: c.Checked) -> Closure:
+        """The closure of a node used as a condition: true, false or null. A
+        value of unknown type that turns out to be something else is bad data."""
+        closure = self.compile(node)
+        if node.type.name == "bool":
+            return closure
+        located = _where(node)
+
+        def condition(ctx):
+            value = closure(ctx)
+            if value is None or value is True or value is False:
+                return value
+            raise data_error(ctx, f"expected true or false, found {value!r}", *located)
+
+        return condition
+
     # leaves
 
     def _constant(self, node: c.Constant) -> Closure:
@@ -154,7 +170,7 @@ class Compiler:
     # boolean logic
 
     def _not(self, node: c.Not) -> Closure:
-        operand = self.compile(node.operand)
+        operand = self.condition(node.operand)
 
         def negate(ctx):
             value = operand(ctx)
@@ -163,7 +179,7 @@ class Compiler:
         return negate
 
     def _and(self, node: c.And) -> Closure:
-        operands = tuple(self.compile(o) for o in node.operands)
+        operands = tuple(self.condition(o) for o in node.operands)
         if self.tracing:
             return _all_operands(operands, False)
 
@@ -180,7 +196,7 @@ class Compiler:
         return conjunction
 
     def _or(self, node: c.Or) -> Closure:
-        operands = tuple(self.compile(o) for o in node.operands)
+        operands = tuple(self.condition(o) for o in node.operands)
         if self.tracing:
             return _all_operands(operands, True)
 

@@ -208,7 +208,7 @@ class _Program:
 
     def closure(self, name: str) -> Closure:
         if name not in self._closures:
-            self._closures[name] = self._compiler.compile(self.body(name))
+            self._closures[name] = self._compiler.condition(self.body(name))
         return self._closures[name]
 
     def fast_path(self, name: str) -> _FastPath | None:
@@ -226,7 +226,7 @@ class _Program:
 
     def _traced_closure(self, name: str) -> Closure:
         if name not in self._traced:
-            self._traced[name] = self._tracing.compile(self.body(name))
+            self._traced[name] = self._tracing.condition(self.body(name))
         return self._traced[name]
 
     def context(self, record: Any, now: dt.datetime, population, trace=None) -> Context:
