@@ -255,11 +255,11 @@ def predicate(node: c.Checked, depth: int = 0) -> Callable[[Any], bool] | None:
     return _compile(source, writer.namespace, "_predicate")
 
 
-def list_filter(node: c.Checked) -> Callable[[list], list] | None:
-    """A function keeping the records of a list for which ``node`` is true,
-    with one comprehension (it raises where nulls need the general
-    evaluator); None when ``node`` is not a simple condition."""
-    writer = _Writer("record", 0)
+def list_filter(node: c.Checked, depth: int = 0) -> Callable[[list], list] | None:
+    """A function keeping the records (elements at ``depth``) of a list for
+    which ``node`` is true, with one comprehension (it raises where nulls need
+    the general evaluator); None when ``node`` is not a simple condition."""
+    writer = _Writer("record", depth)
     try:
         test = writer.true(node)
     except NotSimple:
