@@ -271,9 +271,14 @@ def list_filter(node: c.Checked, depth: int = 0) -> Callable[[list], list] | Non
 def filter_records(records: Sequence[Any], fast_filter: Callable[[list], list],
                    fast_predicate: Callable[[Any], bool],
                    careful: Callable[[Any], bool]) -> list[Any]:
-    """The records for which the condition is true: chunk by chunk with the
-    fast filter; a chunk where it raised goes record by record, and a record
-    where the fast predicate raised goes to ``careful``."""
+    """The records for which the condition is true: with the fast filter over
+    the whole list, or when it raised, chunk by chunk; a chunk where it raised
+    goes record by record, and a record where the fast predicate raised goes
+    to ``careful``."""
+    try:
+        return fast_filter(records)  # the common case: one comprehension, no null met
+    except Exception:  # noqa: BLE001 - go chunk by chunk
+        pass
     kept: list[Any] = []
     for start in range(0, len(records), CHUNK):
         chunk = records[start:start + CHUNK]
