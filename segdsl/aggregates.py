@@ -238,11 +238,17 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     if node.function == "exists" and where is None and not node.value:
         return lambda ctx: bool(elements(ctx))
 
+    values_path = f"{list_path}.{value_path}"
+    pick = {"first": 0, "last": -1}.get(node.function)
+
     def aggregate(ctx: Context):
         kept = matching(ctx, elements(ctx))
         if node.function in ("count", "exists") and not node.value:
             return finish(ctx, kept, list_path)
-        return finish(ctx, values(ctx, kept), f"{list_path}.{value_path}")
+        if pick is not None:
+            # Only the first or last element's value is needed: read just that one.
+            kept = kept[pick:][:1]
+        return finish(ctx, values(ctx, kept), values_path)
 
     return aggregate
 
