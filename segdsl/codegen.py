@@ -246,26 +246,24 @@ def predicate(node: c.Checked, depth: int = 0) -> Callable[[Any], bool] | None:
     """A function of one record (the element at ``depth``) returning whether
     ``node`` is true for it, raising where nulls need the general evaluator;
     None when ``node`` is not a simple condition."""
-    writer = _Writer("record", depth)
-    try:
-        test = writer.true(node)
-    except NotSimple:
-        return None
-    source = f"def _predicate(record):\n    return {test}\n"
-    return _compile(source, writer.namespace, "_predicate")
+    return _generate(node, depth, "def _generated(record):\n    return {test}\n")
 
 
 def list_filter(node: c.Checked, depth: int = 0) -> Callable[[list], list] | None:
     """A function keeping the records (elements at ``depth``) of a list for
     which ``node`` is true, with one comprehension (it raises where nulls need
     the general evaluator); None when ``node`` is not a simple condition."""
+    return _generate(node, depth, "def _generated(records):\n"
+                                  "    return [record for record in records if {test}]\n")
+
+
+def _generate(node: c.Checked, depth: int, template: str) -> Callable | None:
     writer = _Writer("record", depth)
     try:
         test = writer.true(node)
     except NotSimple:
         return None
-    source = f"def _filter(records):\n    return [record for record in records if {test}]\n"
-    return _compile(source, writer.namespace, "_filter")
+    return _compile(template.format(test=test), writer.namespace, "_generated")
 
 
 def filter_records(records: Sequence[Any], fast_filter: Callable[[list], list],

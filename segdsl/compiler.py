@@ -179,38 +179,28 @@ class Compiler:
         return negate
 
     def _and(self, node: c.And) -> Closure:
-        operands = tuple(self.condition(o) for o in node.operands)
-        if self.tracing:
-            return _all_operands(operands, False)
-
-        def conjunction(ctx):
-            unknown = False
-            for operand in operands:
-                value = operand(ctx)
-                if value is False:
-                    return False
-                if value is None:
-                    unknown = True
-            return None if unknown else True
-
-        return conjunction
+        return self._chain(node.operands, absorbing=False)
 
     def _or(self, node: c.Or) -> Closure:
-        operands = tuple(self.condition(o) for o in node.operands)
-        if self.tracing:
-            return _all_operands(operands, True)
+        return self._chain(node.operands, absorbing=True)
 
-        def disjunction(ctx):
+    def _chain(self, nodes: tuple[c.Checked, ...], absorbing: bool) -> Closure:
+        """``and`` (absorbed by false) or ``or`` (absorbed by true), in Kleene logic."""
+        operands = tuple(self.condition(o) for o in nodes)
+        if self.tracing:
+            return _all_operands(operands, absorbing)
+
+        def chain(ctx):
             unknown = False
             for operand in operands:
                 value = operand(ctx)
-                if value is True:
-                    return True
+                if value is absorbing:
+                    return absorbing
                 if value is None:
                     unknown = True
-            return None if unknown else False
+            return None if unknown else not absorbing
 
-        return disjunction
+        return chain
 
     def _isnull(self, node: c.IsNull) -> Closure:
         operand = self.compile(node.operand)

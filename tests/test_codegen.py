@@ -149,7 +149,7 @@ def test_simple_rules_get_generated_code():
 def test_generated_source_is_shown_in_tracebacks():
     """Generated code is registered so a debugger or traceback can show it."""
     fast = segdsl.compile('a == "x"')._program.fast_path("rule")
-    assert generated_source(fast.predicate).startswith("def _predicate(record):")
+    assert generated_source(fast.predicate).startswith("def _generated(record):")
 
 
 def test_bad_data_is_still_reported():
