@@ -104,7 +104,7 @@ def contestants(now: dt.datetime = NOW, peer_sample: int | None = PEER_SAMPLE) -
     return found
 
 
-def measure(customers: list[dict], *, repeat: int = 5, budget: float = 10.0,
+def measure(customers: list[dict], *, repeat: int = 5, budget: float = 30.0,
             peer_sample: int | None = PEER_SAMPLE) -> list[Row]:
     """Time every contestant over ``customers`` (from :func:`benchmarks.data.load_customers`)."""
     return compare(WORKLOAD, customers, contestants(NOW, peer_sample), TARGETS, repeat=repeat,
