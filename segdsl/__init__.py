@@ -4,6 +4,8 @@
     >>> tree = segdsl.parse('segment undecided = visits(30d) >= 10 and not purchased(30d)')
 """
 
+from importlib import metadata as _metadata
+
 from segdsl.errors import (
     CheckError,
     DataError,
@@ -13,11 +15,17 @@ from segdsl.errors import (
     SegdslError,
     UsageError,
 )
+from segdsl.data import read_customers
 from segdsl.explain import Explanation
 from segdsl.functions import Function, Functions
 from segdsl.parser import MAX_NESTING, MAX_SOURCE_LENGTH, parse, parse_expression
 from segdsl.rules import PopulationStats, Result, RuleSet, Segment, check, compile, load, loads
 from segdsl.schema import ListOf, Schema
+
+try:
+    __version__ = _metadata.version("segdsl")
+except _metadata.PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "CheckError",
@@ -44,6 +52,7 @@ __all__ = [
     "UsageError",
     "format",
     "parse",
+    "read_customers",
     "parse_expression",
 ]
 

@@ -347,6 +347,10 @@ class Checker:
         # one typo away from a known name is far likelier that typo than a new
         # field: `vip_buyrs` for the segment `vip_buyers`, `totl` in a `where`.
         name = node.path[0]
+        if name in self._all_functions():
+            raise CheckError(f"'{name}' is a function: call it with parentheses", node.span,
+                             hint=f"{name}(...) (a field really named '{name}' must be declared "
+                                  f"in a schema)")
         known = (list(env.params) + list(self.segments) + list(self.periods) + list(self.defs)
                  + list(self._declared_fields()))
         for scope in env.scopes:

@@ -108,6 +108,8 @@ def _evaluation_inputs(args: argparse.Namespace):
 
 def _run_eval(args: argparse.Namespace) -> int:
     rules, customers, now = _evaluation_inputs(args)
+    for warning in rules.warnings:
+        print(warning.render(), file=sys.stderr)
     names = [args.segment] if args.segment else None
     if args.segment:
         rules[args.segment]  # an unknown name fails before the data is evaluated
@@ -161,7 +163,9 @@ def _run_explain(args: argparse.Namespace) -> int:
     rules, customers, now = _evaluation_inputs(args)
     segment = rules[args.segment]
     wanted = str(args.customer)
-    customer = next((c for c in customers if str(c.get("id")) == wanted), None)
+    # A customer without an id is named by its position, as in `eval`'s output.
+    customer = next((c for index, c in enumerate(customers)
+                     if str(index if c.get("id") is None else c.get("id")) == wanted), None)
     if customer is None:
         raise _UsageFailure(f"{args.data}: no customer with id {wanted}")
     population = customers if segment.needs_population else None
@@ -175,8 +179,15 @@ def _run_repl(args: argparse.Namespace) -> int:
     return repl(args.file, args.data, args.now)
 
 
+def _version() -> str:
+    from segdsl import __version__
+
+    return __version__
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="segdsl", description="Check, format and evaluate customer-segment rules.")
+    parser.add_argument("--version", action="version", version=f"segdsl {_version()}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=_Parser)
 
     check = verbs.add_parser("check", help="report every error in rule files (exit 1 on any)")

@@ -64,7 +64,7 @@ def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
                 if not line.strip():
                     continue
                 try:
-                    record = json.loads(line)
+                    record = json.loads(line.rstrip("\r\n"))
                 except json.JSONDecodeError as error:
                     raise UsageError(f"{path}:{number}: not valid JSON ({error.msg} at column "
                                      f"{error.colno})") from None

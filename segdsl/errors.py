@@ -25,6 +25,8 @@ class SegdslError(Exception):
         span: where, when the error is about rule text.
         source: the text the span points into.
         hint: an optional suggestion ("did you mean `frequency`?").
+        errors: every error found in the same text, this one first (a
+            syntax error stops the search, so it comes alone).
     """
 
     def __init__(self, message: str, span: Span | None = None, *, source: str | None = None,
@@ -34,6 +36,8 @@ class SegdslError(Exception):
         self.span = span
         self.source = source
         self.hint = hint
+        #: every error found with this one, in source order (this one first)
+        self.errors: list[SegdslError] = [self]
 
     @property
     def line(self) -> int | None:
@@ -88,7 +92,24 @@ def _caret_lines(source: str, span: Span) -> list[str]:
     start = span.column - 1
     end = span.end_column - 1 if span.end_line == span.line else len(text)
     width = max(1, min(end, len(text)) - start)
+    text, start, width = _around(text, start, width)
     return [f"  {text}", "  " + " " * start + "^" * width]
+
+
+def _around(text: str, start: int, width: int) -> tuple[str, int, int]:
+    """A long line cut to the part around the offending text, with the
+    caret's new start and width."""
+    if len(text) <= _SHOWN_WIDTH:
+        return text, start, width
+    left = max(0, min(start - _SHOWN_WIDTH // 4, len(text) - _SHOWN_WIDTH))
+    prefix = "..." if left else ""
+    suffix = "..." if left + _SHOWN_WIDTH < len(text) else ""
+    shown = text[left:left + _SHOWN_WIDTH]
+    width = max(1, min(width, len(shown) - (start - left)))
+    return prefix + shown + suffix, start - left + len(prefix), width
+
+
+_SHOWN_WIDTH = 120
 
 
 class ParseError(SegdslError):

@@ -14,6 +14,7 @@ compiled rule set is safe to share between threads.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import html
 import importlib
@@ -395,7 +396,7 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain Python data: now, total, sizes and member ids."""
-        return {"now": self.now.isoformat(), "total": self.total, "sizes": self.sizes,
+        return {"now": iso_text(self.now), "total": self.total, "sizes": self.sizes,
                 "members": {name: list(ids) for name, ids in self.members.items()}}
 
     def rows(self) -> list[tuple[str, Any]]:
@@ -432,6 +433,11 @@ class Result:
     def __repr__(self) -> str:
         sizes = ", ".join(f"{name}={size}" for name, size in self.sizes.items())
         return f"<Result of {self.total} customers: {sizes}>"
+
+
+def iso_text(moment: dt.datetime) -> str:
+    """A datetime as ISO 8601 text, ``Z`` for UTC: ``2026-07-15T12:00:00Z``."""
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def percent(size: int, total: int) -> str:
@@ -480,7 +486,9 @@ class RuleSet:
         try:
             return self._segments[name]
         except KeyError:
-            raise UsageError(f"no segment named {name!r}; the segments are "
+            close = difflib.get_close_matches(str(name), list(self._segments), n=1)
+            advice = f"did you mean {close[0]!r}? " if close else ""
+            raise UsageError(f"no segment named {name!r}; {advice}the segments are "
                              f"{', '.join(self._segments) or 'none'}") from None
 
     def __contains__(self, name: object) -> bool:

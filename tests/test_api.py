@@ -208,3 +208,45 @@ def test_evaluation_never_mutates_records():
     rules.evaluate(records, now=NOW)
     rules["undecided"].explain(records[0], now=NOW)
     assert records == CUSTOMERS
+
+
+def test_every_error_lists_its_fellows():
+    """A syntax error comes alone in .errors; a check error with all the others."""
+    with pytest.raises(segdsl.ParseError) as caught:
+        segdsl.loads("segment a = (")
+    assert caught.value.errors == [caught.value]
+
+
+def test_a_function_named_without_parentheses_is_an_error():
+    """`not purchased` (no window) is refused rather than read as a field."""
+    with pytest.raises(segdsl.CheckError, match="'purchased' is a function: call it with "
+                                                "parentheses") as caught:
+        segdsl.compile("not purchased")
+    assert (caught.value.line, caught.value.column) == (1, 5)
+
+
+def test_a_misspelt_segment_name_gets_a_suggestion():
+    """Looking up a segment by a near name suggests the real one."""
+    with pytest.raises(segdsl.UsageError, match="did you mean 'undecided'"):
+        segdsl.loads(RULES)["undecidd"]
+
+
+def test_long_lines_are_cut_around_the_error():
+    """A very long rule line is shown around the offending text, not whole."""
+    with pytest.raises(segdsl.ParseError) as caught:
+        segdsl.compile("a and " * 100 + "b c")
+    source_line, carets = caught.value.render().splitlines()[1:3]
+    assert source_line.startswith("  ...") and source_line.endswith("b c")
+    assert len(source_line) < 140
+    assert carets.index("^") == source_line.rindex("c")
+
+
+def test_version_is_known():
+    """The package says its version."""
+    assert segdsl.__version__.count(".") == 2
+
+
+def test_read_customers_reads_the_example_data():
+    """The data reader behind the command line is part of the API."""
+    customers = segdsl.read_customers("examples/data/customers.jsonl")
+    assert len(customers) == 2000 and customers[0]["id"] == 1

@@ -67,7 +67,7 @@ def test_eval_members_as_json():
     run = segdsl("eval", "examples/lifecycle.seg", "--data", JSONL, "--now", "2026-07-15",
                  "--segment", "churned", "--format", "json")
     document = json.loads(run.stdout)
-    assert document["now"] == "2026-07-15T00:00:00+00:00"
+    assert document["now"] == "2026-07-15T00:00:00Z"
     assert document["total"] == 2000
     assert list(document["sizes"]) == ["churned"]
     assert len(document["members"]["churned"]) == document["sizes"]["churned"]
@@ -173,3 +173,31 @@ def test_usage_errors_exit_2():
     run = segdsl("eval", "examples/lifecycle.seg")
     assert run.returncode == 2
     assert "the following arguments are required: --data" in run.stderr
+
+
+def test_version():
+    """--version names the package and its version."""
+    run = segdsl("--version")
+    assert run.returncode == 0 and run.stdout.startswith("segdsl ")
+
+
+def test_eval_shows_warnings_on_stderr(tmp_path):
+    """eval warns, like check, about negations that drop customers with nulls."""
+    rules = tmp_path / "warn.seg"
+    rules.write_text('segment b = country not in ["FR"]\n')
+    run = segdsl("eval", str(rules), "--data", JSONL, "--now", NOW)
+    assert run.returncode == 0
+    assert "warning: customers whose country is null are left out" in run.stderr
+
+
+def test_explain_finds_customers_without_id_by_position(tmp_path):
+    """Customers without ids are named by position, in eval and in explain alike."""
+    data = tmp_path / "customers.json"
+    data.write_text(json.dumps([{"country": "FR"}, {"country": "BE"}]))
+    rules = tmp_path / "be.seg"
+    rules.write_text('segment be = country == "BE"\n')
+    listed = segdsl("eval", str(rules), "--data", str(data), "--now", NOW, "--format", "csv")
+    assert listed.stdout.splitlines()[1:] == ["be,1"]
+    explained = segdsl("explain", str(rules), "be", "--data", str(data), "--customer", "1",
+                       "--now", NOW)
+    assert explained.stdout.startswith("be -> true")
