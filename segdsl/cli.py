@@ -108,7 +108,7 @@ def _evaluation_inputs(args: argparse.Namespace):
 
 def _run_eval(args: argparse.Namespace) -> int:
     rules, customers, now = _evaluation_inputs(args)
-    for warning in rules.warnings:
+    for warning in [*rules.warnings, *rules.missing_fields(customers)]:
         print(warning.render(), file=sys.stderr)
     names = [args.segment] if args.segment else None
     if args.segment:

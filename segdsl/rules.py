@@ -505,6 +505,29 @@ class RuleSet:
         """The segments by name, in file order."""
         return dict(self._segments)
 
+    def missing_fields(self, customers: Iterable[Any]) -> list[Warning]:
+        """Notes on the fields the rules read that no customer has (nor any
+        element of the list an aggregation reads them in). Without a schema any
+        field name is accepted, so a misspelt one is null for everyone and
+        silently matches no one."""
+        customers = [customer for customer in customers if isinstance(customer, dict)]
+        if not customers or self._program.options.schema is not None:
+            return []
+        present = set().union(*customers)
+        element_fields = _element_fields(customers)
+        notes: dict[str, Warning] = {}
+        for name in self._segments:
+            for node in c.walk(self._program.body(name)):
+                for field, known in _fields_read(node, present, element_fields):
+                    if field in known or field in notes or node.syntax is None \
+                            or node.syntax.span is None or node.syntax.span.file == "<prelude>":
+                        continue
+                    close = difflib.get_close_matches(field, sorted(known), n=1)
+                    notes[field] = Warning(f"no customer has a field '{field}'", node.syntax.span,
+                                           f"did you mean '{close[0]}'?" if close else None,
+                                           self.source)
+        return list(notes.values())
+
     def population(self, customers: Iterable[Any], now: Any = None) -> PopulationStats:
         """Population statistics of ``customers``, to score single customers later."""
         at = _now(now, self._program.options.timezone)
@@ -560,6 +583,33 @@ class RuleSet:
         if progress is not None:
             progress(total)
         return Result(members, total, at)
+
+
+def _fields_read(node: c.Checked, present: set[str], element_fields: Callable[[str], set[str]]):
+    """``(field, names that exist there)`` for what ``node`` reads directly from
+    the customer, or from the elements of one of the customer's lists."""
+    if isinstance(node, c.Field) and node.depth == 0:
+        yield node.path[0], present
+    elif (isinstance(node, c.Aggregate) and node.value and isinstance(node.source, c.Field)
+          and node.source.depth == 0 and len(node.source.path) == 1):
+        known = element_fields(node.source.path[0])
+        if known:
+            yield node.value[0], known
+
+
+def _element_fields(customers: list[dict]) -> Callable[[str], set[str]]:
+    """The field names of the elements of each list, computed once per list."""
+
+    @functools.cache
+    def fields(list_name: str) -> set[str]:
+        found: set[str] = set()
+        for customer in customers:
+            for element in customer.get(list_name) or ():
+                if isinstance(element, dict):
+                    found.update(element)
+        return found
+
+    return fields
 
 
 def _within(warning: Warning, definition: n.Node | None) -> bool:

@@ -201,3 +201,21 @@ def test_explain_finds_customers_without_id_by_position(tmp_path):
     explained = segdsl("explain", str(rules), "be", "--data", str(data), "--customer", "1",
                        "--now", NOW)
     assert explained.stdout.startswith("be -> true")
+
+
+def test_eval_notes_fields_no_customer_has(tmp_path):
+    """A misspelt field (no schema) matches no one; eval says so, with a suggestion."""
+    rules = tmp_path / "typo.seg"
+    rules.write_text('segment a = contry == "FR"\nsegment b = sum(orders.totl) > 100\n')
+    run = segdsl("eval", str(rules), "--data", JSONL, "--now", NOW)
+    assert run.returncode == 0
+    assert run.stderr == (
+        f"{rules}:1:13: warning: no customer has a field 'contry'\n"
+        '  segment a = contry == "FR"\n'
+        "              ^^^^^^\n"
+        "  hint: did you mean 'country'?\n"
+        f"{rules}:2:13: warning: no customer has a field 'totl'\n"
+        "  segment b = sum(orders.totl) > 100\n"
+        "              ^^^^^^^^^^^^^^^^\n"
+        "  hint: did you mean 'total'?\n"
+    )
