@@ -115,6 +115,17 @@ class ToDate(Checked):
 
 
 @attrs.frozen
+class Coerce(Checked):
+    """A value of unknown type read as a date or datetime (ISO text in data
+    without a schema), where a function's parameter wants one."""
+
+    operand: Checked
+    type: Type
+    nullable: bool = True
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen
 class Negate(Checked):
     """Unary minus."""
 

@@ -685,6 +685,9 @@ class Checker:
                 raise CheckError(f"'{param.name}' of {function.name} must be a {accepted}, not a "
                                  f"{value.type}", value.syntax.span if value.syntax else node.span,
                                  hint=function.signature)
+            temporal = [a for a in param.accepts if a.name in ("date", "datetime")]
+            if t.is_unknown(value.type) and temporal and len(temporal) == len(param.accepts):
+                value = c.Coerce(value, temporal[0], value.nullable, syntax=value.syntax)
             args.append(value)
         return args
 
@@ -1162,7 +1165,7 @@ def _arithmetic_type(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> t.Type 
     if op is n.ArithmeticOp.SUBTRACT and t.is_unknown(left) and right.name in temporal:
         return t.DURATION
     if op is n.ArithmeticOp.SUBTRACT and left.name in temporal and (
-            right.name in temporal or t.is_unknown(right)):
+            right.name == left.name or t.is_unknown(right)):
         return t.DURATION
     if left.name in temporal and t.is_unknown(right):
         return left
@@ -1170,6 +1173,8 @@ def _arithmetic_type(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> t.Type 
 
 
 def _arithmetic_hint(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> str | None:
+    if {left.name, right.name} == {"date", "datetime"}:
+        return "subtract a date from a date, or a datetime from a datetime: now - 2026-07-01T00:00:00Z"
     if left.name in ("date", "datetime") and right == t.NUMBER:
         return "give the unit: now - 30d"
     if left == t.DURATION and right == t.DURATION:

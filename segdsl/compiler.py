@@ -249,6 +249,9 @@ class Compiler:
 
         return negate
 
+    def _coerce(self, node: c.Coerce) -> Closure:
+        return _coerce(self.compile(node.operand), node.type, node.operand)
+
     def _todate(self, node: c.ToDate) -> Closure:
         operand = self.compile(node.operand)
 

@@ -132,7 +132,7 @@ def _shown_children(node: c.Checked) -> tuple[c.Checked, ...]:
     for child in c.checked_children(node):
         if isinstance(child, (c.Constant, c.Now)):
             continue
-        if isinstance(child, c.ToDate):
+        if isinstance(child, (c.ToDate, c.Coerce)):
             child = child.operand
         shown.append(child)
     return tuple(shown)

@@ -302,6 +302,10 @@ class Segment:
                 raise EvaluationError(
                     f"the population statistics given have no {missing[0]}: compute them with "
                     f"population(customers, now=...) of the rule set this segment belongs to")
+            if population.now != now:
+                raise EvaluationError(
+                    f"these population statistics were computed at {iso_text(population.now)}: "
+                    f"evaluate at that time, or compute them again at {iso_text(now)}")
             return population.scorers
         return self._program.population(list(population), now, nodes)
 

@@ -250,3 +250,26 @@ def test_read_customers_reads_the_example_data():
     """The data reader behind the command line is part of the API."""
     customers = segdsl.read_customers("examples/data/customers.jsonl")
     assert len(customers) == 2000 and customers[0]["id"] == 1
+
+
+def test_population_statistics_belong_to_their_time():
+    """Statistics computed at one time are refused at another, not silently reused."""
+    rules = segdsl.loads("segment top = ntile(spent(365d), 2) == 2")
+    stats = rules.population(CUSTOMERS, now=NOW)
+    assert not rules["top"].matches(QUIET, now=NOW, population=stats)
+    with pytest.raises(segdsl.EvaluationError, match="computed at 2026-07-15T12:00:00Z"):
+        rules["top"].matches(QUIET, now="2026-07-16", population=stats)
+
+
+def test_text_timestamps_are_read_for_date_functions():
+    """Without a schema, ISO text given to days_between is read as a datetime."""
+    seg = segdsl.compile("days_between(signed_up_at, now) > 30")
+    assert seg.matches({"signed_up_at": "2026-01-01T00:00:00Z"}, now=NOW)
+    with pytest.raises(segdsl.DataError, match="field signed_up_at: cannot read 'soon'"):
+        seg.matches({"signed_up_at": "soon"}, now=NOW)
+
+
+def test_a_datetime_minus_a_date_is_a_check_error():
+    """Mixing a datetime and a date in a subtraction is refused before any data is read."""
+    with pytest.raises(segdsl.CheckError, match="cannot apply '-' to a datetime and a date"):
+        segdsl.compile("now - 2026-07-01 > 3d")
