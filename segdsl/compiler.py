@@ -112,13 +112,18 @@ class Compiler:
     def __init__(self, segments: Callable[[str], Closure] | None = None, trace: bool = False) -> None:
         self.segments = segments
         self.tracing = trace
+        self._shared: dict[c.Checked, int] = {}
 
     def compile(self, node: c.Checked) -> Closure:
         """The closure evaluating ``node``."""
         build = getattr(self, "_" + type(node).__name__.lower())
         closure = build(node)
         if self.tracing:
-            closure = _traced(closure, id(node))
+            return _traced(closure, id(node))
+        if isinstance(node, c.Aggregate) and node.depth == 1:
+            # An aggregation over the customer's own lists has one value per
+            # customer: computed once, however many segments use it.
+            return _memoised(closure, self._shared.setdefault(node, len(self._shared)))
         return closure
 
     def condition(self, node: c.Checked) -> Closure:
@@ -363,6 +368,20 @@ def runtime_value(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(runtime_value(v) for v in value)
     return value
+
+
+_MISSING = object()
+
+
+def _memoised(closure: Closure, key: int) -> Closure:
+    def memoised(ctx):
+        cache = ctx.cache
+        value = cache.get(key, _MISSING)
+        if value is _MISSING:
+            value = cache[key] = closure(ctx)
+        return value
+
+    return memoised
 
 
 def _traced(closure: Closure, key: int) -> Closure:

@@ -273,3 +273,28 @@ def test_a_datetime_minus_a_date_is_a_check_error():
     """Mixing a datetime and a date in a subtraction is refused before any data is read."""
     with pytest.raises(segdsl.CheckError, match="cannot apply '-' to a datetime and a date"):
         segdsl.compile("now - 2026-07-01 > 3d")
+
+
+def test_result_as_rows_and_html():
+    """A result turns into plain rows, and Jupyter shows it as a table of sizes."""
+    result = segdsl.loads(RULES).evaluate(CUSTOMERS, now=NOW)
+    assert result.rows() == [("undecided", 1), ("sale_buyers", 2), ("engaged", 1), ("engaged", 2)]
+    html = result._repr_html_()
+    assert "<caption>3 customers at 2026-07-15T12:00:00+00:00</caption>" in html
+    assert "<tr><td>engaged</td><td style='text-align:right'>2</td>" in html
+    assert repr(result) == "<Result of 3 customers: undecided=1, sale_buyers=1, engaged=2>"
+
+
+def test_result_as_a_pandas_dataframe():
+    """With pandas installed, a result becomes a DataFrame of segment and customer_id."""
+    pytest.importorskip("pandas")
+    frame = segdsl.loads(RULES).evaluate(CUSTOMERS, now=NOW).to_dataframe()
+    assert list(frame.columns) == ["segment", "customer_id"]
+    assert frame.values.tolist() == [["undecided", 1], ["sale_buyers", 2], ["engaged", 1],
+                                     ["engaged", 2]]
+
+
+def test_result_as_a_dataframe_needs_the_library():
+    """Asking for an unknown library is a usage error naming the choices."""
+    with pytest.raises(segdsl.UsageError, match="library must be 'pandas' or 'polars'"):
+        segdsl.loads(RULES).evaluate(CUSTOMERS, now=NOW).to_dataframe("spark")
