@@ -143,20 +143,21 @@ def _as_moment(moment: dt.datetime, round_up: bool) -> dt.datetime:
     return moment
 
 
-def _value_reader(path: tuple[str, ...], timestamp: str | None,
-                  convert: Callable | None) -> Callable[[Any], Any]:
+def _value_reader(path: tuple[str, ...]) -> Callable[[Any], Any]:
+    """Reads the value at ``path`` in an element (the element itself for no path)."""
     if not path:
         return lambda element: element
     if len(path) == 1:
         name = path[0]
-        reader = lambda element: get_field(element, name)  # noqa: E731
-    else:
-        def reader(element):
-            value = element
-            for part in path:
-                value = get_field(value, part)
-            return value
-    return reader
+        return lambda element: get_field(element, name)
+
+    def read(element):
+        value = element
+        for part in path:
+            value = get_field(value, part)
+        return value
+
+    return read
 
 
 def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
@@ -174,7 +175,7 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     list_depth = node.source.depth if isinstance(node.source, c.Field) else 0
     origin = (list_path, list_depth, source)  # names bad data in elements: orders[2].total
     value_path = ".".join(node.value)
-    read_value = _value_reader(node.value, timestamp, None)
+    read_value = _value_reader(node.value)
     temporal_value = node.type.name in ("datetime", "date")
     finish = _FINISHERS[node.function]
     # An element without a timestamp has no place in time: never first or last.

@@ -29,7 +29,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from segdsl import checked as c
-from segdsl import types as t
 
 _SIMPLE_TYPES = frozenset(("any", "null", "bool", "number", "string"))
 _ORDERING = {c.Operator.LT: "<", c.Operator.LE: "<=", c.Operator.GT: ">", c.Operator.GE: ">="}
@@ -292,8 +291,3 @@ def _one(record: Any, fast_predicate: Callable[[Any], bool], careful: Callable[[
         return fast_predicate(record)
     except Exception:  # noqa: BLE001
         return careful(record)
-
-
-def is_simple_type(type_: t.Type) -> bool:
-    """Whether values of this type can be handled by generated code."""
-    return type_.name in _SIMPLE_TYPES
