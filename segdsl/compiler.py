@@ -109,9 +109,11 @@ class Compiler:
             ``and``/``or`` evaluate all their operands.
     """
 
-    def __init__(self, segments: Callable[[str], Closure] | None = None, trace: bool = False) -> None:
+    def __init__(self, segments: Callable[[str], Closure] | None = None, trace: bool = False,
+                 zone: dt.tzinfo = dt.timezone.utc) -> None:
         self.segments = segments
         self.tracing = trace
+        self.zone = zone
         self._shared: dict[c.Checked, int] = {}
 
     def compile(self, node: c.Checked) -> Closure:
@@ -218,9 +220,7 @@ class Compiler:
     def _binary(self, node: c.Binary) -> Closure:
         left = self._operand(node.left, _shifted(node, node.right.type))
         right = self._operand(node.right, _shifted(node, node.left.type))
-        if _is_time_step(node):
-            return _time_step(node, left, right, _describe_failure(node))
-        function = _operator_function(node)
+        function = _time_step(node, self.zone) if _is_time_step(node) else _operator_function(node)
         describe = _describe_failure(node)
 
         def apply(ctx):
@@ -500,24 +500,12 @@ def _is_time_step(node: c.Binary) -> bool:
             and node.type.name == "datetime")
 
 
-def _time_step(node: c.Binary, left: Closure, right: Closure, describe: Callable) -> Closure:
-    backwards = node.op is c.Operator.SUBTRACT
-    duration_first = node.left.type == t.DURATION
-
-    def step(ctx):
-        a = left(ctx)
-        if a is None:
-            return None
-        b = right(ctx)
-        if b is None:
-            return None
-        moment, duration = (b, a) if duration_first else (a, b)
-        try:
-            return shift(moment, -duration if backwards else duration, ctx.zone)
-        except (TypeError, ValueError, OverflowError, AttributeError) as error:
-            raise describe(ctx, a, b, error) from None
-
-    return step
+def _time_step(node: c.Binary, zone: dt.tzinfo) -> Callable[[Any, Any], Any]:
+    """``moment ± duration`` (either order), months and years on ``zone``'s calendar."""
+    sign = -1 if node.op is c.Operator.SUBTRACT else 1
+    if node.left.type == t.DURATION:
+        return lambda duration, moment: shift(moment, duration, zone)
+    return lambda moment, duration: shift(moment, sign * duration, zone)
 
 
 def _shifted(node: c.Binary, other: t.Type) -> t.Type:

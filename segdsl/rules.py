@@ -199,8 +199,9 @@ class _Program:
         self.options = checker.options
         self.population_nodes = checker.population_nodes
         self._closures: dict[str, Closure] = {}
-        self._compiler = Compiler(segments=self.closure)
-        self._tracing = Compiler(segments=self._traced_closure, trace=True)
+        zone = self.options.timezone
+        self._compiler = Compiler(segments=self.closure, zone=zone)
+        self._tracing = Compiler(segments=self._traced_closure, trace=True, zone=zone)
         self._traced: dict[str, Closure] = {}
         self._fast: dict[str, _FastPath | None] = {}
 
