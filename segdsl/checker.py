@@ -27,7 +27,7 @@ import attrs
 from segdsl import checked as c
 from segdsl import nodes as n
 from segdsl import types as t
-from segdsl.errors import CheckError, SegdslError
+from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.functions import BUILTINS, Function, Functions
 from segdsl.parser import parse
 from segdsl.schema import DEFAULT_SCHEMA, DEFAULT_TIMESTAMP, Schema
@@ -147,7 +147,17 @@ class Checker:
         self._checking: list[str] = []
         self._population_keys: dict[str, c.Population] = {}
         self._cycles: set[frozenset[str]] = set()
+        self._refuse_shadowed_functions()
         self._collect_definitions()
+
+    def _refuse_shadowed_functions(self) -> None:
+        # A registered function named like a built-in would never be called.
+        taken = (set(self.defs) | set(AGGREGATIONS) | set(ORDER_MACROS)
+                 | set(POPULATION_FUNCTIONS) | {f.name for f in BUILTINS})
+        for function in self.functions:
+            if function.name in taken:
+                raise UsageError(f"function {function.name!r} is already a built-in of segdsl: "
+                                 f"register it under another name")
 
     # ----------------------------------------------------------- statements
 

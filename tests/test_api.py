@@ -298,3 +298,15 @@ def test_result_as_a_dataframe_needs_the_library():
     """Asking for an unknown library is a usage error naming the choices."""
     with pytest.raises(segdsl.UsageError, match="library must be 'pandas' or 'polars'"):
         segdsl.loads(RULES).evaluate(CUSTOMERS, now=NOW).to_dataframe("spark")
+
+
+def test_a_function_cannot_take_a_built_in_name():
+    """Registering a function under a prelude name is refused, not silently shadowed."""
+    functions = segdsl.Functions()
+
+    @functions.register(params={"window": "duration"}, returns="number")
+    def visits(window):
+        return 0
+
+    with pytest.raises(segdsl.UsageError, match="function 'visits' is already a built-in"):
+        segdsl.compile("visits(30d) > 1", functions=functions)
