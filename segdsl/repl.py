@@ -224,6 +224,8 @@ class Session:
         self._inferred: Schema | None = None
         self.now = None if now is None else evaluation_time(now, self._rules)
         self.last_expression: str | None = None
+        #: how many inputs failed (a piped script then exits with status 1)
+        self.failures = 0
 
     # ------------------------------------------------------------- inputs
 
@@ -237,6 +239,11 @@ class Session:
         Errors never escape: a :class:`SegdslError` is rendered with its
         caret and hint, anything else in one line.
         """
+        reply = self._answer(text)
+        self.failures += reply.error
+        return reply
+
+    def _answer(self, text: str) -> Reply:
         stripped = text.strip()
         try:
             if stripped.startswith(":"):
@@ -1020,7 +1027,8 @@ def _readline_matches(candidates: list[Candidate], line: str, begin: int, end: i
 def main(file: str | None = None, data: str | None = None, now: str | None = None, *,
          stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Start a session: load ``file`` and ``data``, then read inputs until
-    ``:quit`` or the end of input. Returns the exit status (0).
+    ``:quit`` or the end of input. Returns the exit status: 1 when a piped
+    script had an input that failed, else 0.
 
     Raises:
         SegdslError: the rule file, the data or ``now`` cannot be used.
@@ -1043,7 +1051,8 @@ def main(file: str | None = None, data: str | None = None, now: str | None = Non
             write(RICHER_PROMPT_HINT)
         run_plain(session, out=stdout, interactive=interactive,
                   read=None if interactive else _reader(stdin))
-    return 0
+    # A script piped in fails like any command when one of its inputs failed.
+    return 1 if session.failures and not interactive else 0
 
 
 def _reader(stream: TextIO) -> Callable[[str], str]:

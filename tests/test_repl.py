@@ -656,7 +656,8 @@ def test_plain_front_end_tells_about_the_richer_prompt(monkeypatch, tmp_path):
 
 def test_segdsl_repl_reads_a_piped_script(tmp_path):
     """With stdin not a terminal, `segdsl repl` answers each input without prompts,
-    an error does not stop it, and a blank line ends a multi-line input."""
+    an error does not stop it (but makes the exit status 1), and a blank line ends
+    a multi-line input."""
     rules = write_rules(tmp_path)
     data = tmp_path / "shop.jsonl"
     data.write_text("".join(json.dumps(customer) + "\n" for customer in CUSTOMERS),
@@ -670,7 +671,7 @@ def test_segdsl_repl_reads_a_piped_script(tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "segdsl", "repl", str(rules), "--data", str(data), "--now", NOW],
         input=script, capture_output=True, text=True, timeout=60, cwd=ROOT)
-    assert (run.returncode, run.stderr) == (0, "")
+    assert (run.returncode, run.stderr) == (1, "")
     assert run.stdout == (
         f"loaded {rules}: 1 segment and 1 period\n"
         f"loaded 4 customers from {data}\n"
