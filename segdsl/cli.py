@@ -154,7 +154,9 @@ def _size_table(rules, result) -> str:
     lines.append("  ".join("-" * w for w in widths))
     for name, size, share in rows[1:]:
         lines.append(f"{name:<{widths[0]}}  {size:>{widths[1]}}  {share:>{widths[2]}}")
-    stamp = result.now.isoformat().replace("+00:00", "Z")
+    from segdsl.timeline import iso_text
+
+    stamp = iso_text(result.now)
     lines.append(f"\n{result.total:,} customers evaluated at {stamp}")
     return "\n".join(lines)
 

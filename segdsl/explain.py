@@ -22,6 +22,7 @@ import attrs
 
 from segdsl import checked as c
 from segdsl import nodes as n
+from segdsl.timeline import iso_text
 
 NOT_EVALUATED = object()
 
@@ -93,7 +94,7 @@ def show_value(value: Any, is_condition: bool) -> str:
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".")
     if isinstance(value, dt.datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return iso_text(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dt.timedelta):

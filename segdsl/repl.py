@@ -41,6 +41,7 @@ from segdsl.nodes import Span
 from segdsl.parser import parse, parse_expression
 from segdsl.rules import RuleSet, evaluation_time, loads, percent
 from segdsl.schema import DEFAULT_SCHEMA, Schema
+from segdsl.timeline import iso_text
 
 try:  # the richer prompt is optional: pip install 'segdsl[repl]'
     from prompt_toolkit.completion import Completer, Completion
@@ -454,8 +455,8 @@ class Session:
         elif argument:
             self.now = evaluation_time(argument, self._rules)
         if self.now is None:
-            return f"now = the current time ({_stamp(self._time())})"
-        return f"now = {_stamp(self.now)}"
+            return f"now = the current time ({iso_text(self._time())})"
+        return f"now = {iso_text(self.now)}"
 
     def _command_segments(self, argument: str) -> str:
         segments = self._rules.segments
@@ -577,10 +578,6 @@ def _plural(count: int, word: str) -> str:
 
 def _join(words: list[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
-
-
-def _stamp(moment: dt.datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _signature(statement: _Statement) -> str:

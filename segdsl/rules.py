@@ -37,7 +37,7 @@ from segdsl.functions import Functions
 from segdsl.parser import parse, parse_expression
 from segdsl.population import statistics
 from segdsl.schema import Schema
-from segdsl.timeline import Duration, read_datetime
+from segdsl.timeline import Duration, iso_text, read_datetime
 
 _EXPRESSION_NAME = "rule"
 _PROGRESS_EVERY = 10_000
@@ -440,11 +440,6 @@ class Result:
     def __repr__(self) -> str:
         sizes = ", ".join(f"{name}={size}" for name, size in self.sizes.items())
         return f"<Result of {self.total} customers: {sizes}>"
-
-
-def iso_text(moment: dt.datetime) -> str:
-    """A datetime as ISO 8601 text, ``Z`` for UTC: ``2026-07-15T12:00:00Z``."""
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def percent(size: int, total: int) -> str:

@@ -82,6 +82,11 @@ def as_timezone(zone: str | dt.tzinfo | None) -> dt.tzinfo:
     return found
 
 
+def iso_text(moment: dt.datetime) -> str:
+    """A datetime as ISO 8601 text, ``Z`` for UTC: ``2026-07-15T12:00:00Z``."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def aware(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
     """``value`` with its timezone: naive datetimes are read in ``zone``."""
     return value if value.tzinfo is not None else value.replace(tzinfo=zone)
