@@ -29,24 +29,8 @@ class Checked:
     __slots__ = ()
 
 
-class Operator(enum.Enum):
-    """Operators of the checked tree (comparisons and arithmetic)."""
-
-    EQ = "=="
-    NE = "!="
-    LT = "<"
-    LE = "<="
-    GT = ">"
-    GE = ">="
-    CONTAINS = "contains"
-    STARTS_WITH = "starts_with"
-    ENDS_WITH = "ends_with"
-    MATCHES = "matches"
-    ADD = "+"
-    SUBTRACT = "-"
-    MULTIPLY = "*"
-    DIVIDE = "/"
-    MODULO = "%"
+#: Operators of the checked tree: the syntax tree's comparisons and arithmetic, in one enum.
+Operator = enum.Enum("Operator", [(op.name, op.value) for op in (*n.CompareOp, *n.ArithmeticOp)])
 
 
 @attrs.frozen
