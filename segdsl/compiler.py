@@ -105,8 +105,9 @@ class Compiler:
     Args:
         segments: resolves a segment name to its compiled closure (for
             references between segments); results are memoised per customer.
-        trace: when true, every closure records its value for ``explain`` and
-            ``and``/``or`` evaluate all their operands.
+        trace: when true, every closure records its value for ``explain``;
+            ``and``/``or`` short-circuit as they do without tracing, so an
+            explanation evaluates exactly what ``matches`` evaluates.
     """
 
     def __init__(self, segments: Callable[[str], Closure] | None = None, trace: bool = False,
@@ -194,8 +195,6 @@ class Compiler:
     def _chain(self, nodes: tuple[c.Checked, ...], absorbing: bool) -> Closure:
         """``and`` (absorbed by false) or ``or`` (absorbed by true), in Kleene logic."""
         operands = tuple(self.condition(o) for o in nodes)
-        if self.tracing:
-            return _all_operands(operands, absorbing)
 
         def chain(ctx):
             unknown = False
@@ -392,17 +391,6 @@ def _traced(closure: Closure, key: int) -> Closure:
         return value
 
     return traced
-
-
-def _all_operands(operands: tuple[Closure, ...], absorbing: bool) -> Closure:
-    # For explanations: every operand is evaluated so each can be shown.
-    def combine(ctx):
-        values = [operand(ctx) for operand in operands]
-        if absorbing in values:
-            return absorbing
-        return None if None in values else not absorbing
-
-    return combine
 
 
 def _field_reader(path: tuple[str, ...], depth: int, type_: t.Type) -> Closure:

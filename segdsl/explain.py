@@ -16,7 +16,10 @@ since that is how customers silently fall out of segments.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable
+import itertools
+import re
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 
@@ -37,7 +40,8 @@ class Explanation:
             evaluation never needed it.
         is_condition: whether it is a true/false condition.
         children: the explanations of its parts.
-        note: why a condition is unknown, when a null made it so.
+        note: why a condition is unknown, when a null made it so; ``see
+            above`` for a segment whose rule an earlier line shows.
     """
 
     text: str
@@ -82,11 +86,25 @@ class Explanation:
 
 
 def show_value(value: Any, is_condition: bool) -> str:
-    """A value as the explanation shows it."""
+    """A value as the explanation shows it: bounded in length and depth, safe
+    for cyclic lists and for text no encoding can write (a lone surrogate
+    shows as its escape, ``\\udc80``)."""
     if value is NOT_EVALUATED:
         return "not evaluated"
     if value is None:
         return "unknown (null)" if is_condition else "null"
+    return _shown(value, _DEPTH, set())
+
+
+_DEPTH = 3  # levels of nested lists and records shown
+_ITEMS = 10  # elements of a list, fields of a record shown
+_TEXT = 200  # characters of a text shown
+_OTHER = 80  # characters of any other value's own text shown
+
+
+def _shown(value: Any, depth: int, inside: set[int]) -> str:
+    if value is None:
+        return "null"
     if value is True:
         return "true"
     if value is False:
@@ -100,10 +118,55 @@ def show_value(value: Any, is_condition: bool) -> str:
     if isinstance(value, dt.timedelta):
         return _show_timedelta(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(show_value(v, False) for v in value) + "]"
-    return str(value)
+        return _quoted(value)
+    if isinstance(value, (list, tuple, dict)):
+        return _container(value, depth, inside)
+    return _other(value)
+
+
+def _quoted(text: str) -> str:
+    shown = text[:_TEXT].replace("\\", "\\\\").replace('"', '\\"')
+    shown = _UNWRITABLE.sub(_escape, shown)
+    return '"' + shown + ('..."' if len(text) > _TEXT else '"')
+
+
+def _escape(match: re.Match) -> str:
+    character = match.group()
+    return _ESCAPES.get(character) or f"\\u{ord(character):04x}"
+
+
+# Characters that would break the tree's lines or that no encoding can write
+# (controls and lone surrogates), shown as escapes.
+_UNWRITABLE = re.compile("[\\x00-\\x08\\x0a-\\x1f\\x7f\\ud800-\\udfff]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r"}
+
+
+def _container(value: list | tuple | dict, depth: int, inside: set[int]) -> str:
+    is_record = isinstance(value, dict)
+    opening, closing = ("{", "}") if is_record else ("[", "]")
+    if id(value) in inside or depth == 0:
+        return f"{opening}...{closing}" if value else opening + closing
+    inside.add(id(value))
+    try:
+        if isinstance(value, dict):
+            parts = [f"{_shown(key, 0, inside)}: {_shown(item, depth - 1, inside)}"
+                     for key, item in itertools.islice(value.items(), _ITEMS)]
+        else:
+            parts = [_shown(item, depth - 1, inside) for item in value[:_ITEMS]]
+    finally:
+        inside.discard(id(value))
+    if len(value) > _ITEMS:
+        parts.append(f"... ({len(value) - _ITEMS:,} more)")
+    return opening + ", ".join(parts) + closing
+
+
+def _other(value: Any) -> str:
+    try:
+        text = str(value)
+    except Exception:  # noqa: BLE001 - a value's own __str__ may raise anything
+        return f"<{type(value).__name__}>"
+    text = _UNWRITABLE.sub(_escape, text[:_OTHER + 1])
+    return text if len(text) <= _OTHER else text[:_OTHER] + "..."
 
 
 def _show_timedelta(value: dt.timedelta) -> str:
@@ -113,17 +176,79 @@ def _show_timedelta(value: dt.timedelta) -> str:
     return f"{value.total_seconds() / 3600:g} hours"
 
 
+SEE_ABOVE = "see above"
+
+
 def build(node: c.Checked, trace: dict[int, Any], render: Callable[[n.Node], str],
           segment_body: Callable[[str], c.Checked]) -> Explanation:
-    """The explanation of checked ``node`` from the values in ``trace``."""
-    value = trace.get(id(node), NOT_EVALUATED)
-    is_condition = node.type.name == "bool"
-    children = tuple(build(child, trace, render, segment_body) for child in _shown_children(node))
-    if isinstance(node, c.SegmentRef):
-        children = (build(segment_body(node.name), trace, render, segment_body),)
-    note = _null_note(node, trace, render) if is_condition and value is None else None
-    text = render(node.syntax) if node.syntax is not None else type(node).__name__
-    return Explanation(text, value, is_condition, children, note)
+    """The explanation of checked ``node`` from the values in ``trace``.
+
+    A segment referred to more than once shows its rule at its first
+    evaluated reference only; later references say ``see above`` (a
+    diamond of references stays linear in size instead of doubling at each
+    level). Parts the evaluation never needed (the right side of
+    ``false and ...``) show as ``not evaluated``, without their parts.
+    """
+    return _Builder(trace, render, segment_body).build(node)
+
+
+class _Builder:
+    """Builds one explanation, remembering the segments already shown."""
+
+    def __init__(self, trace: dict[int, Any], render: Callable[[n.Node], str],
+                 segment_body: Callable[[str], c.Checked]) -> None:
+        self.trace = trace
+        self.render = render
+        self.segment_body = segment_body
+        self.shown: set[str] = set()
+
+    def build(self, node: c.Checked) -> Explanation:
+        value = self.trace.get(id(node), NOT_EVALUATED)
+        is_condition = node.type.name == "bool"
+        text = self.text(node)
+        note = None
+        if value is NOT_EVALUATED:
+            children: tuple[Explanation, ...] = ()
+        elif isinstance(node, c.SegmentRef):
+            children, note = self.segment(node.name)
+        else:
+            children = tuple(self.build(child) for child in _shown_children(node))
+        if is_condition and value is None:
+            note = _null_note(node, self.trace, self.render)
+        return Explanation(text, value, is_condition, children, note)
+
+    def segment(self, name: str) -> tuple[tuple[Explanation, ...], str | None]:
+        if name in self.shown:
+            return (), SEE_ABOVE
+        self.shown.add(name)
+        return (self.build(self.segment_body(name)),), None
+
+    def text(self, node: c.Checked) -> str:
+        if node.syntax is None:
+            return type(node).__name__
+        try:
+            return self.render(node.syntax)
+        except ValueError:
+            # A lone surrogate in a string literal cannot be written in a
+            # rule; the explanation shows U+FFFD in its place.
+            return self.render(_without_surrogates(node.syntax))
+
+
+def _without_surrogates(node: Any) -> Any:
+    """``node`` with every lone surrogate of its string literals replaced by U+FFFD."""
+    if isinstance(node, n.String):
+        return attrs.evolve(node, value=_SURROGATE.sub("\ufffd", node.value))
+    if isinstance(node, tuple):
+        return tuple(_without_surrogates(item) for item in node)
+    kind: Any = type(node)
+    if not isinstance(node, n.Node) or not attrs.has(kind):
+        return node
+    changes = {field.name: _without_surrogates(getattr(node, field.name))
+               for field in attrs.fields(kind) if field.init and field.name != "span"}
+    return attrs.evolve(node, **changes)  # type: ignore[misc]
+
+
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
 
 
 def _shown_children(node: c.Checked) -> tuple[c.Checked, ...]:

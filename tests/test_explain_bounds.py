@@ -1,0 +1,188 @@
+"""Explanations cost little whatever the rules and data, and never fail where `matches` answers."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+
+import pytest
+
+import segdsl
+
+NOW = "2026-07-15T12:00:00Z"
+
+
+def tree(*lines: str) -> str:
+    """The lines of a rendered explanation, joined."""
+    return "\n".join(lines)
+
+
+def diamond(levels: int) -> segdsl.RuleSet:
+    """Segments s0 = x > 1 and s{i} = s{i-1} and s{i-1}, up to s{levels}."""
+    lines = ["segment s0 = x > 1"]
+    lines += [f"segment s{i} = s{i - 1} and s{i - 1}" for i in range(1, levels + 1)]
+    return segdsl.loads("\n".join(lines))
+
+
+def test_a_24_level_diamond_of_segments_explains_in_little_time_and_memory():
+    """Each segment's rule is shown once, so 24 doubling levels stay fast and small."""
+    rules = diamond(24)
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        text = rules["s24"].explain({"x": 2}, now=NOW).render()
+        elapsed = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert elapsed < 1.0
+    assert peak < 20_000_000
+    assert len(text.splitlines()) == 75
+
+
+def test_a_segment_referred_to_twice_shows_its_rule_once_then_see_above():
+    """The second reference to a segment says `see above` instead of repeating its rule."""
+    text = diamond(2)["s2"].explain({"x": 2}, now=NOW).render()
+    assert text == tree(
+        "s2 -> true",
+        "└── s1 and s1 -> true",
+        "    ├── s1 -> true",
+        "    │   └── s0 and s0 -> true",
+        "    │       ├── s0 -> true",
+        "    │       │   └── x > 1 -> true",
+        "    │       │       └── x = 2",
+        "    │       └── s0 -> true  (see above)",
+        "    └── s1 -> true  (see above)",
+    )
+
+
+def test_see_above_in_plain_data():
+    """to_dict carries the `see above` note of a repeated reference."""
+    data = diamond(1)["s1"].explain({"x": 2}, now=NOW).to_dict()
+    repeated = data["children"][0]["children"][1]
+    assert repeated == {"text": "s0", "value": "true", "note": "see above", "children": []}
+
+
+def test_a_short_circuited_reference_is_not_evaluated_and_does_not_count_as_shown():
+    """A reference `or` never needed shows as not evaluated, the next one shows the rule."""
+    rules = segdsl.loads("segment a = x > 1\nsegment b = (x > 0 or a) and a")
+    text = rules["b"].explain({"x": 5}, now=NOW).render()
+    assert text == tree(
+        "b -> true",
+        "└── (x > 0 or a) and a -> true",
+        "    ├── x > 0 or a -> true",
+        "    │   ├── x > 0 -> true",
+        "    │   │   └── x = 5",
+        "    │   └── a -> not evaluated",
+        "    └── a -> true",
+        "        └── x > 1 -> true",
+        "            └── x = 5",
+    )
+
+
+# ------------------------------------------------- short-circuit like matches
+
+RAISING = segdsl.loads("""
+segment guarded_and = x > 1 and y matches "a"
+segment guarded_or = x > 1 or y matches "a"
+segment nested = not (x > 1 and y matches "a") or z == 1
+""")
+
+
+@pytest.mark.parametrize("name, customer", [
+    ("guarded_and", {"id": 1, "x": 0, "y": 5}),
+    ("guarded_or", {"id": 1, "x": 3, "y": 5}),
+    ("nested", {"id": 1, "x": 0, "y": 5, "z": 2}),
+])
+def test_explain_equals_matches_when_the_second_operand_would_raise(name, customer):
+    """A short-circuited operand that would be bad data is not evaluated, as in matches."""
+    with pytest.raises(segdsl.DataError):
+        RAISING["guarded_and"].matches({"id": 1, "x": 5, "y": 5}, now=NOW)
+    expected = RAISING[name].matches(customer, now=NOW)
+    explanation = RAISING[name].explain(customer, now=NOW)
+    assert explanation.matched is expected
+    assert "not evaluated" in explanation.render()
+
+
+def test_the_parts_not_evaluated_are_shown_as_such_without_their_parts():
+    """`false and ...` shows its right side once, as not evaluated."""
+    text = RAISING["guarded_and"].explain({"id": 1, "x": 0, "y": 5}, now=NOW).render()
+    assert text == tree(
+        "guarded_and -> false",
+        '└── x > 1 and y matches "a" -> false',
+        "    ├── x > 1 -> false",
+        "    │   └── x = 0",
+        '    └── y matches "a" -> not evaluated',
+    )
+
+
+def test_explain_raises_where_matches_raises():
+    """When matches meets bad data, explain reports the same DataError."""
+    customer = {"id": 7, "x": 5, "y": 5}
+    with pytest.raises(segdsl.DataError) as by_matches:
+        RAISING["guarded_and"].matches(customer, now=NOW)
+    with pytest.raises(segdsl.DataError) as by_explain:
+        RAISING["guarded_and"].explain(customer, now=NOW)
+    assert by_explain.value.message == by_matches.value.message
+
+
+# ------------------------------------------------------------ values shown
+
+CONTAINS = segdsl.loads('segment tagged = tags contains "vip"')
+
+
+def test_a_list_containing_itself_is_shown_bounded():
+    """A cyclic list in the data shows as `[...]` where it repeats."""
+    tags: list = ["a"]
+    tags.append(tags)
+    explanation = CONTAINS["tagged"].explain({"tags": tags}, now=NOW)
+    assert explanation.render().splitlines()[-1] == '    └── tags = ["a", [...]]'
+
+
+def test_long_lists_and_texts_are_cut():
+    """A 100,000-element list shows ten elements and how many more there are."""
+    tags = [f"t{i}" for i in range(100_000)]
+    line = CONTAINS["tagged"].explain({"tags": tags}, now=NOW).render().splitlines()[-1]
+    assert line.endswith('"t8", "t9", ... (99,990 more)]')
+    long = segdsl.loads('segment s = name == "x"')["s"].explain({"name": "n" * 10_000}, now=NOW)
+    assert long.render().splitlines()[-1] == '    └── name = "' + "n" * 200 + '..."'
+
+
+def test_deeply_nested_lists_are_shown_to_three_levels():
+    """Lists nested 100,000 deep show three levels, then `[...]`."""
+    value: list = []
+    for _ in range(100_000):
+        value = [value]
+    line = CONTAINS["tagged"].explain({"tags": value}, now=NOW).render().splitlines()[-1]
+    assert line == "    └── tags = [[[[...]]]]"
+
+
+def test_a_value_whose_str_raises_is_named_by_its_type():
+    """A value that cannot describe itself shows as its type name."""
+    class Opaque:
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    rules = segdsl.loads("segment s = x is null")
+    line = rules["s"].explain({"x": Opaque()}, now=NOW).render().splitlines()[-1]
+    assert line == "    └── x = <Opaque>"
+
+
+def test_a_lone_surrogate_in_the_data_shows_as_its_escape():
+    """A lone surrogate in a data string is shown escaped, so the text encodes as UTF-8."""
+    rules = segdsl.loads('segment s = name == "x"')
+    text = str(rules["s"].explain({"name": "a\udc80b\nc"}, now=NOW))
+    assert text.splitlines()[-1] == '    └── name = "a\\udc80b\\nc"'
+    text.encode("utf-8")
+
+
+def test_a_lone_surrogate_in_a_string_literal_never_makes_explain_raise():
+    """A rule whose literal holds a lone surrogate explains, the surrogate shown as U+FFFD."""
+    rules = segdsl.loads('segment s = name == "x\ud800y"')
+    explanation = rules["s"].explain({"name": "xy"}, now=NOW)
+    assert explanation.render() == tree(
+        "s -> false",
+        '└── name == "x\ufffdy" -> false',
+        '    └── name = "xy"',
+    )
+    assert explanation.to_dict()["children"][0]["text"] == 'name == "x\ufffdy"'
