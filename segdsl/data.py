@@ -12,15 +12,22 @@
   joined with ``|``.
 
 Every problem is a :class:`~segdsl.errors.UsageError` naming the file and,
-where there is one, the line.
+where there is one, the line: text that is not UTF-8 or not valid JSON, a
+number that does not fit a double (``1e400``; JSON's non-standard ``NaN`` and
+``Infinity`` are refused too), a missing ``id``, ``customer_id`` or timestamp
+column (``at`` unless ``timestamps=`` names another). A UTF-8 byte-order mark
+at the start of a file is ignored. A file without customers (empty, ``[]``, or
+a CSV header alone) is not an error: :func:`read_customers` returns ``[]``
+and the command line warns about it.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +35,59 @@ from segdsl.errors import UsageError
 
 ITEM_COLUMNS = ("sku", "category", "price", "discounted", "quantity")
 LIST_COLUMNS = ("tags",)
+#: the timestamp column each sibling CSV file must have, by list name
+TIMESTAMPS = {"orders": "at", "events": "at"}
 _INTEGER = re.compile(r"-?(0|[1-9]\d*)")
 _DECIMAL = re.compile(r"-?(0|[1-9]\d*)\.\d+")
+_ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark
 
 
-def read_customers(path: str | Path) -> list[dict[str, Any]]:
-    """All customers of a data file (see the module docstring for the formats)."""
+class _BadNumber(ValueError):
+    """A number in a data file that no double holds (or a NaN/Infinity literal)."""
+
+    def __init__(self, literal: str, reason: str) -> None:
+        super().__init__(literal)
+        self.literal = literal
+        self.reason = reason
+
+    def message(self) -> str:
+        shown = self.literal if len(self.literal) <= 40 else self.literal[:37] + "..."
+        return f"bad number {shown} ({self.reason})"
+
+
+def read_customers(path: str | os.PathLike[str], *,
+                   timestamps: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """All customers of a data file (see the module docstring for the formats).
+
+    Args:
+        path: a ``.jsonl``/``.ndjson``, ``.json`` or ``.csv`` file.
+        timestamps: for CSV, the timestamp column of ``orders.csv`` and
+            ``events.csv`` by list name (default :data:`TIMESTAMPS`: ``at``).
+
+    Returns:
+        The customers, in file order; ``[]`` for a file without customers.
+
+    Raises:
+        UsageError: the path, the file or a value in it cannot be used.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise UsageError(f"read_customers takes the path of a data file (str or Path), not "
+                         f"{type(path).__name__}")
+    columns = dict(TIMESTAMPS)
+    if timestamps is not None:
+        if not isinstance(timestamps, Mapping) or not all(
+                isinstance(v, str) for v in timestamps.values()):
+            raise UsageError("timestamps must map list names to column names, such as "
+                             "{'orders': 'placed'}")
+        columns.update(timestamps)
     path = Path(path)
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, ValueError) as error:
+        raise UsageError(f"{path}: cannot read ({error})") from None
+    if not exists:
         raise UsageError(f"{path}: no such file")
-    if path.is_dir():
+    if is_dir:
         raise UsageError(f"{path}: is a directory; give customers.jsonl, .json or .csv")
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
@@ -45,16 +95,65 @@ def read_customers(path: str | Path) -> list[dict[str, Any]]:
     if suffix == ".json":
         return _json_document(path)
     if suffix == ".csv":
-        return _csv_customers(path)
+        return _csv_customers(path, columns)
     raise UsageError(f"{path}: unknown data format {suffix or '(no extension)'}; use .jsonl, "
                      f".json or .csv")
 
 
 def _open(path: Path):
     try:
-        return path.open(encoding="utf-8", newline="")
+        return path.open(encoding=_ENCODING, newline="")
     except OSError as error:
         raise UsageError(f"{path}: cannot read ({error.strerror})") from None
+
+
+# --------------------------------------------------------------------- JSON
+
+# Text that may hold a number no double holds, or a NaN/Infinity literal: only
+# then is the text decoded by the slower, checking decoder.
+_SUSPECT = re.compile(r"[eE]\+?\d{3}|\d{309}|NaN|Infinity")
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
+_LARGEST = 1.7976931348623157e308
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if abs(value) > _LARGEST:
+        raise _BadNumber(text, "too large for a number")
+    return value
+
+
+def _int(text: str) -> int:
+    # No leading zeros (JSON and CSV cells alike): more than 309 digits is
+    # too large, and is refused before int() meets Python's digit limit.
+    if len(text.lstrip("-")) > 309:
+        raise _BadNumber(text, "too large for a number")
+    value = int(text)
+    if abs(value) > _LARGEST:
+        raise _BadNumber(text, "too large for a number")
+    return value
+
+
+def _constant(text: str) -> Any:
+    raise _BadNumber(text, "not a number in standard JSON")
+
+
+_CHECKING = json.JSONDecoder(parse_float=_float, parse_int=_int, parse_constant=_constant)
+
+
+def _decode(text: str) -> Any:
+    """``text`` decoded as JSON; raises _BadNumber for numbers no double holds."""
+    if _SUSPECT.search(text) is None:
+        return json.loads(text)
+    return _CHECKING.decode(text)
+
+
+def _line_of(text: str, literal: str) -> int:
+    """The line of the first ``literal`` in JSON ``text`` outside strings."""
+    for token in _TOKEN.finditer(text):
+        if token.group() == literal:
+            return text.count("\n", 0, token.start()) + 1
+    return 1
 
 
 def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
@@ -63,11 +162,7 @@ def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
             for number, line in enumerate(lines, start=1):
                 if not line.strip():
                     continue
-                try:
-                    record = json.loads(line.rstrip("\r\n"))
-                except json.JSONDecodeError as error:
-                    raise UsageError(f"{path}:{number}: not valid JSON ({error.msg} at column "
-                                     f"{error.colno})") from None
+                record = _json_value(path, number, line.rstrip("\r\n"))
                 if not isinstance(record, dict):
                     raise UsageError(f"{path}:{number}: expected a JSON object per line, found "
                                      f"{type(record).__name__}")
@@ -76,20 +171,39 @@ def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
             raise UsageError(f"{path}: not UTF-8 text ({error.reason})") from None
 
 
+def _json_value(path: Path, number: int, text: str) -> Any:
+    """JSON ``text`` of line ``number`` of ``path`` decoded, every problem a UsageError."""
+    try:
+        return _decode(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{path}:{number + error.lineno - 1}: not valid JSON ({error.msg} at "
+                         f"column {error.colno})") from None
+    except _BadNumber as error:
+        line = number + _line_of(text, error.literal) - 1
+        raise UsageError(f"{path}:{line}: {error.message()}") from None
+    except RecursionError:
+        raise UsageError(f"{path}:{number}: JSON nested too deeply") from None
+    except ValueError as error:  # e.g. an integer of more digits than Python converts
+        raise UsageError(f"{path}:{number}: not valid JSON ({error})") from None
+
+
 def _json_document(path: Path) -> list[dict[str, Any]]:
     with _open(path) as file:
         try:
-            document = json.load(file)
-        except json.JSONDecodeError as error:
-            raise UsageError(f"{path}:{error.lineno}: not valid JSON ({error.msg} at column "
-                             f"{error.colno})") from None
+            text = file.read()
         except UnicodeDecodeError as error:
             raise UsageError(f"{path}: not UTF-8 text ({error.reason})") from None
+    if not text.strip():
+        return []
+    document = _json_value(path, 1, text)
     if isinstance(document, dict) and isinstance(document.get("customers"), list):
         document = document["customers"]
     if not isinstance(document, list) or not all(isinstance(r, dict) for r in document):
         raise UsageError(f"{path}: expected a list of customer objects")
     return document
+
+
+# ---------------------------------------------------------------------- CSV
 
 
 def _cell(value: str) -> Any:
@@ -98,31 +212,49 @@ def _cell(value: str) -> Any:
     if value in ("true", "false"):
         return value == "true"
     if _INTEGER.fullmatch(value):
-        return int(value)
+        return _int(value)
     if _DECIMAL.fullmatch(value):
-        return float(value)
+        return _float(value)
     return value
 
 
-def _csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _cells(path: Path, line: int, row: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return {name: _cell(value or "") for name, value in row.items()}
+    except _BadNumber as error:
+        raise UsageError(f"{path}:{line}: {error.message()}") from None
+
+
+def _csv_rows(path: Path, required: tuple[str, ...],
+              purposes: Mapping[str, str] | None = None
+              ) -> Iterator[tuple[int, dict[str, Any]]]:
     with _open(path) as file:
         reader = csv.DictReader(file)
-        missing = [name for name in required if name not in (reader.fieldnames or [])]
+        try:
+            fieldnames = reader.fieldnames
+        except csv.Error as error:
+            raise UsageError(f"{path}:1: {error}") from None
+        except UnicodeDecodeError as error:
+            raise UsageError(f"{path}: not UTF-8 text ({error.reason})") from None
+        if fieldnames is None:
+            return  # an empty file: no rows
+        missing = [name for name in required if name not in fieldnames]
         if missing:
-            raise UsageError(f"{path}: no {missing[0]} column (the columns are "
-                             f"{', '.join(reader.fieldnames or []) or 'none'})")
+            purpose = (purposes or {}).get(missing[0], "")
+            raise UsageError(f"{path}: no {missing[0]} column{purpose} (the columns are "
+                             f"{', '.join(fieldnames) or 'none'})")
         try:
             for row in reader:
                 if None in row:
                     raise UsageError(f"{path}:{reader.line_num}: more cells than columns")
-                yield reader.line_num, {name: _cell(value or "") for name, value in row.items()}
+                yield reader.line_num, _cells(path, reader.line_num, row)
         except csv.Error as error:
             raise UsageError(f"{path}:{reader.line_num}: {error}") from None
         except UnicodeDecodeError as error:
             raise UsageError(f"{path}: not UTF-8 text ({error.reason})") from None
 
 
-def _csv_customers(path: Path) -> list[dict[str, Any]]:
+def _csv_customers(path: Path, timestamps: Mapping[str, str]) -> list[dict[str, Any]]:
     customers: dict[Any, dict[str, Any]] = {}
     for line, row in _csv_rows(path, ("id",)):
         if row["id"] is None:
@@ -131,15 +263,24 @@ def _csv_customers(path: Path) -> list[dict[str, Any]]:
             raise UsageError(f"{path}:{line}: id {row['id']!r} appears twice")
         for column in LIST_COLUMNS:
             if column in row:
-                value = row[column]
-                row[column] = [] if value is None else [_cell(part) for part in str(value).split("|")]
+                row[column] = _list_cell(path, line, row[column])
         customers[row["id"]] = row
     orders_path, events_path = path.with_name("orders.csv"), path.with_name("events.csv")
     if orders_path.exists():
-        _attach_orders(orders_path, customers)
+        _attach_orders(orders_path, customers, timestamps["orders"])
     if events_path.exists():
-        _attach_events(events_path, customers)
+        _attach_events(events_path, customers, timestamps["events"])
     return list(customers.values())
+
+
+def _list_cell(path: Path, line: int, value: Any) -> list[Any]:
+    """A cell holding a list joined with ``|``."""
+    if value is None:
+        return []
+    try:
+        return [_cell(part) for part in str(value).split("|")]
+    except _BadNumber as error:
+        raise UsageError(f"{path}:{line}: {error.message()}") from None
 
 
 def _owner(path: Path, line: int, row: dict[str, Any], customers: dict) -> dict[str, Any]:
@@ -149,11 +290,19 @@ def _owner(path: Path, line: int, row: dict[str, Any], customers: dict) -> dict[
     return customer
 
 
-def _attach_orders(path: Path, customers: dict) -> None:
+def _required(timestamp: str, what: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The columns a sibling file must have, and what each is for."""
+    return ("customer_id", timestamp), {
+        "customer_id": ", the id of each row's customer",
+        timestamp: f", the time of each {what} (without it no {what} is in any window)",
+    }
+
+
+def _attach_orders(path: Path, customers: dict, timestamp: str) -> None:
     for customer in customers.values():
         customer.setdefault("orders", [])
     orders: dict[Any, dict[str, Any]] = {}
-    for line, row in _csv_rows(path, ("customer_id",)):
+    for line, row in _csv_rows(path, *_required(timestamp, "order")):
         customer = _owner(path, line, row, customers)
         item = {name: row.pop(name) for name in ITEM_COLUMNS if name in row}
         order_id = row.pop("order_id", None)
@@ -167,8 +316,8 @@ def _attach_orders(path: Path, customers: dict) -> None:
             order["items"].append(item)
 
 
-def _attach_events(path: Path, customers: dict) -> None:
+def _attach_events(path: Path, customers: dict, timestamp: str) -> None:
     for customer in customers.values():
         customer.setdefault("events", [])
-    for line, row in _csv_rows(path, ("customer_id",)):
+    for line, row in _csv_rows(path, *_required(timestamp, "event")):
         _owner(path, line, row, customers)["events"].append(row)
