@@ -1,8 +1,10 @@
 """The ``segdsl`` command: check, format, evaluate and explain rule files.
 
 Exit status: 0 on success, 1 when rules have errors (or ``fmt --check`` finds
-files to reformat), 2 on bad usage or unreadable input. Bad input never shows
-a traceback: one clear line on stderr.
+files to reformat), 2 on bad usage or unreadable input (a missing file, bad
+data, a bad ``--now``), which wins over 1 when a run has both. A rule file
+with errors gets every error and warning shown, by every verb, as ``check``
+shows them. Bad input never shows a traceback: one clear line on stderr.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import csv
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from segdsl.errors import SegdslError
 
@@ -47,20 +49,40 @@ class _UsageFailure(Exception):
     """Bad usage or unreadable input: reported as one line, exit status 2."""
 
 
+class _Reported(Exception):
+    """A failure already reported on stderr; ends the run with ``status``."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 # ------------------------------------------------------------------ verbs
 
 
 def _run_check(args: argparse.Namespace) -> int:
     from segdsl.rules import check
 
+    # A file that cannot be read does not stop the others from being checked.
     status = EXIT_OK
     for path in args.files:
-        errors, warnings = check(_read_rule_file(path), file=path)
-        for problem in sorted([*errors, *warnings], key=_position):
-            print(problem.render(), file=sys.stderr)
+        try:
+            text = _read_rule_file(path)
+        except _UsageFailure as failure:
+            print(f"segdsl: {failure}", file=sys.stderr)
+            status = EXIT_USAGE
+            continue
+        errors, warnings = check(text, file=path)
+        _print_problems(errors, warnings)
         if errors:
-            status = EXIT_RULE_ERRORS
+            status = max(status, EXIT_RULE_ERRORS)
     return status
+
+
+def _print_problems(errors: list, warnings: list) -> None:
+    """Errors and warnings of a rule file on stderr, in source order."""
+    for problem in sorted([*errors, *warnings], key=_position):
+        print(problem.render(), file=sys.stderr)
 
 
 def _position(problem) -> int:
@@ -92,9 +114,19 @@ def _run_fmt(args: argparse.Namespace) -> int:
 
 
 def _load_rules(path: str):
-    from segdsl.rules import loads
+    """The rules of ``path``; when they have errors, all of them are shown
+    (with the warnings, as ``check`` shows them) and the run ends with status 1."""
+    from segdsl.rules import check, loads
 
-    return loads(_read_rule_file(path), file=path)
+    text = _read_rule_file(path)
+    try:
+        return loads(text, file=path)
+    except SegdslError as error:
+        if error.span is None:
+            raise
+        errors, warnings = check(text, file=path)
+        _print_problems(errors or list(error.errors), warnings)
+        raise _Reported(EXIT_RULE_ERRORS) from None
 
 
 def _evaluation_inputs(args: argparse.Namespace):
@@ -103,7 +135,10 @@ def _evaluation_inputs(args: argparse.Namespace):
 
     rules = _load_rules(args.file)
     now = evaluation_time(args.now, rules)
-    return rules, read_customers(args.data), now
+    customers = read_customers(args.data)
+    if not customers:
+        print(f"segdsl: warning: {args.data} holds no customers", file=sys.stderr)
+    return rules, customers, now
 
 
 def _run_eval(args: argparse.Namespace) -> int:
@@ -235,22 +270,54 @@ def _data_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    _tolerant_output()
     args = _build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
+    except _Reported as reported:
+        return reported.status
     except _UsageFailure as failure:
         print(f"segdsl: {failure}", file=sys.stderr)
         return EXIT_USAGE
     except SegdslError as error:
-        print(error.render() if error.span else f"segdsl: {error.message}", file=sys.stderr)
-        return EXIT_RULE_ERRORS if error.span else EXIT_USAGE
+        if error.span is None:
+            print(f"segdsl: {error.message}", file=sys.stderr)
+            return EXIT_USAGE
+        print("\n".join(each.render() for each in error.errors or [error]), file=sys.stderr)
+        return EXIT_RULE_ERRORS
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # The reader went away (`segdsl eval ... | head`): stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except RecursionError:
+        print("segdsl: the input is nested too deeply to be processed", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError:
+        print("segdsl: out of memory", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as error:  # noqa: BLE001 - a bug is one line, never a traceback
+        print(f"segdsl: internal error ({type(error).__name__}: {_one_line(str(error))}); "
+              f"please report it", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _tolerant_output() -> None:
+    """Text no encoding of the terminal can write (a lone surrogate in an id)
+    is printed as an escape instead of failing the run."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a stream that refuses
+                pass
 
 
 if __name__ == "__main__":
