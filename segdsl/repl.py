@@ -24,6 +24,7 @@ import json
 import os
 import re
 import sys
+import typing
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
@@ -264,27 +265,55 @@ class Session:
     # ----------------------------------------------------------- loading
 
     def load_rules(self, path: str | Path) -> str:
-        """Add the statements of a rule file; returns what to print."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            reason = getattr(error, "strerror", None) or str(error)
-            raise UsageError(f"{path}: cannot read the rule file ({reason})") from None
-        new = self._parsed(text, str(path))
+        """Add the statements of a rule file; returns what to print. A file
+        with errors adds nothing (the errors are raised, all of them listed)."""
+        new = self._parsed_whole(_read_rules(path), str(path))
         replaced, warnings = self._add(new)
-        kinds = [s.kind for s in new]
-        counts = [_plural(kinds.count(kind), kind) for kind in ("segment", "period", "def")
-                  if kind in kinds]
-        lines = [*warnings, f"loaded {path}: {_join(counts) if counts else 'no statements'}"]
-        if replaced:
-            lines.append(f"replaced {', '.join(s.name for s in replaced)}")
-        return "\n".join(lines)
+        return _loaded(path, new, replaced, warnings)
+
+    def open_rules(self, path: str | Path) -> Reply:
+        """Add what checks of a rule file, as the session starts: every error
+        is shown, the statements without errors (and not depending on one)
+        are added, and the others are named as not loaded, so that the
+        session can be used to fix them. Reply.error is set when the file
+        had errors."""
+        text, file = _read_rules(path), str(path)
+        try:
+            new, problems = self._parsed(text, file)
+        except SegdslError as error:  # a syntax error: no statement can be read
+            return Reply(f"{_render_error(error)}\nloaded nothing from {path}", error=True)
+        kept, failed = list(new), set[str]()
+        while True:
+            try:
+                replaced, warnings = self._add(kept)
+                break
+            except SegdslError as error:
+                if not kept:
+                    raise
+                found = list(getattr(error, "errors", None) or [error])
+                problems.extend(e for e in found if _key(e) not in {_key(p) for p in problems})
+                failing = {s.name for each in found for s in kept if _holds(s, each.span, file)}
+                if not failing:  # an error no statement of the file holds: load none
+                    failing = {s.name for s in kept}
+                failed |= failing
+                kept = _without_dependents([s for s in kept if s.name not in failing], new)
+        lines = [problem.render() for problem in sorted(problems, key=_offset)]
+        lines.append(_loaded(path, kept, replaced, warnings))
+        for reason, names in (("because of the errors above", failed),
+                              ("because they use what is not loaded", None)):
+            dropped = [s for s in new if s not in kept and (s.name in failed) == (names is not None)]
+            if dropped:
+                lines.append(f"not loaded, {reason}: " + ", ".join(
+                    f"{s.kind} {s.name} (line {s.line})" for s in dropped))
+        return Reply("\n".join(lines), error=bool(problems))
 
     def load_data(self, path: str | Path) -> str:
         """Load the customers of a data file; returns what to print."""
         from segdsl.data import read_customers
 
         self.use_customers(read_customers(path), str(path))
+        if not self.customers:
+            return f"warning: {path} holds no customers"
         return f"loaded {len(self.customers):,} customers from {path}"
 
     def use_customers(self, customers: Iterable[Any], name: str = "customers") -> None:
@@ -319,21 +348,39 @@ class Session:
     def _time(self) -> dt.datetime:
         return self.now if self.now is not None else evaluation_time(None, self._rules)
 
-    def _parsed(self, text: str, file: str) -> list[_Statement]:
+    def _parsed(self, text: str, file: str) -> tuple[list[_Statement], list[SegdslError]]:
+        """The statements of ``text``, each name's first definition only, and
+        an error for each name defined again."""
         try:
             rule_file = parse(text, file=file)
         except SegdslError as error:
             raise error.located(text, file) from None
         statements = [_Statement.written(node, text, file) for node in rule_file.statements]
         seen: dict[str, _Statement] = {}
+        twice: list[SegdslError] = []
         for statement in statements:
             if statement.name in seen:
                 first = seen[statement.name].node.span.line
-                raise CheckError(f"'{statement.name}' is defined twice (first on line {first})",
-                                 statement.node.name_span, source=text,
-                                 hint="rename one of them")
+                twice.append(CheckError(f"'{statement.name}' is defined twice (first on line "
+                                        f"{first})", statement.node.name_span, source=text,
+                                        hint="rename one of them").located(text, file))
+                continue
             seen[statement.name] = statement
-        return statements
+        return list(seen.values()), twice
+
+    def _parsed_whole(self, text: str, file: str) -> list[_Statement]:
+        """The statements of ``text``; a name defined twice fails the whole
+        text, with every error of the other statements listed too."""
+        new, twice = self._parsed(text, file)
+        if twice:
+            try:
+                self._compile(self._with(new).values())
+            except SegdslError as error:
+                twice.extend(getattr(error, "errors", None) or [error])
+            ordered = sorted(twice, key=_offset)
+            ordered[0].errors = ordered
+            raise ordered[0]
+        return new
 
     def _compile(self, statements: Iterable[_Statement]) -> tuple[RuleSet, _Composite]:
         composite = _Composite(statements)
@@ -345,17 +392,22 @@ class Session:
     def _add(self, new: list[_Statement]) -> tuple[list[_Statement], list[str]]:
         """Add (or replace) statements; the session is unchanged if they do not check.
         Returns the statements replaced and the warnings about the new ones."""
-        statements = dict(self._statements)
-        replaced = [statements[s.name] for s in new if s.name in statements]
-        for statement in new:
-            statements[statement.name] = statement  # a replaced name keeps its place
+        statements = self._with(new)
+        replaced = [self._statements[s.name] for s in new if s.name in self._statements]
         rules, composite = self._compile(statements.values())
         self._statements, self._rules = statements, rules
         notes = composite.warnings(rules, new) + self._missing_fields(rules, composite, new)
         return replaced, notes
 
+    def _with(self, new: list[_Statement]) -> dict[str, _Statement]:
+        """The session's statements with ``new`` added (a replaced name keeps its place)."""
+        statements = dict(self._statements)
+        for statement in new:
+            statements[statement.name] = statement
+        return statements
+
     def _define(self, text: str) -> str:
-        new = self._parsed(text, _INPUT)
+        new = self._parsed_whole(text, _INPUT)
         replaced, warnings = self._add(new)
         before = {s.name: s.kind for s in replaced}
         segments = [s.name for s in new if s.kind == "segment"]
@@ -550,6 +602,67 @@ def _required(argument: str, command: str) -> str:
     if not argument:
         raise UsageError(f"usage: {COMMANDS[command].usage}")
     return argument
+
+
+def _read_rules(path: str | Path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise UsageError(f"{path}: cannot read the rule file ({reason})") from None
+
+
+def _loaded(path: str | Path, new: list[_Statement], replaced: list[_Statement],
+            warnings: list[str]) -> str:
+    """What to print once statements of ``path`` are loaded."""
+    kinds = [s.kind for s in new]
+    counts = [_plural(kinds.count(kind), kind) for kind in ("segment", "period", "def")
+              if kind in kinds]
+    lines = [*warnings, f"loaded {path}: {_join(counts) if counts else 'no statements'}"]
+    if replaced:
+        lines.append(f"replaced {', '.join(s.name for s in replaced)}")
+    return "\n".join(lines)
+
+
+def _holds(statement: _Statement, span: Span | None, file: str) -> bool:
+    """Whether ``span`` (relocated into its file) lies in ``statement``."""
+    if span is None or span.file != file or statement.file != file:
+        return False
+    return statement.start <= span.start < statement.start + len(statement.text)
+
+
+def _without_dependents(kept: list[_Statement], new: list[_Statement]) -> list[_Statement]:
+    """``kept`` without the statements that use a name of ``new`` left out:
+    without a schema the name would silently read as a field instead."""
+    kept = list(kept)
+    while True:
+        dropped = {s.name for s in new if s not in kept}
+        remaining = [s for s in kept if not (_names_used(s.node) & dropped)]
+        if len(remaining) == len(kept):
+            return kept
+        kept = remaining
+
+
+def _names_used(node: Any) -> set[str]:
+    """The names a statement's rule refers to (segments, periods, defs, fields)."""
+    names: set[str] = set()
+    pending: list[Any] = [node.body] if isinstance(node, (n.SegmentDef, n.FunctionDef)) else []
+    while pending:
+        current = pending.pop()
+        if isinstance(current, n.Reference):
+            names.add(current.path[0])
+        elif isinstance(current, n.Call):
+            names.add(current.name)
+        pending.extend(n.children(current))
+    return names
+
+
+def _key(error: SegdslError) -> tuple[int, str]:
+    return _offset(error), error.message
+
+
+def _offset(error: SegdslError) -> int:
+    return error.span.start if error.span is not None else -1
 
 
 def _render_error(error: SegdslError) -> str:
@@ -1038,7 +1151,9 @@ def main(file: str | None = None, data: str | None = None, now: str | None = Non
         write("segdsl: type a rule to count the customers it matches, :help for the "
               "commands, Ctrl-D to quit")
     if file:
-        write(session.load_rules(file))
+        opened = session.open_rules(file)
+        session.failures += opened.error
+        write(opened)
     if data:
         write(session.load_data(data))
     if interactive and Completion is not None:
