@@ -13,8 +13,9 @@
 
 Every problem is a :class:`~segdsl.errors.UsageError` naming the file and,
 where there is one, the line: text that is not UTF-8 or not valid JSON, a
-number that does not fit a double (``1e400``; JSON's non-standard ``NaN`` and
-``Infinity`` are refused too), a missing ``id``, ``customer_id`` or timestamp
+number that does not fit a double (``1e400``) or has more digits than
+Python converts (4,300; JSON's non-standard ``NaN`` and ``Infinity`` are
+refused too), a missing ``id``, ``customer_id`` or timestamp
 column (``at`` unless ``timestamps=`` names another). A UTF-8 byte-order mark
 at the start of a file is ignored. A file without customers (empty, ``[]``, or
 a CSV header alone) is not an error: :func:`read_customers` returns ``[]``
@@ -109,10 +110,8 @@ def _open(path: Path):
 
 # --------------------------------------------------------------------- JSON
 
-# Text that may hold a number no double holds, or a NaN/Infinity literal: only
-# then is the text decoded by the slower, checking decoder.
-_SUSPECT = re.compile(r"[eE]\+?\d{3}|\d{309}|NaN|Infinity")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
+_LONG_INTEGER = re.compile(r"-?\d{4301,}")  # more digits than Python converts
 _LARGEST = 1.7976931348623157e308
 
 
@@ -124,28 +123,33 @@ def _float(text: str) -> float:
 
 
 def _int(text: str) -> int:
-    # No leading zeros (JSON and CSV cells alike): more than 309 digits is
-    # too large, and is refused before int() meets Python's digit limit.
-    if len(text.lstrip("-")) > 309:
-        raise _BadNumber(text, "too large for a number")
-    value = int(text)
-    if abs(value) > _LARGEST:
-        raise _BadNumber(text, "too large for a number")
-    return value
+    try:
+        return int(text)
+    except ValueError:
+        raise _BadNumber(text, "more digits than a number may have") from None
 
 
 def _constant(text: str) -> Any:
     raise _BadNumber(text, "not a number in standard JSON")
 
 
-_CHECKING = json.JSONDecoder(parse_float=_float, parse_int=_int, parse_constant=_constant)
+# Integers are left to the decoder (exact, however large; more than 4,300
+# digits is a ValueError, reported as a bad number): only floats and the
+# NaN/Infinity literals pay for a check.
+_DECODER = json.JSONDecoder(parse_float=_float, parse_constant=_constant)
 
 
 def _decode(text: str) -> Any:
-    """``text`` decoded as JSON; raises _BadNumber for numbers no double holds."""
-    if _SUSPECT.search(text) is None:
-        return json.loads(text)
-    return _CHECKING.decode(text)
+    """``text`` decoded as JSON; raises _BadNumber for a number no double holds."""
+    try:
+        return _DECODER.decode(text)
+    except ValueError as error:
+        if isinstance(error, json.JSONDecodeError):
+            raise
+        long = _LONG_INTEGER.search(text)
+        if long is None:
+            raise
+        raise _BadNumber(long.group(), "more digits than a number may have") from None
 
 
 def _line_of(text: str, literal: str) -> int:
@@ -183,8 +187,6 @@ def _json_value(path: Path, number: int, text: str) -> Any:
         raise UsageError(f"{path}:{line}: {error.message()}") from None
     except RecursionError:
         raise UsageError(f"{path}:{number}: JSON nested too deeply") from None
-    except ValueError as error:  # e.g. an integer of more digits than Python converts
-        raise UsageError(f"{path}:{number}: not valid JSON ({error})") from None
 
 
 def _json_document(path: Path) -> list[dict[str, Any]]:
@@ -212,9 +214,12 @@ def _cell(value: str) -> Any:
     if value in ("true", "false"):
         return value == "true"
     if _INTEGER.fullmatch(value):
-        return _int(value)
+        return int(value) if len(value) < 4300 else _int(value)
     if _DECIMAL.fullmatch(value):
-        return _float(value)
+        number = float(value)
+        if number - number != 0:  # infinite: the text overflows a double
+            raise _BadNumber(value, "too large for a number")
+        return number
     return value
 
 

@@ -87,10 +87,8 @@ def test_a_file_without_customers_reads_as_no_customers(tmp_path, name, text):
     ('{"id": 1}\n\n{"id": 3, "x": NaN}\n', 3, "NaN (not a number in standard JSON)"),
     ('{"id": 1, "x": Infinity}\n', 1, "Infinity (not a number in standard JSON)"),
     ('{"id": 1, "x": -Infinity}\n', 1, "-Infinity (not a number in standard JSON)"),
-    ('{"id": 1, "x": 1' + "0" * 400 + "}\n", 1,
-     "1000000000000000000000000000000000000... (too large for a number)"),
-    ('{"id": 1, "x": 1' + "0" * 5000 + "}\n", 1,
-     "1000000000000000000000000000000000000... (too large for a number)"),
+    ('{"id": 1}\n{"id": 2, "x": 1' + "0" * 5000 + "}\n", 2,
+     "1000000000000000000000000000000000000... (more digits than a number may have)"),
 ])
 def test_a_number_no_double_holds_in_json_lines_is_bad_data(tmp_path, text, line, number):
     """1e400, NaN and Infinity in JSON Lines are a UsageError naming file and line."""
@@ -107,10 +105,10 @@ def test_a_number_no_double_holds_in_a_json_document_names_its_line(tmp_path):
 
 
 def test_large_but_finite_numbers_and_such_text_are_read(tmp_path):
-    """1e300, a 300-digit integer and the text "NaN" are read as they are."""
+    """1e300, a 400-digit integer (exact) and the text "NaN" are read as they are."""
     path = tmp_path / "customers.jsonl"
-    path.write_text('{"id": 1, "x": 1e300, "n": 1' + "0" * 300 + ', "s": "NaN Infinity 1e999"}\n')
-    assert read_customers(path) == [{"id": 1, "x": 1e300, "n": 10 ** 300,
+    path.write_text('{"id": 1, "x": 1e300, "n": 1' + "0" * 400 + ', "s": "NaN Infinity 1e999"}\n')
+    assert read_customers(path) == [{"id": 1, "x": 1e300, "n": 10 ** 400,
                                      "s": "NaN Infinity 1e999"}]
 
 
@@ -123,14 +121,14 @@ def test_json_nested_too_deeply_is_a_usage_error(tmp_path):
 
 @pytest.mark.parametrize("cell", ["1" + "0" * 400 + ".5", "1" + "0" * 5000])
 def test_a_csv_number_cell_that_overflows_is_bad_data(tmp_path, cell):
-    """A CSV number cell no double holds names the file and line."""
+    """A CSV number cell no double holds (or with more digits than Python converts) names the file and line."""
     path = csv_folder(tmp_path, f"id,x\n1,2\n2,{cell}\n")
     assert usage_error(path).startswith(f"{path}:3: bad number 1000")
 
 
 def test_an_overflowing_number_in_orders_csv_and_in_tags(tmp_path):
     """Sibling files and `|`-joined lists check their numbers too."""
-    path = csv_folder(tmp_path, "id,tags\n1,a|1" + "0" * 400 + "\n")
+    path = csv_folder(tmp_path, "id,tags\n1,a|1" + "0" * 400 + ".5\n")
     assert usage_error(path).startswith(f"{path}:2: bad number")
     path = csv_folder(tmp_path, "id\n1\n", orders=f"customer_id,at,total\n1,,1{'0' * 400}.0\n")
     assert usage_error(path).startswith(f"{tmp_path / 'orders.csv'}:2: bad number")
