@@ -57,8 +57,17 @@ class Explanation:
 
     def render(self) -> str:
         """The explanation as an indented tree."""
+        # Iterative, like to_dict: a chain of a thousand segments is a tree
+        # a thousand levels deep.
         lines = [self._line()]
-        self._render_children(lines, "")
+        pending = [(child, "", index == len(self.children) - 1)
+                   for index, child in enumerate(self.children)][::-1]
+        while pending:
+            node, prefix, last = pending.pop()
+            lines.append(f"{prefix}{'└── ' if last else '├── '}{node._line()}")
+            inner = prefix + ("    " if last else "│   ")
+            pending.extend((child, inner, index == len(node.children) - 1)
+                           for index, child in reversed(list(enumerate(node.children))))
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -69,20 +78,21 @@ class Explanation:
         line = f"{self.text} {'->' if self.is_condition else '='} {shown}"
         return f"{line}  ({self.note})" if self.note else line
 
-    def _render_children(self, lines: list[str], prefix: str) -> None:
-        for index, child in enumerate(self.children):
-            last = index == len(self.children) - 1
-            lines.append(f"{prefix}{'└── ' if last else '├── '}{child._line()}")
-            child._render_children(lines, prefix + ("    " if last else "│   "))
-
     def to_dict(self) -> dict:
         """Plain data: text, value (as shown), children."""
-        return {
-            "text": self.text,
-            "value": show_value(self.value, self.is_condition),
-            "note": self.note,
-            "children": [child.to_dict() for child in self.children],
-        }
+        root = self._plain()
+        pending = [(self, root)]
+        while pending:
+            node, plain = pending.pop()
+            for child in node.children:
+                child_plain = child._plain()
+                plain["children"].append(child_plain)
+                pending.append((child, child_plain))
+        return root
+
+    def _plain(self) -> dict:
+        return {"text": self.text, "value": show_value(self.value, self.is_condition),
+                "note": self.note, "children": []}
 
 
 def show_value(value: Any, is_condition: bool) -> str:
@@ -202,26 +212,42 @@ class _Builder:
         self.segment_body = segment_body
         self.shown: set[str] = set()
 
-    def build(self, node: c.Checked) -> Explanation:
+    def build(self, root: c.Checked) -> Explanation:
+        # Depth first and iterative: parts are built in reading order (the
+        # first reference to a segment is the one showing its rule), and a
+        # chain of a thousand segments needs no deep recursion.
+        stack = [self.start(root)]
+        while True:
+            frame = stack[-1]
+            if len(frame.built) < len(frame.parts):
+                stack.append(self.start(frame.parts[len(frame.built)]))
+                continue
+            stack.pop()
+            done = frame.finish()
+            if not stack:
+                return done
+            stack[-1].built.append(done)
+
+    def start(self, node: c.Checked) -> _Frame:
         value = self.trace.get(id(node), NOT_EVALUATED)
         is_condition = node.type.name == "bool"
-        text = self.text(node)
         note = None
+        parts: tuple[c.Checked, ...] = ()
         if value is NOT_EVALUATED:
-            children: tuple[Explanation, ...] = ()
+            pass
         elif isinstance(node, c.SegmentRef):
-            children, note = self.segment(node.name)
+            parts, note = self.segment(node.name)
         else:
-            children = tuple(self.build(child) for child in _shown_children(node))
+            parts = _shown_children(node)
         if is_condition and value is None:
             note = _null_note(node, self.trace, self.render)
-        return Explanation(text, value, is_condition, children, note)
+        return _Frame(self.text(node), value, is_condition, note, parts)
 
-    def segment(self, name: str) -> tuple[tuple[Explanation, ...], str | None]:
+    def segment(self, name: str) -> tuple[tuple[c.Checked, ...], str | None]:
         if name in self.shown:
             return (), SEE_ABOVE
         self.shown.add(name)
-        return (self.build(self.segment_body(name)),), None
+        return (self.segment_body(name),), None
 
     def text(self, node: c.Checked) -> str:
         if node.syntax is None:
@@ -232,6 +258,22 @@ class _Builder:
             # A lone surrogate in a string literal cannot be written in a
             # rule; the explanation shows U+FFFD in its place.
             return self.render(_without_surrogates(node.syntax))
+
+
+@attrs.define
+class _Frame:
+    """An explanation being built: its own line, and its parts built so far."""
+
+    text: str
+    value: Any
+    is_condition: bool
+    note: str | None
+    parts: tuple[c.Checked, ...]
+    built: list[Explanation] = attrs.Factory(list)
+
+    def finish(self) -> Explanation:
+        return Explanation(self.text, self.value, self.is_condition, tuple(self.built),
+                           self.note)
 
 
 def _without_surrogates(node: Any) -> Any:

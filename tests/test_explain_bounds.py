@@ -8,6 +8,7 @@ import tracemalloc
 import pytest
 
 import segdsl
+from segdsl.explain import Explanation
 
 NOW = "2026-07-15T12:00:00Z"
 
@@ -186,3 +187,36 @@ def test_a_lone_surrogate_in_a_string_literal_never_makes_explain_raise():
         '    └── name = "xy"',
     )
     assert explanation.to_dict()["children"][0]["text"] == 'name == "x\ufffdy"'
+
+
+# ------------------------------------------------------------- deep trees
+
+
+def test_a_tree_three_thousand_levels_deep_renders_and_converts():
+    """render and to_dict walk the tree without recursion, so depth is no limit."""
+    node = Explanation("x > 1", True, True)
+    for level in range(3000):
+        node = Explanation(f"s{level}", True, True, (node,))
+    lines = node.render().splitlines()
+    assert len(lines) == 3001
+    assert lines[-1] == " " * 4 * 2999 + "└── x > 1 -> true"
+    plain = node.to_dict()
+    for _ in range(3000):
+        plain = plain["children"][0]
+    assert plain == {"text": "x > 1", "value": "true", "note": None, "children": []}
+
+
+def test_a_chain_of_a_thousand_segments_builds_its_explanation():
+    """Building the explanation of a 1,000-segment chain needs no deep recursion."""
+    from segdsl import checked
+    from segdsl import explain as explaining
+    from segdsl.rules import _render
+
+    lines = ["segment s0 = x > 1"] + [f"segment s{i} = s{i - 1} and x > 0" for i in range(1, 1000)]
+    program = segdsl.loads("\n".join(lines))._program  # the compiled bodies
+    trace = {id(node): True for i in range(1000) for node in checked.walk(program.body(f"s{i}"))}
+    built = explaining.build(program.body("s999"), trace, _render, program.body)
+    depth = 0
+    while built.children:
+        built, depth = built.children[0], depth + 1
+    assert (depth, built.text) == (1998, "x > 1")
