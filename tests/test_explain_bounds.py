@@ -219,4 +219,4 @@ def test_a_chain_of_a_thousand_segments_builds_its_explanation():
     depth = 0
     while built.children:
         built, depth = built.children[0], depth + 1
-    assert (depth, built.text) == (1998, "x > 1")
+    assert (depth, built.text) == (1999, "x")
