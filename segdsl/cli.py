@@ -99,7 +99,7 @@ def _run_fmt(args: argparse.Namespace) -> int:
         try:
             formatted = format_text(text, file=path)
         except SegdslError as error:
-            print(error.render(), file=sys.stderr)
+            print("\n".join(each.render() for each in error.errors or [error]), file=sys.stderr)
             status = EXIT_RULE_ERRORS
             continue
         if formatted == text:
