@@ -6,6 +6,8 @@ import time
 import tracemalloc
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import segdsl
 from segdsl.explain import Explanation
@@ -220,3 +222,40 @@ def test_a_chain_of_a_thousand_segments_builds_its_explanation():
     while built.children:
         built, depth = built.children[0], depth + 1
     assert (depth, built.text) == (1999, "x")
+
+
+# ---------------------------------------- explain agrees with matches, always
+
+ATOMS = ["x > 1", "x < 1", "x is null", 'y matches "a"', "not (x > 1)", "z == 1"]
+
+
+def rules_text(depth: int) -> st.SearchStrategy[str]:
+    """Rules made of and/or/not over atoms, one of which raises when y is not text."""
+    atom = st.sampled_from(ATOMS)
+    if depth == 0:
+        return atom
+    smaller = rules_text(depth - 1)
+    return st.one_of(
+        atom,
+        st.tuples(smaller, st.sampled_from(["and", "or"]), smaller).map(
+            lambda parts: f"({parts[0]} {parts[1]} {parts[2]})"),
+        smaller.map(lambda text: f"not {text}"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(rule=rules_text(3), x=st.sampled_from([0, 2, None]), y=st.sampled_from(["a", 5, None]),
+       z=st.sampled_from([1, 2, None]))
+def test_explain_answers_exactly_where_matches_answers(rule, x, y, z):
+    """For and/or/not trees with an operand that raises, explain raises iff matches does, else agrees."""
+    segment = segdsl.compile(rule)
+    customer = {"id": 1, "x": x, "y": y, "z": z}
+    try:
+        expected = segment.matches(customer, now=NOW)
+    except segdsl.DataError as error:
+        with pytest.raises(segdsl.DataError) as raised:
+            segment.explain(customer, now=NOW)
+        assert raised.value.message == error.message
+        return
+    explanation = segment.explain(customer, now=NOW)
+    assert explanation.matched is expected
+    explanation.render()
