@@ -30,7 +30,7 @@ from segdsl.timeline import iso_text
 NOT_EVALUATED = object()
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Explanation:
     """One sub-expression of a rule, its value for a customer, and its parts.
 
@@ -72,6 +72,11 @@ class Explanation:
 
     def __str__(self) -> str:
         return self.render()
+
+    def __repr__(self) -> str:
+        # Bounded like the rendered values, whatever the depth of the tree.
+        parts = len(self.children)
+        return f"<Explanation {self._line()!r}, {parts} part{'' if parts == 1 else 's'}>"
 
     def _line(self) -> str:
         shown = show_value(self.value, self.is_condition)

@@ -259,3 +259,14 @@ def test_explain_answers_exactly_where_matches_answers(rule, x, y, z):
     explanation = segment.explain(customer, now=NOW)
     assert explanation.matched is expected
     explanation.render()
+
+
+def test_the_repr_of_an_explanation_is_its_first_line():
+    """repr shows the top line and the number of parts, bounded whatever the tree holds."""
+    tags: list = list(range(100_000))
+    tags.append(tags)
+    explanation = CONTAINS["tagged"].explain({"tags": tags}, now=NOW)
+    assert repr(explanation) == "<Explanation 'tagged -> false', 1 part>"
+    inner = explanation.children[0].children[0]
+    assert repr(inner) == ("<Explanation 'tags = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ... (99,991 more)]', "
+                           "0 parts>")
