@@ -86,11 +86,13 @@ def test_evaluate_only_named_segments():
     assert result.members == {"engaged": [1, 2]}
 
 
-def test_customers_without_id_are_named_by_position():
-    """A member without an id is reported by its index in the input."""
+def test_customers_without_id_are_named_by_position_when_asked():
+    """With ids="position" a member is reported by its index in the input."""
     anonymous = {"events": [visit(3)] * 10}
-    result = segdsl.loads("segment s = visits(30d) >= 10").evaluate([QUIET, anonymous], now=NOW)
-    assert result["s"] == [1]
+    rules = segdsl.loads("segment s = visits(30d) >= 10")
+    assert rules.evaluate([QUIET, anonymous], now=NOW, ids="position")["s"] == [1]
+    with pytest.raises(segdsl.DataError, match="the customer at position 1 has no id field"):
+        rules.evaluate([QUIET, anonymous], now=NOW)
 
 
 def test_rule_set_lookup_and_repr():
@@ -185,11 +187,11 @@ def test_compiled_rules_are_shared_safely_between_threads():
     """Evaluating one compiled rule set from several threads gives the same results."""
     rules = segdsl.loads(RULES)
     population = CUSTOMERS * 200
-    expected = rules.evaluate(population, now=NOW).sizes
+    expected = rules.evaluate(population, now=NOW, ids="position").sizes
     results = []
 
     def work():
-        results.append(rules.evaluate(population, now=NOW).sizes)
+        results.append(rules.evaluate(population, now=NOW, ids="position").sizes)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for thread in threads:
