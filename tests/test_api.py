@@ -303,12 +303,12 @@ def test_result_as_a_dataframe_needs_the_library():
 
 
 def test_a_function_cannot_take_a_built_in_name():
-    """Registering a function under a prelude name is refused, not silently shadowed."""
+    """Registering a function under a prelude name is refused at registration, not shadowed."""
     functions = segdsl.Functions()
 
-    @functions.register(params={"window": "duration"}, returns="number")
     def visits(window):
         return 0
 
     with pytest.raises(segdsl.UsageError, match="function 'visits' is already a built-in"):
-        segdsl.compile("visits(30d) > 1", functions=functions)
+        functions.register(params={"window": "duration"}, returns="number")(visits)
+    assert "visits" not in functions
