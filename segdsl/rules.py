@@ -77,7 +77,7 @@ def _functions_option(functions: Any) -> Functions | None:
 def _timezone_option(timezone: Any) -> Any:
     if timezone is None or isinstance(timezone, dt.tzinfo):
         return timezone
-    if not isinstance(timezone, str):
+    if not isinstance(timezone, str) or not timezone.strip():
         raise UsageError(f"timezone must be a zone name such as 'Europe/Paris' or a tzinfo, not "
                          f"{shown(timezone)}")
     try:
@@ -102,7 +102,10 @@ def _window_option(window: Any) -> Duration:
 
 
 def _duration_option(text: str) -> Duration:
-    expression = _located(lambda: parse_expression(text), text, None)
+    try:
+        expression = parse_expression(text)
+    except SegdslError:
+        expression = None
     if not isinstance(expression, n.Duration):
         raise UsageError(f"the RFM window must be a duration such as 365d or 2y, not {text!r}")
     return Duration(expression.amount, expression.unit.value)
