@@ -402,7 +402,8 @@ def take(table: Any, positions: list[int]) -> Any:
     if _is(table, "polars", "DataFrame"):
         return table[positions]
     if _is(table, "pyarrow", "Table", "RecordBatch"):
-        return table.take(positions)
+        pyarrow = sys.modules["pyarrow"]
+        return table.take(pyarrow.array(positions, type=pyarrow.int64()))
     return None
 
 

@@ -313,3 +313,132 @@ def test_a_failing_iterator_is_a_data_error_naming_the_position():
         segment.filter(customers(), now=NOW)
     with pytest.raises(segdsl.DataError, match="could not be read at position 2"):
         segdsl.loads('segment s = country == "FR"').evaluate(customers(), now=NOW)
+
+
+# ------------------------------------------------------------ odd objects
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ODD_RULES = segdsl.loads("""
+segment french = country == "FR"
+segment adult = age >= 30 and not (score < 0.5)
+segment a_name = name starts_with "A"
+segment buyer = count(orders, within = 30d) >= 1
+""")
+# Ranking (ntile, percentile, rfm) over values that are not numbers is the
+# population functions' concern, and a field read raising is the values';
+# both are tested with them.
+
+
+class Raising:
+    """An object whose iteration, length and repr raise (a field read from one
+    is the values' concern, tested with them)."""
+
+    def __init__(self, error: type[Exception]) -> None:
+        self.error = error
+
+    def __iter__(self):
+        raise self.error("__iter__")
+
+    def __len__(self):
+        raise self.error("__len__")
+
+    def __repr__(self):
+        raise self.error("__repr__")
+
+
+class RaisingLength:
+    """Iterable customers whose __len__ raises."""
+
+    def __iter__(self):
+        return iter([{"id": 1, "country": "FR"}])
+
+    def __len__(self):
+        raise ValueError("no length")
+
+
+def raising_midway(count: int):
+    """A generator of ``count`` good customers, then an error."""
+    for index in range(count):
+        yield {"id": index, "country": "FR", "age": index}
+    raise RuntimeError("the source went away")
+
+
+ODD_FRAMES = [
+    lambda: pd.DataFrame({"id": [1, 2], "age": [1 + 2j, 3j]}),
+    lambda: pd.DataFrame({"id": [1, 2], "country": pd.Categorical(["FR", None])}),
+    lambda: pd.DataFrame({"id": [1, 2], "age": pd.to_timedelta([1, 2], unit="D")}),
+    lambda: pd.DataFrame({"id": [1, 2], "age": pd.period_range("2026-01", periods=2, freq="M")}),
+    lambda: pd.DataFrame({"id": [1, 2], "name": [b"A", b"B"]}),
+    lambda: pd.DataFrame({"id": [1, 2], "orders": [5, "x"]}),
+    lambda: pd.DataFrame({"id": [1, 2], "age": [True, False]}),
+    lambda: pd.DataFrame({"id": [1, 2], "age": pd.array([1, None], dtype="Int64")}),
+    lambda: pd.DataFrame(),
+    lambda: pd.DataFrame({0: [1], 1: ["FR"]}),
+    lambda: pd.DataFrame([[1, "FR"]], columns=pd.MultiIndex.from_tuples([("a", "id"), ("a", "c")])),
+    lambda: pd.DataFrame({"id": [1, 1], "country": ["FR", "BE"]}),
+    lambda: pd.DataFrame({"id": [1.5, float("nan")]}),
+    lambda: pl.DataFrame({"id": [1, 2], "age": [dt.timedelta(days=1), None]}),
+    lambda: pl.DataFrame({"id": [1, 2], "name": [b"A", None]}),
+    lambda: pl.DataFrame({"id": [1, 2], "orders": [[1, 2], None]}),
+    lambda: pl.DataFrame({"id": [1, 2], "country": pl.Series(["FR", "BE"], dtype=pl.Categorical)}),
+    lambda: pl.DataFrame(),
+    lambda: pa.table({"id": [1, 2], "score": pa.array([1, 2], type=pa.decimal128(5, 2))}),
+    lambda: pa.table({"id": [1, 2], "country": pa.array(["FR", "BE"]).dictionary_encode()}),
+    lambda: pa.table({"id": [1], "orders": pa.array([[("a", 1)]], type=pa.map_(pa.string(),
+                                                                                  pa.int64()))}),
+    lambda: pa.table({"id": pa.array([None, None], type=pa.int64())}),
+]
+
+ODD_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+    | st.binary(max_size=3) | st.just(float("nan")) | st.dates(),
+    lambda inner: st.lists(inner, max_size=3) | st.sets(st.integers(), max_size=3)
+    | st.dictionaries(st.sampled_from(["id", "country", "age", "score", "name", "orders"]),
+                      inner, max_size=4),
+    max_leaves=8)
+
+ODD_CUSTOMERS = st.one_of(
+    ODD_VALUES,
+    st.lists(ODD_VALUES, max_size=4),
+    st.lists(st.dictionaries(st.sampled_from(["id", "country", "age", "name"]), ODD_VALUES,
+                             max_size=4), max_size=4),
+    st.sampled_from([ValueError, TypeError, KeyError, RuntimeError]).map(Raising),
+    st.builds(RaisingLength),
+    st.integers(0, 3).map(raising_midway),
+    st.sampled_from(ODD_FRAMES).map(lambda make: make()),
+    st.lists(st.sampled_from([ValueError, AttributeError]).map(Raising), max_size=2),
+    st.sampled_from(ODD_FRAMES).map(lambda make: [make()]),
+)
+
+
+def answers_or_refuses(action) -> None:
+    try:
+        action()
+    except segdsl.SegdslError:
+        pass
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ODD_CUSTOMERS, st.sampled_from(list(ODD_RULES)))
+def test_odd_objects_get_an_answer_or_a_segdsl_error(customers, name):
+    """Whatever is thrown at the API as customers, only a SegdslError escapes."""
+    segment = ODD_RULES[name]
+    for action in (lambda: ODD_RULES.evaluate(customers, now=NOW),
+                   lambda: ODD_RULES.evaluate(customers, now=NOW, ids="position"),
+                   lambda: segment.filter(customers, now=NOW),
+                   lambda: ODD_RULES.population(customers, now=NOW),
+                   lambda: segment.matches(customers, now=NOW),
+                   lambda: segment.explain(customers, now=NOW)):
+        answers_or_refuses(action)
+
+
+@pytest.mark.parametrize("kind", list(TABLES))
+def test_filter_of_a_table_without_members_is_an_empty_table(kind):
+    """No member: an empty table with the same columns, not an error."""
+    table = TABLES[kind](CUSTOMERS)
+    kept = segdsl.compile('country == "DE"').filter(table, now=NOW)
+    assert len(kept) == 0 if kind != "pyarrow-batch" else kept.num_rows == 0
+    assert list(kept.columns if kind in ("pandas", "polars", "polars-lazy") else
+                kept.schema.names) == list(CUSTOMERS[0])
