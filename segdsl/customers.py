@@ -428,7 +428,8 @@ class Identities:
     def __init__(self, id_field: str = "id", by_position: bool = False) -> None:
         self.field = id_field
         self.by_position = by_position
-        self._seen: dict[Any, int] = {}
+        #: id -> position of the customers seen so far
+        self.seen: dict[Any, int] = {}
 
     def of(self, record: Any, position: int) -> Any:
         """The id of ``record``, the customer at ``position``.
@@ -445,7 +446,7 @@ class Identities:
         kind = type(identity)
         if kind is not int and kind is not str:
             identity = _id_value(identity, record, field, position)
-        seen = self._seen
+        seen = self.seen
         if identity in seen:
             raise DataError(
                 f"the customers at positions {seen[identity]} and {position} have the same "

@@ -756,10 +756,16 @@ class RuleSet:
         as_customer = _customers.customer
         identity_of = identities.of
         total = 0
+        field, seen = identities.field, identities.seen
+        plain = not identities.by_position
         for index, record in enumerate(records):
             if type(record) is not dict:
                 record = as_customer(record, index)
-            identity = identity_of(record, index)
+            identity = record.get(field) if plain and type(record) is dict else None
+            if (type(identity) is int or type(identity) is str) and identity not in seen:
+                seen[identity] = index  # the common case, inlined: a new int or str id
+            else:
+                identity = identity_of(record, index)
             ctx = None  # made only when a segment needs the general evaluator
             for closure, fast, ids in plans:
                 member = None
