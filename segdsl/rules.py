@@ -177,6 +177,7 @@ def load(path: str | Path, **options: Any) -> RuleSet:
     """
     if not isinstance(path, (str, PathLike)):
         raise UsageError(f"load takes the path of a rule file, not {shown(path)}")
+    _option_values(options)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

@@ -76,6 +76,7 @@ def test_a_whole_day_timedelta_is_an_rfm_window():
     (lambda: segdsl.compile(5), "compile takes the rule text as a str, not int 5"),
     (lambda: segdsl.check(None), "check takes the rule text as a str, not NoneType None"),
     (lambda: segdsl.loads("segment a = true", file=5), "file must be a file name, not int 5"),
+    (lambda: segdsl.load("examples/summer_sale.seg", shema={}), "unknown option 'shema'"),
 ])
 def test_rule_text_and_paths_are_checked(action, message):
     """load, loads, compile and check say what they take when given something else."""

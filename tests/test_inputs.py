@@ -110,6 +110,8 @@ def test_population_of_a_table_scores_single_customers(rules, kind):
     segment = rules["top_spenders"]
     assert [segment.matches(c, now=NOW, population=stats) for c in CUSTOMERS] == [
         True, False, True, False]
+    assert [segment.matches(c, now=NOW, population=TABLES[kind](CUSTOMERS))
+            for c in CUSTOMERS] == [True, False, True, False]
 
 
 @pytest.mark.parametrize("kind", list(TABLES))
