@@ -14,6 +14,8 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import segdsl
 
@@ -282,9 +284,9 @@ def test_filter_and_population_refuse_what_is_not_customers(api):
     rules = segdsl.loads('segment french = country == "FR"')
     call = (lambda x: rules["french"].filter(x, now=NOW)) if api == "filter" else (
         lambda x: rules.population(x, now=NOW))
-    for given, start in [(None, "got None"), ("abc", "got str 'abc'"), ({"id": 1}, "got one dict")]:
+    for wrong, start in [(None, "got None"), ("abc", "got str 'abc'"), ({"id": 1}, "got one dict")]:
         with pytest.raises(segdsl.DataError, match=f"^{api} {start} as customers"):
-            call(given)
+            call(wrong)
 
 
 def test_not_customers_is_also_a_usage_error():
@@ -319,8 +321,6 @@ def test_a_failing_iterator_is_a_data_error_naming_the_position():
 
 # ------------------------------------------------------------ odd objects
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 ODD_RULES = segdsl.loads("""
 segment french = country == "FR"
