@@ -18,6 +18,7 @@ with a typed signature that the checker verifies like a built-in's::
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -73,9 +74,15 @@ def _as_types(spec: Any) -> tuple[t.Type, ...]:
         return (spec,)
     if isinstance(spec, str):
         return tuple(t.parse_type(part) for part in spec.split("|"))
-    if isinstance(spec, Iterable):
-        return tuple(type_ for item in spec for type_ in _as_types(item))
-    raise UsageError(f"cannot read a type from {spec!r}")
+    if isinstance(spec, Iterable) and not isinstance(spec, Mapping):
+        found = tuple(type_ for item in spec for type_ in _as_types(item))
+        if found:
+            return found
+    raise UsageError(f"cannot read a type from {spec!r}: spell it like 'number', "
+                     f"'string|list[string]' or 'datetime'")
+
+
+_NO_PARAMS: Mapping[str, Any] = {}
 
 
 class Functions:
@@ -83,52 +90,159 @@ class Functions:
 
     def __init__(self, functions: Iterable[Function] = ()) -> None:
         self._functions: dict[str, Function] = {}
+        if isinstance(functions, Functions):
+            functions = list(functions)
+        elif not isinstance(functions, Iterable) or isinstance(functions, (str, Mapping)):
+            raise UsageError(f"Functions takes a list of Function objects, not "
+                             f"{type(functions).__name__}")
         for function in functions:
             self.add(function)
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._functions
+    @classmethod
+    def _builtins(cls, functions: Iterable[Function]) -> Functions:
+        registry = object.__new__(cls)
+        registry._functions = {function.name: function for function in functions}
+        return registry
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self._functions
 
     def __iter__(self):
         return iter(self._functions.values())
+
+    def __len__(self) -> int:
+        return len(self._functions)
 
     def __repr__(self) -> str:
         return f"Functions({', '.join(self._functions)})"
 
     def get(self, name: str) -> Function | None:
         """The function called ``name``, or None."""
-        return self._functions.get(name)
+        return self._functions.get(name) if isinstance(name, str) else None
 
     def add(self, function: Function) -> None:
-        """Add ``function``; a name can be registered once."""
+        """Add ``function``; a name can be registered once, and not a built-in's.
+
+        Raises:
+            UsageError: the name is taken, or the declared parameters do not
+                match the Python function's signature.
+        """
+        if not isinstance(function, Function):
+            raise UsageError(f"Functions.add takes a segdsl.Function, not "
+                             f"{type(function).__name__}")
+        _check_name(function.name)
         if function.name in self._functions:
             raise UsageError(f"a function named {function.name!r} is already registered")
+        _check_signature(function)
         self._functions[function.name] = function
 
-    def register(self, name: str | None = None, *, params: Mapping[str, Any], returns: Any,
-                 null_safe: bool = True, doc: str | None = None) -> Callable:
+    def register(self, name: str | None = None, *, params: Mapping[str, Any] = _NO_PARAMS,
+                 returns: Any = None, null_safe: bool = True, doc: str | None = None) -> Callable:
         """Decorator registering a Python function under ``name`` (default: its own).
 
         Args:
             name: the name rules use.
             params: parameter names to type spellings (``"number"``,
-                ``"string|list[string]"``), in call order.
+                ``"string|list[string]"``), in call order; they must be the
+                Python function's own parameters.
             returns: the result type's spelling.
             null_safe: return null without calling when an argument is null.
             doc: a one-line description (default: the docstring's first line).
+
+        Raises:
+            UsageError: the arguments are malformed, the name is taken, or
+                ``params`` does not match the function's signature (when it
+                is decorated).
         """
+        if callable(name) and not isinstance(name, str):
+            raise UsageError("register needs the parameters' and result's types: "
+                             "@functions.register(params={...}, returns=...)")
+        if name is not None:
+            _check_name(name)
+        if params is _NO_PARAMS or not isinstance(params, Mapping):
+            shown = "nothing" if params is _NO_PARAMS else type(params).__name__
+            raise UsageError(f"register: params must be a dict of parameter names to types, such "
+                             f"as {{'email': 'string'}}, not {shown}")
+        if returns is None:
+            raise UsageError("register: returns= must name the result's type, such as 'number'")
+        if not isinstance(null_safe, bool):
+            raise UsageError(f"register: null_safe must be True or False, not {null_safe!r}")
+        if doc is not None and not isinstance(doc, str):
+            raise UsageError(f"register: doc must be text, not {type(doc).__name__}")
+        label = name or "a function"
+        try:
+            parameters = tuple(Parameter(_parameter_name(p, label), _as_types(spec))
+                               for p, spec in params.items())
+            results = _as_types(returns)
+        except ValueError as error:
+            raise UsageError(f"function {label}: {error}") from None
+        if len(results) != 1:
+            raise UsageError(f"function {label}: returns must be one type, not {returns!r}")
+
         def decorate(implementation: Callable) -> Callable:
-            try:
-                parameters = tuple(Parameter(p, _as_types(spec)) for p, spec in params.items())
-                result = _as_types(returns)[0]
-            except ValueError as error:
-                raise UsageError(f"function {name or implementation.__name__}: {error}") from None
-            summary = doc or (implementation.__doc__ or "").strip().split("\n")[0]
-            self.add(Function(name or implementation.__name__, implementation, parameters,
-                              result, null_safe, summary))
+            if not callable(implementation):
+                raise UsageError(f"register decorates a Python function, not "
+                                 f"{type(implementation).__name__}")
+            own = getattr(implementation, "__name__", None)
+            summary = doc or (getattr(implementation, "__doc__", None) or "").strip().split("\n")[0]
+            self.add(Function(name or own or "", implementation, parameters, results[0],
+                              null_safe, summary))
             return implementation
 
         return decorate
+
+
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise UsageError(f"a function's name must be an identifier such as 'email_domain', not "
+                         f"{name!r}")
+    if name in _taken_names():
+        raise UsageError(f"function {name!r} is already a built-in of segdsl: register it under "
+                         f"another name")
+
+
+def _taken_names() -> set[str]:
+    # The checker owns the language's own functions; it imports this module.
+    from segdsl.checker import AGGREGATIONS, ORDER_MACROS, POPULATION_FUNCTIONS, prelude
+
+    return ({d.name for d in prelude().statements} | set(AGGREGATIONS) | set(ORDER_MACROS)
+            | set(POPULATION_FUNCTIONS) | {f.name for f in BUILTINS})
+
+
+def _parameter_name(name: Any, label: str) -> str:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise UsageError(f"function {label}: a parameter's name must be an identifier, not "
+                         f"{name!r}")
+    return name
+
+
+def _check_signature(function: Function) -> None:
+    """Refuse declared parameters the Python function cannot be called with."""
+    try:
+        signature = inspect.signature(function.implementation)
+    except (TypeError, ValueError):  # some built-in callables have no signature to read
+        return
+    declared = [param.name for param in function.params]
+    required = sum(1 for param in function.params if param.required)
+    for count in {required, len(declared)}:
+        try:
+            signature.bind(*declared[:count])
+        except TypeError:
+            raise UsageError(
+                f"function {function.name!r}: params declare {_count(count)} "
+                f"({', '.join(declared[:count]) or 'none'}), but the Python function's "
+                f"signature is {function.name}{signature}") from None
+    positional = [p for p in signature.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    for number, (name, actual) in enumerate(zip(declared, positional, strict=False), start=1):
+        if actual.kind is actual.POSITIONAL_OR_KEYWORD and name != actual.name:
+            raise UsageError(
+                f"function {function.name!r}: parameter {number} is declared {name!r}, but the "
+                f"Python function calls it {actual.name!r} ({function.name}{signature})")
+
+
+def _count(number: int) -> str:
+    return f"{number} parameter" + ("" if number == 1 else "s")
 
 
 # ---------------------------------------------------------------- built-ins
@@ -148,7 +262,7 @@ def _coalesce(*values: Any) -> Any:
 
 _NUMBER, _STRING = (t.NUMBER,), (t.STRING,)
 
-BUILTINS = Functions([
+BUILTINS = Functions._builtins([
     Function("lower", str.lower, (Parameter("text", _STRING),), t.STRING,
              doc="the text in lower case"),
     Function("upper", str.upper, (Parameter("text", _STRING),), t.STRING,

@@ -21,6 +21,7 @@ import functools
 import html
 import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -28,37 +29,100 @@ import attrs
 
 from segdsl import checked as c
 from segdsl import codegen
+from segdsl import customers as _customers
 from segdsl import explain as explaining
 from segdsl import nodes as n
 from segdsl.checker import Checker, Options, Warning
-from segdsl.compiler import Closure, Compiler, Context, get_field
+from segdsl.compiler import Closure, Compiler, Context
+from segdsl.customers import POSITION, Identities, shown
 from segdsl.errors import EvaluationError, SegdslError, UsageError
-from segdsl.functions import Functions
+from segdsl.functions import Function, Functions
 from segdsl.parser import parse, parse_expression
 from segdsl.population import statistics
 from segdsl.schema import Schema
-from segdsl.timeline import Duration, iso_text, read_datetime
+from segdsl.timeline import Duration, as_timezone, iso_text, read_datetime
 
 _EXPRESSION_NAME = "rule"
 _PROGRESS_EVERY = 10_000
 
 
-def _options(schema: Schema | None, functions: Functions | None, timezone: Any,
-             rfm_window: str | Duration | None) -> Options:
-    window = rfm_window if rfm_window is not None else Duration(365, "d")
-    if isinstance(window, str):
-        window = _duration_option(window)
+def _options(schema: Any, functions: Any, timezone: Any, rfm_window: Any) -> Options:
+    window = _window_option(rfm_window)
     try:
-        return Options(schema=schema, functions=functions, timezone=timezone, rfm_window=window)
+        return Options(schema=_schema_option(schema), functions=_functions_option(functions),
+                       timezone=_timezone_option(timezone), rfm_window=window)
     except ValueError as error:
         raise UsageError(str(error)) from None
 
 
+def _schema_option(schema: Any) -> Schema | None:
+    """A :class:`Schema`, or None; a plain dict of fields builds one."""
+    if schema is None or isinstance(schema, Schema):
+        return schema
+    if isinstance(schema, Mapping):
+        return Schema(schema)
+    raise UsageError(f"schema must be a segdsl.Schema or a dict of fields such as "
+                     f"{{'country': 'string'}}, not {shown(schema)}")
+
+
+def _functions_option(functions: Any) -> Functions | None:
+    """A :class:`Functions` registry, or None; a list of :class:`Function` builds one."""
+    if functions is None or isinstance(functions, Functions):
+        return functions
+    if isinstance(functions, (list, tuple)) and all(isinstance(f, Function) for f in functions):
+        return Functions(functions)
+    raise UsageError(f"functions must be a segdsl.Functions registry, not {shown(functions)}")
+
+
+def _timezone_option(timezone: Any) -> Any:
+    if timezone is None or isinstance(timezone, dt.tzinfo):
+        return timezone
+    if not isinstance(timezone, str) or not timezone.strip():
+        raise UsageError(f"timezone must be a zone name such as 'Europe/Paris' or a tzinfo, not "
+                         f"{shown(timezone)}")
+    try:
+        return as_timezone(timezone)
+    except Exception:  # noqa: BLE001 - dateutil fails in its own ways on odd names
+        raise UsageError(f"unknown timezone {timezone!r}: use a name such as 'Europe/Paris' "
+                         f"or 'UTC'") from None
+
+
+def _window_option(window: Any) -> Duration:
+    if window is None:
+        return Duration(365, "d")
+    if isinstance(window, Duration):
+        return window
+    if isinstance(window, str):
+        return _duration_option(window)
+    if isinstance(window, dt.timedelta) and window > dt.timedelta(0) \
+            and window % dt.timedelta(days=1) == dt.timedelta(0):
+        return Duration(window.days, "d")
+    raise UsageError(f"the RFM window must be a duration such as '365d' or '2y', not "
+                     f"{shown(window)}")
+
+
 def _duration_option(text: str) -> Duration:
-    expression = parse_expression(text)
+    try:
+        expression = parse_expression(text)
+    except SegdslError:
+        expression = None
     if not isinstance(expression, n.Duration):
         raise UsageError(f"the RFM window must be a duration such as 365d or 2y, not {text!r}")
     return Duration(expression.amount, expression.unit.value)
+
+
+def _text(text: Any, what: str) -> str:
+    if not isinstance(text, str):
+        raise UsageError(f"{what} takes the rule text as a str, not {shown(text)}")
+    return text
+
+
+def _file_name(file: Any) -> str | None:
+    if file is None or isinstance(file, str):
+        return file
+    if isinstance(file, PathLike):
+        return str(file)
+    raise UsageError(f"file must be a file name, not {shown(file)}")
 
 
 def compile(text: str, *, schema: Schema | None = None, functions: Functions | None = None,  # noqa: A001
@@ -76,6 +140,7 @@ def compile(text: str, *, schema: Schema | None = None, functions: Functions | N
         SegdslError: the rule is malformed or does not check (the first
             error; ``error.errors`` lists them all).
     """
+    text = _text(text, "compile")
     options = _options(schema, functions, timezone, rfm_window)
     expression = _located(lambda: parse_expression(text), text, None)
     checker = Checker(n.RuleFile(), options, text)
@@ -93,6 +158,7 @@ def loads(text: str, *, file: str | None = None, schema: Schema | None = None,
         SegdslError: the rules are malformed or do not check (the first
             error; ``error.errors`` lists them all).
     """
+    text, file = _text(text, "loads"), _file_name(file)
     options = _options(schema, functions, timezone, rfm_window)
     rule_file = _located(lambda: parse(text, file=file), text, file)
     checker = Checker(rule_file, options, text)
@@ -109,6 +175,9 @@ def load(path: str | Path, **options: Any) -> RuleSet:
         UsageError: the file cannot be read.
         SegdslError: the rules are malformed or do not check.
     """
+    if not isinstance(path, (str, PathLike)):
+        raise UsageError(f"load takes the path of a rule file, not {shown(path)}")
+    _option_values(options)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -123,11 +192,13 @@ def check(text: str, *, file: str | None = None, **options: Any) -> tuple[list[S
     Returns:
         ``(errors, warnings)``, each in source order.
     """
+    text, file = _text(text, "check"), _file_name(file)
+    values = _option_values(options)
     try:
         rule_file = parse(text, file=file)
     except SegdslError as error:
         return [error.located(text, file)], []
-    checker = Checker(rule_file, _options(**_option_values(options)), text)
+    checker = Checker(rule_file, _options(**values), text)
     checker.check_file()
     by_position = lambda item: (item.span.start if item.span else 0)  # noqa: E731
     return sorted(checker.errors, key=by_position), sorted(checker.warnings, key=by_position)
@@ -176,15 +247,39 @@ def _now(now: Any, zone: dt.tzinfo) -> dt.datetime:
     """The evaluation time from a datetime, a date, ISO text or None (the current time)."""
     if now is None:
         return dt.datetime.now(dt.timezone.utc)
+    if _is_missing_time(now):
+        raise UsageError("now must be a datetime, a date or ISO text, not NaT")
+    if type(now).__name__ == "datetime64" and hasattr(now, "astype"):
+        now = _from_datetime64(now)
     if isinstance(now, str):
         try:
             return read_datetime(now, zone)
         except ValueError:
             raise UsageError(f"now must be a date or datetime such as 2026-07-15 or "
                              f"2026-07-15T12:00:00Z, not {now!r}") from None
+        except OverflowError:
+            raise UsageError(f"now {now!r} is out of the years 1 to 9999 in UTC") from None
     if isinstance(now, (dt.date, dt.datetime)):
-        return read_datetime(now, zone)
-    raise UsageError(f"now must be a datetime, a date or ISO text, not {type(now).__name__}")
+        try:
+            return read_datetime(now, zone)
+        except (ValueError, OverflowError):
+            raise UsageError(f"now {now!r} is out of the years 1 to 9999 in UTC") from None
+    raise UsageError(f"now must be a datetime, a date or ISO text, not {shown(now)}")
+
+
+def _is_missing_time(now: Any) -> bool:
+    # pandas.NaT is a datetime that is no time at all.
+    return type(now).__name__ == "NaTType" or (
+        type(now).__name__ == "datetime64" and str(now) == "NaT")
+
+
+def _from_datetime64(now: Any) -> dt.datetime:
+    """A numpy datetime64 as a naive datetime (read in the rules' zone)."""
+    microseconds = now.astype("datetime64[us]").astype("int64")
+    try:
+        return dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=int(microseconds))
+    except OverflowError:
+        raise UsageError(f"now {now!r} is out of the years 1 to 9999") from None
 
 
 # ------------------------------------------------------------------- runtime
@@ -310,27 +405,48 @@ class Segment:
                     f"these population statistics were computed at {iso_text(population.now)}: "
                     f"evaluate at that time, or compute them again at {iso_text(now)}")
             return population.scorers
-        return self._program.population(list(population), now, nodes)
+        return self._program.population(_customers.listed(population, "population"), now,
+                                        nodes)
 
     def matches(self, customer: Any, now: Any = None, *, population: Any = None) -> bool:
         """Whether ``customer`` is in the segment at time ``now``.
 
         Args:
-            customer: a dict or an object with attributes.
+            customer: one customer: a dict or another mapping, an object with
+                attributes (dataclass, namedtuple), a pandas Series or a
+                one-row table.
             now: evaluation time (datetime, date or ISO text; default: the current time).
             population: the customers (or :class:`PopulationStats`) to rank
                 against, needed when the rule uses RFM scores, ntile or percentile.
         """
+        record = _customers.one(customer, "matches")
         at = _now(now, self._program.options.timezone)
         scorers = self._population_for(population, at)
         closure = self._program.closure(self.name)
-        return closure(self._program.context(customer, at, scorers)) is True
+        return closure(self._program.context(record, at, scorers)) is True
 
-    def filter(self, customers: Iterable[Any], now: Any = None) -> list[Any]:
+    def filter(self, customers: Any, now: Any = None) -> Any:
         """The customers in the segment, in input order (the population for
-        RFM and other rankings is ``customers`` itself)."""
+        RFM and other rankings is ``customers`` itself).
+
+        Returns:
+            a list of the members as given; for a pandas, polars or pyarrow
+            table, a table of the same kind holding the members' rows.
+        """
         at = _now(now, self._program.options.timezone)
-        records = list(customers) if self.needs_population else customers
+        given = _customers.records(customers, "filter")
+        originals = given if type(given) is list else _listed(given)
+        records = _customers.readable(originals)
+        kept = self._kept(records, at)
+        if records is originals and not _customers.is_table(customers):
+            return kept
+        position = {id(record): index for index, record in enumerate(records)}
+        positions = [position[id(record)] for record in kept]
+        if _customers.is_table(customers):
+            return _customers.take(customers, positions)
+        return [originals[index] for index in positions]
+
+    def _kept(self, records: list[Any], at: dt.datetime) -> list[Any]:
         scorers = self._program.population(records, at, self._population_nodes()) \
             if self.needs_population else None
         closure = self._program.closure(self.name)
@@ -338,23 +454,28 @@ class Segment:
         fast = self._program.fast_path(self.name)
         if fast is None:
             return [r for r in records if closure(context(r, at, scorers)) is True]
-        records = records if isinstance(records, list) else list(records)
         return codegen.filter_records(records, fast.filter, fast.predicate,
                                       lambda r: closure(context(r, at, scorers)) is True)
 
     def explain(self, customer: Any, now: Any = None, *, population: Any = None
                 ) -> explaining.Explanation:
-        """Every sub-expression of the rule and its value for ``customer``."""
+        """Every sub-expression of the rule and its value for ``customer``
+        (one customer, as for :meth:`matches`)."""
+        record = _customers.one(customer, "explain")
         at = _now(now, self._program.options.timezone)
         scorers = self._population_for(population, at)
         trace: dict[int, Any] = {}
         closure = self._program._traced_closure(self.name)  # noqa: SLF001
-        closure(self._program.context(customer, at, scorers, trace))
+        closure(self._program.context(record, at, scorers, trace))
         body = self._program.body(self.name)
         inner = explaining.build(body, trace, _render, self._program.body)
         if self.name == _EXPRESSION_NAME:
             return inner
         return explaining.Explanation(self.name, inner.value, True, (inner,), inner.note)
+
+
+def _listed(rows: Iterable[Any]) -> list[Any]:
+    return list(rows)
 
 
 def _population_nodes_under(program: _Program, names: list[str]) -> list[c.Population]:
@@ -379,12 +500,18 @@ def _population_nodes_under(program: _Program, names: list[str]) -> list[c.Popul
 
 
 @attrs.frozen
-class Result:
-    """Memberships of every segment for one evaluation.
+class Result(Mapping):
+    """Memberships of every segment for one evaluation: a read-only mapping of
+    segment name to the ids of its members.
+
+        >>> result["undecided"]
+        [17, 42]
+        >>> "undecided" in result, len(result), list(result)
+        (True, 1, ['undecided'])
 
     Attributes:
-        members: segment name to the ids of its members, in input order (a
-            customer without ``id`` is named by its position).
+        members: segment name to the ids of its members, in input order
+            (positions from 0 when evaluated with ``ids="position"``).
         total: how many customers were evaluated.
         now: the evaluation time.
     """
@@ -399,7 +526,26 @@ class Result:
         return {name: len(ids) for name, ids in self.members.items()}
 
     def __getitem__(self, name: str) -> list[Any]:
-        return self.members[name]
+        try:
+            return self.members[name]
+        except (KeyError, TypeError):
+            raise UsageError(_unknown_segment(name, self.members)) from None
+
+    def __contains__(self, name: object) -> bool:
+        try:
+            return name in self.members
+        except TypeError:  # an unhashable name is no segment's
+            return False
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.members)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The member ids of segment ``name``, or ``default`` when it was not evaluated."""
+        return self.members[name] if name in self else default
 
     def to_dict(self) -> dict[str, Any]:
         """Plain Python data: now, total, sizes and member ids."""
@@ -440,6 +586,14 @@ class Result:
     def __repr__(self) -> str:
         sizes = ", ".join(f"{name}={size}" for name, size in self.sizes.items())
         return f"<Result of {self.total} customers: {sizes}>"
+
+
+def _unknown_segment(name: Any, known: Iterable[str]) -> str:
+    """``no segment named 'x'; did you mean 'y'? the segments are ...``."""
+    known = list(known)
+    close = difflib.get_close_matches(str(name), known, n=1) if isinstance(name, str) else []
+    advice = f"did you mean {close[0]!r}? " if close else ""
+    return f"no segment named {name!r}; {advice}the segments are {', '.join(known) or 'none'}"
 
 
 def percent(size: int, total: int) -> str:
@@ -487,14 +641,14 @@ class RuleSet:
     def __getitem__(self, name: str) -> Segment:
         try:
             return self._segments[name]
-        except KeyError:
-            close = difflib.get_close_matches(str(name), list(self._segments), n=1)
-            advice = f"did you mean {close[0]!r}? " if close else ""
-            raise UsageError(f"no segment named {name!r}; {advice}the segments are "
-                             f"{', '.join(self._segments) or 'none'}") from None
+        except (KeyError, TypeError):
+            raise UsageError(_unknown_segment(name, self._segments)) from None
 
     def __contains__(self, name: object) -> bool:
-        return name in self._segments
+        try:
+            return name in self._segments
+        except TypeError:  # an unhashable name is no segment's
+            return False
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._segments)
@@ -512,8 +666,11 @@ class RuleSet:
         element of the list an aggregation reads them in). Without a schema any
         field name is accepted, so a misspelt one is null for everyone and
         silently matches no one."""
-        customers = [customer for customer in customers if isinstance(customer, dict)]
-        if not customers or self._program.options.schema is not None:
+        if self._program.options.schema is not None:
+            return []
+        customers = [customer for customer in _customers.listed(customers, "missing_fields")
+                     if isinstance(customer, dict)]
+        if not customers:
             return []
         present = set().union(*customers)
         element_fields = _element_fields(customers)
@@ -530,45 +687,86 @@ class RuleSet:
                                            self.source)
         return list(notes.values())
 
-    def population(self, customers: Iterable[Any], now: Any = None) -> PopulationStats:
+    def population(self, customers: Any, now: Any = None) -> PopulationStats:
         """Population statistics of ``customers``, to score single customers later."""
         at = _now(now, self._program.options.timezone)
-        records = list(customers)
+        records = _customers.listed(customers, "population")
         nodes = _population_nodes_under(self._program, list(self._segments))
         scorers = self._program.population(records, at, nodes) or {}
         return PopulationStats(scorers, len(records), at)
 
-    def evaluate(self, customers: Iterable[Any], now: Any = None, *,
-                 segments: Iterable[str] | None = None,
-                 progress: Callable[[int], None] | None = None) -> Result:
+    def evaluate(self, customers: Any, now: Any = None, *,
+                 segments: str | Iterable[str] | None = None,
+                 progress: Callable[[int], None] | None = None,
+                 id_field: str = "id", ids: str | None = None) -> Result:
         """Evaluate every segment (or the named ones) over ``customers``.
 
         Args:
-            customers: dicts or objects; read once (twice when rules rank
-                customers: the first pass computes RFM and other rankings).
+            customers: a list (or any iterable) of customers, or a pandas,
+                polars or pyarrow table (one customer per row); read once
+                (twice when rules rank customers: the first pass computes
+                RFM and other rankings).
             now: evaluation time (datetime, date or ISO text; default: now).
-            segments: only these segments.
+            segments: only this segment, or only these segments.
             progress: called with the number of customers done so far, every
                 10,000 customers and at the end.
+            id_field: the field holding each customer's id.
+            ids: ``"position"`` names customers by their position in the
+                input (from 0) instead of by ``id_field``.
+
+        Raises:
+            DataError: a customer has no id, a null id, or another's id; or
+                what was given is not customers.
         """
-        names = list(segments) if segments is not None else list(self._segments)
-        for name in names:
-            self[name]  # unknown names fail before any data is read
+        names = self._names(segments)
+        if progress is not None and not callable(progress):
+            raise UsageError(f"progress must be a function called with the number of customers "
+                             f"done, not {shown(progress)}")
+        identities = _identities(id_field, ids)
         at = _now(now, self._program.options.timezone)
         nodes = _population_nodes_under(self._program, names)
-        records = list(customers) if nodes else customers
+        records = _customers.listed(customers, "evaluate") if nodes \
+            else _customers.records(customers, "evaluate")
         with _collector_paused():
-            return self._evaluate(records, at, names, nodes, progress)
+            return self._evaluate(records, at, names, nodes, progress, identities)
+
+    def _names(self, segments: Any) -> list[str]:
+        """The segments asked for, checked before any data is read."""
+        if segments is None:
+            return list(self._segments)
+        if isinstance(segments, str):
+            segments = [segments]
+        elif not isinstance(segments, Iterable) or isinstance(segments, Mapping):
+            raise UsageError(f"segments must be a segment name or a list of names, not "
+                             f"{shown(segments)}")
+        names = list(dict.fromkeys(segments))
+        for name in names:
+            if not isinstance(name, str):
+                raise UsageError(f"segments must be segment names, not {shown(name)}")
+            self[name]  # unknown names fail before any data is read
+        return names
 
     def _evaluate(self, records: Iterable[Any], at: dt.datetime, names: list[str],
-                  nodes: list[c.Population], progress: Callable[[int], None] | None) -> Result:
-        scorers = self._program.population(records, at, nodes)
+                  nodes: list[c.Population], progress: Callable[[int], None] | None,
+                  identities: Identities) -> Result:
+        scorers = self._program.population(records, at, nodes)  # type: ignore[arg-type]
         members: dict[str, list[Any]] = {name: [] for name in names}
         plans = [(self._program.closure(name), self._program.fast_predicate(name), members[name])
                  for name in names]
         context = self._program.context
+        as_customer = _customers.customer
+        identity_of = identities.of
         total = 0
+        field, seen = identities.field, identities.seen
+        plain = not identities.by_position
         for index, record in enumerate(records):
+            if type(record) is not dict:
+                record = as_customer(record, index)
+            identity = record.get(field) if plain and type(record) is dict else None
+            if (type(identity) is int or type(identity) is str) and identity not in seen:
+                seen[identity] = index  # the common case, inlined: a new int or str id
+            else:
+                identity = identity_of(record, index)
             ctx = None  # made only when a segment needs the general evaluator
             for closure, fast, ids in plans:
                 member = None
@@ -582,14 +780,26 @@ class RuleSet:
                         ctx = context(record, at, scorers)
                     member = closure(ctx) is True
                 if member:
-                    identity = get_field(record, "id")
-                    ids.append(index if identity is None else identity)
+                    ids.append(identity)
             total += 1
             if progress is not None and total % _PROGRESS_EVERY == 0:
                 progress(total)
         if progress is not None:
             progress(total)
         return Result(members, total, at)
+
+
+def _identities(id_field: Any, ids: Any) -> Identities:
+    """How members are named: by ``id_field``, or by position when ``ids="position"``."""
+    if not isinstance(id_field, str) or not id_field:
+        raise UsageError(f"id_field must be the name of the field holding the customers' ids, "
+                         f"not {shown(id_field)}")
+    if ids is not None and ids not in ("field", POSITION):
+        raise UsageError(f"ids must be \"position\" (name customers by their position) or "
+                         f"\"field\" (by id_field, the default), not {shown(ids)}")
+    if ids == POSITION and id_field != "id":
+        raise UsageError("give either id_field= or ids=\"position\", not both")
+    return Identities(id_field, by_position=ids == POSITION)
 
 
 @contextlib.contextmanager

@@ -86,11 +86,13 @@ def test_evaluate_only_named_segments():
     assert result.members == {"engaged": [1, 2]}
 
 
-def test_customers_without_id_are_named_by_position():
-    """A member without an id is reported by its index in the input."""
+def test_customers_without_id_are_named_by_position_when_asked():
+    """With ids="position" a member is reported by its index in the input."""
     anonymous = {"events": [visit(3)] * 10}
-    result = segdsl.loads("segment s = visits(30d) >= 10").evaluate([QUIET, anonymous], now=NOW)
-    assert result["s"] == [1]
+    rules = segdsl.loads("segment s = visits(30d) >= 10")
+    assert rules.evaluate([QUIET, anonymous], now=NOW, ids="position")["s"] == [1]
+    with pytest.raises(segdsl.DataError, match="the customer at position 1 has no id field"):
+        rules.evaluate([QUIET, anonymous], now=NOW)
 
 
 def test_rule_set_lookup_and_repr():
@@ -185,11 +187,11 @@ def test_compiled_rules_are_shared_safely_between_threads():
     """Evaluating one compiled rule set from several threads gives the same results."""
     rules = segdsl.loads(RULES)
     population = CUSTOMERS * 200
-    expected = rules.evaluate(population, now=NOW).sizes
+    expected = rules.evaluate(population, now=NOW, ids="position").sizes
     results = []
 
     def work():
-        results.append(rules.evaluate(population, now=NOW).sizes)
+        results.append(rules.evaluate(population, now=NOW, ids="position").sizes)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for thread in threads:
@@ -301,12 +303,12 @@ def test_result_as_a_dataframe_needs_the_library():
 
 
 def test_a_function_cannot_take_a_built_in_name():
-    """Registering a function under a prelude name is refused, not silently shadowed."""
+    """Registering a function under a prelude name is refused at registration, not shadowed."""
     functions = segdsl.Functions()
 
-    @functions.register(params={"window": "duration"}, returns="number")
     def visits(window):
         return 0
 
     with pytest.raises(segdsl.UsageError, match="function 'visits' is already a built-in"):
-        segdsl.compile("visits(30d) > 1", functions=functions)
+        functions.register(params={"window": "duration"}, returns="number")(visits)
+    assert "visits" not in functions

@@ -190,17 +190,15 @@ def test_eval_shows_warnings_on_stderr(tmp_path):
     assert "warning: customers whose country is null are left out" in run.stderr
 
 
-def test_explain_finds_customers_without_id_by_position(tmp_path):
-    """Customers without ids are named by position, in eval and in explain alike."""
+def test_eval_refuses_customers_without_id_as_csv_does(tmp_path):
+    """Customers without ids are refused by eval, naming the first one's position, as in Python."""
     data = tmp_path / "customers.json"
     data.write_text(json.dumps([{"country": "FR"}, {"country": "BE"}]))
     rules = tmp_path / "be.seg"
     rules.write_text('segment be = country == "BE"\n')
     listed = segdsl("eval", str(rules), "--data", str(data), "--now", NOW, "--format", "csv")
-    assert listed.stdout.splitlines()[1:] == ["be,1"]
-    explained = segdsl("explain", str(rules), "be", "--data", str(data), "--customer", "1",
-                       "--now", NOW)
-    assert explained.stdout.startswith("be -> true")
+    assert listed.returncode == 2
+    assert "the customer at position 0 has no id field" in listed.stderr
 
 
 def test_eval_notes_fields_no_customer_has(tmp_path):

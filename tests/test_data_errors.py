@@ -154,7 +154,8 @@ def test_a_customer_that_is_not_a_record():
     with pytest.raises(segdsl.DataError) as raised:
         rules.evaluate([{"id": 1, "country": "FR"}, None], now=NOW)
     assert raised.value.message == (
-        "a customer must be a dict or an object with attributes, not NoneType None")
+        "the customer at position 1 is NoneType None, not a customer: a customer is a dict (or "
+        "another mapping) or an object with attributes (a dataclass, a namedtuple)")
 
 
 def test_a_customer_without_id_is_named_as_such():
