@@ -20,7 +20,14 @@ from segdsl import checked as c
 from segdsl import types as t
 from segdsl.errors import DataError, EvaluationError
 from segdsl.timeline import Duration, read_date, read_datetime, shift
-from segdsl.values import FieldReadError, is_record, normalise, normalise_items, read_field, safe_repr
+from segdsl.values import (
+    FieldReadError,
+    is_record,
+    normalise,
+    normalise_items,
+    read_field,
+    safe_repr,
+)
 
 Closure = Callable[["Context"], Any]
 
