@@ -9,6 +9,7 @@ Logic is three-valued: ``None`` is null/unknown, and every operator returns
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import operator
 from collections.abc import Callable
@@ -456,7 +457,9 @@ def _field_reader(path: tuple[str, ...], depth: int, type_: t.Type) -> Closure:
         def read(ctx):
             record = ctx.record
             if type(record) is dict:
-                return normalise(record.get(first))
+                value = record.get(first)
+                if type(value) in _PLAIN_VALUES:
+                    return value
             return _read_part(ctx, record, first, path, 0, depth)
     else:
         def read(ctx):
@@ -619,14 +622,15 @@ def _shifted(node: c.Binary, other: t.Type) -> t.Type:
 
 
 def _where(*nodes: c.Checked) -> tuple[str | None, int]:
-    """The path and scope depth of the first field among ``nodes`` or inside
-    them (through arithmetic, calls and conversions), for data errors."""
-    pending = list(reversed(nodes))
+    """The path and scope depth of the field among ``nodes`` for data errors: a
+    direct operand first, else one inside them (through arithmetic, calls and
+    conversions), nearest first."""
+    pending = collections.deque(nodes)
     while pending:
-        node = pending.pop()
+        node = pending.popleft()
         if isinstance(node, c.Field):
             return node.dotted, node.depth
-        pending.extend(reversed(_operands(node)))
+        pending.extend(_operands(node))
     return None, 0
 
 
@@ -642,6 +646,8 @@ def _operands(node: c.Checked) -> tuple[c.Checked, ...]:
 
 
 _NUMBERS = frozenset((int, float))
+# Values read as they are (a float may be NaN: normalise reads it as null).
+_PLAIN_VALUES = frozenset((str, int, bool, type(None)))
 _NEGATABLE_DURATIONS = frozenset((dt.timedelta, relativedelta))
 
 
