@@ -120,9 +120,9 @@ def _source(function) -> str:
 def test_the_generated_code_guards_what_the_checker_did_not_prove():
     """Every field read checks its exact type, and the record is read only when it is a dict."""
     segment = segdsl.compile('age >= 30 and country == "FR"')
-    checked = segment._program.body(segment.name)  # noqa: SLF001
+    checked = segment._program.body(segment.name)
     source = _source(codegen.list_filter(checked))
     assert "type(record) is _k1 or _bad()" in source
     assert source.count("if type(_t") == 2
     dated = segdsl.compile("x == 2024-10-17T11:31:59Z")
-    assert codegen.predicate(dated._program.body(dated.name)) is None  # noqa: SLF001
+    assert codegen.predicate(dated._program.body(dated.name)) is None
