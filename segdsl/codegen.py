@@ -173,6 +173,8 @@ class _Writer:
 
     def _contains(self, node: c.Binary, wanted: bool) -> str:
         # Text holds text; a list holds a text item (text never equals another kind).
+        if isinstance(node.right, c.Constant) and type(node.right.value) is not str:
+            raise NotSimple("contains with a constant that is not text")
         needle = self.value(node.right, use="text")
         if isinstance(node.right, c.Constant):
             haystack = self.value(node.left, use="haystack")

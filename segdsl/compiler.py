@@ -704,7 +704,8 @@ def _numeric(function: Callable) -> Callable:
     def arithmetic(a, b):
         if type(a) not in _NUMBERS or type(b) not in _NUMBERS:
             raise TypeError("arithmetic is on numbers only")
-        return function(a, b)
+        result = function(a, b)
+        return None if result != result else result  # noqa: PLR0124 - inf - inf is null
 
     return arithmetic
 

@@ -442,3 +442,10 @@ def test_read_field_never_mutates_and_never_reads_private_names():
     with pytest.raises(values.FieldReadError, match="expected a record with a field 'x'"):
         values.read_field(5, "x")
     assert copy.copy(values.read_field(None, "x")) is None
+
+
+def test_an_undefined_result_of_arithmetic_is_null():
+    """`x - y` with two infinities is NaN, read as null on every API."""
+    customer = {"id": 1, "x": float("inf"), "y": float("inf")}
+    assert_answer("x - y != 2", customer, None)
+    assert_answer("not (x - y > 2)", customer, None)
