@@ -136,7 +136,7 @@ class Compiler:
         self.segments = segments
         self.tracing = trace
         self.zone = zone
-        self._shared: dict[c.Checked, int] = {}
+        self._shared: dict[c.Checked, object] = {}
 
     def compile(self, node: c.Checked) -> Closure:
         """The closure evaluating ``node``."""
@@ -147,7 +147,9 @@ class Compiler:
         if isinstance(node, c.Aggregate) and node.depth == 1:
             # An aggregation over the customer's own lists has one value per
             # customer: computed once, however many segments use it.
-            return _memoised(closure, self._shared.setdefault(node, len(self._shared)))
+            # A fresh object per node: two threads compiling different nodes
+            # can never be handed the same memo key.
+            return _memoised(closure, self._shared.setdefault(node, object()))
         return closure
 
     def condition(self, node: c.Checked) -> Closure:
