@@ -299,8 +299,8 @@ class Compiler:
                 return None
             try:
                 return read_date(value, ctx.zone)
-            except (TypeError, ValueError) as error:
-                raise data_error(ctx, f"cannot read {value!r} as a date ({error})",
+            except (TypeError, ValueError, OverflowError) as error:
+                raise data_error(ctx, f"cannot read {safe_repr(value, 80)} as a date ({error})",
                                  *_where(node.operand)) from None
 
         return day
@@ -589,14 +589,15 @@ def _coerce(closure: Closure, target: t.Type, node: c.Checked) -> Closure:
 
     def coerced(ctx):
         raw = closure(ctx)
-        if raw is None or isinstance(raw, (dt.date, dt.timedelta)):
-            return raw if not isinstance(raw, dt.date) else parse(raw, ctx.zone)
+        if raw is None or isinstance(raw, dt.timedelta):
+            return raw
         try:
             return parse(raw, ctx.zone)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError) as error:
             if isinstance(raw, (int, float)):
                 return raw  # a number: arithmetic with a duration will say what is wrong
-            raise data_error(ctx, f"cannot read {raw!r} as a {target}", *located) from None
+            raise data_error(ctx, f"cannot read {safe_repr(raw, 80)} as a {target}",
+                             *located) from None
 
     return coerced
 

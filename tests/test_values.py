@@ -449,3 +449,11 @@ def test_an_undefined_result_of_arithmetic_is_null():
     customer = {"id": 1, "x": float("inf"), "y": float("inf")}
     assert_answer("x - y != 2", customer, None)
     assert_answer("not (x - y > 2)", customer, None)
+
+
+def test_a_far_dated_value_compared_with_a_datetime_is_bad_data_not_an_overflow():
+    """Year 1 at +05:00 is before the first UTC instant: a DataError, not an OverflowError."""
+    far = dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5)))
+    assert_answer("x == 2024-10-17T11:31:59Z", {"id": 1, "x": far}, ERROR)
+    assert_answer("x == 2024-10-17T11:31:59Z", {"id": 1, "x": "0001-01-01T00:00:00+05:00"},
+                  ERROR)
