@@ -367,6 +367,8 @@ class Compiler:
     def _apply(self, node: c.Apply) -> Closure:
         args = tuple(self.compile(a) for a in node.args)
         function, name, null_safe = node.function, node.name, node.null_safe
+        returns = _RETURNS.get(node.type.name)
+        temporal = node.type.name in ("date", "datetime")
         located = _where(*node.args)  # the field it was given, if any, names the bad data
 
         def call(ctx):
@@ -374,10 +376,15 @@ class Compiler:
             if null_safe and None in values:
                 return None
             try:
-                return normalise(function(*values))
+                result = normalise(function(*values))
             except Exception as error:  # a user's function may raise anything
                 raise data_error(ctx, f"function {name} failed: {type(error).__name__}: "
                                  f"{_safe_text(error)}", *located) from None
+            if result is None or returns is None or type(result) in returns or (
+                    temporal and isinstance(result, dt.date)):
+                return result
+            raise data_error(ctx, f"function {name} returned {type(result).__name__} "
+                             f"{safe_repr(result, 80)}, not a {node.type}", *located)
 
         return call
 
@@ -649,6 +656,11 @@ def _operands(node: c.Checked) -> tuple[c.Checked, ...]:
 
 
 _NUMBERS = frozenset((int, float))
+# What a function declared to return a type may return (normalised; dates by isinstance).
+_RETURNS: dict[str, frozenset] = {
+    "number": _NUMBERS, "string": frozenset((str,)), "bool": frozenset((bool,)),
+    "list": frozenset((list,)), "date": frozenset(), "datetime": frozenset(),
+}
 # Values read as they are (a float may be NaN: normalise reads it as null).
 _PLAIN_VALUES = frozenset((str, int, bool, type(None)))
 _NEGATABLE_DURATIONS = frozenset((dt.timedelta, relativedelta))

@@ -457,3 +457,20 @@ def test_a_far_dated_value_compared_with_a_datetime_is_bad_data_not_an_overflow(
     assert_answer("x == 2024-10-17T11:31:59Z", {"id": 1, "x": far}, ERROR)
     assert_answer("x == 2024-10-17T11:31:59Z", {"id": 1, "x": "0001-01-01T00:00:00+05:00"},
                   ERROR)
+
+
+def test_a_function_returning_another_type_than_declared_is_bad_data():
+    """A registered function declared to return a number that returns text is a DataError
+    naming the function; a numpy number it returns is a number."""
+    functions = segdsl.Functions()
+
+    @functions.register(params={"x": "number"}, returns="number")
+    def doubled(x):
+        return "twice" if x > 5 else np.float64(x * 2)
+
+    segment = segdsl.compile("doubled(x) > 3", functions=functions)
+    assert segment.matches({"id": 1, "x": 2}, now=NOW)
+    with pytest.raises(segdsl.DataError) as caught:
+        segment.matches({"id": 1, "x": 6}, now=NOW)
+    assert str(caught.value) == ("customer 1, field x: function doubled returned str 'twice', "
+                                 "not a number")
