@@ -5,11 +5,18 @@ Most segment rules are plain conditions on a record's fields:
 ``type == "visit"`` inside a ``where``. For those, this module writes one
 Python expression that says whether the condition is *true* (or whether it
 is *false*), and ``compile()`` turns it into a function once. Filtering a
-list then runs a single list comprehension, as fast as hand-written Python.
+list then runs a single list comprehension.
 
-The generated code is exact or fails: every null that could change the
-answer either gives the same truth value as three-valued logic or makes the
-code raise (``None >= 4`` raises ``TypeError``, a missing key ``KeyError``).
+The generated code decides only where its answer is provably the closures'
+answer, and raises everywhere else: the record must be exactly a ``dict``
+(nested records too), every value read must be of an exact plain type the
+consumer handles (``int``, ``float``, ``str``, ``bool``, ``None``; no bool
+where a number is ordered or computed with), and every constant compared
+with data must be null, a boolean, an integer, text or a float. Every null
+that could change the answer either gives the same truth value as
+three-valued logic or makes the code raise (``None >= 4`` raises
+``TypeError``, a missing key ``KeyError``); a NaN, null in rules, is false
+both ways because ``not (a > b)`` is written ``a <= b``.
 When it raises, the caller evaluates that record with the closures of
 :mod:`segdsl.compiler`, which handle nulls and report bad data. Rules the
 fast path does not cover (dates, aggregations, calls, ...) use the closures
