@@ -5,11 +5,18 @@ Most segment rules are plain conditions on a record's fields:
 ``type == "visit"`` inside a ``where``. For those, this module writes one
 Python expression that says whether the condition is *true* (or whether it
 is *false*), and ``compile()`` turns it into a function once. Filtering a
-list then runs a single list comprehension, as fast as hand-written Python.
+list then runs a single list comprehension.
 
-The generated code is exact or fails: every null that could change the
-answer either gives the same truth value as three-valued logic or makes the
-code raise (``None >= 4`` raises ``TypeError``, a missing key ``KeyError``).
+The generated code decides only where its answer is provably the closures'
+answer, and raises everywhere else: the record must be exactly a ``dict``
+(nested records too), every value read must be of an exact plain type the
+consumer handles (``int``, ``float``, ``str``, ``bool``, ``None``; no bool
+where a number is ordered or computed with), and every constant compared
+with data must be null, a boolean, an integer, text or a float. Every null
+that could change the answer either gives the same truth value as
+three-valued logic or makes the code raise (``None >= 4`` raises
+``TypeError``, a missing key ``KeyError``); a NaN, null in rules, is false
+both ways because ``not (a > b)`` is written ``a <= b``.
 When it raises, the caller evaluates that record with the closures of
 :mod:`segdsl.compiler`, which handle nulls and report bad data. Rules the
 fast path does not cover (dates, aggregations, calls, ...) use the closures
@@ -32,10 +39,27 @@ from segdsl import checked as c
 
 _SIMPLE_TYPES = frozenset(("any", "null", "bool", "number", "string"))
 _ORDERING = {c.Operator.LT: "<", c.Operator.LE: "<=", c.Operator.GT: ">", c.Operator.GE: ">="}
+# `not (a < b)` written as `a >= b`: a NaN (null in rules) is then false both ways.
+_COMPLEMENT = {c.Operator.LT: ">=", c.Operator.LE: ">", c.Operator.GT: "<=", c.Operator.GE: "<"}
 _ARITHMETIC = {c.Operator.ADD: "+", c.Operator.SUBTRACT: "-", c.Operator.MULTIPLY: "*",
                c.Operator.DIVIDE: "/", c.Operator.MODULO: "%"}
-# Python types a typed field may hold (bool is not a number here).
-_TYPE_CHECKS = {"number": "in _NUMBER_TYPES", "string": "is str", "bool": "is bool"}
+_NONE = type(None)
+# The exact Python types a value read from data may have where the generated
+# code decides; anything else (numpy scalars, Decimal, pandas.NA, objects, ...)
+# raises so the closures decide. By use: any comparison with a constant,
+# ordering (a boolean is not a number), arithmetic, text operators.
+_USES = {
+    "value": frozenset((int, float, str, bool, _NONE)),
+    "order": frozenset((int, float, str, _NONE)),
+    "number": frozenset((int, float)),
+    "text": frozenset((str,)),
+}
+# The Python types a declared field may hold (bool is not a number here).
+_DECLARED = {
+    "number": frozenset((int, float, _NONE)),
+    "string": frozenset((str, _NONE)),
+    "bool": frozenset((bool, _NONE)),
+}
 _sources = itertools.count(1)
 
 #: How many records one list comprehension filters before the next.
@@ -52,22 +76,37 @@ class _Writer:
     def __init__(self, record: str, depth: int) -> None:
         self.record = record
         self.depth = depth
-        self.namespace: dict[str, Any] = {"_NUMBER_TYPES": (int, float), "_bad": _bad}
+        self.namespace: dict[str, Any] = {"_bad": _bad}
         self._temporaries = itertools.count(1)
+        self._type_sets: dict[frozenset, str] = {}
+        self.dict = self.constant(dict)
 
     def temporary(self) -> str:
         return f"_t{next(self._temporaries)}"
 
     def constant(self, value: Any) -> str:
-        """Source for a constant: a literal when ``repr`` spells it exactly,
-        otherwise a name bound to the value."""
+        """Source for an internal constant (a pattern, a lookup table): a name bound to it."""
+        name = f"_k{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def literal(self, value: Any) -> str:
+        """Source for a rule's constant compared with data: only null, booleans,
+        integers, text and floats that are not NaN; anything else (a date, a
+        duration, ...) needs the closures."""
         if value is None or type(value) in (bool, int, str):
             return repr(value)
         if type(value) is float and math.isfinite(value):
             return repr(value)
-        name = f"_k{len(self.namespace)}"
-        self.namespace[name] = value
-        return name
+        if type(value) is float and not math.isnan(value):
+            return self.constant(value)
+        raise NotSimple(f"a constant {type(value).__name__}")
+
+    def type_set(self, types: frozenset) -> str:
+        """The name of a set of types in the namespace."""
+        if types not in self._type_sets:
+            self._type_sets[types] = self.constant(types)
+        return self._type_sets[types]
 
     # conditions
 
@@ -93,11 +132,9 @@ class _Writer:
         if isinstance(node, c.Between):
             return self._between(node, wanted)
         if isinstance(node, c.IsNull):
-            if isinstance(node.operand, c.Constant):
-                return repr(((node.operand.value is None) != node.negated) == wanted)
-            test = "is None" if node.negated != wanted else "is not None"
-            return f"({self.value(node.operand, lenient=True)} {test})"
-        if isinstance(node, c.Constant) and node.value in (True, False, None):
+            return self._is_null(node, wanted)
+        if isinstance(node, c.Constant) and node.value in (True, False, None) and (
+                type(node.value) is not int):
             return repr(node.value is wanted)
         if isinstance(node, c.Field):
             # Anything but true, false or null where a condition is expected is
@@ -108,33 +145,50 @@ class _Writer:
                     f"and {item} is not None and _bad()))")
         raise NotSimple(type(node).__name__)
 
+    def _is_null(self, node: c.IsNull, wanted: bool) -> str:
+        if isinstance(node.operand, c.Constant):
+            return repr(((node.operand.value is None) != node.negated) == wanted)
+        item = self.temporary()
+        source = self.value(node.operand, lenient=True)
+        # Not null: a plain value that is not NaN; other kinds are for the closures.
+        plain = f"((type({item}) in {self.type_set(_USES['value'])} and {item} == {item}) " \
+                f"or _bad())"
+        if node.negated != wanted:  # wanted: the operand is null
+            return f"(({item} := {source}) is None or not {plain})"
+        return f"(({item} := {source}) is not None and {plain})"
+
     def _comparison(self, node: c.Binary, wanted: bool) -> str:
         op = node.op
         if op in _ORDERING:
-            test = f"({self.value(node.left)} {_ORDERING[op]} {self.value(node.right)})"
-            return test if wanted else f"(not {test})"
+            symbol = _ORDERING[op] if wanted else _COMPLEMENT[op]
+            return (f"({self.value(node.left, use='order')} {symbol} "
+                    f"{self.value(node.right, use='order')})")
         if op in (c.Operator.EQ, c.Operator.NE):
             return self._equality(node, wanted == (op is c.Operator.EQ))
         if op is c.Operator.STARTS_WITH or op is c.Operator.ENDS_WITH:
             method = "startswith" if op is c.Operator.STARTS_WITH else "endswith"
-            test = f"{self.value(node.left)}.{method}({self.value(node.right)})"
+            test = (f"{self.value(node.left, use='text')}.{method}("
+                    f"{self.value(node.right, use='text')})")
             return test if wanted else f"(not {test})"
         if op is c.Operator.MATCHES:
             pattern = self.constant(node.pattern)
-            test = f"({pattern}.search({self.value(node.left)}) is not None)"
+            test = f"({pattern}.search({self.value(node.left, use='text')}) is not None)"
             return test if wanted else f"(not {test})"
         if op is c.Operator.CONTAINS:
-            needle = self._non_null(node.right)
-            test = f"({needle} in {self.value(node.left)})"
-            return test if wanted else f"(not {test})"
+            return self._contains(node, wanted)
         raise NotSimple(op.value)
 
-    def _non_null(self, node: c.Checked) -> str:
-        """Source for a value known not to be null: a non-null constant, or a
-        read that raises on null."""
-        if isinstance(node, c.Constant) and node.value is not None:
-            return self.value(node)
-        return f"_nn({self.value(node)})"
+    def _contains(self, node: c.Binary, wanted: bool) -> str:
+        # Text holds text; a list holds a text item (text never equals another kind).
+        if isinstance(node.right, c.Constant) and type(node.right.value) is not str:
+            raise NotSimple("contains with a constant that is not text")
+        needle = self.value(node.right, use="text")
+        if isinstance(node.right, c.Constant):
+            haystack = self.value(node.left, use="haystack")
+        else:
+            haystack = self.value(node.left, use="text")
+        test = f"({needle} in {haystack})"
+        return test if wanted else f"(not {test})"
 
     def _equality(self, node: c.Binary, equal: bool) -> str:
         """``a == b`` when ``equal``, else ``a != b``, for one side constant."""
@@ -143,76 +197,115 @@ class _Writer:
             left, right = right, left
         if not isinstance(right, c.Constant) or right.value is None:
             raise NotSimple("equality without a constant side")
-        value, constant = self.value(left), self.constant(right.value)
+        value, constant = self.value(left), self.literal(right.value)
         item = self.temporary()
+        # Unequal is decided only for a value that is not null (None or NaN).
+        present = f"({item} := {value}) is not None and {item} == {item}"
         if type(right.value) is bool:
             # Strict: only a boolean equals a boolean.
             return f"({value} is {constant})" if equal else \
-                f"(({item} := {value}) is not None and {item} is not {constant})"
+                f"({present} and {item} is not {constant})"
         if type(right.value) in (int, float) and right.value in (0, 1):
             # Python finds True == 1; in rules a boolean never equals a number.
             if equal:
                 return f"(({item} := {value}) == {constant} and type({item}) is not bool)"
-            return (f"(({item} := {value}) is not None and ({item} != {constant} "
-                    f"or type({item}) is bool))")
+            return f"({present} and ({item} != {constant} or type({item}) is bool))"
         if equal:
             return f"({value} == {constant})"
-        return f"(({item} := {value}) is not None and {item} != {constant})"
+        return f"({present} and {item} != {constant})"
 
     def _membership(self, node: c.Membership, wanted: bool) -> str:
         if not isinstance(node.container, c.Constant) or not isinstance(node.container.value,
                                                                         tuple):
             raise NotSimple("membership in a computed list")
         items = node.container.value
+        for entry in items:
+            self.literal(entry)
         has_null = None in items
+        has_bool = any(type(entry) is bool for entry in items)
+        has_unit = any(type(entry) in (int, float) and entry in (0, 1) for entry in items)
+        if has_bool and (has_unit or any(type(entry) is not bool for entry in items)):
+            raise NotSimple("booleans next to other values in a list")
         container = self.constant(_lookup_table(items))
         found = wanted != node.negated
         item = self.temporary()
         value = self.value(node.element)
+        # A boolean is found only among booleans, a number only among numbers.
+        if has_bool:
+            strict_in, strict_out = f"type({item}) is bool", f"type({item}) is not bool"
+        elif has_unit:
+            strict_in, strict_out = f"type({item}) is not bool", f"type({item}) is bool"
+        else:
+            strict_in = strict_out = ""
         if found:
+            test = f"({item} := {value}) in {container}"
             if has_null:
-                return f"(({item} := {value}) is not None and {item} in {container})"
-            return f"({value} in {container})"
+                test = f"({item} := {value}) is not None and {item} in {container}"
+            if strict_in:
+                test += f" and {strict_in}"
+            return f"({test})"
         if has_null:
             return "False"  # never found: unknown, since the list holds a null
-        return f"(({item} := {value}) is not None and {item} not in {container})"
+        absent = f"{item} not in {container}"
+        if strict_out:
+            absent = f"({absent} or {strict_out})"
+        return f"(({item} := {value}) is not None and {item} == {item} and {absent})"
 
     def _between(self, node: c.Between, wanted: bool) -> str:
-        test = (f"({self.value(node.low)} <= {self.value(node.operand)} <= "
-                f"{self.value(node.high)})")
-        return test if wanted else f"(not {test})"
+        low = self.value(node.low, use="order")
+        operand = self.value(node.operand, use="order")
+        high = self.value(node.high, use="order")
+        if wanted:
+            return f"({low} <= {operand} <= {high})"
+        item = self.temporary()
+        # Outside: below or above; a NaN or a null bound is neither (or raises).
+        return f"({low} > ({item} := {operand}) or {item} > {high})"
 
     # values
 
-    def value(self, node: c.Checked, lenient: bool = False) -> str:
+    def value(self, node: c.Checked, lenient: bool = False, use: str = "value") -> str:
         """Source for the value of ``node``: exact when not null; a null may
-        come out as ``None`` only where every consumer handles or rejects it.
-        ``lenient`` reads a missing field as ``None`` instead of raising."""
+        come out as ``None`` (or a NaN from arithmetic) only where every
+        consumer handles or rejects it. ``lenient`` reads a missing field as
+        ``None`` instead of raising; ``use`` says which exact types of data
+        the consumer handles (the others raise)."""
         if node.type.name not in _SIMPLE_TYPES:
             raise NotSimple(f"a {node.type} value")
         if isinstance(node, c.Constant):
-            return self.constant(node.value)
+            return self.literal(node.value)
         if isinstance(node, c.Field):
-            return self._field(node, lenient)
+            return self._field(node, lenient, use)
         if isinstance(node, c.Binary) and node.op in _ARITHMETIC:
-            return (f"({self.value(node.left)} {_ARITHMETIC[node.op]} "
-                    f"{self.value(node.right)})")
+            if use in ("text", "haystack"):
+                raise NotSimple("arithmetic where text is expected")
+            return (f"({self.value(node.left, use='number')} {_ARITHMETIC[node.op]} "
+                    f"{self.value(node.right, use='number')})")
         if isinstance(node, c.Negate):
-            return f"(-{self.value(node.operand)})"
+            if use in ("text", "haystack"):
+                raise NotSimple("arithmetic where text is expected")
+            return f"(-{self.value(node.operand, use='number')})"
         raise NotSimple(type(node).__name__)
 
-    def _field(self, node: c.Field, lenient: bool) -> str:
+    def _field(self, node: c.Field, lenient: bool, use: str) -> str:
         if node.depth != self.depth:
             raise NotSimple("a field of another scope")
         source = self.record
-        for part in node.path:
+        for index, part in enumerate(node.path):
+            if index:
+                # Nested records are read only through exact dicts.
+                item = self.temporary()
+                source = f"({item} if type({item} := {source}) is {self.dict} else _bad())"
             source = f"{source}.get({part!r})" if lenient else f"{source}[{part!r}]"
-        check = _TYPE_CHECKS.get(node.type.name)
-        if check is None:
-            return source
+        if use == "haystack":
+            allowed = frozenset((str, list))
+        else:
+            allowed = _USES[use]
+        declared = _DECLARED.get(node.type.name)
+        if declared is not None:
+            allowed = allowed & declared
         item = self.temporary()
-        # A typed field holding another type is bad data: let the closures say so.
-        return f"({item} if type({item} := {source}) {check} or {item} is None else _bad())"
+        # Any other type is for the closures: bad data, or a value they normalise.
+        return f"({item} if type({item} := {source}) in {self.type_set(allowed)} else _bad())"
 
 
 def _lookup_table(items: tuple) -> tuple | frozenset:
@@ -223,20 +316,14 @@ def _lookup_table(items: tuple) -> tuple | frozenset:
 
 
 def _bad() -> None:
-    raise TypeError("a value of another type than declared")
-
-
-def _nn(value: Any) -> Any:
-    if value is None:
-        raise TypeError("null")
-    return value
+    raise TypeError("a value the generated code does not decide")
 
 
 def _compile(source: str, namespace: dict[str, Any], name: str) -> Callable:
     filename = f"<segdsl generated {next(_sources)}>"
     # Registered in linecache so tracebacks and debuggers can show the code.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {**namespace, "_nn": _nn}
+    namespace = {**namespace}
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - built from the checked tree
     return namespace[name]
 
@@ -262,6 +349,8 @@ def _generate(node: c.Checked, depth: int, template: str) -> Callable | None:
         test = writer.true(node)
     except NotSimple:
         return None
+    # Only an exact dict is read here: mappings and objects go to the closures.
+    test = f"(type(record) is {writer.dict} or _bad()) and {test}"
     return _compile(template.format(test=test), writer.namespace, "_generated")
 
 

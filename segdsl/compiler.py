@@ -9,15 +9,26 @@ Logic is three-valued: ``None`` is null/unknown, and every operator returns
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import operator
 from collections.abc import Callable
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
+
 from segdsl import checked as c
 from segdsl import types as t
 from segdsl.errors import DataError, EvaluationError
 from segdsl.timeline import Duration, read_date, read_datetime, shift
+from segdsl.values import (
+    FieldReadError,
+    is_record,
+    normalise,
+    normalise_items,
+    read_field,
+    safe_repr,
+)
 
 Closure = Callable[["Context"], Any]
 
@@ -43,9 +54,9 @@ class Context:
 
     def __init__(self, record: Any, now: dt.datetime, zone: dt.tzinfo,
                  population: dict[str, Callable] | None = None, trace: dict | None = None) -> None:
-        if type(record) is not dict and (record is None or isinstance(record, _NOT_RECORDS)):
+        if type(record) is not dict and not is_record(record):
             raise DataError(f"a customer must be a dict or an object with attributes, not "
-                            f"{type(record).__name__} {record!r:.40}")
+                            f"{type(record).__name__} {safe_repr(record, 40)}")
         self.record = record
         self.scopes = [record]
         self.now = now
@@ -61,19 +72,30 @@ _NOT_RECORDS = (str, bytes, int, float, list, tuple, set, dt.date, dt.timedelta)
 
 
 def get_field(record: Any, name: str) -> Any:
-    """Field ``name`` of a dict or an object; None when it is missing."""
+    """Field ``name`` of a record, normalised (see :mod:`segdsl.values`); None
+    when it is missing or ``record`` is not a record.
+
+    Raises:
+        DataError: the record's own code raised while the field was read.
+    """
     if type(record) is dict:
-        return record.get(name)
-    if record is None:
-        return None
-    if isinstance(record, dict):
-        return record.get(name)
-    return getattr(record, name, None)
+        return normalise(record.get(name))
+    try:
+        return normalise(read_field(record, name))
+    except FieldReadError as error:
+        if error.cause is None:
+            return None
+        raise DataError(str(error), field_path=name) from None
+    except (TypeError, ValueError) as error:
+        raise DataError(f"field '{name}': {error}", field_path=name) from None
 
 
 def customer_id(ctx: Context) -> Any:
-    """The customer's ``id`` (None when it has none), for error messages."""
-    return get_field(ctx.record, "id")
+    """The customer's ``id`` (None when it has none or it cannot be read), for error messages."""
+    try:
+        return normalise(read_field(ctx.record, "id"))
+    except (FieldReadError, TypeError, ValueError):
+        return None
 
 
 def data_error(ctx: Context, message: str, path: str | None, depth: int = 0) -> DataError:
@@ -82,7 +104,7 @@ def data_error(ctx: Context, message: str, path: str | None, depth: int = 0) -> 
     if depth and path:
         path = element_path(ctx, depth, path)
     who = customer_id(ctx)
-    prefix = f"customer {who!r}" if who is not None else "a customer without id"
+    prefix = f"customer {safe_repr(who, 80)}" if who is not None else "a customer without id"
     where = f", field {path}" if path else ""
     return DataError(f"{prefix}{where}: {message}", customer_id=who, field_path=path)
 
@@ -115,7 +137,7 @@ class Compiler:
         self.segments = segments
         self.tracing = trace
         self.zone = zone
-        self._shared: dict[c.Checked, int] = {}
+        self._shared: dict[c.Checked, object] = {}
 
     def compile(self, node: c.Checked) -> Closure:
         """The closure evaluating ``node``."""
@@ -126,7 +148,9 @@ class Compiler:
         if isinstance(node, c.Aggregate) and node.depth == 1:
             # An aggregation over the customer's own lists has one value per
             # customer: computed once, however many segments use it.
-            return _memoised(closure, self._shared.setdefault(node, len(self._shared)))
+            # A fresh object per node: two threads compiling different nodes
+            # can never be handed the same memo key.
+            return _memoised(closure, self._shared.setdefault(node, object()))
         return closure
 
     def condition(self, node: c.Checked) -> Closure:
@@ -141,7 +165,8 @@ class Compiler:
             value = closure(ctx)
             if value is None or value is True or value is False:
                 return value
-            raise data_error(ctx, f"expected true or false, found {value!r}", *located)
+            raise data_error(ctx, f"expected true or false, found {safe_repr(value, 80)}",
+                             *located)
 
         return condition
 
@@ -231,7 +256,8 @@ class Compiler:
                 return None
             try:
                 return function(a, b)
-            except (TypeError, ValueError, OverflowError, AttributeError) as error:
+            except (TypeError, ValueError, ArithmeticError, AttributeError,
+                    RecursionError) as error:
                 raise describe(ctx, a, b, error) from None
 
         return apply
@@ -246,10 +272,17 @@ class Compiler:
 
     def _negate(self, node: c.Negate) -> Closure:
         operand = self.compile(node.operand)
+        allowed = _NEGATABLE_DURATIONS if node.type == t.DURATION else _NUMBERS
+        located = _where(node.operand)
 
         def negate(ctx):
             value = operand(ctx)
-            return None if value is None else -value
+            if value is None:
+                return None
+            if type(value) not in allowed:
+                raise data_error(ctx, f"cannot negate {type(value).__name__} "
+                                 f"{safe_repr(value, 80)}", *located)
+            return -value
 
         return negate
 
@@ -265,8 +298,8 @@ class Compiler:
                 return None
             try:
                 return read_date(value, ctx.zone)
-            except (TypeError, ValueError) as error:
-                raise data_error(ctx, f"cannot read {value!r} as a date ({error})",
+            except (TypeError, ValueError, OverflowError) as error:
+                raise data_error(ctx, f"cannot read {safe_repr(value, 80)} as a date ({error})",
                                  *_where(node.operand)) from None
 
         return day
@@ -278,18 +311,29 @@ class Compiler:
         container = self.compile(node.container)
         negated = node.negated
 
+        located = _where(node.element, node.container)
+
         def member(ctx):
             value = element(ctx)
             items = container(ctx)
             if value is None or items is None:
                 return None
+            kind = type(items)
             try:
-                found = value in items
-            except TypeError as error:
-                raise data_error(ctx, f"cannot look for {value!r} in {items!r} ({error})",
-                                 *_where(node.element, node.container)) from None
-            if not found and not isinstance(items, str) and None in items:
-                return None
+                if kind is str:
+                    if type(value) is not str:
+                        raise TypeError("text holds only text")
+                    found = value in items
+                elif kind is tuple or kind is list:
+                    items = normalise_items(list(items) if kind is tuple else items)
+                    found = found_in(value, items)
+                    if not found and None in items:
+                        return None
+                else:
+                    raise TypeError(f"expected a list, found {kind.__name__}")
+            except (TypeError, ValueError, RecursionError) as error:
+                raise data_error(ctx, f"cannot look for {safe_repr(value, 80)} in "
+                                 f"{safe_repr(items, 80)} ({error})", *located) from None
             return not found if negated else found
 
         return member
@@ -307,11 +351,12 @@ class Compiler:
             if value is None:
                 return None
             try:
-                above = None if lower is None else lower <= value
-                below = None if upper is None else value <= upper
-            except TypeError as error:
-                raise data_error(ctx, f"cannot compare {value!r} with {lower!r} and "
-                                 f"{upper!r} ({error})", *_where(node.operand)) from None
+                above = None if lower is None else _less_or_equal(lower, value)
+                below = None if upper is None else _less_or_equal(value, upper)
+            except (TypeError, RecursionError) as error:
+                raise data_error(ctx, f"cannot compare {safe_repr(value, 80)} with "
+                                 f"{safe_repr(lower, 80)} and {safe_repr(upper, 80)} ({error})",
+                                 *_where(node.operand)) from None
             if above is False or below is False:
                 return False
             return None if above is None or below is None else True
@@ -321,6 +366,8 @@ class Compiler:
     def _apply(self, node: c.Apply) -> Closure:
         args = tuple(self.compile(a) for a in node.args)
         function, name, null_safe = node.function, node.name, node.null_safe
+        returns = _RETURNS.get(node.type.name)
+        temporal = node.type.name in ("date", "datetime")
         located = _where(*node.args)  # the field it was given, if any, names the bad data
 
         def call(ctx):
@@ -328,10 +375,15 @@ class Compiler:
             if null_safe and None in values:
                 return None
             try:
-                return function(*values)
+                result = normalise(function(*values))
             except Exception as error:  # a user's function may raise anything
-                raise data_error(ctx, f"function {name} failed: {type(error).__name__}: {error}",
-                                 *located) from None
+                raise data_error(ctx, f"function {name} failed: {type(error).__name__}: "
+                                 f"{_safe_text(error)}", *located) from None
+            if result is None or returns is None or type(result) in returns or (
+                    temporal and isinstance(result, dt.date)):
+                return result
+            raise data_error(ctx, f"function {name} returned {type(result).__name__} "
+                             f"{safe_repr(result, 80)}, not a {node.type}", *located)
 
         return call
 
@@ -401,25 +453,42 @@ def _field_reader(path: tuple[str, ...], depth: int, type_: t.Type) -> Closure:
     if depth == 0 and not rest:
         def read(ctx):
             record = ctx.record
-            return record.get(first) if type(record) is dict else get_field(record, first)
+            if type(record) is dict:
+                value = record.get(first)
+                if type(value) in _PLAIN_VALUES:
+                    return value
+            return _read_part(ctx, record, first, path, 0, depth)
     else:
         def read(ctx):
-            value = get_field(ctx.scopes[depth], first)
-            for index, part in enumerate(rest):
-                if isinstance(value, _NOT_RECORDS):
-                    raise data_error(ctx, f"expected a record with a field '{part}', found "
-                                     f"{value!r}", ".".join(path[:index + 1]), depth)
-                value = get_field(value, part)
+            value = ctx.scopes[depth]
+            for index, part in enumerate(path):
+                value = _read_part(ctx, value, part, path, index, depth)
+                if value is None:
+                    return None
             return value
 
     converter = _CONVERTERS.get(type_.name)
     if converter is None:
         return read
-    return converter(read, dotted, depth)
+    return converter(read, dotted, depth, type_)
+
+
+def _read_part(ctx: Context, record: Any, name: str, path: tuple[str, ...], index: int,
+               depth: int) -> Any:
+    """Field ``name`` of ``record`` (the value at ``path[:index]``), normalised."""
+    try:
+        raw = record.get(name) if type(record) is dict else read_field(record, name)
+        return normalise(raw)
+    except FieldReadError as error:
+        where = ".".join(path[:index] if error.cause is None and index else path[:index + 1])
+        raise data_error(ctx, str(error), where, depth) from None
+    except (TypeError, ValueError) as error:
+        raise data_error(ctx, f"cannot read {error}", ".".join(path[:index + 1]),
+                         depth) from None
 
 
 def _temporal_reader(kind: str, parse: Callable) -> Callable:
-    def convert(read: Closure, dotted: str, depth: int) -> Closure:
+    def convert(read: Closure, dotted: str, depth: int, type_: t.Type) -> Closure:
         key = ("field", dotted)
 
         def temporal(ctx):
@@ -428,8 +497,8 @@ def _temporal_reader(kind: str, parse: Callable) -> Callable:
             raw = read(ctx)
             try:
                 value = parse(raw, ctx.zone)
-            except (TypeError, ValueError) as error:
-                raise data_error(ctx, f"cannot read {raw!r} as a {kind} ({error})",
+            except (TypeError, ValueError, OverflowError) as error:
+                raise data_error(ctx, f"cannot read {safe_repr(raw, 80)} as a {kind} ({error})",
                                  dotted, depth) from None
             if depth == 0:
                 ctx.cache[key] = value
@@ -441,18 +510,62 @@ def _temporal_reader(kind: str, parse: Callable) -> Callable:
 
 
 def _typed_reader(expected: tuple[type, ...], name: str) -> Callable:
-    def convert(read: Closure, dotted: str, depth: int) -> Closure:
+    """A reader checking that a declared field holds its type (normalised values
+    are exact: a bool is never a number, and a number never a bool)."""
+    def convert(read: Closure, dotted: str, depth: int, type_: t.Type) -> Closure:
         def checked_read(ctx):
             value = read(ctx)
-            if value is None or (isinstance(value, expected) and not (
-                    isinstance(value, bool) and bool not in expected)):
+            if value is None or type(value) in expected:
                 return value
-            raise data_error(ctx, f"expected a {name}, found {value!r}", dotted, depth)
+            raise data_error(ctx, f"expected a {name}, found {safe_repr(value, 80)}", dotted,
+                             depth)
 
         return checked_read
 
     return convert
 
+
+def _list_reader(read: Closure, dotted: str, depth: int, type_: t.Type) -> Closure:
+    """A declared list: a list (a tuple or array read as one), its plain items normalised
+    and checked against the declared item type; null or missing stays null."""
+    element = type_.element
+    expected = _ITEM_TYPES.get(element.name) if element is not None else None
+    records = element is not None and element.is_record
+
+    def list_read(ctx):
+        value = read(ctx)
+        if value is None:
+            return None
+        if type(value) is not list:
+            raise data_error(ctx, f"expected a list, found {type(value).__name__}", dotted, depth)
+        if records:
+            return value
+        items = normalise_items(value)
+        if expected is not None:
+            for index, item in enumerate(items):
+                if item is not None and type(item) not in expected:
+                    raise data_error(ctx, f"expected a {element}, found "
+                                     f"{safe_repr(item, 80)}", f"{dotted}[{index}]", depth)
+        return items
+
+    return list_read
+
+
+def _record_reader(read: Closure, dotted: str, depth: int, type_: t.Type) -> Closure:
+    """A declared record: a dict, a mapping or an object, never a plain value."""
+    def record_read(ctx):
+        value = read(ctx)
+        if value is None or type(value) is dict or is_record(value):
+            return value
+        raise data_error(ctx, f"expected a record, found {type(value).__name__} "
+                         f"{safe_repr(value, 80)}", dotted, depth)
+
+    return record_read
+
+
+_ITEM_TYPES: dict[str, tuple[type, ...]] = {
+    "number": (int, float), "string": (str,), "bool": (bool,),
+}
 
 _CONVERTERS = {
     "datetime": _temporal_reader("datetime", read_datetime),
@@ -460,6 +573,8 @@ _CONVERTERS = {
     "number": _typed_reader((int, float), "number"),
     "string": _typed_reader((str,), "string"),
     "bool": _typed_reader((bool,), "boolean"),
+    "list": _list_reader,
+    "record": _record_reader,
 }
 
 
@@ -469,14 +584,15 @@ def _coerce(closure: Closure, target: t.Type, node: c.Checked) -> Closure:
 
     def coerced(ctx):
         raw = closure(ctx)
-        if raw is None or isinstance(raw, (dt.date, dt.timedelta)):
-            return raw if not isinstance(raw, dt.date) else parse(raw, ctx.zone)
+        if raw is None or isinstance(raw, dt.timedelta):
+            return raw
         try:
             return parse(raw, ctx.zone)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError) as error:
             if isinstance(raw, (int, float)):
                 return raw  # a number: arithmetic with a duration will say what is wrong
-            raise data_error(ctx, f"cannot read {raw!r} as a {target}", *located) from None
+            raise data_error(ctx, f"cannot read {safe_repr(raw, 80)} as a {target}",
+                             *located) from None
 
     return coerced
 
@@ -504,9 +620,45 @@ def _shifted(node: c.Binary, other: t.Type) -> t.Type:
 
 
 def _where(*nodes: c.Checked) -> tuple[str | None, int]:
-    """The path and scope depth of the first field among ``nodes``, for data errors."""
-    field = next((node for node in nodes if isinstance(node, c.Field)), None)
-    return (field.dotted, field.depth) if field is not None else (None, 0)
+    """The path and scope depth of the field among ``nodes`` for data errors: a
+    direct operand first, else one inside them (through arithmetic, calls and
+    conversions), nearest first."""
+    pending = collections.deque(nodes)
+    while pending:
+        node = pending.popleft()
+        if isinstance(node, c.Field):
+            return node.dotted, node.depth
+        pending.extend(_operands(node))
+    return None, 0
+
+
+def _operands(node: c.Checked) -> tuple[c.Checked, ...]:
+    """The operands a data error in ``node`` may come from (not an aggregation's insides)."""
+    if isinstance(node, c.Binary):
+        return (node.left, node.right)
+    if isinstance(node, (c.Negate, c.Coerce, c.ToDate)):
+        return (node.operand,)
+    if isinstance(node, c.Apply):
+        return tuple(node.args)
+    return ()
+
+
+_NUMBERS = frozenset((int, float))
+# What a function declared to return a type may return (normalised; dates by isinstance).
+_RETURNS: dict[str, frozenset] = {
+    "number": _NUMBERS, "string": frozenset((str,)), "bool": frozenset((bool,)),
+    "list": frozenset((list,)), "date": frozenset(), "datetime": frozenset(),
+}
+# Values read as they are (a float may be NaN: normalise reads it as null).
+_PLAIN_VALUES = frozenset((str, int, bool, type(None)))
+_NEGATABLE_DURATIONS = frozenset((dt.timedelta, relativedelta))
+
+
+def _safe_text(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001 - a user's exception may fail to print
+        return f"<{type(error).__name__}>"
 
 
 def _divide(a, b):
@@ -517,25 +669,81 @@ def _modulo(a, b):
     return None if b == 0 else a % b
 
 
+def found_in(value: Any, items: Any) -> bool:
+    """Whether ``value`` is one of ``items``, a boolean never equal to a number."""
+    if value not in items:
+        return False  # Python's equality is looser than the rules': nothing strictly equal
+    kind = type(value)
+    if kind is bool:
+        return any(item is value for item in items)
+    if kind in _NUMBERS and value in (0, 1):
+        return any(item == value and type(item) is not bool for item in items)
+    return True
+
+
+def equal(a: Any, b: Any) -> bool:
+    """``a == b`` in rules: a boolean never equals a number."""
+    if (type(a) is bool) is not (type(b) is bool):
+        return False
+    return bool(a == b)
+
+
+def _not_equal(a: Any, b: Any) -> bool:
+    return not equal(a, b)
+
+
+def _ordered(function: Callable) -> Callable:
+    # Python orders True after 0; in rules a boolean is not a number.
+    def compare(a, b):
+        if (type(a) is bool) is not (type(b) is bool):
+            raise TypeError("a boolean is not a number")
+        return function(a, b)
+
+    return compare
+
+
+def _numeric(function: Callable) -> Callable:
+    # Numbers only: no text or list repetition, no boolean arithmetic.
+    def arithmetic(a, b):
+        if type(a) not in _NUMBERS or type(b) not in _NUMBERS:
+            raise TypeError("arithmetic is on numbers only")
+        result = function(a, b)
+        return None if result != result else result  # noqa: PLR0124 - inf - inf is null
+
+    return arithmetic
+
+
 def _contains(a, b):
-    return b in a
+    if type(a) is str:
+        if type(b) is not str:
+            raise TypeError("text contains only text")
+        return b in a
+    if type(a) is list or type(a) is tuple:
+        return found_in(b, normalise_items(list(a)) if type(a) is tuple else normalise_items(a))
+    raise TypeError("contains needs text or a list")
 
 
 def _starts_with(a, b):
+    if type(a) is not str or type(b) is not str:
+        raise TypeError("starts_with is on text")
     return a.startswith(b)
 
 
 def _ends_with(a, b):
+    if type(a) is not str or type(b) is not str:
+        raise TypeError("ends_with is on text")
     return a.endswith(b)
 
 
+_less_or_equal = _ordered(operator.le)
+
 _FUNCTIONS = {
-    c.Operator.EQ: operator.eq,
-    c.Operator.NE: operator.ne,
-    c.Operator.LT: operator.lt,
-    c.Operator.LE: operator.le,
-    c.Operator.GT: operator.gt,
-    c.Operator.GE: operator.ge,
+    c.Operator.EQ: equal,
+    c.Operator.NE: _not_equal,
+    c.Operator.LT: _ordered(operator.lt),
+    c.Operator.LE: _ordered(operator.le),
+    c.Operator.GT: _ordered(operator.gt),
+    c.Operator.GE: _ordered(operator.ge),
     c.Operator.CONTAINS: _contains,
     c.Operator.STARTS_WITH: _starts_with,
     c.Operator.ENDS_WITH: _ends_with,
@@ -546,25 +754,24 @@ _FUNCTIONS = {
     c.Operator.MODULO: _modulo,
 }
 
+_ARITHMETIC = frozenset((c.Operator.ADD, c.Operator.SUBTRACT, c.Operator.MULTIPLY,
+                         c.Operator.DIVIDE, c.Operator.MODULO))
+
 
 def _operator_function(node: c.Binary) -> Callable[[Any, Any], Any]:
     if node.op is c.Operator.MATCHES:
         search = node.pattern.search
-        return lambda a, b: search(a) is not None
+
+        def matches(a, b):
+            if type(a) is not str:
+                raise TypeError("matches is on text")
+            return search(a) is not None
+
+        return matches
     function = _FUNCTIONS[node.op]
-    if node.op in (c.Operator.EQ, c.Operator.NE) and t.BOOL in (node.left.type, node.right.type):
-        return function
-    return _strict(function) if node.op in (c.Operator.EQ, c.Operator.NE) else function
-
-
-def _strict(function: Callable) -> Callable:
-    # Python finds True == 1; in rules a boolean never equals a number.
-    def compare(a, b):
-        if (type(a) is bool) is not (type(b) is bool):
-            return function is operator.ne
-        return function(a, b)
-
-    return compare
+    if node.op in _ARITHMETIC and node.type.name in ("number", "any"):
+        return _numeric(function)
+    return function
 
 
 def _describe_failure(node: c.Binary) -> Callable:
@@ -572,8 +779,8 @@ def _describe_failure(node: c.Binary) -> Callable:
     symbol = node.op.value
 
     def describe(ctx, a, b, error):
-        kinds = f"{type(a).__name__} {a!r} {symbol} {type(b).__name__} {b!r}"
+        kinds = (f"{type(a).__name__} {safe_repr(a, 80)} {symbol} {type(b).__name__} "
+                 f"{safe_repr(b, 80)}")
         return data_error(ctx, f"cannot evaluate {kinds}", *located)
 
     return describe
-
