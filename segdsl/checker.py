@@ -15,10 +15,13 @@ did-you-mean hint; a field really spelled so must be declared in a schema.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import functools
 import re
+import sys
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -73,6 +76,38 @@ class Warning:  # noqa: A001 - a rule warning, not Python's
         error = SegdslError(f"warning: {self.message}", self.span, source=self.source,
                             hint=self.hint)
         return error.render()
+
+
+#: Deepest nesting of a rule once every def it calls is expanded in place (a
+#: chain of a thousand defs, each calling the previous, needs about 2,000).
+MAX_CHECK_NESTING = 6_000
+
+# Python frames the checker may need per level of nesting, at most.
+_FRAMES_PER_LEVEL = 5
+
+_room_lock = threading.Lock()
+_room_users = 0
+_room_saved_limit = 0
+
+
+@contextlib.contextmanager
+def _recursion_room():
+    """Room on Python's stack for :data:`MAX_CHECK_NESTING` levels: the limit
+    is raised while any checker runs and put back when the last one ends."""
+    global _room_users, _room_saved_limit
+    with _room_lock:
+        if _room_users == 0:
+            _room_saved_limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(_room_saved_limit,
+                                      MAX_CHECK_NESTING * _FRAMES_PER_LEVEL + 2_000))
+        _room_users += 1
+    try:
+        yield
+    finally:
+        with _room_lock:
+            _room_users -= 1
+            if _room_users == 0:
+                sys.setrecursionlimit(_room_saved_limit)
 
 
 class _AlreadyReported(Exception):
@@ -147,6 +182,9 @@ class Checker:
         self._checking: list[str] = []
         self._population_keys: dict[str, c.Population] = {}
         self._cycles: set[frozenset[str]] = set()
+        self._expansions: dict[tuple, c.Checked] = {}
+        self._nesting = 0
+        self._failed: set[str] = set()
         self._refuse_shadowed_functions()
         self._collect_definitions()
 
@@ -189,12 +227,56 @@ class Checker:
 
         Errors are collected in :attr:`errors` (all of them, not only the first).
         """
-        for statement in self.rule_file.statements:
-            if isinstance(statement, n.SegmentDef):
-                self._guard(lambda s=statement: self.segment(s.name))
-            elif isinstance(statement, n.FunctionDef):
-                self._guard(lambda s=statement: self._check_def_alone(s))
+        with _recursion_room():
+            for statement in self.rule_file.statements:
+                if isinstance(statement, n.SegmentDef):
+                    # The segments it refers to first, so that a chain of a
+                    # thousand segments is checked in a loop, not a recursion.
+                    for name in self._dependencies_first(statement.name):
+                        self._guard(lambda name=name: self.segment(name))
+                elif isinstance(statement, n.FunctionDef):
+                    self._guard(lambda s=statement: self._check_def_alone(s))
         return dict(self.checked_segments)
+
+    def _dependencies_first(self, name: str) -> list[str]:
+        """``name`` and the segments its rule refers to (through defs too), not
+        yet checked, each after those it refers to."""
+        order: list[str] = []
+        placed: set[str] = set(self.checked_segments) | self._failed
+        entered: set[str] = set()
+        stack = [(name, False)]
+        while stack:
+            current, ready = stack.pop()
+            if current in placed:
+                continue
+            if ready:
+                placed.add(current)
+                order.append(current)
+                continue
+            entered.add(current)
+            stack.append((current, True))
+            for found in self._referred_segments(current):
+                if found in entered and found not in placed:
+                    return [name]  # a cycle: checking from the top reports it where it starts
+                stack.append((found, False))
+        return order
+
+    def _referred_segments(self, name: str) -> list[str]:
+        """The segments named in segment ``name``'s rule or in the defs it calls."""
+        found: list[str] = []
+        pending: list[n.Node] = [self.segments[name].body]
+        defs_seen: set[str] = set()
+        while pending:
+            node = pending.pop()
+            called = node.name if isinstance(node, n.Call) else (
+                node.path[0] if isinstance(node, n.Reference) else None)
+            if called in self.segments and isinstance(node, n.Reference):
+                found.append(called)
+            elif called in self.defs and called not in defs_seen:
+                defs_seen.add(called)
+                pending.append(self.defs[called].body)
+            pending.extend(n.children(node))
+        return found
 
     def segment(self, name: str) -> c.Checked:
         """The checked body of segment ``name`` (checked once, cycles refused)."""
@@ -209,12 +291,17 @@ class Checker:
             raise CheckError(f"segments refer to each other in a cycle: {' -> '.join(cycle)}",
                              definition.name_span,
                              hint="a segment cannot depend on itself, directly or not")
+        if name in self._failed:
+            raise _AlreadyReported()
         self._checking.append(name)
         try:
             mark = len(self.warnings)
             body = self.condition(definition.body, _Env(), "a segment's rule")
             self._warn_null_negations(definition.body, body, mark)
             self._warn_never_true(body)
+        except (CheckError, _AlreadyReported):
+            self._failed.add(name)
+            raise
         finally:
             self._checking.pop()
         self.checked_segments[name] = body
@@ -223,7 +310,8 @@ class Checker:
     def expression(self, expression: n.Expression) -> c.Checked:
         """Check a standalone rule (as given to ``segdsl.compile``)."""
         mark = len(self.warnings)
-        body = self.condition(expression, _Env(), "a rule")
+        with _recursion_room():
+            body = self.condition(expression, _Env(), "a rule")
         self._warn_null_negations(expression, body, mark)
         self._warn_never_true(body)
         return body
@@ -270,7 +358,15 @@ class Checker:
         method = getattr(self, "_" + type(node).__name__.lower(), None)
         if method is None:
             raise CheckError(f"{type(node).__name__} is not an expression", node.span)
-        return method(node, env)
+        if self._nesting >= MAX_CHECK_NESTING:
+            raise CheckError(f"the rule nests too deeply once its defs are expanded (more than "
+                             f"{MAX_CHECK_NESTING:,} levels)", env.call_site or node.span,
+                             hint="fewer defs calling defs, or split the rule into segments")
+        self._nesting += 1
+        try:
+            return method(node, env)
+        finally:
+            self._nesting -= 1
 
     # literals
 
@@ -603,11 +699,21 @@ class Checker:
             raise CheckError(f"'{definition.name}' calls itself ({chain}); defs cannot be "
                              f"recursive", call.span)
         bound = self._bind_def_arguments(definition, call, env)
+        # Calls with equal arguments share one checked body, so a def calling
+        # another twice, level after level, makes a DAG, not a tree that
+        # doubles at each level.
+        key = (definition.name, env.depth, tuple((name, _argument_key(value))
+                                                 for name, value in bound.items()))
+        body = self._expansions.get(key)
+        if body is not None:
+            return attrs.evolve(body, syntax=written or call)
         inner = _Env(scopes=(), depth=env.depth, params=bound,
                      expanding=env.expanding + (definition.name,),
                      call_site=env.call_site or call.span)
         try:
-            return attrs.evolve(self.check(definition.body, inner), syntax=written or call)
+            body = self.check(definition.body, inner)
+            self._expansions[key] = body
+            return attrs.evolve(body, syntax=written or call)
         except CheckError as error:
             if definition.span and definition.span.file == "<prelude>":
                 raise CheckError(f"{error.message} (in the prelude's {definition.name})",
@@ -871,7 +977,7 @@ class Checker:
         if not t.fits(measure.type, t.NUMBER):
             raise CheckError(f"'{node.name}' ranks numbers, not {measure.type}s",
                              node.args[0].span)
-        if any(isinstance(sub, c.Population) for sub in c.walk(measure)):
+        if any(isinstance(sub, c.Population) for sub in _unique_nodes(measure)):
             raise CheckError(f"'{node.name}' cannot rank a value that is itself a ranking",
                              node.args[0].span)
         buckets = 100
@@ -882,7 +988,10 @@ class Checker:
                 raise CheckError("the number of tiles must be a whole number from 2 to 1000",
                                  node.args[1].span)
             buckets = count.value
-        key = f"{node.name}:{buckets}:{measure!r}"
+        # The measure's text identifies it, unless shared def expansions would
+        # write it out at exponential length.
+        shown = repr(measure) if _tree_size(measure, 10_000) < 10_000 else f"#{hash(measure):x}"
+        key = f"{node.name}:{buckets}:{shown}"
         return self._population(node.name, measure, buckets, key, t.NUMBER, node)
 
     @property
@@ -957,7 +1066,7 @@ class Checker:
 
     def _warn_never_true(self, body: c.Checked) -> None:
         """Warn about comparisons that hold for no customer at all."""
-        for node in c.walk(body):
+        for node in _unique_nodes(body):
             span = node.syntax.span if node.syntax is not None else None
             if isinstance(node, c.Binary) and node.op in (c.Operator.EQ, c.Operator.NE) and (
                     _is_null(node.left) or _is_null(node.right)):
@@ -1038,26 +1147,36 @@ def _null_source(node: c.Checked) -> str | None:
     return None
 
 
-def _null_negations(node: c.Checked, guarded: frozenset[str]):
-    """(negation node, nullable field names) pairs under ``node``."""
-    guarded = guarded | _null_guards(node)
-    negated = None
-    if isinstance(node, c.Not):
-        negated = node.operand
-    elif isinstance(node, c.Binary) and node.op is c.Operator.NE:
-        negated = node
-    elif isinstance(node, c.Membership) and node.negated:
-        negated = node
-    if negated is not None and not (isinstance(negated, c.Binary) and (
-            _is_null(negated.left) or _is_null(negated.right))):  # warned as never true
-        sources = _nullable_sources(negated) - guarded - _null_guards(negated)
-        if sources:
-            yield node, sources
-            return
-    if isinstance(node, c.Aggregate):
-        return  # inside 'where' the element's values are another matter
-    for child in c.checked_children(node):
-        yield from _null_negations(child, guarded)
+def _null_negations(body: c.Checked, guarded: frozenset[str]):
+    """(negation node, nullable field names) pairs under ``body``.
+
+    A loop over a stack, each node once per set of guards: a checked tree is a
+    DAG (def expansions are shared) and may be thousands of levels deep.
+    """
+    stack = [(body, guarded)]
+    seen: set[tuple[int, frozenset[str]]] = set()
+    while stack:
+        node, guarded = stack.pop()
+        if (id(node), guarded) in seen:
+            continue
+        seen.add((id(node), guarded))
+        guarded = guarded | _null_guards(node)
+        negated = None
+        if isinstance(node, c.Not):
+            negated = node.operand
+        elif isinstance(node, c.Binary) and node.op is c.Operator.NE:
+            negated = node
+        elif isinstance(node, c.Membership) and node.negated:
+            negated = node
+        if negated is not None and not (isinstance(negated, c.Binary) and (
+                _is_null(negated.left) or _is_null(negated.right))):  # warned as never true
+            sources = _nullable_sources(negated) - guarded - _null_guards(negated)
+            if sources:
+                yield node, sources
+                continue
+        if isinstance(node, c.Aggregate):
+            continue  # inside 'where' the element's values are another matter
+        stack.extend((child, guarded) for child in reversed(c.checked_children(node)))
 
 
 def _nullable_sources(node: c.Checked) -> set[str]:
@@ -1072,11 +1191,42 @@ def _nullable_sources(node: c.Checked) -> set[str]:
 
 
 def _walk_outside_aggregates(node: c.Checked):
-    yield node
-    if isinstance(node, (c.Aggregate, c.IsNull, c.Population)) or not node.nullable:
-        return  # `coalesce(country, "")` is never null, whatever country holds
-    for child in c.checked_children(node):
-        yield from _walk_outside_aggregates(child)
+    # `coalesce(country, "")` is never null, whatever country holds: not entered.
+    stop = (c.Aggregate, c.IsNull, c.Population)
+    return _unique_nodes(node, lambda sub: not isinstance(sub, stop) and sub.nullable)
+
+
+def _unique_nodes(node: c.Checked, enter=lambda sub: True):
+    """Every node under ``node``, each once however often it is shared, parents
+    first; the children of a node are visited only when ``enter(node)``."""
+    stack = [node]
+    seen: set[int] = set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if enter(current):
+            stack.extend(reversed(c.checked_children(current)))
+
+
+def _tree_size(node: c.Checked, limit: int) -> int:
+    """How many nodes ``node`` would have written out as a tree, up to ``limit``."""
+    sizes: dict[int, int] = {}
+    stack = [(node, False)]
+    while stack:
+        current, children_done = stack.pop()
+        if id(current) in sizes:
+            continue
+        children = c.checked_children(current)
+        if children_done:
+            total = 1 + sum(sizes[id(child)] for child in children)
+            sizes[id(current)] = min(total, limit)
+        else:
+            stack.append((current, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(node)]
 
 
 # ------------------------------------------------------------------ helpers
@@ -1099,6 +1249,16 @@ def _substitute(node: n.Node, name: str, replacement: n.Node) -> n.Node:
         elif isinstance(value, tuple) and value and isinstance(value[0], n.Node):
             changes[field.name] = tuple(_substitute(v, name, replacement) for v in value)
     return attrs.evolve(node, **changes) if changes else node
+
+
+def _argument_key(value: c.Checked) -> object:
+    """What identifies a def's argument for sharing its expansion: the checked
+    node, and for a constant the Python types of its value too, since ``1 ==
+    1.0 == True`` in Python but not in the language."""
+    if isinstance(value, c.Constant):
+        items = value.value if isinstance(value.value, tuple) else (value.value,)
+        return value, tuple(type(item) for item in items)
+    return value
 
 
 def _second(first, second):
