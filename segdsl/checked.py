@@ -295,3 +295,17 @@ def walk(node: Checked):
         current = stack.pop()
         yield current
         stack.extend(reversed(checked_children(current)))
+
+
+def _identity_first(eq: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def __eq__(self, other):  # noqa: N807 - replaces the generated method
+        return True if self is other else eq(self, other)
+
+    return __eq__
+
+
+# Def expansions are shared, so a checked tree is a DAG whose paths can number
+# 2**22: equality must stop at a node shared by both sides, as hashing does
+# (cache_hash), instead of comparing it again along every path.
+for _class in Checked.__subclasses__():
+    _class.__eq__ = _identity_first(_class.__eq__)  # type: ignore[method-assign]

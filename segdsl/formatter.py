@@ -717,7 +717,7 @@ def _place_trailing(unit: _Unit, node: n.Node, comment: str) -> bool:
     return True
 
 
-_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*')
+_STRING_OR_COMMENT = re.compile(r'"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"|\'[^\'\\\n]*+(?:\\.[^\'\\\n]*+)*+\'|#[^\n]*')
 
 
 def _scan_comments(text: str) -> list[tuple[int, str]]:
