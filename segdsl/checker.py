@@ -19,7 +19,6 @@ import contextlib
 import datetime as dt
 import difflib
 import functools
-import re
 import sys
 import threading
 from collections.abc import Iterable, Mapping
@@ -33,6 +32,7 @@ from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.functions import BUILTINS, Function, Functions
 from segdsl.parser import parse
+from segdsl.regex import Regex, RegexError
 from segdsl.schema import DEFAULT_SCHEMA, DEFAULT_TIMESTAMP, Schema
 from segdsl.timeline import Duration, Period, as_timezone
 
@@ -615,14 +615,15 @@ class Checker:
         return c.Binary(c.Operator(op.value), left, right, t.BOOL,
                         left.nullable or right.nullable, pattern=pattern, syntax=node)
 
-    def _regex(self, node: n.Comparison, right: c.Checked) -> re.Pattern:
+    def _regex(self, node: n.Comparison, right: c.Checked) -> Regex:
         if not isinstance(right, c.Constant) or not isinstance(right.value, str):
             raise CheckError("'matches' needs a regular expression written as a string",
                              node.right.span, hint='email matches "@shop\\\\.(fr|be)$"')
         try:
-            return re.compile(right.value)
-        except re.error as error:
-            raise CheckError(f"invalid regular expression: {error.msg}", node.right.span) from None
+            return Regex(right.value)
+        except RegexError as error:
+            raise CheckError(f"invalid regular expression: {error.reason}", node.right.span,
+                             hint=error.hint) from None
 
     def _membership(self, node: n.Membership, env: _Env) -> c.Checked:
         element, container = self.check(node.element, env), self.check(node.container, env)
