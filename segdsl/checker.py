@@ -31,7 +31,7 @@ from segdsl import nodes as n
 from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.functions import BUILTINS, Function, Functions
-from segdsl.parser import parse
+from segdsl.parser import parse, strip_bom
 from segdsl.regex import Regex, RegexError
 from segdsl.schema import DEFAULT_SCHEMA, DEFAULT_TIMESTAMP, Schema
 from segdsl.timeline import Duration, Period, as_timezone
@@ -76,6 +76,9 @@ class Warning:  # noqa: A001 - a rule warning, not Python's
         error = SegdslError(f"warning: {self.message}", self.span, source=self.source,
                             hint=self.hint)
         return error.render()
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 #: Deepest nesting of a rule once every def it calls is expanded in place (a
@@ -170,7 +173,7 @@ class Checker:
     def __init__(self, rule_file: n.RuleFile, options: Options, source: str | None = None) -> None:
         self.rule_file = rule_file
         self.options = options
-        self.source = source
+        self.source = strip_bom(source) if source is not None else None
         self.schema = options.schema or DEFAULT_SCHEMA
         self.functions = options.functions or Functions()
         self.errors: list[CheckError] = []
