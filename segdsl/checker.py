@@ -31,7 +31,8 @@ from segdsl import nodes as n
 from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.functions import BUILTINS, Function, Functions
-from segdsl.parser import parse, strip_bom
+from segdsl.population import RFM_GROUPS
+from segdsl.parser import RESERVED_WORDS, parse, strip_bom
 from segdsl.regex import Regex, RegexError
 from segdsl.schema import DEFAULT_SCHEMA, DEFAULT_TIMESTAMP, Schema
 from segdsl.timeline import Duration, Period, as_timezone
@@ -444,12 +445,29 @@ class Checker:
         for scope in reversed(env.scopes):
             if scope.type.field(name) is not None:
                 self._refuse_near_miss(node, env)
+                self._warn_lookalike(node, "the element")
                 return self._field_path(node, scope.depth, scope.type, env)
         if self.schema.root.field(name) is not None:
             if name not in self._declared_fields():
                 self._refuse_near_miss(node, env)
+                self._warn_lookalike(node, "the customer")
             return self._field_path(node, 0, self.schema.root, env)
         raise self._unknown_name(node, env)
+
+    def _warn_lookalike(self, node: n.Reference, owner: str) -> None:
+        # `True`, `NULL`, `Now` or `today` read as undeclared fields, which are
+        # null in every customer: almost surely meant as the literal.
+        name = node.path[0]
+        lower = name.lower()
+        if lower == "today":
+            self._warn(f"'{name}' is read as a field of {owner}, not today's date: the language "
+                       f"has no '{lower}'", node.span,
+                       hint="write now, the evaluation time (e.g. last_order_at > now - 1d)")
+        elif lower in RESERVED_WORDS and len(node.path) == 1:
+            what = "literal" if lower in ("true", "false", "null", "now") else "keyword"
+            self._warn(f"'{name}' is read as a field of {owner}, not the {what} '{lower}': "
+                       f"names and keywords are case-sensitive", node.span,
+                       hint=f"write {lower}")
 
     def _refuse_near_miss(self, node: n.Reference, env: _Env) -> None:
         # An undeclared name, accepted only because the record is open, that is
@@ -588,9 +606,34 @@ class Checker:
             raise CheckError(f"'{op.value}' does not order true and false", node.span,
                              hint="compare booleans with == or !=")
         self._refuse_calendar_comparison(node, left, right)
+        if op in (n.CompareOp.EQ, n.CompareOp.NE):
+            self._refuse_unknown_value(left, right, node.right)
+            self._refuse_unknown_value(right, left, node.left)
         left, right = _align_days(left, right)
         return c.Binary(c.Operator(op.value), left, right, t.BOOL,
                         left.nullable or right.nullable, syntax=node)
+
+    def _refuse_unknown_value(self, subject: c.Checked, other: c.Checked,
+                              written: n.Node) -> None:
+        """Refuse a string literal that ``subject`` can never hold: an RFM group
+        or a value the schema does not allow (``type == "vist"``)."""
+        allowed = _allowed_values(subject)
+        if allowed is None:
+            return
+        values, what = allowed
+        literals = [(other, written)]
+        if isinstance(other, c.Constant) and isinstance(other.value, tuple):
+            items = written.items if isinstance(written, n.ListLiteral) else ()
+            literals = [(c.Constant(v, t.STRING), item) for v, item in zip(other.value, items)]
+        elif isinstance(other, c.ListOf):
+            literals = [(item, item.syntax) for item in other.items]
+        for literal, syntax in literals:
+            if isinstance(literal, c.Constant) and isinstance(literal.value, str) \
+                    and literal.value not in values:
+                span = literal.syntax.span if literal.syntax is not None else (
+                    syntax.span if syntax is not None else None)
+                raise CheckError(f"'{literal.value}' is never a value of {what}", span,
+                                 hint=_value_hint(literal.value, values, what))
 
     def _refuse_calendar_comparison(self, node, left: c.Checked, right: c.Checked) -> None:
         for side in (left, right):
@@ -642,8 +685,31 @@ class Checker:
             raise CheckError(f"'{keyword}' needs a list on its right, but this is a "
                              f"{container.type}", node.container.span,
                              hint=f'country {keyword} ["FR", "BE"]')
+        if container.type.is_list:
+            self._refuse_unknown_value(element, container, node.container)
+        self._warn_parenthesised_string(node, keyword)
         return c.Membership(element, container, node.negated, t.BOOL,
                             element.nullable or container.nullable, syntax=node)
+
+    def _warn_parenthesised_string(self, node: n.Membership, keyword: str) -> None:
+        # `country in ("FR")`: parentheses make no list, so this is a substring
+        # test, true for "F" and "R" too.
+        container = node.container
+        if not (isinstance(container, n.String) and container.span is not None
+                and node.span is not None and container.span.end < node.span.end):
+            return
+        element = self._text_of(node.element, "x")
+        literal = self._text_of(container, '"..."')
+        self._warn(f"'{keyword} ({literal})' tests whether {element} is part of the text "
+                   f"{literal}: parentheses make no list", node.span,
+                   hint=f"for a list, write {element} {keyword} [{literal}]")
+
+    def _text_of(self, node: n.Node, default: str) -> str:
+        """The rule text of syntax ``node``, or ``default``."""
+        span = node.span
+        if span is None or span.file == "<prelude>" or self.source is None:
+            return default
+        return self.source[span.start:span.end]
 
     def _between(self, node: n.Between, env: _Env) -> c.Checked:
         operand = self.check(node.operand, env)
@@ -719,7 +785,8 @@ class Checker:
             self._expansions[key] = body
             return attrs.evolve(body, syntax=written or call)
         except CheckError as error:
-            if definition.span and definition.span.file == "<prelude>":
+            in_prelude = error.span is None or error.span.file == "<prelude>"
+            if definition.span and definition.span.file == "<prelude>" and in_prelude:
                 raise CheckError(f"{error.message} (in the prelude's {definition.name})",
                                  call.span, hint=error.hint) from None
             if error.hint is None and call.span is not None:
@@ -1070,8 +1137,7 @@ class Checker:
 
     def _warn_never_true(self, body: c.Checked) -> None:
         """Warn about comparisons that hold for no customer at all."""
-        for node in _unique_nodes(body):
-            span = node.syntax.span if node.syntax is not None else None
+        for node, span in _user_spans(body):
             if isinstance(node, c.Binary) and node.op in (c.Operator.EQ, c.Operator.NE) and (
                     _is_null(node.left) or _is_null(node.right)):
                 other = node.left if _is_null(node.right) else node.right
@@ -1213,6 +1279,43 @@ def _unique_nodes(node: c.Checked, enter=lambda sub: True):
         yield current
         if enter(current):
             stack.extend(reversed(c.checked_children(current)))
+
+
+def _user_spans(body: c.Checked):
+    """(node, span) for every node under ``body``, each once; a node of the
+    prelude's text gets the span of the user's call it was expanded from."""
+    stack: list[tuple[c.Checked, n.Span | None]] = [(body, None)]
+    seen: set[int] = set()
+    while stack:
+        node, outer = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        span = node.syntax.span if node.syntax is not None else None
+        if span is not None and span.file == "<prelude>":
+            span = outer
+        yield node, span
+        stack.extend((child, span or outer) for child in reversed(c.checked_children(node)))
+
+
+def _allowed_values(node: c.Checked) -> tuple[frozenset[str], str] | None:
+    """The only strings ``node`` can hold, and how to name it; None when any."""
+    if isinstance(node, c.Population) and node.kind == "rfm.group":
+        return frozenset(RFM_GROUPS), "rfm.group"
+    if isinstance(node, c.Field) and node.type.values is not None:
+        return node.type.values, f"'{node.dotted}'"
+    return None
+
+
+def _value_hint(value: str, values: frozenset[str], what: str) -> str:
+    listed = ", ".join(sorted(values))
+    by_case = [v for v in sorted(values) if v.lower() == value.lower()]
+    close = by_case or difflib.get_close_matches(value, sorted(values), n=1, cutoff=0.6) or \
+        difflib.get_close_matches(value.lower(), sorted(values), n=1, cutoff=0.6)
+    shown = listed if len(values) <= 20 else f"{len(values)} values, declared in the schema"
+    if close:
+        return f"did you mean '{close[0]}'? ({what} is one of {shown})"
+    return f"{what} is one of {shown}"
 
 
 def _tree_size(node: c.Checked, limit: int) -> int:
