@@ -298,7 +298,7 @@ def walk(node: Checked):
 
 
 def _identity_first(eq: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    def __eq__(self, other):  # noqa: N807 - replaces the generated method
+    def __eq__(self, other):
         return True if self is other else eq(self, other)
 
     return __eq__

@@ -31,8 +31,8 @@ from segdsl import nodes as n
 from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.functions import BUILTINS, Function, Functions
-from segdsl.population import RFM_GROUPS
 from segdsl.parser import RESERVED_WORDS, parse, strip_bom
+from segdsl.population import RFM_GROUPS
 from segdsl.regex import Regex, RegexError
 from segdsl.schema import DEFAULT_SCHEMA, DEFAULT_TIMESTAMP, Schema
 from segdsl.timeline import Duration, Period, as_timezone

@@ -241,8 +241,8 @@ def _decode_string(token: Token, file: str | None) -> str:
                 return chr(code)
             # A lone surrogate cannot be written out as UTF-8 later on.
             problem, hint = (f"'\\{escape}' is a UTF-16 surrogate, not a character",
-                             "write the character itself (\"😀\"), or both halves of its "
-                             "pair: \"\\ud83d\\ude00\"")
+                             ("write the character itself (\"😀\"), or both halves of its "
+                             "pair: \"\\ud83d\\ude00\""))
         elif escape == "u":
             rest = body[match.end():match.end() + 4]
             width += len(rest) - len(rest.lstrip("0123456789abcdefABCDEF"))

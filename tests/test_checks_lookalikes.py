@@ -18,16 +18,16 @@ def _warnings(rule):
 def test_literal_in_another_case_is_a_warning(name, literal):
     """`True`, `FALSE`, `NULL`, `NOW` read as fields are warnings saying to write the literal."""
     assert _warnings(f"flag == {name}") == [
-        (f"'{name}' is read as a field of the customer, not the literal '{literal}': names "
-         f"and keywords are case-sensitive", 1, 21, 21 + len(name), f"write {literal}")]
+        ((f"'{name}' is read as a field of the customer, not the literal '{literal}': names "
+         f"and keywords are case-sensitive"), 1, 21, 21 + len(name), f"write {literal}")]
 
 
 @pytest.mark.parametrize("name", ["today", "Today", "TODAY"])
 def test_today_is_a_warning_suggesting_now(name):
     """`today` is no keyword: reading it as a field is a warning suggesting `now`."""
     assert _warnings(f"last_order_at > {name}") == [
-        (f"'{name}' is read as a field of the customer, not today's date: the language has no "
-         f"'today'", 1, 29, 29 + len(name),
+        ((f"'{name}' is read as a field of the customer, not today's date: the language has no "
+         f"'today'"), 1, 29, 29 + len(name),
          "write now, the evaluation time (e.g. last_order_at > now - 1d)")]
 
 
@@ -50,8 +50,8 @@ def test_lowercase_literals_and_declared_fields_give_no_warning():
 def test_parenthesised_string_after_in_is_a_warning(rule, keyword):
     """`country in ("FR")` is a substring test: a warning suggests the list `["FR"]`."""
     found = _warnings(rule)
-    assert found[0] == (f"'{keyword} (\"FR\")' tests whether country is part of the text \"FR\": "
-                        f"parentheses make no list", 1, 13, 13 + len(rule),
+    assert found[0] == ((f"'{keyword} (\"FR\")' tests whether country is part of the text \"FR\": "
+                        f"parentheses make no list"), 1, 13, 13 + len(rule),
                         f'for a list, write country {keyword} ["FR"]')
 
 
@@ -68,8 +68,8 @@ def test_warning_inside_the_prelude_points_at_the_users_call():
     [warning] = warnings
     assert (warning.span.file, warning.span.line, warning.span.column) == ("rules.seg", 2, 13)
     assert str(warning).splitlines()[:3] == [
-        "rules.seg:2:13: warning: '== null' is never true: a comparison with null is always "
-        "unknown",
+        ("rules.seg:2:13: warning: '== null' is never true: a comparison with null is always "
+        "unknown"),
         "  segment b = events(null, 30d) > 0",
         "              ^^^^^^^^^^^^^^^^^"]
 
