@@ -188,7 +188,8 @@ class Checker:
         self._cycles: set[frozenset[str]] = set()
         self._expansions: dict[tuple, c.Checked] = {}
         self._nesting = 0
-        self._failed: set[str] = set()
+        self._failed: dict[str, Exception] = {}
+        self._near_misses: dict[tuple, list[str]] = {}
         self._refuse_shadowed_functions()
         self._collect_definitions()
 
@@ -246,7 +247,7 @@ class Checker:
         """``name`` and the segments its rule refers to (through defs too), not
         yet checked, each after those it refers to."""
         order: list[str] = []
-        placed: set[str] = set(self.checked_segments) | self._failed
+        placed: set[str] = set(self.checked_segments) | set(self._failed)
         entered: set[str] = set()
         stack = [(name, False)]
         while stack:
@@ -284,6 +285,17 @@ class Checker:
 
     def segment(self, name: str) -> c.Checked:
         """The checked body of segment ``name`` (checked once, cycles refused)."""
+        if name not in self.checked_segments and not self._checking:
+            # The segments it refers to first, in a loop: their errors come
+            # back when this segment's rule meets them.
+            for found in self._dependencies_first(name)[:-1]:
+                try:
+                    self._segment(found)
+                except (CheckError, _AlreadyReported):
+                    pass
+        return self._segment(name)
+
+    def _segment(self, name: str) -> c.Checked:
         if name in self.checked_segments:
             return self.checked_segments[name]
         definition = self.segments[name]
@@ -295,16 +307,17 @@ class Checker:
             raise CheckError(f"segments refer to each other in a cycle: {' -> '.join(cycle)}",
                              definition.name_span,
                              hint="a segment cannot depend on itself, directly or not")
-        if name in self._failed:
-            raise _AlreadyReported()
+        if name in self._failed:  # its error again, without checking it again
+            raise self._failed[name]
         self._checking.append(name)
         try:
             mark = len(self.warnings)
-            body = self.condition(definition.body, _Env(), "a segment's rule")
+            with _recursion_room():
+                body = self.condition(definition.body, _Env(), "a segment's rule")
             self._warn_null_negations(definition.body, body, mark)
             self._warn_never_true(body)
-        except (CheckError, _AlreadyReported):
-            self._failed.add(name)
+        except (CheckError, _AlreadyReported) as error:
+            self._failed[name] = error
             raise
         finally:
             self._checking.pop()
@@ -478,11 +491,16 @@ class Checker:
             raise CheckError(f"'{name}' is a function: call it with parentheses", node.span,
                              hint=f"{name}(...) (a field really named '{name}' must be declared "
                                   f"in a schema)")
-        known = (list(env.params) + list(self.segments) + list(self.periods) + list(self.defs)
-                 + list(self._declared_fields()))
-        for scope in env.scopes:
-            known += list(scope.type.fields or {})
-        close = difflib.get_close_matches(name, sorted(set(known) - {name}), n=1, cutoff=0.85)
+        scoped = tuple(tuple(scope.type.fields or {}) for scope in env.scopes)
+        key = (name, tuple(env.params), scoped)
+        if key not in self._near_misses:  # a field read in a thousand segments: looked up once
+            known = (list(env.params) + list(self.segments) + list(self.periods)
+                     + list(self.defs) + list(self._declared_fields()))
+            for fields in scoped:
+                known += list(fields)
+            self._near_misses[key] = difflib.get_close_matches(
+                name, sorted(set(known) - {name}), n=1, cutoff=0.85)
+        close = self._near_misses[key]
         if close:
             raise CheckError(f"unknown name '{name}'", node.span,
                              hint=f"did you mean '{close[0]}'? (a field really named '{name}' "
