@@ -7,6 +7,11 @@ wrong with its position. It also warns about rules that are valid but likely
 wrong, above all a negation over a value that can be null, and about
 comparisons that can never be true (``x == null``, ``between 10 and 5``).
 
+Inlining shares: calls of a def with equal checked arguments get one checked
+expansion, so the checked tree is a DAG and a def calling another twice, level
+after level, costs time in proportion to the text. Segments are checked after
+the segments they refer to, in a loop, so long chains need no recursion.
+
 An open record (no schema, or ``open=True``) accepts any field name, except a
 name one typo away from a segment, period, def, parameter or declared field:
 ``vip_buyrs`` next to the segment ``vip_buyers`` is an error with a

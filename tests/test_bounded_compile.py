@@ -4,6 +4,8 @@ import time
 import tracemalloc
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import segdsl
 from segdsl import checked as c
@@ -134,3 +136,55 @@ def test_chains_of_1000_evaluate(kind):
     rules = segdsl.loads("\n".join(lines))
     assert rules[name].matches({"id": 1, "score": 2000}) is True
     assert rules[name].matches({"id": 2, "score": 1}) is False
+
+
+def test_a_failing_chain_of_1000_segments_reports_one_error_quickly():
+    """When the bottom of a 1,000-segment chain is wrong, its error is reported once, fast."""
+    lines = ["segment s0 = visits(30d)"]
+    lines += [f"segment s{i} = s{i - 1} and score > {i}" for i in range(1, 1000)]
+    started = time.perf_counter()
+    checker, _ = _check("\n".join(reversed(lines)))
+    assert time.perf_counter() - started < 2.0
+    assert [(e.message, e.line) for e in checker.errors] == [
+        ("a segment's rule must be a condition (true or false), but this is a number", 1000)]
+
+
+def test_segment_asked_alone_checks_a_chain_of_1000_in_a_loop():
+    """Checker.segment on the top of a 1,000-segment chain, on a fresh checker, needs no recursion."""
+    lines = ["segment s0 = score > 0"]
+    lines += [f"segment s{i} = s{i - 1} and score > {i}" for i in range(1, 1000)]
+    text = "\n".join(lines)
+    checker = Checker(parse(text), Options(), text)
+    started = time.perf_counter()
+    body = checker.segment("s999")
+    assert time.perf_counter() - started < 1.0
+    assert isinstance(body, c.And) and body.operands[0] == c.SegmentRef("s998", body.type, False)
+
+
+class _NoSharing(dict):
+    """An expansion table that never keeps anything: every call is expanded anew."""
+
+    def __setitem__(self, key, value):
+        pass
+
+
+_ARGUMENTS = ["1", "1.0", "true", '"a"', "score", "score + 1", "2026-01-01", "30d", "null",
+              "[1, true]", "[true, 1]", "x"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_ARGUMENTS), st.sampled_from(_ARGUMENTS)),
+                min_size=1, max_size=6))
+def test_shared_expansions_are_the_expansions(calls):
+    """Sharing the expansions of equal calls gives the same checked rule as expanding each."""
+    defs = "def pick(x, y) = coalesce(x, y) is not null\n"
+    defs += "def both(x, y) = pick(x, y) and pick(y, x)\n"
+    body = " and ".join(f"both({a}, {b})" for a, b in calls)
+    text = defs + f"segment s = {body}\n"
+    shared, bodies = _check(text)
+    alone = Checker(parse(text), Options(), text)
+    alone._expansions = _NoSharing()
+    expected = alone.check_file()
+    assert [e.message for e in shared.errors] == [e.message for e in alone.errors]
+    assert bodies == expected
+    assert repr(bodies) == repr(expected)
