@@ -20,7 +20,7 @@ from segdsl.explain import Explanation
 from segdsl.functions import Function, Functions
 from segdsl.parser import MAX_NESTING, MAX_SOURCE_LENGTH, parse, parse_expression
 from segdsl.rules import PopulationStats, Result, RuleSet, Segment, check, compile, load, loads
-from segdsl.schema import ListOf, Schema
+from segdsl.schema import ListOf, OneOf, Schema
 
 try:
     __version__ = _metadata.version("segdsl")
@@ -33,6 +33,7 @@ __all__ = [
     "Function",
     "Functions",
     "ListOf",
+    "OneOf",
     "PopulationStats",
     "Result",
     "RuleSet",

@@ -33,7 +33,7 @@ class Checked:
 Operator = enum.Enum("Operator", [(op.name, op.value) for op in (*n.CompareOp, *n.ArithmeticOp)])
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Constant(Checked):
     """A literal's run-time value (``Duration``, ``Period``, aware datetime, ...)."""
 
@@ -43,7 +43,7 @@ class Constant(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class ListOf(Checked):
     """A list literal whose items are not all constants."""
 
@@ -53,7 +53,7 @@ class ListOf(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Field(Checked):
     """A field path read from the record in scope ``depth`` (0: the customer,
     1: the element of the outermost aggregation, ...)."""
@@ -69,7 +69,7 @@ class Field(Checked):
         return ".".join(self.path)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Now(Checked):
     """The evaluation time."""
 
@@ -78,7 +78,7 @@ class Now(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class SegmentRef(Checked):
     """Membership in another segment of the same rule set."""
 
@@ -88,7 +88,7 @@ class SegmentRef(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class ToDate(Checked):
     """The calendar day of a datetime, so it compares with a date."""
 
@@ -98,7 +98,7 @@ class ToDate(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Coerce(Checked):
     """A value of unknown type read as a date or datetime (ISO text in data
     without a schema), where a function's parameter wants one."""
@@ -109,7 +109,7 @@ class Coerce(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Negate(Checked):
     """Unary minus."""
 
@@ -119,7 +119,7 @@ class Negate(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Binary(Checked):
     """A comparison or arithmetic operation. ``pattern`` holds the compiled
     regular expression of ``matches``."""
@@ -133,7 +133,7 @@ class Binary(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Membership(Checked):
     """``element in container`` (negated: ``not in``)."""
 
@@ -145,7 +145,7 @@ class Membership(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Between(Checked):
     """``operand between low and high``, bounds included."""
 
@@ -157,7 +157,7 @@ class Between(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class IsNull(Checked):
     """``operand is null`` (negated: ``is not null``); never null itself."""
 
@@ -168,7 +168,7 @@ class IsNull(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Not(Checked):
     """Three-valued negation."""
 
@@ -178,7 +178,7 @@ class Not(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class And(Checked):
     """Three-valued conjunction."""
 
@@ -188,7 +188,7 @@ class And(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Or(Checked):
     """Three-valued disjunction."""
 
@@ -198,7 +198,7 @@ class Or(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Window(Checked):
     """Which elements of a list an aggregation sees: a duration back from now,
     or a period, or both ends of a range (``value`` evaluates to a
@@ -210,7 +210,7 @@ class Window(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Aggregate(Checked):
     """An aggregation over a list: ``count``, ``sum``, ``avg``, ``min``,
     ``max``, ``first``, ``last`` or ``exists``.
@@ -238,7 +238,7 @@ class Aggregate(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Population(Checked):
     """A value that depends on the whole population: ``rfm.*``, ``ntile``,
     ``percentile``.
@@ -261,7 +261,7 @@ class Population(Checked):
     syntax: n.Node | None = _syntax()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Apply(Checked):
     """A call of a scalar built-in or a registered Python function."""
 
@@ -295,3 +295,17 @@ def walk(node: Checked):
         current = stack.pop()
         yield current
         stack.extend(reversed(checked_children(current)))
+
+
+def _identity_first(eq: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def __eq__(self, other):
+        return True if self is other else eq(self, other)
+
+    return __eq__
+
+
+# Def expansions are shared, so a checked tree is a DAG whose paths can number
+# 2**22: equality must stop at a node shared by both sides, as hashing does
+# (cache_hash), instead of comparing it again along every path.
+for _class in Checked.__subclasses__():
+    _class.__eq__ = _identity_first(_class.__eq__)  # type: ignore[method-assign]

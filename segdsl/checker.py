@@ -7,6 +7,11 @@ wrong with its position. It also warns about rules that are valid but likely
 wrong, above all a negation over a value that can be null, and about
 comparisons that can never be true (``x == null``, ``between 10 and 5``).
 
+Inlining shares: calls of a def with equal checked arguments get one checked
+expansion, so the checked tree is a DAG and a def calling another twice, level
+after level, costs time in proportion to the text. Segments are checked after
+the segments they refer to, in a loop, so long chains need no recursion.
+
 An open record (no schema, or ``open=True``) accepts any field name, except a
 name one typo away from a segment, period, def, parameter or declared field:
 ``vip_buyrs`` next to the segment ``vip_buyers`` is an error with a
@@ -15,10 +20,12 @@ did-you-mean hint; a field really spelled so must be declared in a schema.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import functools
-import re
+import sys
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -29,7 +36,9 @@ from segdsl import nodes as n
 from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.functions import BUILTINS, Function, Functions
-from segdsl.parser import parse
+from segdsl.parser import RESERVED_WORDS, parse, strip_bom
+from segdsl.population import RFM_GROUPS
+from segdsl.regex import Regex, RegexError
 from segdsl.schema import DEFAULT_SCHEMA, DEFAULT_TIMESTAMP, Schema
 from segdsl.timeline import Duration, Period, as_timezone
 
@@ -73,6 +82,41 @@ class Warning:  # noqa: A001 - a rule warning, not Python's
         error = SegdslError(f"warning: {self.message}", self.span, source=self.source,
                             hint=self.hint)
         return error.render()
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+#: Deepest nesting of a rule once every def it calls is expanded in place (a
+#: chain of a thousand defs, each calling the previous, needs about 2,000).
+MAX_CHECK_NESTING = 6_000
+
+# Python frames the checker may need per level of nesting, at most.
+_FRAMES_PER_LEVEL = 5
+
+_room_lock = threading.Lock()
+_room_users = 0
+_room_saved_limit = 0
+
+
+@contextlib.contextmanager
+def _recursion_room():
+    """Room on Python's stack for :data:`MAX_CHECK_NESTING` levels: the limit
+    is raised while any checker runs and put back when the last one ends."""
+    global _room_users, _room_saved_limit
+    with _room_lock:
+        if _room_users == 0:
+            _room_saved_limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(_room_saved_limit,
+                                      MAX_CHECK_NESTING * _FRAMES_PER_LEVEL + 2_000))
+        _room_users += 1
+    try:
+        yield
+    finally:
+        with _room_lock:
+            _room_users -= 1
+            if _room_users == 0:
+                sys.setrecursionlimit(_room_saved_limit)
 
 
 class _AlreadyReported(Exception):
@@ -135,7 +179,7 @@ class Checker:
     def __init__(self, rule_file: n.RuleFile, options: Options, source: str | None = None) -> None:
         self.rule_file = rule_file
         self.options = options
-        self.source = source
+        self.source = strip_bom(source) if source is not None else None
         self.schema = options.schema or DEFAULT_SCHEMA
         self.functions = options.functions or Functions()
         self.errors: list[CheckError] = []
@@ -147,6 +191,10 @@ class Checker:
         self._checking: list[str] = []
         self._population_keys: dict[str, c.Population] = {}
         self._cycles: set[frozenset[str]] = set()
+        self._expansions: dict[tuple, c.Checked] = {}
+        self._nesting = 0
+        self._failed: dict[str, Exception] = {}
+        self._near_misses: dict[tuple, list[str]] = {}
         self._refuse_shadowed_functions()
         self._collect_definitions()
 
@@ -189,15 +237,70 @@ class Checker:
 
         Errors are collected in :attr:`errors` (all of them, not only the first).
         """
-        for statement in self.rule_file.statements:
-            if isinstance(statement, n.SegmentDef):
-                self._guard(lambda s=statement: self.segment(s.name))
-            elif isinstance(statement, n.FunctionDef):
-                self._guard(lambda s=statement: self._check_def_alone(s))
+        with _recursion_room():
+            for statement in self.rule_file.statements:
+                if isinstance(statement, n.SegmentDef):
+                    # The segments it refers to first, so that a chain of a
+                    # thousand segments is checked in a loop, not a recursion.
+                    for name in self._dependencies_first(statement.name):
+                        self._guard(lambda name=name: self.segment(name))
+                elif isinstance(statement, n.FunctionDef):
+                    self._guard(lambda s=statement: self._check_def_alone(s))
         return dict(self.checked_segments)
+
+    def _dependencies_first(self, name: str) -> list[str]:
+        """``name`` and the segments its rule refers to (through defs too), not
+        yet checked, each after those it refers to."""
+        order: list[str] = []
+        placed: set[str] = set(self.checked_segments) | set(self._failed)
+        entered: set[str] = set()
+        stack = [(name, False)]
+        while stack:
+            current, ready = stack.pop()
+            if current in placed:
+                continue
+            if ready:
+                placed.add(current)
+                order.append(current)
+                continue
+            entered.add(current)
+            stack.append((current, True))
+            for found in self._referred_segments(current):
+                if found in entered and found not in placed:
+                    return [name]  # a cycle: checking from the top reports it where it starts
+                stack.append((found, False))
+        return order
+
+    def _referred_segments(self, name: str) -> list[str]:
+        """The segments named in segment ``name``'s rule or in the defs it calls."""
+        found: list[str] = []
+        pending: list[n.Node] = [self.segments[name].body]
+        defs_seen: set[str] = set()
+        while pending:
+            node = pending.pop()
+            called = node.name if isinstance(node, n.Call) else (
+                node.path[0] if isinstance(node, n.Reference) else None)
+            if called in self.segments and isinstance(node, n.Reference):
+                found.append(called)
+            elif called in self.defs and called not in defs_seen:
+                defs_seen.add(called)
+                pending.append(self.defs[called].body)
+            pending.extend(n.children(node))
+        return found
 
     def segment(self, name: str) -> c.Checked:
         """The checked body of segment ``name`` (checked once, cycles refused)."""
+        if name not in self.checked_segments and not self._checking:
+            # The segments it refers to first, in a loop: their errors come
+            # back when this segment's rule meets them.
+            for found in self._dependencies_first(name)[:-1]:
+                try:
+                    self._segment(found)
+                except (CheckError, _AlreadyReported):
+                    pass
+        return self._segment(name)
+
+    def _segment(self, name: str) -> c.Checked:
         if name in self.checked_segments:
             return self.checked_segments[name]
         definition = self.segments[name]
@@ -209,12 +312,18 @@ class Checker:
             raise CheckError(f"segments refer to each other in a cycle: {' -> '.join(cycle)}",
                              definition.name_span,
                              hint="a segment cannot depend on itself, directly or not")
+        if name in self._failed:  # its error again, without checking it again
+            raise self._failed[name]
         self._checking.append(name)
         try:
             mark = len(self.warnings)
-            body = self.condition(definition.body, _Env(), "a segment's rule")
+            with _recursion_room():
+                body = self.condition(definition.body, _Env(), "a segment's rule")
             self._warn_null_negations(definition.body, body, mark)
             self._warn_never_true(body)
+        except (CheckError, _AlreadyReported) as error:
+            self._failed[name] = error
+            raise
         finally:
             self._checking.pop()
         self.checked_segments[name] = body
@@ -223,7 +332,8 @@ class Checker:
     def expression(self, expression: n.Expression) -> c.Checked:
         """Check a standalone rule (as given to ``segdsl.compile``)."""
         mark = len(self.warnings)
-        body = self.condition(expression, _Env(), "a rule")
+        with _recursion_room():
+            body = self.condition(expression, _Env(), "a rule")
         self._warn_null_negations(expression, body, mark)
         self._warn_never_true(body)
         return body
@@ -270,7 +380,15 @@ class Checker:
         method = getattr(self, "_" + type(node).__name__.lower(), None)
         if method is None:
             raise CheckError(f"{type(node).__name__} is not an expression", node.span)
-        return method(node, env)
+        if self._nesting >= MAX_CHECK_NESTING:
+            raise CheckError(f"the rule nests too deeply once its defs are expanded (more than "
+                             f"{MAX_CHECK_NESTING:,} levels)", env.call_site or node.span,
+                             hint="fewer defs calling defs, or split the rule into segments")
+        self._nesting += 1
+        try:
+            return method(node, env)
+        finally:
+            self._nesting -= 1
 
     # literals
 
@@ -345,12 +463,29 @@ class Checker:
         for scope in reversed(env.scopes):
             if scope.type.field(name) is not None:
                 self._refuse_near_miss(node, env)
+                self._warn_lookalike(node, "the element")
                 return self._field_path(node, scope.depth, scope.type, env)
         if self.schema.root.field(name) is not None:
             if name not in self._declared_fields():
                 self._refuse_near_miss(node, env)
+                self._warn_lookalike(node, "the customer")
             return self._field_path(node, 0, self.schema.root, env)
         raise self._unknown_name(node, env)
+
+    def _warn_lookalike(self, node: n.Reference, owner: str) -> None:
+        # `True`, `NULL`, `Now` or `today` read as undeclared fields, which are
+        # null in every customer: almost surely meant as the literal.
+        name = node.path[0]
+        lower = name.lower()
+        if lower == "today":
+            self._warn(f"'{name}' is read as a field of {owner}, not today's date: the language "
+                       f"has no '{lower}'", node.span,
+                       hint="write now, the evaluation time (e.g. last_order_at > now - 1d)")
+        elif lower in RESERVED_WORDS and len(node.path) == 1:
+            what = "literal" if lower in ("true", "false", "null", "now") else "keyword"
+            self._warn(f"'{name}' is read as a field of {owner}, not the {what} '{lower}': "
+                       f"names and keywords are case-sensitive", node.span,
+                       hint=f"write {lower}")
 
     def _refuse_near_miss(self, node: n.Reference, env: _Env) -> None:
         # An undeclared name, accepted only because the record is open, that is
@@ -361,11 +496,16 @@ class Checker:
             raise CheckError(f"'{name}' is a function: call it with parentheses", node.span,
                              hint=f"{name}(...) (a field really named '{name}' must be declared "
                                   f"in a schema)")
-        known = (list(env.params) + list(self.segments) + list(self.periods) + list(self.defs)
-                 + list(self._declared_fields()))
-        for scope in env.scopes:
-            known += list(scope.type.fields or {})
-        close = difflib.get_close_matches(name, sorted(set(known) - {name}), n=1, cutoff=0.85)
+        scoped = tuple(tuple(scope.type.fields or {}) for scope in env.scopes)
+        key = (name, tuple(env.params), scoped)
+        if key not in self._near_misses:  # a field read in a thousand segments: looked up once
+            known = (list(env.params) + list(self.segments) + list(self.periods)
+                     + list(self.defs) + list(self._declared_fields()))
+            for fields in scoped:
+                known += list(fields)
+            self._near_misses[key] = difflib.get_close_matches(
+                name, sorted(set(known) - {name}), n=1, cutoff=0.85)
+        close = self._near_misses[key]
         if close:
             raise CheckError(f"unknown name '{name}'", node.span,
                              hint=f"did you mean '{close[0]}'? (a field really named '{name}' "
@@ -489,9 +629,34 @@ class Checker:
             raise CheckError(f"'{op.value}' does not order true and false", node.span,
                              hint="compare booleans with == or !=")
         self._refuse_calendar_comparison(node, left, right)
+        if op in (n.CompareOp.EQ, n.CompareOp.NE):
+            self._refuse_unknown_value(left, right, node.right)
+            self._refuse_unknown_value(right, left, node.left)
         left, right = _align_days(left, right)
         return c.Binary(c.Operator(op.value), left, right, t.BOOL,
                         left.nullable or right.nullable, syntax=node)
+
+    def _refuse_unknown_value(self, subject: c.Checked, other: c.Checked,
+                              written: n.Node) -> None:
+        """Refuse a string literal that ``subject`` can never hold: an RFM group
+        or a value the schema does not allow (``type == "vist"``)."""
+        allowed = _allowed_values(subject)
+        if allowed is None:
+            return
+        values, what = allowed
+        literals = [(other, written)]
+        if isinstance(other, c.Constant) and isinstance(other.value, tuple):
+            items = written.items if isinstance(written, n.ListLiteral) else ()
+            literals = [(c.Constant(v, t.STRING), item) for v, item in zip(other.value, items)]
+        elif isinstance(other, c.ListOf):
+            literals = [(item, item.syntax) for item in other.items]
+        for literal, syntax in literals:
+            if isinstance(literal, c.Constant) and isinstance(literal.value, str) \
+                    and literal.value not in values:
+                span = literal.syntax.span if literal.syntax is not None else (
+                    syntax.span if syntax is not None else None)
+                raise CheckError(f"'{literal.value}' is never a value of {what}", span,
+                                 hint=_value_hint(literal.value, values, what))
 
     def _refuse_calendar_comparison(self, node, left: c.Checked, right: c.Checked) -> None:
         for side in (left, right):
@@ -519,14 +684,15 @@ class Checker:
         return c.Binary(c.Operator(op.value), left, right, t.BOOL,
                         left.nullable or right.nullable, pattern=pattern, syntax=node)
 
-    def _regex(self, node: n.Comparison, right: c.Checked) -> re.Pattern:
+    def _regex(self, node: n.Comparison, right: c.Checked) -> Regex:
         if not isinstance(right, c.Constant) or not isinstance(right.value, str):
             raise CheckError("'matches' needs a regular expression written as a string",
                              node.right.span, hint='email matches "@shop\\\\.(fr|be)$"')
         try:
-            return re.compile(right.value)
-        except re.error as error:
-            raise CheckError(f"invalid regular expression: {error.msg}", node.right.span) from None
+            return Regex(right.value)
+        except RegexError as error:
+            raise CheckError(f"invalid regular expression: {error.reason}", node.right.span,
+                             hint=error.hint) from None
 
     def _membership(self, node: n.Membership, env: _Env) -> c.Checked:
         element, container = self.check(node.element, env), self.check(node.container, env)
@@ -542,8 +708,31 @@ class Checker:
             raise CheckError(f"'{keyword}' needs a list on its right, but this is a "
                              f"{container.type}", node.container.span,
                              hint=f'country {keyword} ["FR", "BE"]')
+        if container.type.is_list:
+            self._refuse_unknown_value(element, container, node.container)
+        self._warn_parenthesised_string(node, keyword)
         return c.Membership(element, container, node.negated, t.BOOL,
                             element.nullable or container.nullable, syntax=node)
+
+    def _warn_parenthesised_string(self, node: n.Membership, keyword: str) -> None:
+        # `country in ("FR")`: parentheses make no list, so this is a substring
+        # test, true for "F" and "R" too.
+        container = node.container
+        if not (isinstance(container, n.String) and container.span is not None
+                and node.span is not None and container.span.end < node.span.end):
+            return
+        element = self._text_of(node.element, "x")
+        literal = self._text_of(container, '"..."')
+        self._warn(f"'{keyword} ({literal})' tests whether {element} is part of the text "
+                   f"{literal}: parentheses make no list", node.span,
+                   hint=f"for a list, write {element} {keyword} [{literal}]")
+
+    def _text_of(self, node: n.Node, default: str) -> str:
+        """The rule text of syntax ``node``, or ``default``."""
+        span = node.span
+        if span is None or span.file == "<prelude>" or self.source is None:
+            return default
+        return self.source[span.start:span.end]
 
     def _between(self, node: n.Between, env: _Env) -> c.Checked:
         operand = self.check(node.operand, env)
@@ -603,13 +792,24 @@ class Checker:
             raise CheckError(f"'{definition.name}' calls itself ({chain}); defs cannot be "
                              f"recursive", call.span)
         bound = self._bind_def_arguments(definition, call, env)
+        # Calls with equal arguments share one checked body, so a def calling
+        # another twice, level after level, makes a DAG, not a tree that
+        # doubles at each level.
+        key = (definition.name, env.depth, tuple((name, _argument_key(value))
+                                                 for name, value in bound.items()))
+        body = self._expansions.get(key)
+        if body is not None:
+            return attrs.evolve(body, syntax=written or call)
         inner = _Env(scopes=(), depth=env.depth, params=bound,
                      expanding=env.expanding + (definition.name,),
                      call_site=env.call_site or call.span)
         try:
-            return attrs.evolve(self.check(definition.body, inner), syntax=written or call)
+            body = self.check(definition.body, inner)
+            self._expansions[key] = body
+            return attrs.evolve(body, syntax=written or call)
         except CheckError as error:
-            if definition.span and definition.span.file == "<prelude>":
+            in_prelude = error.span is None or error.span.file == "<prelude>"
+            if definition.span and definition.span.file == "<prelude>" and in_prelude:
                 raise CheckError(f"{error.message} (in the prelude's {definition.name})",
                                  call.span, hint=error.hint) from None
             if error.hint is None and call.span is not None:
@@ -871,7 +1071,7 @@ class Checker:
         if not t.fits(measure.type, t.NUMBER):
             raise CheckError(f"'{node.name}' ranks numbers, not {measure.type}s",
                              node.args[0].span)
-        if any(isinstance(sub, c.Population) for sub in c.walk(measure)):
+        if any(isinstance(sub, c.Population) for sub in _unique_nodes(measure)):
             raise CheckError(f"'{node.name}' cannot rank a value that is itself a ranking",
                              node.args[0].span)
         buckets = 100
@@ -882,7 +1082,10 @@ class Checker:
                 raise CheckError("the number of tiles must be a whole number from 2 to 1000",
                                  node.args[1].span)
             buckets = count.value
-        key = f"{node.name}:{buckets}:{measure!r}"
+        # The measure's text identifies it, unless shared def expansions would
+        # write it out at exponential length.
+        shown = repr(measure) if _tree_size(measure, 10_000) < 10_000 else f"#{hash(measure):x}"
+        key = f"{node.name}:{buckets}:{shown}"
         return self._population(node.name, measure, buckets, key, t.NUMBER, node)
 
     @property
@@ -957,8 +1160,7 @@ class Checker:
 
     def _warn_never_true(self, body: c.Checked) -> None:
         """Warn about comparisons that hold for no customer at all."""
-        for node in c.walk(body):
-            span = node.syntax.span if node.syntax is not None else None
+        for node, span in _user_spans(body):
             if isinstance(node, c.Binary) and node.op in (c.Operator.EQ, c.Operator.NE) and (
                     _is_null(node.left) or _is_null(node.right)):
                 other = node.left if _is_null(node.right) else node.right
@@ -1038,26 +1240,36 @@ def _null_source(node: c.Checked) -> str | None:
     return None
 
 
-def _null_negations(node: c.Checked, guarded: frozenset[str]):
-    """(negation node, nullable field names) pairs under ``node``."""
-    guarded = guarded | _null_guards(node)
-    negated = None
-    if isinstance(node, c.Not):
-        negated = node.operand
-    elif isinstance(node, c.Binary) and node.op is c.Operator.NE:
-        negated = node
-    elif isinstance(node, c.Membership) and node.negated:
-        negated = node
-    if negated is not None and not (isinstance(negated, c.Binary) and (
-            _is_null(negated.left) or _is_null(negated.right))):  # warned as never true
-        sources = _nullable_sources(negated) - guarded - _null_guards(negated)
-        if sources:
-            yield node, sources
-            return
-    if isinstance(node, c.Aggregate):
-        return  # inside 'where' the element's values are another matter
-    for child in c.checked_children(node):
-        yield from _null_negations(child, guarded)
+def _null_negations(body: c.Checked, guarded: frozenset[str]):
+    """(negation node, nullable field names) pairs under ``body``.
+
+    A loop over a stack, each node once per set of guards: a checked tree is a
+    DAG (def expansions are shared) and may be thousands of levels deep.
+    """
+    stack = [(body, guarded)]
+    seen: set[tuple[int, frozenset[str]]] = set()
+    while stack:
+        node, guarded = stack.pop()
+        if (id(node), guarded) in seen:
+            continue
+        seen.add((id(node), guarded))
+        guarded = guarded | _null_guards(node)
+        negated = None
+        if isinstance(node, c.Not):
+            negated = node.operand
+        elif isinstance(node, c.Binary) and node.op is c.Operator.NE:
+            negated = node
+        elif isinstance(node, c.Membership) and node.negated:
+            negated = node
+        if negated is not None and not (isinstance(negated, c.Binary) and (
+                _is_null(negated.left) or _is_null(negated.right))):  # warned as never true
+            sources = _nullable_sources(negated) - guarded - _null_guards(negated)
+            if sources:
+                yield node, sources
+                continue
+        if isinstance(node, c.Aggregate):
+            continue  # inside 'where' the element's values are another matter
+        stack.extend((child, guarded) for child in reversed(c.checked_children(node)))
 
 
 def _nullable_sources(node: c.Checked) -> set[str]:
@@ -1072,11 +1284,79 @@ def _nullable_sources(node: c.Checked) -> set[str]:
 
 
 def _walk_outside_aggregates(node: c.Checked):
-    yield node
-    if isinstance(node, (c.Aggregate, c.IsNull, c.Population)) or not node.nullable:
-        return  # `coalesce(country, "")` is never null, whatever country holds
-    for child in c.checked_children(node):
-        yield from _walk_outside_aggregates(child)
+    # `coalesce(country, "")` is never null, whatever country holds: not entered.
+    stop = (c.Aggregate, c.IsNull, c.Population)
+    return _unique_nodes(node, lambda sub: not isinstance(sub, stop) and sub.nullable)
+
+
+def _unique_nodes(node: c.Checked, enter=lambda sub: True):
+    """Every node under ``node``, each once however often it is shared, parents
+    first; the children of a node are visited only when ``enter(node)``."""
+    stack = [node]
+    seen: set[int] = set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if enter(current):
+            stack.extend(reversed(c.checked_children(current)))
+
+
+def _user_spans(body: c.Checked):
+    """(node, span) for every node under ``body``, each once; a node of the
+    prelude's text gets the span of the user's call it was expanded from."""
+    stack: list[tuple[c.Checked, n.Span | None]] = [(body, None)]
+    seen: set[int] = set()
+    while stack:
+        node, outer = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        span = node.syntax.span if node.syntax is not None else None
+        if span is not None and span.file == "<prelude>":
+            span = outer
+        yield node, span
+        stack.extend((child, span or outer) for child in reversed(c.checked_children(node)))
+
+
+def _allowed_values(node: c.Checked) -> tuple[frozenset[str], str] | None:
+    """The only strings ``node`` can hold, and how to name it; None when any."""
+    if isinstance(node, c.Population) and node.kind == "rfm.group":
+        return frozenset(RFM_GROUPS), "rfm.group"
+    if isinstance(node, c.Field) and node.type.values is not None:
+        return node.type.values, f"'{node.dotted}'"
+    return None
+
+
+def _value_hint(value: str, values: frozenset[str], what: str) -> str:
+    listed = ", ".join(sorted(values))
+    by_case = [v for v in sorted(values) if v.lower() == value.lower()]
+    close = by_case or difflib.get_close_matches(value, sorted(values), n=1, cutoff=0.6) or \
+        difflib.get_close_matches(value.lower(), sorted(values), n=1, cutoff=0.6)
+    shown = listed if len(values) <= 20 else f"{len(values)} values, declared in the schema"
+    if close:
+        return f"did you mean '{close[0]}'? ({what} is one of {shown})"
+    return f"{what} is one of {shown}"
+
+
+def _tree_size(node: c.Checked, limit: int) -> int:
+    """How many nodes ``node`` would have written out as a tree, up to ``limit``."""
+    sizes: dict[int, int] = {}
+    stack = [(node, False)]
+    while stack:
+        current, children_done = stack.pop()
+        if id(current) in sizes:
+            continue
+        children = c.checked_children(current)
+        if children_done:
+            total = 1 + sum(sizes[id(child)] for child in children)
+            sizes[id(current)] = min(total, limit)
+        else:
+            stack.append((current, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(node)]
 
 
 # ------------------------------------------------------------------ helpers
@@ -1099,6 +1379,16 @@ def _substitute(node: n.Node, name: str, replacement: n.Node) -> n.Node:
         elif isinstance(value, tuple) and value and isinstance(value[0], n.Node):
             changes[field.name] = tuple(_substitute(v, name, replacement) for v in value)
     return attrs.evolve(node, **changes) if changes else node
+
+
+def _argument_key(value: c.Checked) -> object:
+    """What identifies a def's argument for sharing its expansion: the checked
+    node, and for a constant the Python types of its value too, since ``1 ==
+    1.0 == True`` in Python but not in the language."""
+    if isinstance(value, c.Constant):
+        items = value.value if isinstance(value.value, tuple) else (value.value,)
+        return value, tuple(type(item) for item in items)
+    return value
 
 
 def _second(first, second):

@@ -34,7 +34,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _read_rule_file(path: str) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8")
+        # newline="": line endings as they are, so that fmt keeps CRLF files CRLF.
+        with open(path, encoding="utf-8", newline="") as file:
+            return file.read()
     except FileNotFoundError:
         raise _UsageFailure(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -108,7 +110,7 @@ def _run_fmt(args: argparse.Namespace) -> int:
             print(f"would reformat {path}")
             status = EXIT_RULE_ERRORS
         else:
-            Path(path).write_text(formatted, encoding="utf-8")
+            Path(path).write_text(formatted, encoding="utf-8", newline="")
             print(f"reformatted {path}")
     return status
 

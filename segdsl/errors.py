@@ -14,7 +14,11 @@ the field path instead.
 
 from __future__ import annotations
 
+import re
+
 from segdsl.nodes import Span
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class SegdslError(Exception):
@@ -85,10 +89,12 @@ class SegdslError(Exception):
 
 def _caret_lines(source: str, span: Span) -> list[str]:
     """The source line of ``span`` and a row of carets under its text."""
-    source_lines = source.split("\n")
+    source_lines = source.removeprefix("\ufeff").split("\n")  # positions follow the BOM
     if not 1 <= span.line <= len(source_lines):
         return []
     text = source_lines[span.line - 1].rstrip("\r").expandtabs(1)
+    # A lone surrogate would make printing the message fail: show it as U+FFFD.
+    text = _SURROGATE.sub("\ufffd", text)
     start = span.column - 1
     end = span.end_column - 1 if span.end_line == span.line else len(text)
     width = max(1, min(end, len(text)) - start)

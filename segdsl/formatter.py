@@ -39,9 +39,13 @@ Expressions
       tighter.
     * Strings in double quotes with the fewest escapes (``\\"``, ``\\\\``,
       ``\\n``, ``\\t``, ``\\r``, ``\\0``, and ``\\uXXXX`` for other invisible
-      characters). Integers as plain digits; decimals as Python's ``repr``
-      (``0.1``, ``1e+20``), which reads back as the same float; no ``_``
-      separators. Dates and datetimes in ISO 8601, ``Z`` for UTC.
+      characters). Numbers as written (``1_000`` and ``1.5e3`` stay so); in a
+      tree built in Python, integers as plain digits and decimals as Python's
+      ``repr`` (``0.1``, ``1e+20``), which reads back as the same float. Dates
+      and datetimes in ISO 8601, ``Z`` for UTC.
+    * Line endings as in the source: a file whose first line ends with
+      ``\\r\\n`` is written with ``\\r\\n`` throughout. A UTF-8 byte-order mark
+      at the start stays.
 
 Comments
     * Comments keep their text exactly (trailing spaces aside) and stay with
@@ -76,7 +80,7 @@ from typing import Any, Callable, Iterable, Sequence, Union
 import attrs
 
 from segdsl import nodes as n
-from segdsl.parser import parse, parse_expression
+from segdsl.parser import BOM, parse, parse_expression, strip_bom
 
 #: Longest line the layout aims for, in characters.
 LINE_WIDTH = 88
@@ -103,11 +107,22 @@ def format_text(text: str, *, file: str | None = None) -> str:
         ParseError: the text is not a well-formed rule file.
         LimitError: the text is too long or too deeply nested.
     """
+    bom = BOM if text.startswith(BOM) else ""
+    text, newline = _split_line_ending(strip_bom(text))
     tree = parse(text, file=file)
     units = [_Unit.for_statement(statement, text) for statement in tree.statements]
     comments = [(comment.span.start, comment.text) for comment in tree.comments]
     ending = _place_comments(units, comments, text)
-    return _join_lines(_layout_lines(units, ending), final_newline=True)
+    formatted = _join_lines(_layout_lines(units, ending), final_newline=True)
+    return bom + formatted.replace("\n", newline) if formatted else formatted
+
+
+def _split_line_ending(text: str) -> tuple[str, str]:
+    """``text`` with ``\\n`` line endings, and the ending its first line had."""
+    first = text.find("\n")
+    if first > 0 and text[first - 1] == "\r":
+        return text.replace("\r\n", "\n"), "\r\n"
+    return text, "\n"
 
 
 def format_expression(text: str) -> str:
@@ -120,6 +135,7 @@ def format_expression(text: str) -> str:
         ParseError: the text is not a well-formed expression.
         LimitError: the text is too long or too deeply nested.
     """
+    text = strip_bom(text).replace("\r\n", "\n")
     expression = parse_expression(text)
     unit = _Unit.for_expression(expression, text)
     ending = _place_comments([unit], _scan_comments(text), text)
@@ -518,7 +534,7 @@ _DOCS: dict[type, Callable[[Any, _Slots], Doc]] = {
     n.Keyword: _keyword_doc,
     n.ListLiteral: _list_doc,
     n.Reference: _text(lambda node: node.dotted),
-    n.Number: _text(lambda node: _number_text(node.value)),
+    n.Number: _text(lambda node: node.text if node.text is not None else _number_text(node.value)),
     n.String: _text(lambda node: _string_text(node.value)),
     n.Boolean: _text(lambda node: "true" if node.value else "false"),
     n.Null: _text(lambda node: "null"),
@@ -717,7 +733,7 @@ def _place_trailing(unit: _Unit, node: n.Node, comment: str) -> bool:
     return True
 
 
-_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*')
+_STRING_OR_COMMENT = re.compile(r'"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"|\'[^\'\\\n]*+(?:\\.[^\'\\\n]*+)*+\'|#[^\n]*')
 
 
 def _scan_comments(text: str) -> list[tuple[int, str]]:

@@ -95,10 +95,15 @@ class DurationUnit(enum.Enum):
 
 @attrs.frozen
 class Number(Node):
-    """An integer or decimal literal: ``4``, ``89.9``, ``1_000``."""
+    """An integer or decimal literal: ``4``, ``89.9``, ``1_000``.
+
+    ``text`` is the literal as written (``1_000``, ``1.5e3``), kept so the
+    formatter prints it unchanged; None for a node built in Python.
+    """
 
     value: int | float
     span: Span | None = _span_field()
+    text: str | None = attrs.field(default=None, eq=False, kw_only=True, repr=False)
 
 
 @attrs.frozen

@@ -123,7 +123,9 @@ def parse(text: str, *, file: str | None = None) -> n.RuleFile:
     rule_file = _parse(text, "rule_file", state)
     return n.RuleFile(
         rule_file.statements,
-        tuple(n.Comment(c.value, span=_token_span(c, file)) for c in state.comments),
+        # A comment ends before the \r of a CRLF line ending.
+        tuple(n.Comment(c.value.removesuffix("\r"), span=_token_span(c, file))
+              for c in state.comments),
         span=rule_file.span,
     )
 
@@ -157,11 +159,13 @@ def _parse(text: str, start: str, state: _ParseState):
 
     if not isinstance(text, str):
         raise SegdslError(f"rule text must be a string, not {type(text).__name__}")
+    text = strip_bom(text)
     if len(text) > MAX_SOURCE_LENGTH:
         # No source attached: rendering would print the whole oversized text.
         raise LimitError(f"rule text is {len(text):,} characters long; the limit is "
                          f"{MAX_SOURCE_LENGTH:,}", _point(text, 0, state.file),
                          hint="split the rules over several files")
+    _refuse_surrogates(text, state.file)
     token = _state.set(state)
     try:
         return grammar_parser().parse(text, start=start)
@@ -171,6 +175,30 @@ def _parse(text: str, start: str, state: _ParseState):
         raise error.located(text, state.file) from None
     finally:
         _state.reset(token)
+
+
+BOM = "\ufeff"
+
+
+def strip_bom(text: str) -> str:
+    """``text`` without the UTF-8 byte-order mark some editors write first.
+
+    Positions are counted after the mark, as editors show them.
+    """
+    return text[1:] if text.startswith(BOM) else text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_surrogates(text: str, file: str | None) -> None:
+    # Half of a UTF-16 pair is no character: it could not be written out again.
+    found = _SURROGATE.search(text)
+    if found is not None:
+        raise ParseError(f"the text holds '\\u{ord(found.group()):04x}', half of a UTF-16 "
+                         f"surrogate pair, which is not a character",
+                         _point(text, found.start(), file), source=text,
+                         hint="save the file as UTF-8 text, or write the character itself")
 
 
 # ------------------------------------------------------------------ spans
@@ -191,7 +219,8 @@ def _point(text: str, offset: int, file: str | None, length: int = 1) -> n.Span:
 # --------------------------------------------------------------- literals
 
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "0": "\0"}
-_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|.)")
+_ESCAPE = re.compile(r"\\(u[dD][89abAB][0-9A-Fa-f]{2}\\u[dD][c-fC-F][0-9A-Fa-f]{2}"
+                     r"|u[0-9A-Fa-f]{4}|.)")
 _ESCAPES_HINT = 'the escapes are \\" \\\' \\\\ \\n \\t \\r \\0 and \\uXXXX'
 
 
@@ -203,13 +232,17 @@ def _decode_string(token: Token, file: str | None) -> str:
         if escape in _ESCAPES:
             return _ESCAPES[escape]
         width = len(escape) + 1
+        if escape.startswith("u") and len(escape) == 11:  # a surrogate pair: one character
+            return chr(0x10000 + (int(escape[1:5], 16) - 0xD800) * 0x400
+                       + int(escape[7:], 16) - 0xDC00)
         if escape.startswith("u") and len(escape) == 5:
             code = int(escape[1:], 16)
             if not 0xD800 <= code <= 0xDFFF:
                 return chr(code)
             # A lone surrogate cannot be written out as UTF-8 later on.
             problem, hint = (f"'\\{escape}' is a UTF-16 surrogate, not a character",
-                             "write the character itself, e.g. \"😀\"")
+                             ("write the character itself (\"😀\"), or both halves of its "
+                             "pair: \"\\ud83d\\ude00\""))
         elif escape == "u":
             rest = body[match.end():match.end() + 4]
             width += len(rest) - len(rest.lstrip("0123456789abcdefABCDEF"))
@@ -562,7 +595,7 @@ class _TreeBuilder:
 
     def number(self, children):
         state = _state.get()
-        return n.Number(_decode_number(children[0], state.file),
+        return n.Number(_decode_number(children[0], state.file), text=children[0].value,
                         span=_token_span(children[0], state.file))
 
     def string(self, children):

@@ -46,14 +46,47 @@ class ListOf:
     timestamp: str | None = DEFAULT_TIMESTAMP
 
 
+class OneOf:
+    """A string field whose values are a fixed set: event types, countries.
+
+    ``OneOf("visit", "cart_abandoned", "email_open")`` declares a string; a rule
+    comparing it with any other literal (``type == "vist"``, also through the
+    prelude: ``events("vist", 30d)``) is a check error with a did-you-mean
+    hint. The data is not checked against the set: another value in the data
+    simply equals none of the rule's literals.
+
+    Args:
+        values: the allowed strings, at least one.
+    """
+
+    __slots__ = ("values",)
+
+    def __init__(self, *values: str) -> None:
+        if len(values) == 1 and isinstance(values[0], (list, tuple, set, frozenset)):
+            values = tuple(values[0])
+        if not values or not all(isinstance(v, str) for v in values):
+            raise UsageError("OneOf takes the allowed strings: OneOf(\"visit\", \"cart_abandoned\")")
+        self.values = tuple(dict.fromkeys(values))
+
+    def __repr__(self) -> str:
+        return f"OneOf({', '.join(repr(v) for v in self.values)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OneOf) and set(self.values) == set(other.values)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self.values))
+
+
 class Schema:
     """The declared shape of customer records.
 
     Args:
         fields: field name to type: a spelling (``"number"``,
             ``"list[string]"``), a :class:`~segdsl.types.Type`, a dict (a nested
-            record), a one-element list holding a dict (a list of records) or
-            a :class:`ListOf`.
+            record), a one-element list holding a dict (a list of records), a
+            :class:`ListOf`, or a :class:`OneOf` (a string with a fixed set of
+            values).
         open: when true, fields not declared are still accepted (as ``any``).
     """
 
@@ -62,7 +95,7 @@ class Schema:
         self.root = t.record(_record_fields(fields, "", open), open=open)
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}: {type_}" for name, type_ in self.fields.items())
+        shown = ", ".join(f"{name}: {_shown(type_)}" for name, type_ in self.fields.items())
         return f"Schema({{{shown}}}{', open=True' if self.open else ''})"
 
     @property
@@ -78,6 +111,15 @@ class Schema:
         a field whose values disagree gets type ``any``; a list of records takes
         ``at`` (or else its first datetime field) as its timestamp.
 
+        A string field of list elements (``events.type``, ``orders.items.category``)
+        seen at least :data:`ONE_OF_MIN_SEEN` times (50) with at most
+        :data:`ONE_OF_MAX_VALUES` distinct values (20) is proposed as a
+        :class:`OneOf` of the values seen, so that a misspelt event type is a
+        check error. Fields of the customer itself (an id, an e-mail) are never
+        proposed; nor is a field any of whose values is not a string. Review
+        the proposal before relying on it: a value absent from the sample would
+        be refused in rules.
+
         Args:
             records: sample customers; at most ``limit`` are read.
             limit: how many records to look at.
@@ -87,13 +129,22 @@ class Schema:
         if not isinstance(records, Iterable) or isinstance(records, (str, Mapping)):
             raise UsageError(f"cannot infer a schema from {type(records).__name__}: give a list "
                              f"of customer records")
+        seen = _ValuesSeen()
         for index, record in enumerate(records):
             if index >= limit:
                 break
-            merged = _merge(merged, _type_of(_as_mapping(record)))
+            mapping = _as_mapping(record)
+            merged = _merge(merged, _type_of(mapping))
+            seen.add_record(mapping)
         if merged is None or not merged.is_record:
             raise UsageError("cannot infer a schema: no records given")
-        return cls(_settle(merged).fields or {}, open=open)
+        return cls(seen.propose(_settle(merged), ()).fields or {}, open=open)
+
+
+def _shown(type_: t.Type) -> str:
+    if type_.values is not None:
+        return f"OneOf({', '.join(repr(v) for v in sorted(type_.values))})"
+    return str(type_)
 
 
 def _record_fields(fields: Mapping[str, Any], prefix: str, open: bool) -> dict[str, t.Type]:  # noqa: A002
@@ -114,6 +165,8 @@ def _field_type(spec: Any, path: str, open: bool) -> t.Type:  # noqa: A002
             return t.parse_type(spec)
         except ValueError as error:
             raise UsageError(f"schema field {path}: {error}") from None
+    if isinstance(spec, OneOf):
+        return t.Type("string", values=frozenset(spec.values))
     if isinstance(spec, ListOf):
         return t.list_of(_element_record(spec.fields, spec.timestamp, path, open))
     if isinstance(spec, Mapping):
@@ -140,6 +193,64 @@ def _element_record(fields: Mapping[str, Any], timestamp: str | None, path: str,
 
 _DATETIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+#: Schema.infer proposes a OneOf for a string field of list elements seen at
+#: least this many times ...
+ONE_OF_MIN_SEEN = 50
+#: ... with at most this many distinct values.
+ONE_OF_MAX_VALUES = 20
+
+
+class _ValuesSeen:
+    """The strings seen in each field of list elements, by path, while they
+    stay few; a path whose values are not all strings, or too many, is dropped."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, ...], set[str] | None] = {}
+        self.count: dict[tuple[str, ...], int] = {}
+
+    def add_record(self, record: Mapping[str, Any]) -> None:
+        # A loop over a stack: data may nest deep.
+        pending: list[tuple[Any, tuple[str, ...], bool, int]] = [(record, (), False, 0)]
+        while pending:
+            value, path, in_list, depth = pending.pop()
+            if depth > 50:
+                continue
+            if isinstance(value, (list, tuple)):
+                pending.extend((item, path, True, depth + 1) for item in value)
+            elif isinstance(value, Mapping):
+                pending.extend((v, path + (str(k),), in_list, depth + 1)
+                               for k, v in value.items())
+            elif in_list and path:
+                self._add(path, value)
+
+    def _add(self, path: tuple[str, ...], value: Any) -> None:
+        if value is None:
+            return
+        found = self.values.setdefault(path, set())
+        if found is None:
+            return
+        if not isinstance(value, str):
+            self.values[path] = None
+            return
+        found.add(value)
+        self.count[path] = self.count.get(path, 0) + 1
+        if len(found) > ONE_OF_MAX_VALUES:
+            self.values[path] = None
+
+    def propose(self, type_: t.Type, path: tuple[str, ...]) -> t.Type:
+        """``type_`` with a set of values on each string field that qualifies."""
+        if type_.is_list and type_.element is not None:
+            return t.Type("list", self.propose(type_.element, path))
+        if type_.is_record:
+            fields = {name: self.propose(ft, path + (name,))
+                      for name, ft in (type_.fields or {}).items()}
+            return t.record(fields, type_.timestamp, open=type_.open)
+        found = self.values.get(path)
+        if type_ == t.STRING and found and self.count.get(path, 0) >= ONE_OF_MIN_SEEN:
+            return t.Type("string", values=frozenset(found))
+        return type_
 
 
 def _as_mapping(record: Any) -> Mapping[str, Any]:

@@ -26,6 +26,8 @@ class Type:
         timestamp: for a list of records, the field holding each element's
             time, used by windows (``within = 30d``).
         open: a record that may hold fields beyond ``fields`` (typed ``any``).
+        values: for a string, the values a schema allows (None: any text);
+            the checker refuses comparisons with any other literal.
     """
 
     name: str
@@ -33,6 +35,7 @@ class Type:
     fields: dict[str, Type] | None = attrs.field(default=None, eq=False, hash=False)
     timestamp: str | None = attrs.field(default=None, eq=False, hash=False)
     open: bool = attrs.field(default=False, eq=False, hash=False)
+    values: frozenset[str] | None = attrs.field(default=None, eq=False, hash=False)
 
     def __str__(self) -> str:
         if self.name == "list":

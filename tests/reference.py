@@ -40,6 +40,7 @@ import math
 import operator
 import re
 
+import re2
 from dateutil.relativedelta import relativedelta
 
 from segdsl import nodes as n
@@ -205,8 +206,8 @@ def compare(op: n.CompareOp, left, right, zone: dt.tzinfo):
     """``left op right``: null with a null side; a datetime meets a date by its day."""
     if left is None or right is None:
         return None
-    if op is n.CompareOp.MATCHES:
-        return re.search(right, left) is not None
+    if op is n.CompareOp.MATCHES:  # RE2 semantics; a lone surrogate reads as U+FFFD
+        return re2.search(right, re.sub("[\ud800-\udfff]", "\ufffd", left)) is not None
     if _is_date(left) and isinstance(right, dt.datetime):
         right = right.astimezone(zone).date()
     if _is_date(right) and isinstance(left, dt.datetime):
