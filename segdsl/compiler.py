@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -115,6 +116,7 @@ class Compiler:
         self.tracing = trace
         self.zone = zone
         self._shared: dict[c.Checked, int] = {}
+        self._shared_lock = threading.Lock()
 
     def compile(self, node: c.Checked) -> Closure:
         """The closure evaluating ``node``."""
@@ -125,8 +127,17 @@ class Compiler:
         if isinstance(node, c.Aggregate) and node.depth == 1:
             # An aggregation over the customer's own lists has one value per
             # customer: computed once, however many segments use it.
-            return _memoised(closure, self._shared.setdefault(node, len(self._shared)))
+            return _memoised(closure, self._memo_key(node))
         return closure
+
+    def _memo_key(self, node: c.Aggregate) -> int:
+        # One key per distinct aggregation, even when threads compile at once:
+        # reading the size and inserting must be one step.
+        with self._shared_lock:
+            key = self._shared.get(node)
+            if key is None:
+                key = self._shared[node] = len(self._shared)
+            return key
 
     def condition(self, node: c.Checked) -> Closure:
         """The closure of a node used as a condition: true, false or null. A
