@@ -938,20 +938,46 @@ class Checker:
     def _rfm_measure(self, name: str, node: n.Node) -> c.Checked:
         window = n.Duration(self.options.rfm_window.amount,
                             n.DurationUnit(self.options.rfm_window.unit))
+        stamp = self._order_timestamp(node)
         text = {
-            "recency": "days_between(last(orders.at), now)",
+            "recency": f"days_between(last(orders.{stamp}), now)",
             "frequency": "count(orders, within = W)",
             "monetary": "sum(orders.total, within = W)",
         }[name]
         from segdsl.parser import parse_expression
 
-        measure = self.check(_substitute(parse_expression(text), "W", window), _Env())
+        try:
+            measure = self.check(_substitute(parse_expression(text), "W", window), _Env())
+        except CheckError as error:
+            # The measure's text is ours: the user's mistake is at `rfm.<name>`.
+            raise CheckError(f"rfm.{name} reads {text.replace('W', str(self.options.rfm_window))}"
+                             f", but {error.message}", node.span,
+                             hint="declare the orders list with its timestamp and total, as in "
+                                  "ListOf({\"placed\": \"datetime\", \"total\": \"number\"}, "
+                                  "timestamp=\"placed\")") from None
         if name == "recency":
             return measure
         # Customers who never ordered get no RFM score at all, not a low one.
         recency = self._rfm_measure("recency", node)
         return c.Apply("when_ordered", _second, (recency, measure), True, t.NUMBER, False,
                        syntax=node)
+
+    def _order_timestamp(self, node: n.Node) -> str:
+        """The orders' timestamp field the schema declares (``at`` when it does not say)."""
+        orders = self.schema.root.field("orders")
+        if orders is None:
+            raise CheckError("RFM scores read the customer's orders, and the schema has no "
+                             "'orders' list", node.span,
+                             hint="declare it: \"orders\": ListOf({\"at\": \"datetime\", "
+                                  "\"total\": \"number\"})")
+        if not orders.is_list or not orders.element.is_record:
+            return DEFAULT_TIMESTAMP
+        if orders.element.timestamp is None:
+            raise CheckError("RFM scores need the orders' timestamp, and the schema declares "
+                             "none", node.span,
+                             hint="ListOf({...}, timestamp=\"placed\") names the field holding "
+                                  "each order's time")
+        return orders.element.timestamp
 
     # -------------------------------------------------------------- warnings
 
