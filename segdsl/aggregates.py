@@ -7,9 +7,10 @@ the timeline by bisection. Every aggregation sees the list as it stood at
 timestamp are counted only by aggregations without a window.
 
 Timestamps as JSON usually carries them, UTC text to the second
-(``2026-07-01T10:12:00Z``), sort as text in time order, so such a list is
-cut by comparing text with the window's bounds written the same way, and
-never parsed. Any other timestamp is parsed into a datetime.
+(``2026-07-01T10:12:00Z``), are recognised by their shape for the whole list
+at once and parsed in one pass of the C parser, which also rejects impossible
+ones (``2026-02-30``); the careful path then names the culprit. Any other
+list is read element by element.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ from segdsl.values import (
 
 
 class _Timeline:
-    """A list's dated elements sorted by time, and its undated ones. The
-    stamps are datetimes, or UTC text when ``textual``.
+    """A list's dated elements sorted by time, and its undated ones; the
+    stamps are aware datetimes in UTC.
 
     Attributes:
         plain: every element is exactly a ``dict`` (generated filters may read
@@ -59,14 +60,13 @@ class _Timeline:
         loose: the index of the first plain value, or None: a window cannot place it.
     """
 
-    __slots__ = ("elements", "loose", "plain", "stamps", "textual", "undated", "untimed")
+    __slots__ = ("elements", "loose", "plain", "stamps", "undated", "untimed")
 
-    def __init__(self, stamps: list, elements: list, undated: list, textual: bool = False,
-                 plain: bool | None = False, untimed: bool = False, loose: int | None = None) -> None:
+    def __init__(self, stamps: list, elements: list, undated: list, plain: bool | None = False,
+                 untimed: bool = False, loose: int | None = None) -> None:
         self.stamps = stamps
         self.elements = elements
         self.undated = undated
-        self.textual = textual
         self.plain = plain
         self.untimed = untimed
         self.loose = loose
@@ -76,67 +76,21 @@ _UTC_TEXT_SHAPE = b"0000-00-00T00:00:00Z"
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
-def _unit(spec: dict[int, bytes]) -> bytes:
-    """A 20-byte stamp's worth of bytes: ``spec`` at its positions, zeros elsewhere."""
-    unit = bytearray(len(_UTC_TEXT_SHAPE))
-    for position, text in spec.items():
-        unit[position:position + len(text)] = text
-    return bytes(unit)
-
-
-# The fields of `YYYY-MM-DDTHH:MM:SSZ` as lanes of one big integer: each field's
-# digits, with the separator before it as a guard byte that a borrow clears when
-# the field is out of range (`highest - field`, `field - lowest`).
-_FIELDS = _unit({0: b"\xff" * 4, 5: b"\xff\xff", 8: b"\xff\xff", 11: b"\xff\xff",
-                 14: b"\xff\xff", 17: b"\xff\xff"})
-_GUARDS = _unit({4: b"\x01", 7: b"\x01", 10: b"\x01", 13: b"\x01", 16: b"\x01", 19: b"\x01"})
-_HIGHEST = _unit({0: b"9999", 5: b"12", 8: b"31", 11: b"23", 14: b"59", 17: b"59"})
-_LOWEST = _unit({0: b"0001", 5: b"01", 8: b"01"})
-_SHORT_MONTHS = frozenset(("02", "04", "06", "09", "11"))
-
-
 @functools.lru_cache(maxsize=1024)
 def _shapes(count: int) -> bytes:
     return _UTC_TEXT_SHAPE * count
 
 
-@functools.lru_cache(maxsize=1024)
-def _limits(count: int) -> tuple[int, int, int, int]:
-    """Field mask, guards, highest and lowest values of ``count`` stamps end to end."""
-
-    def whole(unit: bytes, top: bytes = b"") -> int:
-        return int.from_bytes(top + unit * count, "big")
-
-    guards = whole(_GUARDS, b"\x01")  # the first year's guard sits before the text
-    return whole(_FIELDS), guards, whole(_HIGHEST) | guards, whole(_LOWEST)
-
-
 def _all_utc_text(joined: str, count: int) -> bool:
-    """Whether ``joined`` is ``count`` possible stamps like ``2026-07-01T10:12:00Z``
-    end to end. February 29th is left to the parser (leap years), as is any
-    impossible stamp, so that it is reported."""
+    """Whether ``joined`` is ``count`` stamps shaped like ``2026-07-01T10:12:00Z`` end to end
+    (the digits may still make an impossible stamp)."""
     if len(joined) != len(_UTC_TEXT_SHAPE) * count:
         return False
     try:
         data = joined.encode("ascii")
     except UnicodeEncodeError:
         return False
-    if data.translate(_DIGITS_TO_ZERO) != _shapes(count):
-        return False
-    mask, guards, highest, lowest = _limits(count)
-    fields = int.from_bytes(data, "big") & mask
-    if (highest - fields) & guards != guards or ((fields | guards) - lowest) & guards != guards:
-        return False
-    # Days every month has: only `MM-29`, `MM-30` and `MM-31` can be impossible.
-    # Aligned as the shape is, `02-3` and `02-29` can only be February's days.
-    if "02-29" in joined or "02-3" in joined:
-        return False
-    day = joined.find("-31T")
-    while day >= 0:
-        if joined[day - 2:day] in _SHORT_MONTHS:
-            return False
-        day = joined.find("-31T", day + 20)
-    return True
+    return data.translate(_DIGITS_TO_ZERO) == _shapes(count)
 
 
 def _timeline(ctx: Context, items: list, timestamp: str, path: str, depth: int = 0) -> _Timeline:
@@ -154,7 +108,8 @@ def _timeline(ctx: Context, items: list, timestamp: str, path: str, depth: int =
 
 def _textual_timeline(items: list, timestamp: str) -> _Timeline | None:
     """The timeline of a list of dicts whose stamps are all UTC text to the
-    second, without parsing them; None for any other list."""
+    second, parsed in one pass of the C parser; None for any other list, and
+    for a list with an impossible stamp (the careful path names it)."""
     try:
         # dict.get, not a subscript: a defaultdict's factory must never run.
         stamps: list[Any] = list(map(dict.get, items, itertools.repeat(timestamp)))
@@ -163,11 +118,19 @@ def _textual_timeline(items: list, timestamp: str) -> _Timeline | None:
         return None
     if not _all_utc_text(joined, len(stamps)):
         return None
-    ordered = sorted(stamps)
-    if ordered == stamps:
-        return _Timeline(stamps, list(items), [], textual=True, plain=None)
-    order = sorted(range(len(stamps)), key=stamps.__getitem__)
-    return _Timeline(ordered, [items[i] for i in order], [], textual=True, plain=None)
+    try:
+        # Validates every stamp (`2026-02-30`, `25:61:61`); `Z` makes each aware, in UTC.
+        moments = list(map(_FROM_ISO, stamps))
+    except ValueError:
+        return None
+    ordered = sorted(moments)
+    if ordered == moments:
+        return _Timeline(moments, list(items), [], plain=None)
+    order = sorted(range(len(moments)), key=moments.__getitem__)
+    return _Timeline(ordered, [items[i] for i in order], [], plain=None)
+
+
+_FROM_ISO = dt.datetime.fromisoformat
 
 
 def _parsed_timeline(ctx: Context, items: list, timestamp: str, path: str,
@@ -232,33 +195,18 @@ def _read_list(ctx: Context, value: Any, path: str, depth: int) -> list:
     raise data_error(ctx, f"expected a list, found {type(value).__name__}", path, depth)
 
 
-@functools.lru_cache(maxsize=256)
-def _as_text(moment: dt.datetime, round_up: bool) -> str:
-    """``moment`` as UTC text to the second, rounded down (or up): stamps to
-    the second compare with it as they would with ``moment``."""
-    moment = _utc(moment)
-    if round_up and moment.microsecond:
-        if moment.replace(microsecond=0) == _LAST:
-            return "~"  # after every stamp
-        moment += dt.timedelta(seconds=1)
-    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
-
-
 _FIRST = dt.datetime.min.replace(tzinfo=UTC)
-_LAST = dt.datetime.max.replace(tzinfo=UTC, microsecond=0)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
     """``moment`` in UTC; the first or last representable moment when UTC
     falls outside years 1 to 9999 (``0001-01-01T00:00:00+05:00``)."""
+    if moment.tzinfo is UTC:
+        return moment
     try:
         return in_zone(moment, UTC)
     except ValueError:
         return _FIRST if moment.year == 1 else dt.datetime.max.replace(tzinfo=UTC)
-
-
-def _as_moment(moment: dt.datetime, round_up: bool) -> dt.datetime:
-    return _utc(moment)
 
 
 def _select(ctx: Context, timeline: _Timeline, window: Any, undated: bool = True) -> list:
@@ -267,17 +215,14 @@ def _select(ctx: Context, timeline: _Timeline, window: Any, undated: bool = True
     if timeline.untimed:
         return [] if window is not None else list(timeline.undated)
     stamps, now = timeline.stamps, ctx.now
-    # As text, `stamp <= now` is `stamp <= now rounded down`, and `stamp >= first`
-    # is `stamp >= first rounded up`: the stamps are whole seconds.
-    bound = _as_text if timeline.textual else _as_moment
-    end = bisect.bisect_right(stamps, bound(now, False))
+    end = bisect.bisect_right(stamps, _utc(now))
     if window is None:
         return timeline.elements[:end] + (timeline.undated if undated else [])
     if isinstance(window, Period):
         first, after = _period_bounds(window, ctx.zone)
-        start = bisect.bisect_left(stamps, bound(first, True))
+        start = bisect.bisect_left(stamps, _utc(first))
         if after is not None:
-            end = min(end, bisect.bisect_left(stamps, bound(after, True)))
+            end = min(end, bisect.bisect_left(stamps, _utc(after)))
     else:
         try:
             begin = shift(now, -window, ctx.zone)
@@ -286,7 +231,7 @@ def _select(ctx: Context, timeline: _Timeline, window: Any, undated: bool = True
             begin = _FIRST if backwards(-window) else None
         if begin is None:
             return []
-        start = 0 if begin == _FIRST else bisect.bisect_right(stamps, bound(begin, False))
+        start = 0 if begin == _FIRST else bisect.bisect_right(stamps, _utc(begin))
     return timeline.elements[start:end] if start < end else []
 
 
@@ -471,7 +416,7 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
 
 def _all_dicts(elements: list) -> bool:
     # Generated filters subscript their records: only exact dicts are read so.
-    return all(type(element) is dict for element in elements)
+    return list(map(type, elements)).count(dict) == len(elements)
 
 
 def _window_bounds(ctx: Context, bounds: Any, located: tuple[str | None, int]) -> Any:
