@@ -180,6 +180,14 @@ def _read(ctx: Context, record: Any, name: str, path: str, depth: int) -> Any:
         raise data_error(ctx, str(error), path, depth) from None
 
 
+def _present(ctx: Context, items: list, path: str, depth: int) -> list:
+    """The items of a list, normalised, nulls left out."""
+    try:
+        return [item for item in normalise_items(items) if item is not None]
+    except (TypeError, ValueError) as error:
+        raise data_error(ctx, str(error), path, depth) from None
+
+
 def _read_list(ctx: Context, value: Any, path: str, depth: int) -> list:
     """A list read from data: a list, tuple or numpy array; null is an empty
     list; anything else (``""``, ``0``, ``{}``, text) is bad data."""
@@ -310,7 +318,7 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
         if timestamp is None:
             if window is not None:
                 return [], True
-            kept = [e for e in normalise_items(items) if e is not None]
+            kept = _present(ctx, items, list_path, list_depth)
             return kept, _all_dicts(kept)
         bounds = window(ctx) if window is not None else None
         timeline = _timeline(ctx, items, timestamp, list_path, list_depth)
@@ -473,7 +481,10 @@ def _descend(ctx: Context, selected: list, nested: tuple[tuple[str, ...], ...],
                     value = _read_list(ctx, value, *name(element, path))
             except FieldReadError as error:
                 raise data_error(ctx, str(error), *name(element, path)) from None
-            found = [item for item in normalise_items(value) if item is not None]
+            try:
+                found = [item for item in normalise_items(value) if item is not None]
+            except (TypeError, ValueError) as error:
+                raise data_error(ctx, str(error), *name(element, path)) from None
             inner += found
             if owners is not None:
                 inner_owners += [owners[position] + (element,)] * len(found)
