@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -115,8 +114,7 @@ class Compiler:
         self.segments = segments
         self.tracing = trace
         self.zone = zone
-        self._shared: dict[c.Checked, int] = {}
-        self._shared_lock = threading.Lock()
+        self._shared: dict[c.Checked, object] = {}
 
     def compile(self, node: c.Checked) -> Closure:
         """The closure evaluating ``node``."""
@@ -127,17 +125,10 @@ class Compiler:
         if isinstance(node, c.Aggregate) and node.depth - len(node.flatten) == 1:
             # An aggregation over the customer's own lists has one value per
             # customer: computed once, however many segments use it.
-            return _memoised(closure, self._memo_key(node))
+            # A fresh object per node: two threads compiling different nodes
+            # can never be handed the same memo key.
+            return _memoised(closure, self._shared.setdefault(node, object()))
         return closure
-
-    def _memo_key(self, node: c.Aggregate) -> int:
-        # One key per distinct aggregation, even when threads compile at once:
-        # reading the size and inserting must be one step.
-        with self._shared_lock:
-            key = self._shared.get(node)
-            if key is None:
-                key = self._shared[node] = len(self._shared)
-            return key
 
     def condition(self, node: c.Checked) -> Closure:
         """The closure of a node used as a condition: true, false or null. A
