@@ -191,7 +191,7 @@ segment regular = count(events, where = type == "visit") >= 12
 segment late = exists(events, within = 3d)
 segment big = max(orders.total) >= 40
 """
-    population = CUSTOMERS * 5
+    population = [{**c, "id": 10 * k + c["id"]} for k in range(5) for c in CUSTOMERS]
     # By hand: customers 1 and 2 visited 12 times (July 1..12 at 08:00, none in the 3 days up to
     # July 15 12:00); customer 2 ordered for 40.0 on July 10, in the summer sale.
     expected = {"undecided": 5, "sale_buyers": 5, "engaged": 10, "spent": 5, "regular": 10,
