@@ -274,3 +274,17 @@ def test_lists_rfm_without_order_timestamp_points_at_rfm():
                                     "unknown field 'total' of the elements of orders")
     assert raised.value.span.column == 1
     assert no_stamp is not None
+
+
+def test_lists_an_item_that_is_no_number_after_all_is_bad_data():
+    """An infinite Decimal inside a list (plain or nested) is a DataError naming the list."""
+    import decimal
+
+    infinite = decimal.Decimal("Infinity")
+    with pytest.raises(segdsl.DataError) as raised:
+        segdsl.compile("count(tags) > 0").matches({"id": 1, "tags": ["a", infinite]}, now=NOW)
+    assert raised.value.field_path == "tags[1]"
+    customer = {"id": 1, "orders": [{"at": "2026-07-01T10:00:00Z", "items": [infinite]}]}
+    with pytest.raises(segdsl.DataError) as raised:
+        segdsl.compile("count(orders.items) > 0").matches(customer, now=NOW)
+    assert raised.value.field_path == "orders[0].items"

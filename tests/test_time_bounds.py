@@ -96,7 +96,7 @@ def test_time_text_stamps_are_counted_exactly_when_possible(stamps):
         except ValueError:
             expected = None
             break
-        expected += moment <= dt.datetime(2026, 7, 15, 12, tzinfo=dt.timezone.utc)
+        expected += moment <= dt.datetime(2026, 7, 15, 12, tzinfo=dt.UTC)
     seg = segdsl.compile(f"count(orders) == {expected or 0}")
     customer = {"id": 1, "orders": [{"at": text} for text in texts]}
     if expected is None:
