@@ -303,6 +303,11 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     # An element without a timestamp has no place in time: never first or last.
     undated = node.function not in ("first", "last")
     origins = _nested_origins(nested, base, list_path)
+    # Elements of unknown type: a list met on the value's path is flattened as
+    # the checker flattens the lists it knows (`count(baskets.lines)`).
+    element_type = node.source.type.element if node.source.type.is_list else None
+    loose_values = bool(final) and not nested and (element_type is None
+                                                   or element_type.name == "any")
     source_type = node.source.type
     records = source_type.is_list and source_type.element is not None \
         and source_type.element.is_record
@@ -382,7 +387,10 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
 
     def values(ctx: Context, kept: list) -> list:
         try:
-            found = normalise_items([read_value(element) for element in kept])
+            if loose_values:
+                found = normalise_items(_flat_values(kept, final))
+            else:
+                found = normalise_items([read_value(element) for element in kept])
         except FieldReadError as error:
             raise data_error(ctx, str(error), f"{list_path}.{value_path}", list_depth) from None
         except (TypeError, ValueError) as error:
@@ -407,7 +415,7 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
         return lambda ctx: bool(outer(ctx)[0])
 
     values_path = f"{list_path}.{value_path}"
-    pick = {"first": 0, "last": -1}.get(node.function)
+    pick = None if loose_values else {"first": 0, "last": -1}.get(node.function)
 
     def aggregate(ctx: Context):
         selected, plain, owners = elements(ctx)
@@ -420,6 +428,30 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
         return finish(ctx, values(ctx, kept), values_path)
 
     return aggregate
+
+
+def _flat_values(elements: list, path: tuple[str, ...]) -> list:
+    """The values at ``path`` in ``elements``, descending into every list met
+    on the way and at the end; raises :class:`FieldReadError` for bad records."""
+    found: list = []
+    pending = [(element, 0) for element in reversed(elements)]
+    while pending:
+        value, index = pending.pop()
+        if type(value) is tuple or (type(value) is not list and not is_record(value)
+                                    and _listed(value)):
+            value = normalise(value)
+        if type(value) is list:
+            pending += [(item, index) for item in reversed(value)]
+        elif index == len(path):
+            found.append(value)
+        else:
+            pending.append((read_field(value, path[index]), index + 1))
+    return found
+
+
+def _listed(value: Any) -> bool:
+    # A numpy array is a list too.
+    return type(value).__name__ == "ndarray"
 
 
 def _all_dicts(elements: list) -> bool:

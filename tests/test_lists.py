@@ -288,3 +288,18 @@ def test_lists_an_item_that_is_no_number_after_all_is_bad_data():
     with pytest.raises(segdsl.DataError) as raised:
         segdsl.compile("count(orders.items) > 0").matches(customer, now=NOW)
     assert raised.value.field_path == "orders[0].items"
+
+
+def test_lists_values_that_are_lists_flatten_without_a_schema():
+    """Without a schema, list values met on the path are flattened: lines are counted, not baskets."""
+    customers = [
+        {"id": 1, "baskets": [{"lines": [{"sku": "a", "price": 2}, {"sku": "b", "price": 3}]},
+                              {"lines": [{"sku": "a", "price": 5}]}, {"lines": None}]},
+        {"id": 2, "baskets": [{"lines": []}, {"lines": [{"sku": "c", "price": 1}]}]},
+        {"id": 3, "people": [{"tags": ["x", "y"]}, {"tags": ("z",)}]},
+    ]
+    assert _answers("count(baskets.lines) == 3", customers) == [True, False, False]
+    assert _answers("sum(baskets.lines.price) == 10", customers) == [True, False, False]
+    assert _answers("max(baskets.lines.price) == 1", customers) == [False, True, False]
+    assert _answers('first(baskets.lines.sku) == "c"', customers) == [False, True, False]
+    assert _answers("count(people.tags) == 3", customers) == [False, False, True]
