@@ -223,7 +223,11 @@ class Aggregate(Checked):
         window: which elements by time, or None.
         where: a condition evaluated with each element in scope ``depth``.
         timestamp: the element field holding its time (None: no timestamps).
-        depth: the scope depth of the elements.
+        depth: the scope depth of the elements (of the innermost nested list's
+            items when ``flatten``; the enclosing elements take the depths below).
+        flatten: where ``value`` enters nested lists, whose items are aggregated
+            instead: ``count(orders.items)`` has value ``("items",)`` and
+            flatten ``(1,)``, so it counts the items of all orders.
     """
 
     function: str
@@ -235,6 +239,7 @@ class Aggregate(Checked):
     depth: int
     type: Type
     nullable: bool = True
+    flatten: tuple[int, ...] = ()
     syntax: n.Node | None = _syntax()
 
 

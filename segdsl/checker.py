@@ -912,15 +912,20 @@ class Checker:
         allowed = set(_WINDOW_KEYWORDS) | {"where"}
         keywords = self._keywords(node, allowed)
         source, value_path, element = self._list_source(node.args[0], env)
-        value_type = self._value_type(node.args[0], element, value_path)
+        value_type, flatten, inner = self._value_type(node.args[0], element, value_path)
         window = self._window(node, keywords, env, element)
+        # Nested lists flatten: the 'where' sees the innermost list's items, at
+        # the depth after those of the lists enclosing them.
+        depth = env.depth + 1 + len(flatten)
         where = None
         if "where" in keywords:
-            if not element.is_record and not t.is_unknown(element):
+            if not inner.is_record and not t.is_unknown(inner):
                 raise CheckError("'where' filters a list of records; this list holds "
-                                 f"{element}s", keywords["where"].span,
+                                 f"{inner}s", keywords["where"].span,
                                  hint='to look for an item, write tags contains "vip"')
-            where = self.condition(keywords["where"].value, env.enter(element),
+            scope = _Scope(depth, inner)
+            where = self.condition(keywords["where"].value,
+                                   attrs.evolve(env, scopes=env.scopes + (scope,), depth=depth),
                                    f"'where' of {name}")
         result, nullable = _aggregate_type(name, value_type)
         if name in ("sum", "avg") and not t.fits(value_type, t.NUMBER):
@@ -933,8 +938,8 @@ class Checker:
         timestamp = element.timestamp if element.is_record else None
         if timestamp is None and t.is_unknown(element):
             timestamp = DEFAULT_TIMESTAMP
-        return c.Aggregate(name, source, value_path, window, where, timestamp, env.depth + 1,
-                           result, nullable, syntax=node)
+        return c.Aggregate(name, source, value_path, window, where, timestamp, depth,
+                           result, nullable, flatten, syntax=node)
 
     def _keywords(self, node: n.Call, allowed: Iterable[str]) -> dict[str, n.Keyword]:
         allowed = tuple(allowed)
@@ -982,17 +987,20 @@ class Checker:
         raise CheckError(f"'{argument.dotted}' is not a list", argument.span,
                          hint="aggregations run over lists such as orders or events")
 
-    def _value_type(self, argument: n.Node, element: t.Type, value_path: tuple[str, ...]) -> t.Type:
+    def _value_type(self, argument: n.Node, element: t.Type, value_path: tuple[str, ...]
+                    ) -> tuple[t.Type, tuple[int, ...], t.Type]:
+        """The type of the aggregated values, where the value path enters nested
+        lists (their items are aggregated: ``orders.items.price``), and the type
+        of the items aggregated (the elements of the innermost list)."""
         type_ = element
+        inner = element
+        flatten: list[int] = []
         path = argument.path if isinstance(argument, n.Reference) else ()
         listed = ".".join(path[:len(path) - len(value_path)]) or "the list"
         for index, part in enumerate(value_path):
-            if type_.is_list and index > 0:
-                inner = value_path[index - 1]
-                raise CheckError(f"'{inner}' is a list inside each element of {listed}: reach its "
-                                 f"'{part}' with a 'where'", argument.span,
-                                 hint=f"count({listed}, where = exists({inner}, where = {part} "
-                                      f"...))")
+            if type_.is_list:
+                flatten.append(index)
+                type_ = inner = type_.element
             found = type_.field(part)
             if found is None:
                 owner = (f"a {type_}" if not type_.is_record else f"the elements of {listed}"
@@ -1000,7 +1008,11 @@ class Checker:
                 raise CheckError(f"unknown field '{part}' of {owner}", argument.span,
                                  hint=_did_you_mean(part, list(type_.fields or {}), "a field"))
             type_ = found
-        return type_
+        if type_.is_list and value_path:
+            # `count(orders.items)`: the items of every order, not the orders.
+            flatten.append(len(value_path))
+            type_ = inner = type_.element
+        return type_, tuple(flatten), inner
 
     def _window(self, node: n.Call, keywords: dict[str, n.Keyword], env: _Env,
                 element: t.Type) -> c.Window | None:
@@ -1129,20 +1141,46 @@ class Checker:
     def _rfm_measure(self, name: str, node: n.Node) -> c.Checked:
         window = n.Duration(self.options.rfm_window.amount,
                             n.DurationUnit(self.options.rfm_window.unit))
+        stamp = self._order_timestamp(node)
         text = {
-            "recency": "days_between(last(orders.at), now)",
+            "recency": f"days_between(last(orders.{stamp}), now)",
             "frequency": "count(orders, within = W)",
             "monetary": "sum(orders.total, within = W)",
         }[name]
         from segdsl.parser import parse_expression
 
-        measure = self.check(_substitute(parse_expression(text), "W", window), _Env())
+        try:
+            measure = self.check(_substitute(parse_expression(text), "W", window), _Env())
+        except CheckError as error:
+            # The measure's text is ours: the user's mistake is at `rfm.<name>`.
+            raise CheckError(f"rfm.{name} reads {text.replace('W', str(self.options.rfm_window))}"
+                             f", but {error.message}", node.span,
+                             hint="declare the orders list with its timestamp and total, as in "
+                                  "ListOf({\"placed\": \"datetime\", \"total\": \"number\"}, "
+                                  "timestamp=\"placed\")") from None
         if name == "recency":
             return measure
         # Customers who never ordered get no RFM score at all, not a low one.
         recency = self._rfm_measure("recency", node)
         return c.Apply("when_ordered", _second, (recency, measure), True, t.NUMBER, False,
                        syntax=node)
+
+    def _order_timestamp(self, node: n.Node) -> str:
+        """The orders' timestamp field the schema declares (``at`` when it does not say)."""
+        orders = self.schema.root.field("orders")
+        if orders is None:
+            raise CheckError("RFM scores read the customer's orders, and the schema has no "
+                             "'orders' list", node.span,
+                             hint="declare it: \"orders\": ListOf({\"at\": \"datetime\", "
+                                  "\"total\": \"number\"})")
+        if not orders.is_list or not orders.element.is_record:
+            return DEFAULT_TIMESTAMP
+        if orders.element.timestamp is None:
+            raise CheckError("RFM scores need the orders' timestamp, and the schema declares "
+                             "none", node.span,
+                             hint="ListOf({...}, timestamp=\"placed\") names the field holding "
+                                  "each order's time")
+        return orders.element.timestamp
 
     # -------------------------------------------------------------- warnings
 

@@ -145,7 +145,7 @@ class Compiler:
         closure = build(node)
         if self.tracing:
             return _traced(closure, id(node))
-        if isinstance(node, c.Aggregate) and node.depth == 1:
+        if isinstance(node, c.Aggregate) and node.depth - len(node.flatten) == 1:
             # An aggregation over the customer's own lists has one value per
             # customer: computed once, however many segments use it.
             # A fresh object per node: two threads compiling different nodes

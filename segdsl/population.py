@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from segdsl import checked as c
+from segdsl.compiler import data_error
+from segdsl.values import normalise, safe_repr
 
 RFM_GROUPS = {
     "champions": "555 554 544 545 454 455 445",
@@ -76,9 +78,40 @@ def tile(value: float, breaks: Sequence[float]) -> int:
 Scorer = Callable[[Any, Callable | None], Any]
 
 
-def _tile_scorer(breaks: list[float], tiles: int, reverse: bool) -> Scorer:
+def _ranked(node: c.Population) -> Callable[[Any, Any], Any]:
+    """Checks a measured value: a number or null; anything else is bad data
+    naming the customer (and the field, when the measure is one)."""
+    path = node.measure.dotted if isinstance(node.measure, c.Field) else None
+    kind = node.kind
+
+    def number(ctx, value):
+        if type(value) is not int and type(value) is not float:
+            try:
+                value = normalise(value)
+            except (TypeError, ValueError) as error:
+                raise data_error(ctx, f"{kind} ranks numbers: {error}", path) from None
+            if value is None:
+                return None
+            if type(value) not in (int, float):
+                raise data_error(ctx, f"{kind} ranks numbers, not {type(value).__name__} "
+                                 f"{safe_repr(value, 60)}", path)
+        elif value != value:  # noqa: PLR0124 - NaN is null
+            return None
+        if type(value) is int and abs(value) > _LARGEST:
+            raise data_error(ctx, f"{kind} ranks numbers, and {safe_repr(value, 40)} is too "
+                             f"large for one", path)
+        return value
+
+    return number
+
+
+_LARGEST = 2 ** 1023  # beyond, an integer has no float: quantiles cannot interpolate it
+
+
+def _tile_scorer(breaks: list[float], tiles: int, reverse: bool,
+                 number: Callable[[Any, Any], Any]) -> Scorer:
     def score(ctx, measure):
-        value = measure(ctx)
+        value = number(ctx, measure(ctx))
         if value is None:
             return None
         found = tile(value, breaks) if breaks else 1
@@ -87,11 +120,11 @@ def _tile_scorer(breaks: list[float], tiles: int, reverse: bool) -> Scorer:
     return score
 
 
-def _percentile_scorer(ordered: list[float]) -> Scorer:
+def _percentile_scorer(ordered: list[float], number: Callable[[Any, Any], Any]) -> Scorer:
     size = len(ordered)
 
     def score(ctx, measure):
-        value = measure(ctx)
+        value = number(ctx, measure(ctx))
         if value is None or not size:
             return None
         return 100.0 * bisect.bisect_right(ordered, value) / size
@@ -127,18 +160,21 @@ def statistics(nodes: Iterable[c.Population], compiler, records: Sequence[Any],
     unique = {node.key: node for node in nodes}
     measured = {key: node for key, node in unique.items() if node.measure is not None}
     measures = {key: compiler.compile(node.measure) for key, node in measured.items()}
+    numbers = {key: _ranked(node) for key, node in measured.items()}
     columns: dict[str, list] = {key: [] for key in measured}
     for record in records:
         ctx = make_context(record)
         for key, measure in measures.items():
-            columns[key].append(measure(ctx))
+            columns[key].append(numbers[key](ctx, measure(ctx)))
     scorers: dict[str, Scorer] = {}
     for key, node in measured.items():
         if node.kind == "percentile":
-            scorers[key] = _percentile_scorer(sorted(v for v in columns[key] if v is not None))
+            scorers[key] = _percentile_scorer(sorted(v for v in columns[key] if v is not None),
+                                              numbers[key])
         else:
             breaks = break_points(columns[key], node.buckets)
-            scorers[key] = _tile_scorer(breaks, node.buckets, node.kind == "rfm.recency")
+            scorers[key] = _tile_scorer(breaks, node.buckets, node.kind == "rfm.recency",
+                                        numbers[key])
     for key, node in unique.items():
         if node.kind in ("rfm.score", "rfm.group"):
             scorers[key] = _rfm_combined(node.kind, scorers, measures)

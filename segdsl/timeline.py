@@ -110,7 +110,21 @@ def read_datetime(value: Any, zone: dt.tzinfo) -> dt.datetime | None:
         raise TypeError(f"expected a datetime, found {type(value).__name__}")
     # In UTC: Python subtracts and compares two datetimes that share a tzinfo by
     # their wall clocks, which makes a day 23 or 25 hours long across a DST change.
-    return found.astimezone(UTC)
+    return in_zone(found, UTC)
+
+
+def in_zone(moment: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """``moment`` in ``zone``.
+
+    Raises:
+        ValueError: the moment there falls outside years 1 to 9999
+            (``0001-01-01T00:00:00+05:00`` in UTC).
+    """
+    try:
+        return moment.astimezone(zone)
+    except OverflowError:
+        raise ValueError(f"{moment.isoformat()} is outside the years 1 to 9999 in "
+                         f"{zone}") from None
 
 
 def read_date(value: Any, zone: dt.tzinfo) -> dt.date | None:
@@ -118,13 +132,13 @@ def read_date(value: Any, zone: dt.tzinfo) -> dt.date | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
-        return aware(value, zone).astimezone(zone).date()
+        return in_zone(aware(value, zone), zone).date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
         if len(value) == 10:
             return dt.date.fromisoformat(value)
-        return aware(dt.datetime.fromisoformat(value), zone).astimezone(zone).date()
+        return in_zone(aware(dt.datetime.fromisoformat(value), zone), zone).date()
     raise TypeError(f"expected a date, found {type(value).__name__}")
 
 
@@ -135,6 +149,15 @@ def shift(moment: Any, step: dt.timedelta | relativedelta, zone: dt.tzinfo) -> A
     if isinstance(step, relativedelta) and isinstance(moment, dt.datetime):
         return (moment.astimezone(zone) + step).astimezone(UTC)
     return moment + step
+
+
+def backwards(step: dt.timedelta | relativedelta) -> bool:
+    """Whether adding ``step`` goes back in time (a window's length, negated)."""
+    if isinstance(step, dt.timedelta):
+        return step < dt.timedelta(0)
+    parts = (step.years * 12 + step.months, step.days, step.hours, step.minutes, step.seconds,
+             step.microseconds)
+    return next((part < 0 for part in parts if part), False)
 
 
 def day_start(day: dt.date, zone: dt.tzinfo) -> dt.datetime:

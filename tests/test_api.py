@@ -184,21 +184,44 @@ def test_registered_function_is_called_and_type_checked():
 
 
 def test_compiled_rules_are_shared_safely_between_threads():
-    """Evaluating one compiled rule set from several threads gives the same results."""
-    rules = segdsl.loads(RULES)
-    population = CUSTOMERS * 200
-    expected = rules.evaluate(population, now=NOW, ids="position").sizes
-    results = []
+    """Threads evaluating one fresh rule set at once (compiling it lazily) give the right sizes."""
+    import sys
 
-    def work():
-        results.append(rules.evaluate(population, now=NOW, ids="position").sizes)
+    rules_text = RULES + """
+segment spent = sum(orders.total) > 30
+segment regular = count(events, where = type == "visit") >= 12
+segment late = exists(events, within = 3d)
+segment big = max(orders.total) >= 40
+"""
+    population = [{**c, "id": 10 * k + c["id"]} for k in range(5) for c in CUSTOMERS]
+    # By hand: customers 1 and 2 visited 12 times (July 1..12 at 08:00, none in the 3 days up to
+    # July 15 12:00); customer 2 ordered for 40.0 on July 10, in the summer sale.
+    expected = {"undecided": 5, "sale_buyers": 5, "engaged": 10, "spent": 5, "regular": 10,
+                "late": 0, "big": 5}
+    names = list(expected)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(100):
+            rules = segdsl.loads(rules_text)  # nothing compiled: the threads race to compile
+            orders = [names[k:] + names[:k] for k in range(len(names))]
+            start = threading.Barrier(len(orders))
+            results = []
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results == [expected] * 4
+            def work(order, rules=rules, start=start, results=results):
+                start.wait()
+                for name in order:
+                    rules[name].matches(UNDECIDED, now=NOW)
+                results.append(rules.evaluate(population, now=NOW).sizes)
+
+            threads = [threading.Thread(target=work, args=(order,)) for order in orders]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert results == [expected] * len(orders)
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def test_evaluation_never_mutates_records():
