@@ -540,7 +540,11 @@ def _list_reader(read: Closure, dotted: str, depth: int, type_: t.Type) -> Closu
             raise data_error(ctx, f"expected a list, found {type(value).__name__}", dotted, depth)
         if records:
             return value
-        items = normalise_items(value)
+        try:
+            items = normalise_items(value)
+        except (TypeError, ValueError):
+            items = [_normalised_item(ctx, item, f"{dotted}[{index}]", depth)
+                     for index, item in enumerate(value)]
         if expected is not None:
             for index, item in enumerate(items):
                 if item is not None and type(item) not in expected:
@@ -549,6 +553,13 @@ def _list_reader(read: Closure, dotted: str, depth: int, type_: t.Type) -> Closu
         return items
 
     return list_read
+
+
+def _normalised_item(ctx: Context, item: Any, path: str, depth: int) -> Any:
+    try:
+        return normalise(item)
+    except (TypeError, ValueError) as error:
+        raise data_error(ctx, str(error), path, depth) from None
 
 
 def _record_reader(read: Closure, dotted: str, depth: int, type_: t.Type) -> Closure:

@@ -253,13 +253,11 @@ def _now(now: Any, zone: dt.tzinfo) -> dt.datetime:
         now = _from_datetime64(now)
     if isinstance(now, str):
         try:
-            return read_datetime(now, zone)
+            dt.datetime.fromisoformat(now)
         except ValueError:
             raise UsageError(f"now must be a date or datetime such as 2026-07-15 or "
                              f"2026-07-15T12:00:00Z, not {now!r}") from None
-        except OverflowError:
-            raise UsageError(f"now {now!r} is out of the years 1 to 9999 in UTC") from None
-    if isinstance(now, (dt.date, dt.datetime)):
+    if isinstance(now, (str, dt.date, dt.datetime)):
         try:
             return read_datetime(now, zone)
         except (ValueError, OverflowError):
