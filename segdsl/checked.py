@@ -294,10 +294,15 @@ def checked_children(node: Checked) -> tuple[Checked, ...]:
 
 
 def walk(node: Checked):
-    """Every node of the tree under ``node`` (itself included), parents first."""
+    """Every node under ``node`` (itself included), parents first, each once:
+    def expansions are shared, so the same node may be reached by many paths."""
     stack = [node]
+    seen: set[int] = set()
     while stack:
         current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
         yield current
         stack.extend(reversed(checked_children(current)))
 

@@ -20,12 +20,9 @@ did-you-mean hint; a field really spelled so must be declared in a schema.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import difflib
 import functools
-import sys
-import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -40,6 +37,7 @@ from segdsl.parser import RESERVED_WORDS, parse, strip_bom
 from segdsl.population import RFM_GROUPS
 from segdsl.regex import Regex, RegexError
 from segdsl.schema import DEFAULT_SCHEMA, DEFAULT_TIMESTAMP, Schema
+from segdsl.stack import MAX_NESTING, recursion_room
 from segdsl.timeline import Duration, Period, as_timezone
 
 AGGREGATIONS = ("count", "sum", "avg", "min", "max", "first", "last", "exists")
@@ -85,38 +83,6 @@ class Warning:  # noqa: A001 - a rule warning, not Python's
 
     def __str__(self) -> str:
         return self.render()
-
-
-#: Deepest nesting of a rule once every def it calls is expanded in place (a
-#: chain of a thousand defs, each calling the previous, needs about 2,000).
-MAX_CHECK_NESTING = 6_000
-
-# Python frames the checker may need per level of nesting, at most.
-_FRAMES_PER_LEVEL = 5
-
-_room_lock = threading.Lock()
-_room_users = 0
-_room_saved_limit = 0
-
-
-@contextlib.contextmanager
-def _recursion_room():
-    """Room on Python's stack for :data:`MAX_CHECK_NESTING` levels: the limit
-    is raised while any checker runs and put back when the last one ends."""
-    global _room_users, _room_saved_limit
-    with _room_lock:
-        if _room_users == 0:
-            _room_saved_limit = sys.getrecursionlimit()
-            sys.setrecursionlimit(max(_room_saved_limit,
-                                      MAX_CHECK_NESTING * _FRAMES_PER_LEVEL + 2_000))
-        _room_users += 1
-    try:
-        yield
-    finally:
-        with _room_lock:
-            _room_users -= 1
-            if _room_users == 0:
-                sys.setrecursionlimit(_room_saved_limit)
 
 
 class _AlreadyReported(Exception):
@@ -237,7 +203,7 @@ class Checker:
 
         Errors are collected in :attr:`errors` (all of them, not only the first).
         """
-        with _recursion_room():
+        with recursion_room():
             for statement in self.rule_file.statements:
                 if isinstance(statement, n.SegmentDef):
                     # The segments it refers to first, so that a chain of a
@@ -317,7 +283,7 @@ class Checker:
         self._checking.append(name)
         try:
             mark = len(self.warnings)
-            with _recursion_room():
+            with recursion_room():
                 body = self.condition(definition.body, _Env(), "a segment's rule")
             self._warn_null_negations(definition.body, body, mark)
             self._warn_never_true(body)
@@ -332,7 +298,7 @@ class Checker:
     def expression(self, expression: n.Expression) -> c.Checked:
         """Check a standalone rule (as given to ``segdsl.compile``)."""
         mark = len(self.warnings)
-        with _recursion_room():
+        with recursion_room():
             body = self.condition(expression, _Env(), "a rule")
         self._warn_null_negations(expression, body, mark)
         self._warn_never_true(body)
@@ -380,9 +346,9 @@ class Checker:
         method = getattr(self, "_" + type(node).__name__.lower(), None)
         if method is None:
             raise CheckError(f"{type(node).__name__} is not an expression", node.span)
-        if self._nesting >= MAX_CHECK_NESTING:
+        if self._nesting >= MAX_NESTING:
             raise CheckError(f"the rule nests too deeply once its defs are expanded (more than "
-                             f"{MAX_CHECK_NESTING:,} levels)", env.call_site or node.span,
+                             f"{MAX_NESTING:,} levels)", env.call_site or node.span,
                              hint="fewer defs calling defs, or split the rule into segments")
         self._nesting += 1
         try:

@@ -62,6 +62,9 @@ _DECLARED = {
 }
 _sources = itertools.count(1)
 
+#: The most nodes one generated condition is written from.
+_MAX_NODES = 10_000
+
 #: How many records one list comprehension filters before the next.
 CHUNK = 1024
 
@@ -79,6 +82,7 @@ class _Writer:
         self.namespace: dict[str, Any] = {"_bad": _bad}
         self._temporaries = itertools.count(1)
         self._type_sets: dict[frozenset, str] = {}
+        self._budget = _MAX_NODES
         self.dict = self.constant(dict)
 
     def temporary(self) -> str:
@@ -118,7 +122,15 @@ class _Writer:
         """Source that is True exactly when ``node`` is false (or raises)."""
         return self._condition(node, False)
 
+    def _spend(self) -> None:
+        # Shared def expansions make a DAG that written out as text could be
+        # exponentially long: past a size, the closures (which share) decide.
+        self._budget -= 1
+        if self._budget < 0:
+            raise NotSimple("too large to write out")
+
     def _condition(self, node: c.Checked, wanted: bool) -> str:
+        self._spend()
         if isinstance(node, c.Not):
             return self._condition(node.operand, not wanted)
         if isinstance(node, (c.And, c.Or)):
@@ -269,6 +281,7 @@ class _Writer:
         consumer handles or rejects it. ``lenient`` reads a missing field as
         ``None`` instead of raising; ``use`` says which exact types of data
         the consumer handles (the others raise)."""
+        self._spend()
         if node.type.name not in _SIMPLE_TYPES:
             raise NotSimple(f"a {node.type} value")
         if isinstance(node, c.Constant):

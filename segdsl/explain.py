@@ -201,7 +201,7 @@ def build(node: c.Checked, trace: dict[int, Any], render: Callable[[n.Node], str
     A segment referred to more than once shows its rule at its first
     evaluated reference only; later references say ``see above`` (a
     diamond of references stays linear in size instead of doubling at each
-    level). Parts the evaluation never needed (the right side of
+    level). The same goes for a def called again with the same arguments. Parts the evaluation never needed (the right side of
     ``false and ...``) show as ``not evaluated``, without their parts.
     """
     return _Builder(trace, render, segment_body).build(node)
@@ -216,6 +216,7 @@ class _Builder:
         self.render = render
         self.segment_body = segment_body
         self.shown: set[str] = set()
+        self.expanded: set[int] = set()
 
     def build(self, root: c.Checked) -> Explanation:
         # Depth first and iterative: parts are built in reading order (the
@@ -244,6 +245,11 @@ class _Builder:
             parts, note = self.segment(node.name)
         else:
             parts = _shown_children(node)
+            if parts and id(node) in self.expanded:
+                # A def called twice with the same arguments is one shared
+                # node: its parts are shown at its first place only.
+                parts, note = (), SEE_ABOVE
+            self.expanded.add(id(node))
         if is_condition and value is None:
             note = _null_note(node, self.trace, self.render)
         return _Frame(self.text(node), value, is_condition, note, parts)
@@ -335,8 +341,12 @@ def _outside_aggregates(node: c.Checked):
     aggregations (a missing list is an empty one, not a null, and the
     elements' values are not traced), ``is null`` tests (never unknown) or
     population scores (named themselves)."""
-    yield node
-    if isinstance(node, (c.Aggregate, c.IsNull, c.Population)):
-        return
-    for child in c.checked_children(node):
-        yield from _outside_aggregates(child)
+    pending, seen = [node], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:  # shared def expansions are reached many ways
+            continue
+        seen.add(id(current))
+        yield current
+        if not isinstance(current, (c.Aggregate, c.IsNull, c.Population)):
+            pending.extend(reversed(c.checked_children(current)))

@@ -32,6 +32,7 @@ from segdsl import codegen
 from segdsl import customers as _customers
 from segdsl import explain as explaining
 from segdsl import nodes as n
+from segdsl import stack
 from segdsl.checker import Checker, Options, Warning
 from segdsl.compiler import Closure, Compiler, Context
 from segdsl.customers import POSITION, Identities, shown
@@ -297,6 +298,33 @@ class _Program:
         self._tracing = Compiler(segments=self._traced_closure, trace=True, zone=zone)
         self._traced: dict[str, Closure] = {}
         self._fast: dict[str, _FastPath | None] = {}
+        self._nesting: dict[int, int] = {}
+
+    def room(self, names: Iterable[str]) -> contextlib.AbstractContextManager:
+        """Room on Python's stack while segments nesting deeper than the default
+        recursion limit allows are compiled and evaluated."""
+        if any(self.nesting(name) > stack.SHALLOW for name in names):
+            return stack.recursion_room()
+        return contextlib.nullcontext()
+
+    def nesting(self, name: str) -> int:
+        """How deep the segment's rule nests, the rules it refers to included."""
+        depths = self._nesting
+        root = self.body(name)
+        pending: list[tuple[c.Checked, bool]] = [(root, False)]
+        while pending:
+            node, children_done = pending.pop()
+            if id(node) in depths:
+                continue
+            parts = c.checked_children(node)
+            if isinstance(node, c.SegmentRef):
+                parts = (self.body(node.name),)
+            if not children_done:
+                pending.append((node, True))
+                pending.extend((part, False) for part in parts if id(part) not in depths)
+                continue
+            depths[id(node)] = 1 + max((depths[id(part)] for part in parts), default=0)
+        return depths[id(root)]
 
     def body(self, name: str) -> c.Checked:
         if name not in self.bodies:
@@ -305,7 +333,9 @@ class _Program:
 
     def closure(self, name: str) -> Closure:
         if name not in self._closures:
-            self._closures[name] = self._compiler.condition(self.body(name))
+            body = self.body(name)
+            self._compiler.prepare(body)
+            self._closures[name] = self._compiler.condition(body)
         return self._closures[name]
 
     def fast_path(self, name: str) -> _FastPath | None:
@@ -323,7 +353,9 @@ class _Program:
 
     def _traced_closure(self, name: str) -> Closure:
         if name not in self._traced:
-            self._traced[name] = self._tracing.condition(self.body(name))
+            body = self.body(name)
+            self._tracing.prepare(body)
+            self._traced[name] = self._tracing.condition(body)
         return self._traced[name]
 
     def context(self, record: Any, now: dt.datetime, population, trace=None) -> Context:
@@ -419,9 +451,10 @@ class Segment:
         """
         record = _customers.one(customer, "matches")
         at = _now(now, self._program.options.timezone)
-        scorers = self._population_for(population, at)
-        closure = self._program.closure(self.name)
-        return closure(self._program.context(record, at, scorers)) is True
+        with self._program.room((self.name,)):
+            scorers = self._population_for(population, at)
+            closure = self._program.closure(self.name)
+            return closure(self._program.context(record, at, scorers)) is True
 
     def filter(self, customers: Any, now: Any = None) -> Any:
         """The customers in the segment, in input order (the population for
@@ -435,7 +468,8 @@ class Segment:
         given = _customers.records(customers, "filter")
         originals = given if type(given) is list else _listed(given)
         records = _customers.readable(originals)
-        kept = self._kept(records, at)
+        with self._program.room((self.name,)):
+            kept = self._kept(records, at)
         if records is originals and not _customers.is_table(customers):
             return kept
         position = {id(record): index for index, record in enumerate(records)}
@@ -461,10 +495,11 @@ class Segment:
         (one customer, as for :meth:`matches`)."""
         record = _customers.one(customer, "explain")
         at = _now(now, self._program.options.timezone)
-        scorers = self._population_for(population, at)
         trace: dict[int, Any] = {}
-        closure = self._program._traced_closure(self.name)  # noqa: SLF001
-        closure(self._program.context(record, at, scorers, trace))
+        with self._program.room((self.name,)):
+            scorers = self._population_for(population, at)
+            closure = self._program._traced_closure(self.name)  # noqa: SLF001
+            closure(self._program.context(record, at, scorers, trace))
         body = self._program.body(self.name)
         inner = explaining.build(body, trace, _render, self._program.body)
         if self.name == _EXPRESSION_NAME:
@@ -690,7 +725,8 @@ class RuleSet:
         at = _now(now, self._program.options.timezone)
         records = _customers.listed(customers, "population")
         nodes = _population_nodes_under(self._program, list(self._segments))
-        scorers = self._program.population(records, at, nodes) or {}
+        with self._program.room(self._segments):
+            scorers = self._program.population(records, at, nodes) or {}
         return PopulationStats(scorers, len(records), at)
 
     def evaluate(self, customers: Any, now: Any = None, *,
@@ -725,7 +761,7 @@ class RuleSet:
         nodes = _population_nodes_under(self._program, names)
         records = _customers.listed(customers, "evaluate") if nodes \
             else _customers.records(customers, "evaluate")
-        with _collector_paused():
+        with _collector_paused(), self._program.room(names):
             return self._evaluate(records, at, names, nodes, progress, identities)
 
     def _names(self, segments: Any) -> list[str]:
