@@ -60,7 +60,7 @@ RULES = {
     "first": "first(orders.total) == 1", "last": "last(orders.at) < now",
     "exists": "exists(events, within = 7d)",
     "nested": 'count(orders.items, where = category == "shoes") >= 1',
-    "nested_values": "sum(orders.items.price) > 10", "plain_list": "count(tags) >= 1",
+    "nested_where": "exists(orders.items, where = price > 10)", "plain_list": "count(tags) >= 1",
     "during": "count(orders, during = 2026-06-01 .. 2026-07-31) > 0",
     "long_window": "count(orders, within = 2026y) > 0",
     "huge_window": "count(orders, within = 3659634d) > 0",
