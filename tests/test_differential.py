@@ -12,6 +12,8 @@ periods, nested lists (``orders.items``), the prelude, ``ntile``,
 adding one family of inputs (so that a failure names its family):
 
 - ``core``: dict customers, ISO text and aware datetimes;
+- ``objects``: also naive datetime objects, pandas Timestamps and dates (run
+  in a process whose own zone is New York);
 - ``kinds``: the value kinds of issue 8: numpy scalars, ``Decimal``, bools next
   to numbers (``True`` / ``1``, ``False`` / ``0`` / ``-0.0``), NaN, pandas.NA,
   NaT, naive datetime objects, pandas Timestamps, numpy datetime64, dates,
@@ -68,7 +70,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from dateutil.relativedelta import relativedelta
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import reference
@@ -628,7 +630,8 @@ def stamp(draw, setting: Setting, edges: list[dt.datetime]):
     """A timestamp as data holds it: ISO text in some form, or a datetime;
     mostly on an edge of the rule's windows, else on any window's edge or
     anywhere. With ``kinds``: also naive datetime objects, pandas Timestamps,
-    numpy datetime64, dates, NaT and impossible ISO stamps."""
+    numpy datetime64, dates, NaT and impossible ISO stamps; with ``objects``
+    the datetime and date objects only."""
     kind = draw(st.integers(0, 5))
     if kind == 0:
         instant = setting.now - dt.timedelta(seconds=draw(st.integers(-86400, 400 * 86400)))
@@ -637,7 +640,12 @@ def stamp(draw, setting: Setting, edges: list[dt.datetime]):
     else:
         instant = draw(st.sampled_from(edges))
     local = instant.astimezone(setting.zone)
-    form = draw(st.integers(0, 12 if "kinds" in setting.features else 5))
+    forms = list(range(6))
+    if setting.features & {"kinds", "objects"}:
+        forms += [6, 7, 11, 12]
+    if "kinds" in setting.features:
+        forms += [8, 9, 10]
+    form = draw(st.sampled_from(forms))
     if form == 0:
         return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if form == 1:
@@ -658,9 +666,11 @@ def stamp(draw, setting: Setting, edges: list[dt.datetime]):
         return np.datetime64(local.replace(tzinfo=None), "us")
     if form == 9:
         return draw(st.sampled_from((pd.NaT, np.datetime64("NaT"), float("nan"))))
-    if form == 10 and draw(st.integers(0, 2)) == 0:
+    if form == 10:
         return draw(st.sampled_from(IMPOSSIBLE_STAMPS))
-    return pd.Timestamp(local.replace(tzinfo=None))
+    if form == 11:
+        return pd.Timestamp(local.replace(tzinfo=None))
+    return local.date()  # a date object: its midnight in the zone
 
 
 def as_kind(draw, setting: Setting, value):
@@ -810,7 +820,7 @@ def cases(draw, features=frozenset()):
         form = draw(st.integers(0, 3))
         rule = ranking if form < 2 else (n.And if form == 2 else n.Or)((ranking, rule))
     edges = setting.edges(walk(rule))
-    size = draw(st.integers(3, 10) if "population" in features else st.integers(1, 5))
+    size = draw(st.integers(3, 10) if "population" in features else st.integers(2, 6))
     records = [reshape(draw, setting, record(draw, setting, edges, identity))
                for identity in range(size)]
     given_now = draw(st.sampled_from((
@@ -1054,8 +1064,11 @@ def run_property(features: frozenset, examples: int, seed_name: str) -> Tally:
     """Check ``examples`` generated cases of the family ``features``."""
     tally = Tally()
 
+    # No shrinking: a failure prints its rule, data and every problem found, and
+    # shrinking these cases can take minutes.
     @settings(max_examples=EXAMPLES or examples, deadline=None, derandomize=True,
-              database=None, suppress_health_check=list(HealthCheck))
+              database=None, suppress_health_check=list(HealthCheck),
+              phases=[Phase.explicit, Phase.generate])
     @given(cases(features))
     def check(case):
         tally.add(*case)
@@ -1072,39 +1085,39 @@ def run_property(features: frozenset, examples: int, seed_name: str) -> Tally:
 
 def test_core_rules_agree_with_the_reference():
     """Dict customers, ISO text and aware datetimes: all four APIs give the reference's truth."""
-    tally = run_property(frozenset(), 700, "core")
+    tally = run_property(frozenset(), 600, "core")
     assert tally.mixed >= tally.cases * 0.3
 
 
 def test_value_kinds_agree_with_the_reference():
     """numpy scalars, Decimal, bools next to numbers, NaN/NA/NaT, datetime objects,
     impossible stamps, non-lists: one answer (or DataError) on all four APIs."""
-    tally = run_property(frozenset({"kinds"}), 500, "kinds")
-    assert tally.mixed >= tally.cases * 0.2
+    tally = run_property(frozenset({"kinds"}), 450, "kinds")
+    assert tally.mixed >= tally.cases * 0.15
 
 
 def test_mapping_and_object_customers_agree_with_the_reference():
     """MappingProxyType, SimpleNamespace, dataclass and namedtuple customers and elements."""
-    tally = run_property(frozenset({"shapes"}), 300, "shapes")
-    assert tally.mixed >= tally.cases * 0.3
+    tally = run_property(frozenset({"shapes"}), 250, "shapes")
+    assert tally.mixed >= tally.cases * 0.25
 
 
 def test_nested_lists_agree_with_the_reference():
     """Aggregations through orders.items flatten the inner lists; count(tags) counts strings."""
-    tally = run_property(frozenset({"nested"}), 300, "nested")
-    assert tally.mixed >= tally.cases * 0.3
+    tally = run_property(frozenset({"nested"}), 250, "nested")
+    assert tally.mixed >= tally.cases * 0.25
 
 
 def test_population_functions_agree_with_the_reference():
     """ntile, percentile and rfm.*: filter/evaluate over the list, matches/explain with
     population=, all equal to the reference's ranking."""
-    tally = run_property(frozenset({"population"}), 300, "population")
+    tally = run_property(frozenset({"population"}), 200, "population")
     assert tally.mixed >= tally.cases * 0.3
 
 
 def test_everything_at_once_agrees_with_the_reference():
     """Every family of inputs at once."""
-    run_property(frozenset({"kinds", "shapes", "nested", "population"}), 200, "everything")
+    run_property(frozenset({"kinds", "shapes", "nested", "population"}), 150, "everything")
 
 
 @pytest.fixture
@@ -1124,10 +1137,11 @@ def new_york():
 
 
 def test_the_host_zone_changes_nothing(new_york):
-    """In a process whose local zone is New York, naive datetimes and days still follow
-    the configured zone (UTC or Paris): the reference's truth on all four APIs."""
+    """In a process whose local zone is New York, naive datetimes (text and objects,
+    pandas Timestamps) and dates still follow the configured zone (UTC or Paris):
+    the reference's truth on all four APIs."""
     assert dt.datetime(2026, 1, 1).astimezone().utcoffset() == dt.timedelta(hours=-5)
-    run_property(frozenset({"kinds"}), 200, "new_york")
+    run_property(frozenset({"objects"}), 150, "new_york")
 
 
 # ------------------------------------------------------------ cases found by the comparison
