@@ -82,7 +82,7 @@ SCHEMA = segdsl.Schema({
     "id": "number", "country": "string", "email": "string", "age": "number",
     "tags": "list[string]", "email_subscribed": "bool", "signed_up_at": "datetime",
     "orders": segdsl.ListOf({"at": "datetime", "total": "number", "items": [
-        {"category": "string", "price": "number"}]}),
+        {"category": "string", "sku": "string", "price": "number", "discounted": "bool"}]}),
     "events": segdsl.ListOf({"type": "string", "at": "datetime"}),
 })
 SCHEMAS = {"schema": SCHEMA, "no schema": None}

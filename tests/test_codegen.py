@@ -95,9 +95,10 @@ def conditions(draw, depth: int = 2) -> str:
     return f"({left}) {shape} ({right})"
 
 
-values = st.none() | st.booleans() | st.integers(-5, 5) | st.sampled_from(
-    [0.5, 1.0, -0.0, *VALUE_TEXTS, [], ["abc"], {"k": 1}])
-records = st.fixed_dictionaries({}, optional={field: values for field in FIELDS})
+values = st.one_of(st.sampled_from(VALUE_TEXTS), st.integers(-3, 3), st.booleans(), st.none(),
+                   st.sampled_from([0.5, 1.0, -0.0, [], ["abc"], {"k": 1}]))
+records = st.fixed_dictionaries({field: values for field in FIELDS[:2]},
+                                optional={FIELDS[2]: values})
 
 
 def expected_members(text: str, customers: list) -> list | str:
@@ -117,19 +118,18 @@ def expected_members(text: str, customers: list) -> list | str:
 def test_generated_code_agrees_with_the_reference():
     """Filtering with generated code keeps exactly the records the reference
     interpreter keeps (and raises DataError where it finds bad data); a third
-    of the cases or more have both members and non-members."""
+    of the cases the spec decides or more have both members and non-members."""
     tally = {"cases": 0, "mixed": 0}
 
     @settings(max_examples=500, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow])
-    @given(conditions(), st.lists(records, min_size=1, max_size=8))
+    @given(conditions(), st.lists(records, min_size=3, max_size=8))
     def check(text, customers):
         try:
             seg = segdsl.compile(text)
         except segdsl.CheckError:
             return  # an ill-typed rule (`a < true`): nothing to evaluate
         expected = expected_members(text, customers)
-        tally["cases"] += 1
         if expected is None:  # the spec leaves it open: the APIs agree with each other
             try:
                 kept = seg.filter(customers, now=NOW)
@@ -142,6 +142,7 @@ def test_generated_code_agrees_with_the_reference():
             with pytest.raises(segdsl.DataError):
                 seg.filter(customers, now=NOW)
             return
+        tally["cases"] += 1
         tally["mixed"] += 0 < len(expected) < len(customers)
         assert seg.filter(customers, now=NOW) == expected
         assert [seg.matches(c, now=NOW) for c in customers] == [
