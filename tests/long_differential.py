@@ -26,10 +26,9 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
-from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-import test_differential as differential  # noqa: E402
+import test_differential as differential
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
 
 FAMILIES = [frozenset(), frozenset({"kinds"}), frozenset({"shapes"}), frozenset({"nested"}),
             frozenset({"population"}),
@@ -66,7 +65,7 @@ def main() -> None:
     chosen = FAMILIES if options.families == "all" else [
         FAMILIES[FAMILY_NAMES.index(name)] for name in options.families.split(",")]
 
-    figures = collections.Counter()
+    figures: collections.Counter[str] = collections.Counter()
     examples: dict[str, tuple[str, str]] = {}
     by_class: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     signal.signal(signal.SIGALRM, _alarm)

@@ -89,7 +89,7 @@ from dateutil.relativedelta import relativedelta
 
 from segdsl import nodes as n
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 # Element fields of each list, and the lists with a timestamp (``at``).
 LIST_FIELDS = {
@@ -240,7 +240,7 @@ def field(owner, name: str):
         raise DataError(f"{owner!r} is not a record (reading {name})")
     try:
         if isinstance(owner, collections.abc.Mapping):
-            return owner[name] if name in owner else None
+            return owner[name] if name in owner else None  # noqa: SIM401 - never .get
         if name.startswith("_"):
             return None
         return getattr(owner, name, None)

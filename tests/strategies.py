@@ -74,7 +74,7 @@ def dates() -> st.SearchStrategy[n.Date]:
 
 def _offsets() -> st.SearchStrategy[dt.timezone | None]:
     minutes = st.integers(-(24 * 60 - 1), 24 * 60 - 1)
-    return st.none() | st.just(dt.timezone.utc) | minutes.map(
+    return st.none() | st.just(dt.UTC) | minutes.map(
         lambda m: dt.timezone(dt.timedelta(minutes=m)))
 
 
@@ -360,7 +360,7 @@ HOSTILE_SCALARS = (
     "2026-07-15T10:00:00Z", "2026-07-15", "0001-01-01T00:00:00+05:00",
     "9999-12-31T23:59:59-05:00", "not a date", b"bytes", frozenset({1}),
     dt.timedelta(days=1), dt.date(2026, 7, 1), dt.datetime(2026, 7, 1, 12),
-    dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc),
+    dt.datetime(1, 1, 1, tzinfo=dt.UTC),
     dt.datetime(9999, 12, 31, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
     pd.Timestamp("2026-07-01T10:00:00Z"), np.datetime64("2026-07-01T00:00"),
 )

@@ -65,20 +65,21 @@ import time as clock
 import types
 import zoneinfo
 from collections.abc import Callable
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 import pytest
+import reference
 from dateutil.relativedelta import relativedelta
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-import reference
 import segdsl
 from segdsl import nodes as n
 from segdsl.formatter import render as render_string_literal
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ZONES = {"UTC": UTC, "Europe/Paris": zoneinfo.ZoneInfo("Europe/Paris")}
 NOWS = (
     dt.datetime(2026, 7, 15, 10, 30, tzinfo=UTC),
@@ -115,7 +116,7 @@ SCHEMA = segdsl.Schema({
 def render(node: n.Node, periods: dict | None = None) -> str:
     """Rule text for ``node``, every compound part in parentheses; date
     ranges listed in ``periods`` are written as the period's name."""
-    r = lambda child: render(child, periods)  # noqa: E731
+    r = lambda child: render(child, periods)
     kind = type(node)
     if kind is n.Number:
         return repr(node.value) if node.value >= 0 else f"({node.value!r})"
@@ -516,7 +517,7 @@ def _customer_conditions(draw, setting: Setting, depth: int) -> list:
     subscribed = n.Reference(("email_subscribed",))
     tags = n.Reference(("tags",))
     age = n.Reference(("age",))
-    string = lambda choices: n.String(draw(st.sampled_from(choices)))  # noqa: E731
+    string = lambda choices: n.String(draw(st.sampled_from(choices)))
     return [
         lambda: text_condition(draw, "country", COUNTRIES),
         lambda: text_condition(draw, "email", EMAILS),
@@ -876,7 +877,9 @@ class Failed(str):
     """An API call that raised: the exception's class (and, for a DataError,
     its message, shown but not compared)."""
 
-    def __new__(cls, text: str, detail: str = ""):
+    detail: str
+
+    def __new__(cls, text: str, detail: str = "") -> Self:
         made = super().__new__(cls, text)
         made.detail = detail
         return made
@@ -908,12 +911,12 @@ class Programs:
         for r in records:
             identity = reference.field(r, "id")
             truths = [name for name in ("s", "u", "unknown") if identity in result.members[name]]
-            found.append({("s",): True, ("u",): False, ("unknown",): None}.get(
-                tuple(truths), f"in {truths}"))
+            truth = {("s",): True, ("u",): False, ("unknown",): None}
+            found.append(truth.get(tuple(truths), f"in {truths}"))
         return found
 
 
-def api_answers(programs: Programs, records: list, now, ranked: bool) -> dict[str, list]:
+def api_answers(programs: Programs, records: list, now, ranked: bool) -> dict[str, Any]:
     """Each API's answer for each record: a truth, or an error's name."""
     segment = programs.segment
     population = {"population": records} if ranked else {}
@@ -1032,10 +1035,10 @@ def judge_whole(programs: Programs, records: list, now, answers: dict) -> list[s
                                 [programs.segment.filter(records, now=now)] for r in records]),
         "evaluate": _run(lambda: programs.evaluate(records, now=now)),
     }
-    for api in whole:
+    for api, answer in whole.items():
         expected = DATA_ERROR if any(_is_error(a) for a in per_record[api]) else per_record[api]
-        if whole[api] != expected:
-            problems.append(f"api: {api} on the whole list gives {whole[api]}, one by one {expected}")
+        if answer != expected:
+            problems.append(f"api: {api} on the whole list gives {answer}, one by one {expected}")
     return problems
 
 
