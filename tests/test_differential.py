@@ -179,6 +179,7 @@ class Setting:
     def __init__(self, zone_name: str, now: dt.datetime, features=frozenset()) -> None:
         self.zone_name, self.zone, self.now = zone_name, ZONES[zone_name], now
         self.features = frozenset(features)
+        self.targets: list[dt.datetime] = []  # the instants the rule's literals name
         self.durations = DURATIONS
         today = now.astimezone(self.zone).date()
         day = dt.timedelta(days=1)
@@ -497,6 +498,30 @@ def text_condition(draw, field: str, values: tuple) -> n.Node:
     return n.Comparison(op, n.Reference((field,)), text_constant(draw, values, op))
 
 
+def moment_condition(draw, setting: Setting) -> n.Node:
+    """``signed_up_at`` (text, without a schema) against date and datetime
+    literals with ``==``, ``!=``, ``in``, ``not in``: the data often names the
+    same instant in another form (another offset, no ``Z``, a datetime object)."""
+    dates = draw(st.integers(0, 3)) == 0
+
+    def literal():
+        if dates:
+            return n.Date(setting.now.astimezone(setting.zone).date()
+                          - dt.timedelta(days=draw(st.integers(0, 30))))
+        instant = draw(st.sampled_from(setting.instants()))
+        written_in = draw(st.sampled_from((UTC, dt.timezone(dt.timedelta(hours=2)), None)))
+        if written_in is None:
+            return n.DateTime(instant.astimezone(setting.zone).replace(tzinfo=None))
+        return n.DateTime(instant.astimezone(written_in))
+
+    field = n.Reference(("signed_up_at",))
+    if draw(st.booleans()):
+        return n.Comparison(draw(st.sampled_from((n.CompareOp.EQ, n.CompareOp.NE))), field,
+                            literal())
+    return n.Membership(field, n.ListLiteral(tuple(literal() for _ in range(
+        draw(st.integers(1, 3))))), draw(st.booleans()))
+
+
 def arithmetic_condition(draw, operand: n.Node, values: tuple) -> n.Node:
     """``(operand OP k) CMP c`` where ``c`` is what ``OP`` gives for a value the
     data holds, and ``*``, ``/``, ``%`` give three different results for it
@@ -520,6 +545,9 @@ def _customer_conditions(draw, setting: Setting, depth: int) -> list:
     string = lambda choices: n.String(draw(st.sampled_from(choices)))
     return [
         lambda: text_condition(draw, "country", COUNTRIES),
+        lambda: moment_condition(draw, setting),
+        lambda: moment_condition(draw, setting),
+        lambda: moment_condition(draw, setting),
         lambda: text_condition(draw, "email", EMAILS),
         lambda: text_condition(draw, "email", EMAILS),
         lambda: arithmetic_condition(draw, age, AGES),
@@ -634,7 +662,9 @@ def stamp(draw, setting: Setting, edges: list[dt.datetime]):
     numpy datetime64, dates, NaT and impossible ISO stamps; with ``objects``
     the datetime and date objects only."""
     kind = draw(st.integers(0, 5))
-    if kind == 0:
+    if setting.targets and kind == 5:
+        instant = draw(st.sampled_from(setting.targets))  # exactly a literal of the rule
+    elif kind == 0:
         instant = setting.now - dt.timedelta(seconds=draw(st.integers(-86400, 400 * 86400)))
     elif kind == 1:
         instant = draw(st.sampled_from(setting.instants()))
@@ -821,6 +851,9 @@ def cases(draw, features=frozenset()):
         form = draw(st.integers(0, 3))
         rule = ranking if form < 2 else (n.And if form == 2 else n.Or)((ranking, rule))
     edges = setting.edges(walk(rule))
+    setting.targets = [reference.to_datetime(node.value, setting.zone) for node in walk(rule)
+                       if isinstance(node, n.DateTime)] + [
+        setting.day_start(node.value) for node in walk(rule) if isinstance(node, n.Date)]
     size = draw(st.integers(3, 10) if "population" in features else st.integers(2, 6))
     records = [reshape(draw, setting, record(draw, setting, edges, identity))
                for identity in range(size)]
