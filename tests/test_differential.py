@@ -1241,3 +1241,58 @@ def test_a_calendar_step_follows_the_zones_calendar():
     customer = {"orders": [{"at": "2026-01-15T11:29:59Z"}]}
     assert segdsl.compile("now - 6m == 2026-01-15T12:30:00", timezone=paris).matches({}, now=now)
     assert not segdsl.compile("purchased(6m)", timezone=paris).matches(customer, now=now)
+
+
+# ------------------------------------------------------------ the reference itself, by hand
+
+
+def _reference(text: str, customer, typed: bool = False, population=None) -> reference.Outcome:
+    return reference.outcome(segdsl.parse_expression(text), customer, NOW, typed=typed,
+                             population=population)
+
+
+def test_the_reference_follows_the_value_rules():
+    """Hand-checked answers of the reference for the value rules of issue 8."""
+    cases = [
+        ("flag == true", {"flag": 1}, False), ("score == false", {"score": -0.0}, False),
+        ("x in [1]", {"x": True}, False), ("points > 100", {"points": np.float64(150)}, True),
+        ("points > 100", {"points": decimal.Decimal("100.5")}, True),
+        ("points is null", {"points": float("nan")}, True),
+        ("points is null", {"points": pd.NA}, True),
+        ('country == "FR"', types.MappingProxyType({"country": "FR"}), True),
+        ('country == "FR"', types.SimpleNamespace(country="FR"), True),
+        ('_secret == "x"', types.SimpleNamespace(_secret="x"), None),
+        ("at == 2024-10-17T11:31:59Z", {"at": "2024-10-17T13:31:59+02:00"}, True),
+        ("count(orders.items) == 3", {"orders": [
+            {"at": "2026-07-01T00:00:00Z", "items": [{}, {}]},
+            {"at": "2026-07-02T00:00:00Z", "items": [{}]}]}, True),
+        ('count(orders.items, within = 7d, where = category == "shoes") == 1', {"orders": [
+            {"at": "2026-07-14T00:00:00Z", "items": [{"category": "shoes"}, {}]},
+            {"at": "2026-06-01T00:00:00Z", "items": [{"category": "shoes"}]}]}, True),
+        ("count(tags) == 2", {"tags": ["vip", None, "new"]}, True),
+    ]
+    for text, customer, expected in cases:
+        found = _reference(text, customer)
+        assert (found.kind, found.value) == ("value", expected), (text, found)
+    for text, customer in [("x * 3 == 6", {"x": "a"}), ("-x < 0", {"x": True}),
+                           ("count(tags) >= 0", {"tags": ""}),
+                           ("at > 2026-01-01T00:00:00Z", {"at": "2026-02-30T10:00:00Z"}),
+                           ("tags contains \"vip\"", {"tags": "xvipx", "id": 1})]:
+        typed = text.startswith("tags")
+        assert _reference(text, customer, typed=typed).kind == "error", text
+    assert _reference("false and x * 3 == 6", {"x": "a"}).kind == "either"
+
+
+def test_the_reference_ranks_by_hand():
+    """ntile and percentile over ages 10, 20, 30, 40 (break points of 4 tiles at
+    17.5, 25, 32.5): tiles 1..4, percentiles 25..100; a null age has no rank."""
+    people = [{"id": i, "age": age} for i, age in enumerate((10, 20, 30, 40, None))]
+    tiles = [_reference("ntile(age, 4) == 0 or true", p, population=people) for p in people]
+    assert all(t.value is True for t in tiles)
+    tree = segdsl.parse_expression("ntile(age, 4)")
+    scores = reference.scores_of(tree, people, NOW, UTC, False)
+    assert [scores[reference._score_key(tree)](p) for p in people] == [1, 2, 3, 4, None]
+    tree = segdsl.parse_expression("percentile(age)")
+    scores = reference.scores_of(tree, people, NOW, UTC, False)
+    assert [scores[reference._score_key(tree)](p) for p in people] == [25.0, 50.0, 75.0, 100.0,
+                                                                        None]
