@@ -163,7 +163,7 @@ def test_every_rule_compiles():
         assert {LABELS[name] for name in segments} == set(ruleset)
 
 
-@settings(max_examples=120, deadline=None, derandomize=True, database=None,
+@settings(max_examples=200, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 @given(hostile_customers())
 def test_adversarial_customers_get_one_answer_or_a_segdsl_error(customer):
