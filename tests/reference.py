@@ -38,7 +38,8 @@ The semantics, in one place:
   holding anything but a list are bad data. Without a schema values are
   untyped; text meeting a date or datetime is read as one (impossible text is
   bad data).
-- Kleene logic; a record matches when its rule is exactly true.
+- Kleene logic; a record matches when its rule is exactly true. ``matches`` is an
+  RE2 search (a lone surrogate in the text reads as U+FFFD).
 - A comparison, arithmetic or membership with a null operand is null;
   ``x in [...]`` is true when found, else null when the list holds a null,
   else false; division (and modulo) by zero is null.
@@ -85,6 +86,7 @@ from fractions import Fraction
 
 import numpy as np
 import pandas as pd
+import re2
 from dateutil.relativedelta import relativedelta
 
 from segdsl import nodes as n
@@ -585,10 +587,10 @@ def _align(a, b, zone: dt.tzinfo):
 
 def compare(op: n.CompareOp, left, right, zone: dt.tzinfo):
     """``left op right`` for two non-null values."""
-    if op is n.CompareOp.MATCHES:
+    if op is n.CompareOp.MATCHES:  # RE2 semantics; a lone surrogate reads as U+FFFD
         if not isinstance(left, str):
             raise DataError(f"matches on {left!r}")
-        return re.search(right, left) is not None
+        return re2.search(right, re.sub("[\ud800-\udfff]", "\ufffd", left)) is not None
     if op in (n.CompareOp.STARTS_WITH, n.CompareOp.ENDS_WITH):
         if not isinstance(left, str) or not isinstance(right, str):
             raise DataError(f"{op.value} on {left!r}")
