@@ -2,21 +2,51 @@
 
 It walks the *syntax tree* (``segdsl.parse_expression``) directly, with the
 semantics written down once, plainly, so that a reader can check it against
-the language's rules in a few minutes. It shares no code with the checker,
-compiler, aggregations or timeline of the package: the differential test
-compares the two and either one can be the wrong one.
+the language's rules (README, and the shared value rules of issue 8) in a few
+minutes. It shares no code with the checker, compiler, aggregations,
+population or timeline of the package: the differential test compares the two
+and either one can be the wrong one.
 
-It knows a fixed vocabulary, the one the differential test generates:
-customer fields ``country``, ``age``, ``tags``, ``email_subscribed``,
-``signed_up_at`` (a datetime); lists ``orders`` [{at, total, items: [{category,
-sku, price, discounted}]}] and ``events`` [{type, at}]; the prelude functions
-and the generic aggregations. ``None`` is null.
+It knows a fixed vocabulary, the one the differential tests generate:
+customer fields ``id``, ``country``, ``email``, ``age``, ``tags``,
+``email_subscribed``, ``signed_up_at`` (a datetime); lists ``orders`` [{at,
+total, items: [{category, sku, price, discounted}]}] and ``events`` [{type,
+at}]; any other customer field is read untyped (``a``, ``b``, ...). It knows
+the prelude functions, the generic aggregations, ``ntile``, ``percentile``
+and ``rfm.*``.
+
+An evaluation has one of four outcomes (:class:`Outcome`): a value; bad data
+(``DataError``: the spec says so); ``either`` (a value, but an operand that
+did not decide it was bad data: an engine that reads it may say bad data
+instead); ``unspecified`` (the spec leaves the answer open: the APIs must only
+agree with each other).
 
 The semantics, in one place:
-- Kleene logic; a record matches when its rule is exactly true.
+
+- Records: a dict, any Mapping (read with ``name in m`` then ``m[name]``,
+  never mutating), or an object with attributes (``getattr``; a name starting
+  with ``_`` reads as null). Anything a record raises while read is bad data.
+  Reading a field of a value that is not a record is bad data.
+- Values, normalised at every depth: NaN (float, numpy, Decimal), pandas.NA,
+  NaT are null; numpy bools are bools; numpy integers are ints; numpy floats
+  and Decimals are floats (an infinite or overflowing Decimal is bad data);
+  pandas Timestamps and numpy datetime64 are datetimes (naive: in the zone);
+  tuples and numpy arrays are lists. A bool is never a number.
+- With a schema (``typed``) every read of a declared field checks its type:
+  a number field holding a bool or text, a list[string] holding text, a
+  datetime field holding text that is not a valid ISO datetime, a list field
+  holding anything but a list are bad data. Without a schema values are
+  untyped; text meeting a date or datetime is read as one (impossible text is
+  bad data).
+- Kleene logic; a record matches when its rule is exactly true. ``matches`` is an
+  RE2 search (a lone surrogate in the text reads as U+FFFD).
 - A comparison, arithmetic or membership with a null operand is null;
   ``x in [...]`` is true when found, else null when the list holds a null,
   else false; division (and modulo) by zero is null.
+- Equality: values of different kinds are unequal (a bool never equals a
+  number); ordering values of different kinds is bad data (bool against
+  number is left unspecified); arithmetic is on numbers (and the date/time
+  steps) only.
 - A datetime compared with a date is compared by its calendar day in the zone.
 - Naive datetimes (in data or rules) are in the zone. Datetimes are kept as
   UTC instants, so h/d/w durations are exact lengths of time, even across a
@@ -24,28 +54,44 @@ The semantics, in one place:
 - An aggregation sees its list as of ``now``: elements stamped after ``now``
   are ignored; elements without a timestamp count only when there is no
   window; ``within``/``during`` a duration D keeps ``now - D < at <= now``, a
-  period keeps its whole days (zone) from start to end, both included.
+  period keeps its whole days (zone) from start to end, both included. Every
+  element's timestamp is read (an impossible one is bad data).
+- Nested lists flatten: ``orders.items`` is the items of every order the
+  window keeps, in order.
 - first/last are the earliest/latest elements in time (an element without a
   timestamp has no place in time, so it is neither); lists without
   timestamps (items) keep their order.
 - count/sum of nothing is 0; avg/min/max/first/last of nothing is null;
-  exists of nothing is false; a missing list is an empty list. With a value
+  exists of nothing is false; a missing or null list is an empty list; ``""``,
+  ``0``, ``False``, ``{}`` where a list is expected are bad data. With a value
   path (``orders.total``), count/exists/sum/avg/min/max skip null values.
+- Population functions: break points of k tiles are the type-7 quantiles at
+  1/k .. (k-1)/k of the population's non-null values (computed exactly, with
+  fractions); a tile is 1 + the number of break points strictly below the
+  value; percentile is 100 * (values <= this one) / (non-null values).
+  RFM: recency = whole days (floored) since the last order ever, scored in
+  reverse; frequency = orders and monetary = sum of totals in the last 365
+  days; null for customers without a (dated) order.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import datetime as dt
+import decimal
 import math
 import operator
 import re
+from fractions import Fraction
 
+import numpy as np
+import pandas as pd
 import re2
 from dateutil.relativedelta import relativedelta
 
 from segdsl import nodes as n
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 # Element fields of each list, and the lists with a timestamp (``at``).
 LIST_FIELDS = {
@@ -54,22 +100,63 @@ LIST_FIELDS = {
     "items": {"category", "sku", "price", "discounted"},
 }
 TIMESTAMPED = {"orders", "events"}
-DATETIME_FIELDS = {"signed_up_at", "at"}
+LISTS = {"orders", "events", "items", "tags"}
 
-_COMPARE = {
-    n.CompareOp.EQ: operator.eq, n.CompareOp.NE: operator.ne,
-    n.CompareOp.LT: operator.lt, n.CompareOp.LE: operator.le,
-    n.CompareOp.GT: operator.gt, n.CompareOp.GE: operator.ge,
-    n.CompareOp.CONTAINS: lambda a, b: b in a,
-    n.CompareOp.STARTS_WITH: lambda a, b: a.startswith(b),
-    n.CompareOp.ENDS_WITH: lambda a, b: a.endswith(b),
+# The schema the differential test declares, as the reference reads it.
+TYPES = {
+    None: {"id": "number", "country": "string", "email": "string", "age": "number",
+           "tags": "list[string]", "email_subscribed": "bool", "signed_up_at": "datetime",
+           "orders": "list", "events": "list"},
+    "orders": {"at": "datetime", "total": "number", "items": "list"},
+    "events": {"type": "string", "at": "datetime"},
+    "items": {"category": "string", "sku": "string", "price": "number", "discounted": "bool"},
 }
+
+_ORDER = {n.CompareOp.LT: operator.lt, n.CompareOp.LE: operator.le,
+          n.CompareOp.GT: operator.gt, n.CompareOp.GE: operator.ge}
 _UNITS = {"h": lambda k: dt.timedelta(hours=k), "d": lambda k: dt.timedelta(days=k),
           "w": lambda k: dt.timedelta(weeks=k), "m": lambda k: relativedelta(months=k),
           "y": lambda k: relativedelta(years=k)}
 _EVENT_KINDS = {"visits": "visit", "abandoned_cart": "cart_abandoned",
                 "clicked_recommendation": "recommendation_click",
                 "opened_email": "email_open", "clicked_email": "email_click"}
+
+# The RFM group of each code (the widely used table the README points to).
+RFM_GROUPS = {
+    "champions": "555 554 544 545 454 455 445",
+    "loyal": "543 444 435 355 354 345 344 335",
+    "potential_loyalist": "553 551 552 541 542 533 532 531 452 451 442 441 431 453 433 432 423 "
+                          "353 352 351 342 341 333 323",
+    "new_customers": "512 511 422 421 412 411 311",
+    "promising": "525 524 523 522 521 515 514 513 425 424 413 414 415 315 314 313",
+    "need_attention": "535 534 443 434 343 334 325 324",
+    "about_to_sleep": "331 321 312 221 213 231 241 251",
+    "at_risk": "255 254 245 244 253 252 243 242 235 234 225 224 153 152 145 143 142 135 134 "
+               "133 125 124",
+    "cant_lose_them": "155 154 144 214 215 115 114 113",
+    "hibernating": "332 322 233 232 223 222 132 123 122 212 211",
+    "lost": "111 112 121 131 141 151",
+}
+_GROUP = {int(code): group for group, codes in RFM_GROUPS.items() for code in codes.split()}
+RFM_WINDOW = dt.timedelta(days=365)
+
+
+class DataError(Exception):
+    """The spec says this customer's data is bad for this rule."""
+
+
+class Unspecified(Exception):
+    """The spec leaves the outcome open."""
+
+
+class Outcome:
+    """``kind`` is ``value``, ``either``, ``error`` or ``unspecified``."""
+
+    def __init__(self, kind: str, value=None, why: str = "") -> None:
+        self.kind, self.value, self.why = kind, value, why
+
+    def __repr__(self) -> str:
+        return f"Outcome({self.kind}, {self.value!r}, {self.why!r})"
 
 
 class Period:
@@ -80,52 +167,214 @@ class Period:
 
 
 class Env:
-    """One customer's evaluation: the record, ``now``, the zone, and the
-    list elements in scope (innermost last) as ``(list name, element)``."""
+    """One customer's evaluation: the record, ``now``, the zone, whether a
+    schema is declared, the population scores, and the list elements in scope
+    (innermost last) as ``(list name, element)``. ``flags`` collects
+    ``masked`` (bad data that did not decide the answer)."""
 
-    def __init__(self, record, now: dt.datetime, zone: dt.tzinfo, scopes=()) -> None:
-        self.record, self.now, self.zone, self.scopes = record, now, zone, tuple(scopes)
+    def __init__(self, record, now, zone, typed, scores, flags, scopes=()) -> None:
+        self.record, self.now, self.zone, self.typed = record, now, zone, typed
+        self.scores, self.flags, self.scopes = scores, flags, tuple(scopes)
 
     def inside(self, list_name: str, element) -> Env:
-        return Env(self.record, self.now, self.zone, self.scopes + ((list_name, element),))
+        return Env(self.record, self.now, self.zone, self.typed, self.scores, self.flags,
+                   self.scopes + ((list_name, element),))
 
 
-def matches(expression: n.Node, record, now, zone: dt.tzinfo = UTC) -> bool:
+def matches(expression: n.Node, record, now, zone: dt.tzinfo = UTC, **options) -> bool:
     """Whether ``record`` is a member: the rule is exactly true."""
-    return evaluate(expression, record, now, zone) is True
+    return evaluate(expression, record, now, zone, **options) is True
 
 
-def evaluate(expression: n.Node, record, now, zone: dt.tzinfo = UTC):
-    """The value of ``expression`` for ``record`` (None for null)."""
-    return value(expression, Env(record, to_datetime(now, zone), zone))
+def evaluate(expression: n.Node, record, now, zone: dt.tzinfo = UTC, *, typed: bool = False,
+             population=None):
+    """The value of ``expression`` for ``record`` (None for null); raises
+    :class:`DataError` or :class:`Unspecified`."""
+    scores = scores_of(expression, population, now, zone, typed) if population is not None \
+        else {}
+    env = Env(record, to_datetime(now, zone), zone, typed, scores, {})
+    return value(expression, env)
+
+
+def outcome(expression: n.Node, record, now, zone: dt.tzinfo = UTC, *, typed: bool = False,
+            population=None) -> Outcome:
+    """What the spec says ``expression`` gives for ``record``; ``population``
+    is every customer, needed when the rule ranks customers."""
+    try:
+        scores = (scores_of(expression, population, now, zone, typed)
+                  if population is not None else {})
+    except DataError as error:
+        return Outcome("error", why=f"population: {error}")
+    except Unspecified as error:
+        return Outcome("unspecified", why=f"population: {error}")
+    flags = dict(scores.get("__flags__", {}))
+    env = Env(record, to_datetime(now, zone), zone, typed, scores, flags)
+    try:
+        found = truth(value(expression, env))
+    except DataError as error:
+        return Outcome("error", why=str(error))
+    except Unspecified as error:
+        return Outcome("unspecified", why=str(error))
+    if flags.get("masked"):
+        return Outcome("either", found, why=flags["masked"])
+    return Outcome("value", found)
 
 
 # ---------------------------------------------------------------- values
 
 
+def is_record(x) -> bool:
+    """Dicts, Mappings and objects with attributes; never a plain value."""
+    if isinstance(x, collections.abc.Mapping):
+        return True
+    if isinstance(x, tuple):
+        return hasattr(type(x), "_fields")  # a namedtuple
+    return not isinstance(x, (type(None), str, bytes, bool, int, float, decimal.Decimal,
+                              np.generic, np.ndarray, list, set, frozenset, dt.date,
+                              dt.timedelta))
+
+
+def field(owner, name: str):
+    """A record's field, never mutating it; None when missing."""
+    if owner is None:
+        return None
+    if not is_record(owner):
+        raise DataError(f"{owner!r} is not a record (reading {name})")
+    try:
+        if isinstance(owner, collections.abc.Mapping):
+            return owner[name] if name in owner else None  # noqa: SIM401 - never .get
+        if name.startswith("_"):
+            return None
+        return getattr(owner, name, None)
+    except Exception as error:  # noqa: BLE001 - anything a record raises is bad data
+        raise DataError(f"reading {name} raised {type(error).__name__}") from None
+
+
+def normalise(raw):
+    """A value as rules see it (see the module's docstring)."""
+    if raw is None or raw is pd.NA or raw is pd.NaT:
+        return None
+    if isinstance(raw, (bool, np.bool_)):
+        return bool(raw)
+    if isinstance(raw, (int, np.integer)):
+        return int(raw)
+    if isinstance(raw, (float, np.floating)):
+        return None if math.isnan(raw) else float(raw)
+    if isinstance(raw, decimal.Decimal):
+        if raw.is_nan():
+            return None
+        if raw.is_infinite():
+            raise DataError(f"{raw!r} is not a finite number")
+        as_float = float(raw)
+        if math.isinf(as_float):
+            raise DataError(f"{raw!r} overflows")
+        return as_float
+    if isinstance(raw, pd.Timestamp):
+        return raw.to_pydatetime()
+    if isinstance(raw, np.datetime64):
+        if np.isnat(raw):
+            return None
+        return pd.Timestamp(raw).to_pydatetime()
+    if isinstance(raw, np.ndarray):
+        return [normalise(x) for x in raw.tolist()]
+    if isinstance(raw, (list, tuple)) and not is_record(raw):
+        return [normalise(x) for x in raw]
+    return raw
+
+
+def kind_of(v) -> str:
+    """The kind of a normalised non-null value."""
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, dt.datetime):
+        return "datetime"
+    if isinstance(v, dt.date):
+        return "date"
+    if isinstance(v, (dt.timedelta, relativedelta)):
+        return "duration"
+    if isinstance(v, Period):
+        return "period"
+    if isinstance(v, list):
+        return "list"
+    return "record"
+
+
 def to_datetime(raw, zone: dt.tzinfo):
-    """A datetime (naive: in ``zone``), a date (its midnight) or ISO text, as a UTC instant."""
+    """A datetime (naive: in ``zone``), a date (its midnight) or ISO text, as
+    a UTC instant; anything else is bad data."""
+    raw = normalise(raw)
     if raw is None:
         return None
     if isinstance(raw, str):
-        raw = dt.datetime.fromisoformat(raw)
+        try:
+            raw = dt.datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z")
+                                            else raw)
+        except ValueError:
+            raise DataError(f"{raw!r} is not a datetime") from None
+    elif not isinstance(raw, dt.date):
+        raise DataError(f"{raw!r} is not a datetime")
     if not isinstance(raw, dt.datetime):
         raw = dt.datetime(raw.year, raw.month, raw.day)
     if raw.tzinfo is None:
         raw = raw.replace(tzinfo=zone)
-    return raw.astimezone(UTC)
+    try:
+        return raw.astimezone(UTC)
+    except OverflowError:
+        raise DataError(f"{raw!r} is out of range") from None
+
+
+def to_date(raw):
+    """ISO text of a date as a date; anything else is bad data."""
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise DataError(f"{raw!r} is not a date") from None
 
 
 def shift(moment, step, zone: dt.tzinfo):
     """``moment + step``; a calendar step moves a datetime on the zone's calendar."""
-    if isinstance(step, relativedelta) and isinstance(moment, dt.datetime):
-        return (moment.astimezone(zone) + step).astimezone(UTC)
-    return moment + step
+    try:
+        if isinstance(step, relativedelta) and isinstance(moment, dt.datetime):
+            return (moment.astimezone(zone) + step).astimezone(UTC)
+        return moment + step
+    except (OverflowError, ValueError):
+        raise DataError(f"{moment} + {step} is out of range") from None
 
 
-def field(owner, name: str):
-    """A dict's field; None when the dict or the field is missing."""
-    return None if owner is None else owner.get(name)
+def read(owner, name: str, scope: str | None, env: Env):
+    """Field ``name`` of a customer (``scope`` None) or of an element of the
+    list ``scope``, normalised, its declared type checked when typed."""
+    raw = normalise(field(owner, name))
+    declared = TYPES.get(scope, {}).get(name)
+    if isinstance(raw, dt.datetime):
+        raw = to_datetime(raw, env.zone)  # naive: in the zone
+    if declared == "datetime" and (env.typed or scope is not None):
+        return to_datetime(raw, env.zone)
+    if raw is None or not env.typed or declared is None:
+        return raw
+    found = kind_of(raw)
+    if declared == "list[string]":
+        if found != "list" or any(kind_of(x) != "text" for x in raw if x is not None):
+            raise DataError(f"{name} = {raw!r} is not a list of strings")
+        return raw
+    wanted = {"number": "number", "string": "text", "bool": "bool", "list": "list"}[declared]
+    if found != wanted:
+        raise DataError(f"{name} = {raw!r} is not a {declared}")
+    return raw
+
+
+def elements_of(raw, name: str) -> list:
+    """A list as an aggregation reads it: null is empty, a non-list is bad data."""
+    raw = normalise(raw)
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise DataError(f"{name} = {raw!r} is not a list")
+    return raw
 
 
 def value(node: n.Node, env: Env):
@@ -148,117 +397,311 @@ def value(node: n.Node, env: Env):
     if kind is n.Reference:
         return reference(node.path, env)
     if kind is n.Not:
-        operand = value(node.operand, env)
+        operand = truth(value(node.operand, env))
         return None if operand is None else not operand
     if kind is n.And:
-        return kleene_and([value(o, env) for o in node.operands])
+        return chain(node.operands, env, absorbing=False)
     if kind is n.Or:
-        return kleene_or([value(o, env) for o in node.operands])
+        return chain(node.operands, env, absorbing=True)
     if kind is n.IsNull:
-        return (value(node.operand, env) is None) != node.negated
+        return is_null(node, env)
     if kind is n.Comparison:
-        return compare(node.op, value(node.left, env), value(node.right, env), env.zone)
+        return both(node.left, node.right, env,
+                    lambda a, b: compare(node.op, a, b, env.zone))
     if kind is n.Between:
-        operand = value(node.operand, env)
-        return kleene_and([compare(n.CompareOp.LE, value(node.low, env), operand, env.zone),
-                           compare(n.CompareOp.LE, operand, value(node.high, env), env.zone)])
+        return between(node, env)
     if kind is n.Membership:
-        return membership(value(node.element, env), value(node.container, env), node.negated)
+        return both(node.element, node.container, env,
+                    lambda a, b: membership(a, b, node.negated, env.zone))
     if kind is n.Negate:
-        operand = value(node.operand, env)
-        return None if operand is None else -operand
+        return negate(value(node.operand, env))
     if kind is n.Arithmetic:
-        return arithmetic(node.op, value(node.left, env), value(node.right, env), env.zone)
+        return both(node.left, node.right, env,
+                    lambda a, b: arithmetic(node.op, a, b, env.zone))
     if kind is n.Call:
         return call(node, env)
     raise NotImplementedError(kind.__name__)
 
 
-def reference(path: tuple[str, ...], env: Env):
-    """A name: an element's field inside ``where``, a zero-argument prelude
-    function, or a customer field."""
+def _attempt(node: n.Node, env: Env):
+    """``(value, None)`` or ``(None, the bad-data error)``."""
+    try:
+        return value(node, env), None
+    except DataError as error:
+        return None, error
+
+
+def _mask(env: Env, error: Exception) -> None:
+    env.flags.setdefault("masked", str(error))
+
+
+def both(left: n.Node, right: n.Node, env: Env, apply):
+    """A binary operation, null when either side is null (even when the other
+    side is bad data: then an engine may stop at the null or at the error)."""
+    a, a_error = _attempt(left, env)
+    b, b_error = _attempt(right, env)
+    errors = [e for e in (a_error, b_error) if e is not None]
+    if (a_error is None and a is None) or (b_error is None and b is None):
+        for error in errors:
+            _mask(env, error)
+        return None
+    if errors:
+        raise errors[0]
+    return apply(a, b)
+
+
+def truth(v):
+    """A value used as a condition: true, false or null; anything else is bad data."""
+    v = normalise(v)
+    if v is None or isinstance(v, bool):
+        return v
+    raise DataError(f"{v!r} used as a condition")
+
+
+def chain(operands, env: Env, absorbing: bool):
+    """Kleene ``and``/``or``: an absorbing operand decides, whatever bad data
+    the others hold (an engine that reads them first may say bad data)."""
+    found, errors = [], []
+    for operand in operands:
+        try:
+            found.append(truth(value(operand, env)))
+        except DataError as error:
+            errors.append(error)
+    if absorbing in found:
+        for error in errors:
+            _mask(env, error)
+        return absorbing
+    if errors:
+        raise errors[0]
+    return None if None in found else not absorbing
+
+
+def is_null(node: n.IsNull, env: Env):
+    """``x is null``: never null itself. A typed field holding a value of the
+    wrong type may be reported as bad data or tested as it is."""
+    try:
+        found = value(node.operand, env)
+    except DataError as error:
+        if not (isinstance(node.operand, n.Reference) and _is_field(node.operand.path, env)):
+            raise
+        _mask(env, error)
+        found = _raw_reference(node.operand.path, env)
+    return (found is None) != node.negated
+
+
+def _is_field(path, env: Env) -> bool:
+    """Whether ``path`` reads a field (not a prelude name or a score)."""
+    if any(path[0] in LIST_FIELDS[name] for name, _ in env.scopes):
+        return True
+    return path[0] not in ("last_order_at", "first_order_at", "days_since_last_order", "rfm")
+
+
+def _raw_reference(path, env: Env):
     name = path[0]
     for list_name, element in reversed(env.scopes):
         if name in LIST_FIELDS[list_name]:
-            return _read(field(element, name), name, env)
+            return normalise(field(element, name))
+    return normalise(field(env.record, name))
+
+
+def reference(path: tuple[str, ...], env: Env):
+    """A name: an element's field inside ``where``, a zero-argument prelude
+    function, an RFM score, or a customer field."""
+    name = path[0]
+    for list_name, element in reversed(env.scopes):
+        if name in LIST_FIELDS[list_name]:
+            return _follow(read(element, name, list_name, env), path[1:])
     if name in ("last_order_at", "first_order_at", "days_since_last_order"):
         return call(n.Call(name), env)
-    return _read(field(env.record, name), name, env)
+    if name == "rfm":
+        return env.scores[("rfm", path[1])](env.record)
+    return _follow(read(env.record, name, None, env), path[1:])
 
 
-def _read(raw, name: str, env: Env):
-    return to_datetime(raw, env.zone) if name in DATETIME_FIELDS else raw
+def _follow(v, rest):
+    for part in rest:
+        v = normalise(field(v, part))
+    return v
 
 
-def kleene_and(values: list):
-    if False in values:
+def between(node: n.Between, env: Env):
+    """``low <= x and x <= high``."""
+    x, x_error = _attempt(node.operand, env)
+    low, low_error = _attempt(node.low, env)
+    high, high_error = _attempt(node.high, env)
+    if x_error is not None:
+        raise x_error
+    if x is None:
+        for error in (low_error, high_error):
+            if error is not None:
+                _mask(env, error)
+        return None
+    parts, errors = [], []
+    for bound, error, op, flip in ((low, low_error, n.CompareOp.LE, False),
+                                   (high, high_error, n.CompareOp.LE, True)):
+        if error is not None:
+            errors.append(error)
+        elif bound is None:
+            parts.append(None)
+        else:
+            try:
+                parts.append(compare(op, *((x, bound) if flip else (bound, x)), env.zone))
+            except DataError as failed:
+                errors.append(failed)
+    if False in parts:
+        for error in errors:
+            _mask(env, error)
         return False
-    return None if None in values else True
+    if errors:
+        raise errors[0]
+    return None if None in parts else True
 
 
-def kleene_or(values: list):
-    if True in values:
-        return True
-    return None if None in values else False
+def equal(a, b, zone: dt.tzinfo) -> bool:
+    """Equality of two non-null values: values of different kinds are unequal."""
+    a, b = _align(a, b, zone)
+    ka, kb = kind_of(a), kind_of(b)
+    if "list" in (ka, kb) or "record" in (ka, kb):
+        raise Unspecified(f"equality with a {ka} and a {kb}")
+    if {ka, kb} == {"number", "datetime"} or {ka, kb} == {"number", "date"}:
+        raise Unspecified("a number meets a date or datetime")
+    if ka != kb:
+        return False
+    return a == b
+
+
+def _align(a, b, zone: dt.tzinfo):
+    """Text meeting a date or datetime is read as one; a datetime meeting a
+    date is its day in the zone."""
+    ka, kb = kind_of(a), kind_of(b)
+    if ka == "text" and kb in ("date", "datetime"):
+        a = to_date(a) if kb == "date" and len(a) == 10 else to_datetime(a, zone)
+    if kb == "text" and ka in ("date", "datetime"):
+        b = to_date(b) if ka == "date" and len(b) == 10 else to_datetime(b, zone)
+    if _is_date(a) and isinstance(b, dt.datetime):
+        b = b.astimezone(zone).date()
+    if _is_date(b) and isinstance(a, dt.datetime):
+        a = a.astimezone(zone).date()
+    return a, b
 
 
 def compare(op: n.CompareOp, left, right, zone: dt.tzinfo):
-    """``left op right``: null with a null side; a datetime meets a date by its day."""
-    if left is None or right is None:
-        return None
+    """``left op right`` for two non-null values."""
     if op is n.CompareOp.MATCHES:  # RE2 semantics; a lone surrogate reads as U+FFFD
+        if not isinstance(left, str):
+            raise DataError(f"matches on {left!r}")
         return re2.search(right, re.sub("[\ud800-\udfff]", "\ufffd", left)) is not None
-    if _is_date(left) and isinstance(right, dt.datetime):
-        right = right.astimezone(zone).date()
-    if _is_date(right) and isinstance(left, dt.datetime):
-        left = left.astimezone(zone).date()
-    return _COMPARE[op](left, right)
+    if op in (n.CompareOp.STARTS_WITH, n.CompareOp.ENDS_WITH):
+        if not isinstance(left, str) or not isinstance(right, str):
+            raise DataError(f"{op.value} on {left!r}")
+        return left.startswith(right) if op is n.CompareOp.STARTS_WITH else left.endswith(right)
+    if op is n.CompareOp.CONTAINS:
+        if isinstance(left, str):
+            if not isinstance(right, str):
+                raise DataError(f"{left!r} contains {right!r}")
+            return right in left
+        if isinstance(left, list):
+            return any(x is not None and equal(x, right, zone) for x in left)
+        raise DataError(f"contains on {left!r}")
+    if op is n.CompareOp.EQ:
+        return equal(left, right, zone)
+    if op is n.CompareOp.NE:
+        return not equal(left, right, zone)
+    left, right = _align(left, right, zone)
+    kinds = {kind_of(left), kind_of(right)}
+    if kinds == {"bool", "number"} or kinds == {"bool"}:
+        raise Unspecified("ordering booleans")
+    if len(kinds) != 1 or kinds & {"list", "record", "period"}:
+        raise DataError(f"cannot order {left!r} and {right!r}")
+    try:
+        return _ORDER[op](left, right)
+    except TypeError:  # months against days
+        raise Unspecified(f"cannot order {left!r} and {right!r}") from None
 
 
 def _is_date(x) -> bool:
     return isinstance(x, dt.date) and not isinstance(x, dt.datetime)
 
 
-def membership(element, container, negated: bool):
-    """SQL's ``in``: true when found, else null when the list holds a null, else false."""
-    if element is None or container is None:
-        return None
+def membership(element, container, negated: bool, zone: dt.tzinfo):
+    """SQL's ``in``: true when found, else null when the list holds a null,
+    else false; in a text, a substring test."""
     if isinstance(container, str):
-        found = element in container
-    else:
-        found = any(item == element for item in container if item is not None)
-        if not found and None in container:
-            return None
+        if not isinstance(element, str):
+            raise DataError(f"{element!r} in {container!r}")
+        return (element in container) != negated
+    if not isinstance(container, list):
+        raise DataError(f"in {container!r}")
+    found = any(equal(element, item, zone) for item in container if item is not None)
+    if not found and None in container:
+        return None
     return found != negated
 
 
-def arithmetic(op: n.ArithmeticOp, left, right, zone: dt.tzinfo):
-    if left is None or right is None:
+def negate(v):
+    if v is None:
         return None
+    if kind_of(v) == "number":
+        return -v
+    if kind_of(v) == "duration":
+        return -v
+    raise DataError(f"-{v!r}")
+
+
+def arithmetic(op: n.ArithmeticOp, left, right, zone: dt.tzinfo):
+    """Numbers only, plus the date and time steps."""
+    if isinstance(left, (relativedelta, dt.timedelta)) and not isinstance(
+            right, (relativedelta, dt.timedelta)) and op is n.ArithmeticOp.ADD:
+        left, right = right, left  # 1m + x
+    if isinstance(right, (relativedelta, dt.timedelta)) and op in (n.ArithmeticOp.ADD,
+                                                                   n.ArithmeticOp.SUBTRACT):
+        if isinstance(left, str):
+            left = to_datetime(left, zone)
+        if kind_of(left) not in ("datetime", "date"):
+            raise DataError(f"{left!r} {op.value} {right!r}")
+        if _is_date(left) and isinstance(right, dt.timedelta) and right % dt.timedelta(days=1):
+            raise Unspecified("a date shifted by hours")
+        return shift(left, right if op is n.ArithmeticOp.ADD else -right, zone)
+    if op is n.ArithmeticOp.SUBTRACT and (isinstance(left, dt.datetime)
+                                          or isinstance(right, dt.datetime)):
+        left = to_datetime(left, zone) if isinstance(left, str) else left
+        right = to_datetime(right, zone) if isinstance(right, str) else right
+        if isinstance(left, dt.datetime) and isinstance(right, dt.datetime):
+            return left - right
+        raise DataError(f"{left!r} - {right!r}")
+    if kind_of(left) != "number" or kind_of(right) != "number":
+        raise DataError(f"{left!r} {op.value} {right!r}")
     if op in (n.ArithmeticOp.DIVIDE, n.ArithmeticOp.MODULO) and right == 0:
         return None
-    if isinstance(left, relativedelta):  # 1m + x
-        left, right = right, left
-    if isinstance(right, relativedelta):
-        return shift(left, right if op is n.ArithmeticOp.ADD else -right, zone)
-    return {"+": operator.add, "-": operator.sub, "*": operator.mul,
-            "/": operator.truediv, "%": operator.mod}[op.value](left, right)
+    try:
+        result = {"+": operator.add, "-": operator.sub, "*": operator.mul,
+                  "/": operator.truediv, "%": operator.mod}[op.value](left, right)
+    except OverflowError:
+        raise DataError(f"{left!r} {op.value} {right!r} overflows") from None
+    if isinstance(result, float) and math.isinf(result) and not (
+            math.isinf(left) or math.isinf(right)):
+        raise Unspecified("a float overflow")
+    return result
 
 
 # ------------------------------------------------------------------ calls
+
+_AGGREGATIONS = ("count", "sum", "avg", "min", "max", "first", "last", "exists")
 
 
 def call(node: n.Call, env: Env):
     name = node.name
     args = list(node.args)
     keywords = {k.name: k.value for k in node.keywords}
-    if name in ("count", "sum", "avg", "min", "max", "first", "last", "exists"):
+    if name in _AGGREGATIONS:
         window = keywords.get("within", keywords.get("during"))
         return aggregate(name, args[0].path, window, keywords.get("where"), env)
     if name in ("orders", "purchased"):
         window = args[0] if args else keywords.get("within", keywords.get("during"))
         number = count_orders(window, keywords, env)
         return number if name == "orders" else number > 0
+    if name in ("ntile", "percentile"):
+        return env.scores[_score_key(node)](env.record)
     params = {"events": ("kind", "window"), "days_between": ("start", "end"),
               "coalesce": ("value", "fallback"), "length": ("value",),
               "abs": ("number",)}.get(name, ("window",))
@@ -268,8 +711,11 @@ def call(node: n.Call, env: Env):
                          given["window"], None, env)
     if name == "events" or name in _EVENT_KINDS:
         kind = value(given["kind"], env) if name == "events" else _EVENT_KINDS[name]
-        number = len([e for e in select("events", given["window"], env)
-                      if compare(n.CompareOp.EQ, field(e, "type"), kind, env.zone) is True])
+        number = 0
+        for e in select("events", given["window"], env):
+            t = read(e, "type", "events", env)
+            if t is not None and kind is not None and equal(t, kind, env.zone):
+                number += 1
         return number if name in ("events", "visits") else number > 0
     if name == "last_order_at":
         return aggregate("last", ("orders", "at"), None, None, env)
@@ -277,16 +723,26 @@ def call(node: n.Call, env: Env):
         return aggregate("first", ("orders", "at"), None, None, env)
     if name == "days_since_last_order":
         return days_between(aggregate("last", ("orders", "at"), None, None, env), env.now)
+    if name == "coalesce":
+        first, error = _attempt(given["value"], env)
+        if error is None and first is not None:
+            return first
+        if error is not None:
+            raise error
+        return value(given["fallback"], env)
     values = {p: value(given[p], env) for p in params}
     if name == "days_between":
         return days_between(values["start"], values["end"])
-    if name == "coalesce":
-        return values["fallback"] if values["value"] is None else values["value"]
     if values[params[0]] is None:
         return None
     if name == "length":
-        return len(values["value"])
+        v = values["value"]
+        if not isinstance(v, (str, list)):
+            raise DataError(f"length of {v!r}")
+        return len(v)
     if name == "abs":
+        if kind_of(values["number"]) != "number":
+            raise DataError(f"abs of {values['number']!r}")
         return abs(values["number"])
     raise NotImplementedError(name)
 
@@ -297,17 +753,38 @@ def days_between(start, end):
     return math.floor((end - start).total_seconds() / 86400)
 
 
-def select(list_name: str, window: n.Node | None, env: Env) -> list:
+def _list_owner_and_name(path: tuple[str, ...], env: Env):
+    """Where an aggregation's list is: the innermost element in scope holding
+    it, else the customer. Returns (owner, its list name or None, the list)."""
+    name = path[0]
+    for list_name, element in reversed(env.scopes):
+        if name in LIST_FIELDS[list_name]:
+            return element, list_name
+    return env.record, None
+
+
+def select(list_name: str, window: n.Node | None, env: Env, owner=None,
+           owner_scope=None) -> list:
     """The elements of a list that an aggregation sees, in time order (list
     order for a list without timestamps); undated elements last."""
-    owner = env.record if list_name != "items" else _innermost(env, "orders")
-    elements = field(owner, list_name) or []
+    if owner is None:
+        owner, owner_scope = _list_owner_and_name((list_name,), env)
+    if env.typed:
+        read(owner, list_name, owner_scope, env)  # its declared type
+    elements = elements_of(field(owner, list_name), list_name)
+    for element in elements:
+        if list_name in LIST_FIELDS and element is not None and not is_record(element):
+            raise DataError(f"an element of {list_name} is {element!r}, not a record")
     if list_name not in TIMESTAMPED:
-        return list(elements)
+        return [e for e in elements]
     bounds = value(window, env) if window is not None else None
+    if bounds is not None and not isinstance(bounds, (Period, dt.timedelta, relativedelta)):
+        raise DataError(f"window {bounds!r}")
     dated, undated = [], []
     for element in elements:
-        at = to_datetime(field(element, "at"), env.zone)
+        at = to_datetime(field(element, "at"), env.zone) if element is not None else None
+        if element is None:
+            continue
         if at is None:
             undated.append(element)
         elif at <= env.now and _in_window(at, bounds, env):
@@ -328,42 +805,88 @@ def _in_window(at: dt.datetime, bounds, env: Env) -> bool:
     return shift(env.now, -bounds, env.zone) < at
 
 
-def _innermost(env: Env, list_name: str):
-    return next(e for name, e in reversed(env.scopes) if name == list_name)
-
-
 def aggregate(function: str, path: tuple[str, ...], window, where, env: Env):
-    """``function(path, within = window, where = where)``."""
-    list_name, value_path = path[0], path[1:]
-    kept = [e for e in select(list_name, window, env)
-            if where is None or value(where, env.inside(list_name, e)) is True]
+    """``function(path, within = window, where = where)``; a path through two
+    lists (``orders.items``) flattens the inner list."""
+    list_name = path[0]
+    kept = select(list_name, window, env)
+    scope = list_name
+    rest = path[1:]
+    if rest and rest[0] in LISTS and rest[0] in LIST_FIELDS.get(list_name, ()):
+        inner = rest[0]
+        flattened = []
+        for element in kept:
+            flattened.extend((element, item) for item in select(
+                inner, None, env.inside(list_name, element), element, list_name))
+        kept_pairs = flattened
+        scope, rest = inner, rest[1:]
+    else:
+        kept_pairs = [(None, e) for e in kept]
+
+    def scoped(outer, element):
+        inner_env = env.inside(list_name, outer) if outer is not None else env
+        return inner_env.inside(scope, element)
+
+    chosen = []
+    for outer, element in kept_pairs:
+        if where is None or truth(value(where, scoped(outer, element))) is True:
+            chosen.append((outer, element))
     if function in ("first", "last"):
-        if list_name in TIMESTAMPED:
-            kept = [e for e in kept if field(e, "at") is not None]
-        if not kept:
+        if scope in TIMESTAMPED:
+            chosen = [(o, e) for o, e in chosen if normalise(field(e, "at")) is not None]
+        if not chosen:
             return None
-        chosen = kept[0] if function == "first" else kept[-1]
-        return _value_of(chosen, value_path, env)
-    if not value_path:
-        return len(kept) if function == "count" else bool(kept)
-    values = [v for v in (_value_of(e, value_path, env) for e in kept) if v is not None]
+        outer, element = chosen[0] if function == "first" else chosen[-1]
+        return _value_of(element, scope, rest, env)
+    if not rest and scope not in LIST_FIELDS:  # a list of plain values: its non-null items
+        chosen = [(o, e) for o, e in chosen if e is not None]
+    if not rest:
+        return len(chosen) if function == "count" else bool(chosen)
+    values = [v for v in (_value_of(e, scope, rest, env) for _, e in chosen) if v is not None]
     if function == "count":
         return len(values)
     if function == "exists":
         return bool(values)
-    if function == "sum":
-        return sum(values)
+    if function in ("sum", "avg"):
+        for v in values:
+            if kind_of(v) != "number":
+                raise DataError(f"{function} of {v!r}")
+        if function == "sum":
+            return _sum(values)
+        return None if not values else _mean(values)
     if not values:
         return None
-    if function == "avg":
-        return sum(values) / len(values)
+    kinds = {kind_of(v) for v in values}
+    if len(kinds) != 1 or kinds & {"bool", "list", "record"}:
+        raise (Unspecified if kinds <= {"bool", "number"} else DataError)(
+            f"{function} of {values!r}")
     return min(values) if function == "min" else max(values)
 
 
-def _value_of(element, value_path: tuple[str, ...], env: Env):
-    for part in value_path:
-        element = field(element, part)
-    return _read(element, value_path[-1], env) if value_path else element
+def _sum(values):
+    if all(isinstance(v, int) for v in values):
+        return sum(values)
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        raise DataError("the sum overflows") from None
+
+
+def _mean(values):
+    try:
+        total = Fraction(0)
+        for v in values:
+            total += Fraction(v)
+        return float(total / len(values))
+    except OverflowError:
+        raise DataError("the mean overflows") from None
+
+
+def _value_of(element, scope: str, rest: tuple[str, ...], env: Env):
+    if not rest:
+        return element
+    v = read(element, rest[0], scope, env)
+    return _follow(v, rest[1:])
 
 
 def count_orders(window, keywords: dict, env: Env) -> int:
@@ -373,13 +896,142 @@ def count_orders(window, keywords: dict, env: Env) -> int:
                if k in keywords}
     where = keywords.get("where")
 
-    def item_matches(item) -> bool:
-        return kleene_and([compare(n.CompareOp.EQ, field(item, k), v, env.zone)
-                           for k, v in filters.items()]) is True
+    def item_matches(order, item) -> bool:
+        inner = env.inside("orders", order).inside("items", item)
+        found = []
+        for k, v in filters.items():
+            got = read(item, k, "items", inner)
+            found.append(None if got is None or v is None else equal(got, v, env.zone))
+        return _and(found) is True
 
     def order_matches(order) -> bool:
-        if filters and not any(item_matches(i) for i in field(order, "items") or []):
-            return False
-        return where is None or value(where, env.inside("orders", order)) is True
+        if filters:
+            items = select("items", None, env.inside("orders", order), order, "orders")
+            if not any(item_matches(order, i) for i in items):
+                return False
+        return where is None or truth(value(where, env.inside("orders", order))) is True
 
     return len([o for o in select("orders", window, env) if order_matches(o)])
+
+
+def _and(values: list):
+    if False in values:
+        return False
+    return None if None in values else True
+
+
+# ------------------------------------------------------------ population
+
+
+def _score_key(node: n.Call):
+    measure = node.args[0]
+    tiles = node.args[1].value if node.name == "ntile" else None
+    return (node.name, repr(measure), tiles)
+
+
+def _population_calls(node: n.Node):
+    if isinstance(node, n.Call) and node.name in ("ntile", "percentile"):
+        yield node
+    if isinstance(node, n.Reference) and node.path[0] == "rfm":
+        yield node
+    for child in n.children(node):
+        yield from _population_calls(child)
+
+
+def scores_of(expression: n.Node, population, now, zone, typed: bool) -> dict:
+    """Scorers (customer -> score) of every population function in
+    ``expression`` over ``population``; raises when any customer's measure
+    is bad data (or unspecified). ``__flags__`` holds masked bad data."""
+    scores: dict = {}
+    flags: dict = {}
+    at = to_datetime(now, zone)
+    records = list(population)
+
+    def measure_of(measure):
+        found = {}
+        for record in records:
+            env = Env(record, at, zone, typed, {}, flags)
+            v = measure(env)
+            if v is not None and kind_of(v) != "number":
+                raise DataError(f"a population measure of {v!r}")
+            found[id(record)] = v
+        return found
+
+    for node in _population_calls(expression):
+        if isinstance(node, n.Call):
+            measured = measure_of(lambda env, m=node.args[0]: value(m, env))
+            key = _score_key(node)
+            if node.name == "ntile":
+                scores[key] = _tiles(measured, key[2], reverse=False)
+            else:
+                scores[key] = _percentiles(measured)
+        else:
+            rfm = _rfm_scores(measure_of, at)
+            scores[("rfm", node.path[1])] = rfm[node.path[1]]
+    scores["__flags__"] = flags
+    return scores
+
+
+def _breaks(values: list, tiles: int) -> list[Fraction]:
+    ordered = sorted(Fraction(v) for v in values if v is not None)
+    if not ordered:
+        return []
+    found = []
+    for i in range(1, tiles):
+        position = Fraction(len(ordered) - 1) * Fraction(i, tiles)
+        lower = math.floor(position)
+        upper = min(lower + 1, len(ordered) - 1)
+        found.append(ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower))
+    return found
+
+
+def _tiles(measured: dict, tiles: int, reverse: bool):
+    breaks = _breaks(list(measured.values()), tiles)
+
+    def score(record):
+        v = measured[id(record)]
+        if v is None:
+            return None
+        found = 1 + sum(1 for b in breaks if b < Fraction(v))
+        return tiles + 1 - found if reverse else found
+
+    return score
+
+
+def _percentiles(measured: dict):
+    present = [Fraction(v) for v in measured.values() if v is not None]
+
+    def score(record):
+        v = measured[id(record)]
+        if v is None or not present:
+            return None
+        return 100.0 * sum(1 for x in present if x <= Fraction(v)) / len(present)
+
+    return score
+
+
+def _rfm_scores(measure_of, at) -> dict:
+    def recency(env):
+        return days_between(aggregate("last", ("orders", "at"), None, None, env), env.now)
+
+    def when_ordered(measure):
+        def measured(env):
+            return None if recency(env) is None else measure(env)
+        return measured
+
+    window = n.Duration(365, n.DurationUnit("d"))
+    r = _tiles(measure_of(recency), 5, reverse=True)
+    f = _tiles(measure_of(when_ordered(
+        lambda env: aggregate("count", ("orders",), window, None, env))), 5, reverse=False)
+    m = _tiles(measure_of(when_ordered(
+        lambda env: aggregate("sum", ("orders", "total"), window, None, env))), 5, reverse=False)
+
+    def code(record):
+        parts = (r(record), f(record), m(record))
+        return None if None in parts else parts[0] * 100 + parts[1] * 10 + parts[2]
+
+    def group(record):
+        found = code(record)
+        return None if found is None else _GROUP[found]
+
+    return {"recency": r, "frequency": f, "monetary": m, "score": code, "group": group}

@@ -14,9 +14,15 @@ whitespace and comments between them, for tests of layout and comments.
 
 from __future__ import annotations
 
+import collections
+import collections.abc
 import datetime as dt
+import decimal
 import string
+import types
 
+import numpy as np
+import pandas as pd
 from hypothesis import strategies as st
 
 from segdsl import nodes as n
@@ -68,7 +74,7 @@ def dates() -> st.SearchStrategy[n.Date]:
 
 def _offsets() -> st.SearchStrategy[dt.timezone | None]:
     minutes = st.integers(-(24 * 60 - 1), 24 * 60 - 1)
-    return st.none() | st.just(dt.timezone.utc) | minutes.map(
+    return st.none() | st.just(dt.UTC) | minutes.map(
         lambda m: dt.timezone(dt.timedelta(minutes=m)))
 
 
@@ -255,3 +261,207 @@ def relaid_expressions(max_leaves: int = 10) -> st.SearchStrategy[tuple[n.Node, 
 
     return expressions(max_leaves).flatmap(
         lambda tree: st.tuples(st.just(tree), relaid(render(tree))))
+
+
+# --------------------------------------------------------------- adversarial data
+#
+# Values and records a hostile (or merely unlucky) caller may hand to the
+# evaluator: every kind of null, numbers in every dress, bools next to numbers,
+# numbers no float holds, impossible and far-dated stamps, lone surrogates,
+# cycles, 100,000-deep nesting, objects that raise when read or shown, lists
+# where records are expected and records or falsy values where lists are.
+
+
+class Boom(Exception):
+    """Raised by the hostile objects below."""
+
+
+class RaisingRepr:
+    """A value that cannot be shown."""
+
+    def __repr__(self) -> str:
+        raise Boom("repr")
+
+    __str__ = __repr__
+
+
+class RaisingProperty:
+    """A customer object one of whose properties raises when read."""
+
+    def __init__(self, raising: str, **fields) -> None:
+        self.__dict__.update(fields)
+        self._raising = raising
+
+    def __getattribute__(self, name: str):
+        if name != "__dict__" and name == object.__getattribute__(self, "_raising"):
+            raise Boom(name)
+        return object.__getattribute__(self, name)
+
+
+class RaisingGetattr:
+    """An object whose ``__getattr__`` raises something else than AttributeError."""
+
+    def __init__(self, **fields) -> None:
+        self.__dict__.update(fields)
+
+    def __getattr__(self, name: str):
+        raise Boom(name)
+
+
+class RaisingMapping(collections.abc.Mapping):
+    """A Mapping whose lookups of one key raise (``get``, ``[]``, ``in``)."""
+
+    def __init__(self, raising: str, fields: dict) -> None:
+        self._fields, self._raising = fields, raising
+
+    def __getitem__(self, key):
+        if key == self._raising:
+            raise Boom(key)
+        return self._fields[key]
+
+    def __contains__(self, key) -> bool:
+        if key == self._raising:
+            raise Boom(key)
+        return key in self._fields
+
+    def get(self, key, default=None):
+        if key == self._raising:
+            raise Boom(key)
+        return self._fields.get(key, default)
+
+    def __iter__(self):
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+
+def _deep(depth: int, make):
+    value: object = None
+    for _ in range(depth):
+        value = make(value)
+    return value
+
+
+CYCLIC_LIST: list = []
+CYCLIC_LIST.append(CYCLIC_LIST)
+CYCLIC_RECORD: dict = {"at": "2026-07-01T00:00:00Z", "total": 1}
+CYCLIC_RECORD["items"] = [CYCLIC_RECORD]
+DEEP_LIST = _deep(100_000, lambda inner: [inner])
+DEEP_RECORD = _deep(100_000, lambda inner: {"at": "2026-07-01T00:00:00Z", "items": [inner]})
+
+HOSTILE_SCALARS = (
+    None, float("nan"), np.float64("nan"), pd.NA, pd.NaT, np.datetime64("NaT"),
+    decimal.Decimal("NaN"), np.int64(7), np.int32(-3), np.float64(1.5), np.float32(2.5),
+    np.bool_(True), np.bool_(False), decimal.Decimal("12.5"), decimal.Decimal("Infinity"),
+    decimal.Decimal("-1E+400"), True, False, 0, 1, -0.0, 10**400, -(10**400), float("inf"),
+    -float("inf"), 1e308, "", "FR", "vip", "xvipx", "\ud800", "a\udfffb", "sk-live-123",
+    "2026-02-30T10:00:00Z", "2026-07-00T10:00:00Z", "2026-07-15T25:61:61Z",
+    "2026-07-15T10:00:00Z", "2026-07-15", "0001-01-01T00:00:00+05:00",
+    "9999-12-31T23:59:59-05:00", "not a date", b"bytes", frozenset({1}),
+    dt.timedelta(days=1), dt.date(2026, 7, 1), dt.datetime(2026, 7, 1, 12),
+    dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+    dt.datetime(9999, 12, 31, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+    pd.Timestamp("2026-07-01T10:00:00Z"), np.datetime64("2026-07-01T00:00"),
+)
+_CONTAINERS = (
+    (), [], {}, [1, "a", None, True], ["vip", "new"], ("vip",), [[1, 2]], [["vip"]],
+    np.array([1, 2]), np.array(["vip"], dtype=object),
+)
+SHARED = (CYCLIC_LIST, CYCLIC_RECORD, DEEP_LIST, DEEP_RECORD)
+
+
+def _raising_repr() -> st.SearchStrategy:
+    return st.builds(RaisingRepr)
+
+
+def hostile_values(records: st.SearchStrategy | None = None) -> st.SearchStrategy:
+    """Any hostile value; ``records`` adds lists of (hostile) records."""
+    plain = (st.sampled_from(HOSTILE_SCALARS) | st.sampled_from(_CONTAINERS).map(_fresh)
+             | st.sampled_from(SHARED) | _raising_repr())
+    if records is None:
+        return plain
+    return plain | records | st.lists(records | plain, max_size=3)
+
+
+def _fresh(container):
+    """A new copy of a container constant, so a test may not see another's changes."""
+    if isinstance(container, np.ndarray):
+        return container.copy()
+    if isinstance(container, (list, dict)):
+        return type(container)(container)
+    return container
+
+
+HOSTILE_FIELDS = ("country", "email", "age", "tags", "email_subscribed", "signed_up_at",
+                  "orders", "events", "at", "total", "items", "type", "category", "price",
+                  "discounted", "_secret")
+
+
+def _shaped(draw, fields: dict, customer: bool):
+    shape = draw(st.sampled_from(("dict", "dict", "defaultdict", "mapping", "namespace",
+                                  "property", "getattr", "raising_mapping")))
+    names = [k for k in fields if k != "id"]
+    if shape == "dict":
+        return fields
+    if shape == "defaultdict":
+        found = collections.defaultdict(list)
+        found.update(fields)
+        return found
+    if shape == "mapping":
+        return types.MappingProxyType(fields)
+    if shape == "namespace":
+        return types.SimpleNamespace(**fields)
+    raising = draw(st.sampled_from(names or ["country"]))
+    if shape == "property":
+        return RaisingProperty(raising, **fields)
+    if shape == "getattr":
+        return RaisingGetattr(**fields)
+    return RaisingMapping(raising, fields)
+
+
+@st.composite
+def hostile_records(draw, depth: int = 1, customer: bool = False, identity: int = 0):
+    """A record (dict, defaultdict, Mapping, object) whose fields hold hostile values;
+    list fields may hold records of the same kind, one level further down."""
+    inner = hostile_records(depth - 1) if depth > 0 else None
+    values = hostile_values(inner)
+    names = draw(st.lists(st.sampled_from(HOSTILE_FIELDS), unique=True, max_size=6))
+    fields = {name: draw(values) for name in names}
+    if customer:
+        fields = {"id": identity} | fields
+    return _shaped(draw, fields, customer)
+
+
+def hostile_customers(depth: int = 2) -> st.SearchStrategy:
+    """One hostile customer, with a plain ``id`` (so that every API can name it)."""
+    return hostile_records(depth, customer=True)
+
+
+def snapshot(value, depth: int = 0, seen: frozenset = frozenset()):
+    """A deep, comparable picture of ``value``: containers by their items,
+    objects by their instance dict, NaN/NA/NaT by their repr; beyond 60
+    levels (the 100,000-deep constants) by identity."""
+    if depth > 60 or id(value) in seen:
+        return ("ref", id(value))
+    if value is None or isinstance(value, (bool, int, float, str, bytes, np.generic,
+                                           decimal.Decimal, dt.date, dt.timedelta,
+                                           frozenset)) or value is pd.NA or value is pd.NaT:
+        return (type(value).__name__, repr(value))
+    inside = seen | {id(value)}
+    down = depth + 1
+    if isinstance(value, np.ndarray):
+        return ("ndarray", [snapshot(v, down, inside) for v in value.tolist()])
+    if isinstance(value, (list, tuple)) and not hasattr(type(value), "_fields"):
+        return (type(value).__name__, [snapshot(v, down, inside) for v in value])
+    if isinstance(value, RaisingMapping):
+        return ("RaisingMapping", value._raising, snapshot(value._fields, down, inside))
+    if isinstance(value, collections.abc.Mapping):
+        return (type(value).__name__, [(k, snapshot(v, down, inside))
+                                       for k, v in dict.items(dict(value.items()))])
+    if hasattr(type(value), "_fields"):
+        return (type(value).__name__, [(k, snapshot(v, down, inside))
+                                       for k, v in zip(type(value)._fields, value)])
+    fields = object.__getattribute__(value, "__dict__")
+    return (type(value).__name__, sorted((k, snapshot(v, down, inside))
+                                         for k, v in fields.items()))
