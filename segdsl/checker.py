@@ -38,7 +38,7 @@ from segdsl.population import RFM_GROUPS
 from segdsl.regex import Regex, RegexError
 from segdsl.schema import DEFAULT_SCHEMA, DEFAULT_TIMESTAMP, Schema
 from segdsl.stack import MAX_NESTING, recursion_room
-from segdsl.timeline import Duration, Period, as_timezone
+from segdsl.timeline import Duration, Period, as_timezone, read_date
 
 AGGREGATIONS = ("count", "sum", "avg", "min", "max", "first", "last", "exists")
 POPULATION_FUNCTIONS = ("ntile", "percentile")
@@ -676,9 +676,30 @@ class Checker:
                              hint=f'country {keyword} ["FR", "BE"]')
         if container.type.is_list:
             self._refuse_unknown_value(element, container, node.container)
+            element, container = self._align_membership_days(element, container)
         self._warn_parenthesised_string(node, keyword)
         return c.Membership(element, container, node.negated, t.BOOL,
                             element.nullable or container.nullable, syntax=node)
+
+    def _align_membership_days(self, element: c.Checked, container: c.Checked
+                               ) -> tuple[c.Checked, c.Checked]:
+        """A datetime looked for among dates (or a date among datetimes) is
+        looked for by its calendar day, as comparisons do."""
+        items = container.type.element
+        if element.type == t.DATETIME and items == t.DATE:
+            return c.ToDate(element, t.DATE, element.nullable, syntax=element.syntax), container
+        if element.type != t.DATE or items != t.DATETIME:
+            return element, container
+        days = t.list_of(t.DATE)
+        if isinstance(container, c.Constant):
+            zone = self.options.timezone
+            values = tuple(None if v is None else read_date(v, zone) for v in container.value)
+            return element, c.Constant(values, days, syntax=container.syntax)
+        if isinstance(container, c.ListOf):
+            return element, c.ListOf(tuple(
+                c.ToDate(item, t.DATE, item.nullable, syntax=item.syntax) if item.type == t.DATETIME
+                else item for item in container.items), days, syntax=container.syntax)
+        return element, container
 
     def _warn_parenthesised_string(self, node: n.Membership, keyword: str) -> None:
         # `country in ("FR")`: parentheses make no list, so this is a substring

@@ -135,8 +135,9 @@ class _Writer:
             return self._condition(node.operand, not wanted)
         if isinstance(node, (c.And, c.Or)):
             # `a and b` is true when all are true, false when any is false.
-            joiner = " and " if isinstance(node, c.And) == wanted else " or "
-            return "(" + joiner.join(self._condition(o, wanted) for o in node.operands) + ")"
+            if isinstance(node, c.And) == wanted:
+                return self._every(node.operands, wanted)
+            return "(" + " or ".join(self._condition(o, wanted) for o in node.operands) + ")"
         if isinstance(node, c.Binary):
             return self._comparison(node, wanted)
         if isinstance(node, c.Membership):
@@ -168,6 +169,21 @@ class _Writer:
         if node.negated != wanted:  # wanted: the operand is null
             return f"(({item} := {source}) is None or not {plain})"
         return f"(({item} := {source}) is not None and {plain})"
+
+    def _every(self, operands: tuple[c.Checked, ...], wanted: bool) -> str:
+        """Source that is True when every operand is ``wanted``, and raises
+        exactly where the closures do: they stop at the first operand of the
+        other truth value, but go on past a null, so the operands after a null
+        are still tested for the other value (or bad data)."""
+        other = not wanted
+        rest = "True"
+        for index in range(len(operands) - 1, -1, -1):
+            later = operands[index + 1:]
+            after_null = ("(" + " or ".join(self._condition(o, other) for o in later)
+                          + " or False) and False") if later else "False"
+            rest = (f"({rest} if {self._condition(operands[index], wanted)} else "
+                    f"(False if {self._condition(operands[index], other)} else ({after_null})))")
+        return rest
 
     def _comparison(self, node: c.Binary, wanted: bool) -> str:
         op = node.op
