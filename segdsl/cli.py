@@ -147,11 +147,12 @@ def _run_eval(args: argparse.Namespace) -> int:
     rules, customers, now = _evaluation_inputs(args)
     for warning in [*rules.warnings, *rules.missing_fields(customers)]:
         print(warning.render(), file=sys.stderr)
-    names = [args.segment] if args.segment else None
-    if args.segment:
-        rules[args.segment]  # an unknown name fails before the data is evaluated
+    names = args.segment or None
+    for name in names or ():
+        rules[name]  # an unknown name fails before the data is evaluated
     result = rules.evaluate(customers, now=now, segments=names,
-                            progress=_progress_bar(len(customers)))
+                            progress=_progress_bar(len(customers)),
+                            id_field=args.id_field, ids=args.ids)
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2, default=str))
     elif args.format == "csv":
@@ -202,11 +203,13 @@ def _run_explain(args: argparse.Namespace) -> int:
     rules, customers, now = _evaluation_inputs(args)
     segment = rules[args.segment]
     wanted = str(args.customer)
-    # A customer without an id is named by its position, as in `eval`'s output.
+    # Customers are named as `eval` names them: by the id field, or by position.
     customer = next((c for index, c in enumerate(customers)
-                     if str(index if c.get("id") is None else c.get("id")) == wanted), None)
+                     if str(index if args.ids == "position" else c.get(args.id_field)) == wanted),
+                    None)
     if customer is None:
-        raise _UsageFailure(f"{args.data}: no customer with id {wanted}")
+        what = "position" if args.ids == "position" else args.id_field
+        raise _UsageFailure(f"{args.data}: no customer with {what} {wanted}")
     population = customers if segment.needs_population else None
     print(segment.explain(customer, now=now, population=population).render())
     return EXIT_OK
@@ -242,7 +245,8 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate = verbs.add_parser("eval", help="evaluate the segments of a rule file over customers")
     evaluate.add_argument("file", metavar="FILE")
     _data_arguments(evaluate)
-    evaluate.add_argument("--segment", metavar="NAME", help="only this segment")
+    evaluate.add_argument("--segment", metavar="NAME", action="append",
+                          help="only this segment (repeat for several)")
     evaluate.add_argument("--format", choices=("table", "csv", "json"), default="table",
                           help="sizes as a table (default), or members as CSV or JSON")
     evaluate.set_defaults(run=_run_eval)
@@ -268,6 +272,16 @@ def _data_arguments(parser: argparse.ArgumentParser) -> None:
                         help="customers: .jsonl, .json, or .csv with orders.csv/events.csv beside it")
     parser.add_argument("--now", metavar="DATE",
                         help="evaluation time: 2026-07-15 or 2026-07-15T12:00:00Z (default: now)")
+    parser.add_argument("--id-field", default="id", metavar="NAME",
+                        help="the field holding each customer's id (default: id)")
+    parser.add_argument("--ids", choices=("field", "position"), default=None,
+                        help="'position' names customers by their position in the data, from 0")
+
+
+def _command_line_words(message: str) -> str:
+    """A library message with the Python spellings of options replaced by the flags."""
+    return message.replace('id_field="..."', "--id-field NAME").replace(
+        'ids="position"', "--ids position")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -284,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except SegdslError as error:
         if error.span is None:
-            print(f"segdsl: {error.message}", file=sys.stderr)
+            print(f"segdsl: {_command_line_words(error.message)}", file=sys.stderr)
             return EXIT_USAGE
         print("\n".join(each.render() for each in error.errors or [error]), file=sys.stderr)
         return EXIT_RULE_ERRORS
