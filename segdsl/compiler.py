@@ -48,12 +48,15 @@ class Context:
         lists: for each depth, the list whose elements are in scope there
             (``(path, depth of the list, closure reading it)``), to name
             bad data as ``orders[2].total``.
+        id_field: the field naming the customer in error messages.
     """
 
-    __slots__ = ("record", "scopes", "now", "zone", "population", "cache", "trace", "lists")
+    __slots__ = ("record", "scopes", "now", "zone", "population", "cache", "trace", "lists",
+                 "id_field")
 
     def __init__(self, record: Any, now: dt.datetime, zone: dt.tzinfo,
-                 population: dict[str, Callable] | None = None, trace: dict | None = None) -> None:
+                 population: dict[str, Callable] | None = None, trace: dict | None = None,
+                 id_field: str = "id") -> None:
         if type(record) is not dict and not is_record(record):
             raise DataError(f"a customer must be a dict or an object with attributes, not "
                             f"{type(record).__name__} {safe_repr(record, 40)}")
@@ -65,6 +68,7 @@ class Context:
         self.cache: dict = {}
         self.trace = trace
         self.lists: dict[int, tuple] = {}
+        self.id_field = id_field
 
 
 # Values that are not records: reading a field of one is bad data, not null.
@@ -91,9 +95,9 @@ def get_field(record: Any, name: str) -> Any:
 
 
 def customer_id(ctx: Context) -> Any:
-    """The customer's ``id`` (None when it has none or it cannot be read), for error messages."""
+    """The customer's id (None when it has none or it cannot be read), for error messages."""
     try:
-        return normalise(read_field(ctx.record, "id"))
+        return normalise(read_field(ctx.record, ctx.id_field))
     except (FieldReadError, TypeError, ValueError):
         return None
 

@@ -358,8 +358,9 @@ class _Program:
             self._traced[name] = self._tracing.condition(body)
         return self._traced[name]
 
-    def context(self, record: Any, now: dt.datetime, population, trace=None) -> Context:
-        return Context(record, now, self.options.timezone, population, trace)
+    def context(self, record: Any, now: dt.datetime, population, trace=None,
+                id_field: str = "id") -> Context:
+        return Context(record, now, self.options.timezone, population, trace, id_field)
 
     def population(self, records: list, now: dt.datetime, nodes: list[c.Population]):
         if not nodes:
@@ -811,7 +812,7 @@ class RuleSet:
                         member = None
                 if member is None:
                     if ctx is None:
-                        ctx = context(record, at, scorers)
+                        ctx = context(record, at, scorers, None, field)
                     member = closure(ctx) is True
                 if member:
                     ids.append(identity)

@@ -170,3 +170,13 @@ def test_result_members_are_ids_in_input_order():
     customers = [{"id": "z", "country": "FR"}, {"id": "a", "country": "FR"},
                  {"id": "m", "country": "BE"}]
     assert evaluate(customers).members == {"french": ["z", "a"]}
+
+
+def test_bad_data_names_the_customer_by_the_id_field_given():
+    """With id_field=, a DataError names the customer by that field, not by a missing `id`."""
+    rules = segdsl.loads("segment s = age > 3")
+    with pytest.raises(segdsl.DataError) as raised:
+        rules.evaluate([{"code": "A1", "age": 5}, {"code": "B2", "age": "old"}],
+                       now="2026-07-15", id_field="code")
+    assert raised.value.customer_id == "B2"
+    assert str(raised.value).startswith("customer 'B2', field age: ")
