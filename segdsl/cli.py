@@ -145,7 +145,8 @@ def _evaluation_inputs(args: argparse.Namespace):
 
 def _run_eval(args: argparse.Namespace) -> int:
     rules, customers, now = _evaluation_inputs(args)
-    for warning in [*rules.warnings, *rules.missing_fields(customers)]:
+    for warning in [*rules.warnings, *rules.missing_fields(customers),
+                    *rules.hidden_fields(customers)]:
         print(warning.render(), file=sys.stderr)
     names = args.segment or None
     for name in names or ():

@@ -721,6 +721,27 @@ class RuleSet:
                                            self.source)
         return list(notes.values())
 
+    def hidden_fields(self, customers: Iterable[Any]) -> list[Warning]:
+        """Warnings for the segments, periods and defs named like a field the
+        customers have: rules read such a name as the definition, never as
+        the customers' field."""
+        if self._program.options.schema is not None:
+            return []  # with a schema, such a name is already a check error
+        present: set[str] = set()
+        for customer in _customers.listed(customers, "hidden_fields"):
+            if isinstance(customer, dict):
+                present.update(customer)
+        checker = self._program.checker
+        definitions = [("segment", d) for d in checker.segments.values()]
+        definitions += [("period", d) for d in checker.periods.values()]
+        definitions += [("def", d) for d in checker.defs.values()
+                        if d.span is not None and d.span.file != "<prelude>"]
+        definitions.sort(key=lambda entry: entry[1].span.start if entry[1].span else 0)
+        return [Warning(f"the {kind} '{d.name}' hides the customers' field '{d.name}': rules "
+                        f"read '{d.name}' as the {kind}", d.name_span or d.span,
+                        f"rename the {kind}", self.source)
+                for kind, d in definitions if d.name in present]
+
     def population(self, customers: Any, now: Any = None) -> PopulationStats:
         """Population statistics of ``customers``, to score single customers later."""
         at = _now(now, self._program.options.timezone)

@@ -619,6 +619,10 @@ def compare(op: n.CompareOp, left, right, zone: dt.tzinfo):
         raise Unspecified(f"cannot order {left!r} and {right!r}") from None
 
 
+def _midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+
+
 def _is_date(x) -> bool:
     return isinstance(x, dt.date) and not isinstance(x, dt.datetime)
 
@@ -666,6 +670,10 @@ def arithmetic(op: n.ArithmeticOp, left, right, zone: dt.tzinfo):
                                           or isinstance(right, dt.datetime)):
         left = to_datetime(left, zone) if isinstance(left, str) else left
         right = to_datetime(right, zone) if isinstance(right, str) else right
+        # Untyped, a date object met by a datetime is its first instant, as a
+        # datetime field holding a date reads it (typed, it is a check error).
+        left = _midnight(left, zone) if _is_date(left) else left
+        right = _midnight(right, zone) if _is_date(right) else right
         if isinstance(left, dt.datetime) and isinstance(right, dt.datetime):
             return left - right
         raise DataError(f"{left!r} - {right!r}")
