@@ -293,9 +293,10 @@ def checked_children(node: Checked) -> tuple[Checked, ...]:
     return tuple(found)
 
 
-def walk(node: Checked):
+def walk(node: Checked, enter: Callable[[Checked], bool] = lambda sub: True):
     """Every node under ``node`` (itself included), parents first, each once:
-    def expansions are shared, so the same node may be reached by many paths."""
+    def expansions are shared, so the same node may be reached by many paths.
+    The children of a node are visited only when ``enter(node)``."""
     stack = [node]
     seen: set[int] = set()
     while stack:
@@ -304,7 +305,8 @@ def walk(node: Checked):
             continue
         seen.add(id(current))
         yield current
-        stack.extend(reversed(checked_children(current)))
+        if enter(current):
+            stack.extend(reversed(checked_children(current)))
 
 
 def _identity_first(eq: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:

@@ -1070,7 +1070,7 @@ class Checker:
         if not t.fits(measure.type, t.NUMBER):
             raise CheckError(f"'{node.name}' ranks numbers, not {measure.type}s",
                              node.args[0].span)
-        if any(isinstance(sub, c.Population) for sub in _unique_nodes(measure)):
+        if any(isinstance(sub, c.Population) for sub in c.walk(measure)):
             raise CheckError(f"'{node.name}' cannot rank a value that is itself a ranking",
                              node.args[0].span)
         buckets = 100
@@ -1311,22 +1311,7 @@ def _nullable_sources(node: c.Checked) -> set[str]:
 def _walk_outside_aggregates(node: c.Checked):
     # `coalesce(country, "")` is never null, whatever country holds: not entered.
     stop = (c.Aggregate, c.IsNull, c.Population)
-    return _unique_nodes(node, lambda sub: not isinstance(sub, stop) and sub.nullable)
-
-
-def _unique_nodes(node: c.Checked, enter=lambda sub: True):
-    """Every node under ``node``, each once however often it is shared, parents
-    first; the children of a node are visited only when ``enter(node)``."""
-    stack = [node]
-    seen: set[int] = set()
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        if enter(current):
-            stack.extend(reversed(c.checked_children(current)))
+    return c.walk(node, lambda sub: not isinstance(sub, stop) and sub.nullable)
 
 
 def _user_spans(body: c.Checked):

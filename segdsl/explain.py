@@ -341,12 +341,4 @@ def _outside_aggregates(node: c.Checked):
     aggregations (a missing list is an empty one, not a null, and the
     elements' values are not traced), ``is null`` tests (never unknown) or
     population scores (named themselves)."""
-    pending, seen = [node], set()
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:  # shared def expansions are reached many ways
-            continue
-        seen.add(id(current))
-        yield current
-        if not isinstance(current, (c.Aggregate, c.IsNull, c.Population)):
-            pending.extend(reversed(c.checked_children(current)))
+    return c.walk(node, lambda sub: not isinstance(sub, (c.Aggregate, c.IsNull, c.Population)))
