@@ -83,6 +83,10 @@ class _Writer:
         self._temporaries = itertools.count(1)
         self._type_sets: dict[frozenset, str] = {}
         self._budget = _MAX_NODES
+        # Field reads a test has just made (recorded while writing it), and
+        # the reads the code being written may reuse (their temporaries).
+        self._recorded: dict[tuple, str] | None = None
+        self._known: dict[tuple, str] = {}
         self.dict = self.constant(dict)
 
     def temporary(self) -> str:
@@ -181,9 +185,29 @@ class _Writer:
             later = operands[index + 1:]
             after_null = ("(" + " or ".join(self._condition(o, other) for o in later)
                           + " or False) and False") if later else "False"
-            rest = (f"({rest} if {self._condition(operands[index], wanted)} else "
-                    f"(False if {self._condition(operands[index], other)} else ({after_null})))")
+            is_wanted, is_other = self._test_and_retest(operands[index], wanted)
+            rest = f"({rest} if {is_wanted} else (False if {is_other} else ({after_null})))"
         return rest
+
+    def _test_and_retest(self, node: c.Checked, wanted: bool) -> tuple[str, str]:
+        """Sources testing ``node`` for ``wanted`` and, where that failed, for
+        the other truth value. A comparison of fields and constants reads each
+        field before anything else, so the second test reuses those reads."""
+        if isinstance(node, c.Not):
+            return self._test_and_retest(node.operand, not wanted)
+        if not (isinstance(node, (c.Binary, c.Membership)) and all(
+                isinstance(part, (c.Field, c.Constant)) for part in c.checked_children(node))):
+            return self._condition(node, wanted), self._condition(node, not wanted)
+        self._recorded = {}
+        first = self._condition(node, wanted)
+        reads, self._recorded = self._recorded, None
+        known = self._known
+        self._known = {**known, **reads}
+        try:
+            second = self._condition(node, not wanted)
+        finally:
+            self._known = known
+        return first, second
 
     def _comparison(self, node: c.Binary, wanted: bool) -> str:
         op = node.op
@@ -325,6 +349,9 @@ class _Writer:
                 item = self.temporary()
                 source = f"({item} if type({item} := {source}) is {self.dict} else _bad())"
             source = f"{source}.get({part!r})" if lenient else f"{source}[{part!r}]"
+        key = (node.path, lenient, use)
+        if key in self._known:
+            return self._known[key]
         if use == "haystack":
             allowed = frozenset((str, list))
         else:
@@ -333,6 +360,8 @@ class _Writer:
         if declared is not None:
             allowed = allowed & declared
         item = self.temporary()
+        if self._recorded is not None:
+            self._recorded[key] = item
         # Any other type is for the closures: bad data, or a value they normalise.
         return f"({item} if type({item} := {source}) in {self.type_set(allowed)} else _bad())"
 

@@ -8,6 +8,7 @@ a value the generated code does not decide it must run for that record alone.
 from __future__ import annotations
 
 import linecache
+import re
 
 import numpy as np
 import pytest
@@ -127,3 +128,16 @@ def test_the_generated_code_guards_what_the_checker_did_not_prove():
     assert reads >= 2 and source.count("if type(_t") == reads
     dated = segdsl.compile("x == 2024-10-17T11:31:59Z")
     assert codegen.predicate(dated._program.body(dated.name)) is None
+
+
+def test_an_and_operand_that_is_not_true_is_retested_from_the_same_reads():
+    """Where `age >= 30` is not true, the generated code asks whether it is false from the
+    value already read, and on a null goes on testing the later operands as the closures do."""
+    segment = segdsl.compile("age >= 30 and flag")
+    source = _source(codegen.list_filter(segment._program.body(segment.name)))
+    assert source.count("record['age']") == 1
+    assert re.search(r"else \(False if \(_t\d+ < 30\) else", source)
+    customers = [{"id": 1, "age": None, "flag": 7}, {"id": 2, "age": 20, "flag": 7}]
+    with pytest.raises(segdsl.DataError, match="expected true or false, found 7"):
+        segment.filter(customers[:1], now=NOW)  # null age: the closures go on to the bad flag
+    assert segment.filter(customers[1:], now=NOW) == []  # false age: flag never needed
