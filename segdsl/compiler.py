@@ -268,9 +268,12 @@ class Compiler:
     # comparisons and arithmetic
 
     def _binary(self, node: c.Binary) -> Closure:
-        left = self._operand(node.left, _shifted(node, node.right.type))
-        right = self._operand(node.right, _shifted(node, node.left.type))
+        by_day = node.op in _COMPARISONS and _meets_datetime(node.left, node.right)
+        left = self._operand(node.left, _shifted(node, node.right.type), by_day)
+        right = self._operand(node.right, _shifted(node, node.left.type), by_day)
         function = _time_step(node, self.zone) if _is_time_step(node) else _operator_function(node)
+        if by_day:
+            function = _by_day(function, self.zone)
         describe = _describe_failure(node)
 
         def apply(ctx):
@@ -288,12 +291,13 @@ class Compiler:
 
         return apply
 
-    def _operand(self, node: c.Checked, other: t.Type) -> Closure:
+    def _operand(self, node: c.Checked, other: t.Type, by_day: bool = False) -> Closure:
         """``node``'s closure, reading text as a date or datetime when the other
-        side is one and ``node``'s own type is unknown."""
+        side is one and ``node``'s own type is unknown. ``by_day``: a date
+        object stays a date, for a comparison with a datetime by its day."""
         closure = self.compile(node)
         if t.is_unknown(node.type) and other.name in ("date", "datetime"):
-            return _coerce(closure, other, node)
+            return _coerce(closure, other, node, by_day)
         return closure
 
     def _negate(self, node: c.Negate) -> Closure:
@@ -332,8 +336,10 @@ class Compiler:
 
     def _membership(self, node: c.Membership) -> Closure:
         container_type = node.container.type
-        element = self._operand(node.element, container_type.element
-                                if container_type.is_list else container_type)
+        items_type = container_type.element if container_type.is_list else container_type
+        by_day = items_type == t.DATETIME and t.is_unknown(node.element.type)
+        element = self._operand(node.element, items_type, by_day)
+        zone = self.zone
         container = self.compile(node.container)
         negated = node.negated
 
@@ -352,6 +358,8 @@ class Compiler:
                     found = value in items
                 elif kind is tuple or kind is list:
                     items = normalise_items(list(items) if kind is tuple else items)
+                    if by_day and _is_day(value):
+                        items = [_day_of(item, zone) for item in items]
                     found = found_in(value, items)
                     if not found and None in items:
                         return None
@@ -368,17 +376,19 @@ class Compiler:
         # Untyped sides are read as the first known type among the three.
         known = next((side.type for side in (node.operand, node.low, node.high)
                       if not t.is_unknown(side.type)), t.ANY)
-        operand = self._operand(node.operand, known)
-        low = self._operand(node.low, known)
-        high = self._operand(node.high, known)
+        by_day = known == t.DATETIME
+        operand = self._operand(node.operand, known, by_day)
+        low = self._operand(node.low, known, by_day)
+        high = self._operand(node.high, known, by_day)
+        less_or_equal = _by_day(_less_or_equal, self.zone) if by_day else _less_or_equal
 
         def between(ctx):
             value, lower, upper = operand(ctx), low(ctx), high(ctx)
             if value is None:
                 return None
             try:
-                above = None if lower is None else _less_or_equal(lower, value)
-                below = None if upper is None else _less_or_equal(value, upper)
+                above = None if lower is None else less_or_equal(lower, value)
+                below = None if upper is None else less_or_equal(value, upper)
             except (TypeError, RecursionError) as error:
                 raise data_error(ctx, f"cannot compare {safe_repr(value, 80)} with "
                                  f"{safe_repr(lower, 80)} and {safe_repr(upper, 80)} ({error})",
@@ -660,13 +670,13 @@ _CONVERTERS = {
 }
 
 
-def _coerce(closure: Closure, target: t.Type, node: c.Checked) -> Closure:
+def _coerce(closure: Closure, target: t.Type, node: c.Checked, by_day: bool = False) -> Closure:
     parse = read_datetime if target.name == "datetime" else read_date
     located = _where(node)
 
     def coerced(ctx):
         raw = closure(ctx)
-        if raw is None or isinstance(raw, dt.timedelta):
+        if raw is None or isinstance(raw, dt.timedelta) or (by_day and _is_day(raw)):
             return raw
         try:
             return parse(raw, ctx.zone)
@@ -677,6 +687,38 @@ def _coerce(closure: Closure, target: t.Type, node: c.Checked) -> Closure:
                              *located) from None
 
     return coerced
+
+
+_COMPARISONS = frozenset((c.Operator.EQ, c.Operator.NE, c.Operator.LT, c.Operator.LE,
+                          c.Operator.GT, c.Operator.GE))
+
+
+def _meets_datetime(left: c.Checked, right: c.Checked) -> bool:
+    """An untyped side compared with a datetime: a date object there is compared by day."""
+    return ((t.is_unknown(left.type) and right.type == t.DATETIME)
+            or (t.is_unknown(right.type) and left.type == t.DATETIME))
+
+
+def _is_day(value: Any) -> bool:
+    return type(value) is dt.date
+
+
+def _day_of(value: Any, zone: dt.tzinfo) -> Any:
+    """A datetime's calendar day in ``zone``; anything else as it is."""
+    return value.astimezone(zone).date() if isinstance(value, dt.datetime) else value
+
+
+def _by_day(function: Callable[[Any, Any], Any], zone: dt.tzinfo) -> Callable[[Any, Any], Any]:
+    """``function`` comparing a date with a datetime by the datetime's day in
+    ``zone``, as a date field and a datetime are compared."""
+    def compare(a, b):
+        if _is_day(a) and isinstance(b, dt.datetime):
+            b = _day_of(b, zone)
+        elif _is_day(b) and isinstance(a, dt.datetime):
+            a = _day_of(a, zone)
+        return function(a, b)
+
+    return compare
 
 
 def _is_time_step(node: c.Binary) -> bool:
