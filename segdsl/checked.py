@@ -309,6 +309,26 @@ def walk(node: Checked, enter: Callable[[Checked], bool] = lambda sub: True):
             stack.extend(reversed(checked_children(current)))
 
 
+def fold(root: Checked, combine: Callable[[Checked, list[Any]], Any],
+         memo: dict[int, Any], parts: Callable[[Checked], tuple[Checked, ...]] = checked_children
+         ) -> Any:
+    """``combine(node, [its parts' results])`` for ``root``, computed bottom up
+    without recursion, once per node however many paths share it. Results are
+    kept in ``memo`` by node id (the caller keeps the nodes alive)."""
+    pending: list[tuple[Checked, bool]] = [(root, False)]
+    while pending:
+        node, parts_done = pending.pop()
+        if id(node) in memo:
+            continue
+        below = parts(node)
+        if not parts_done:
+            pending.append((node, True))
+            pending.extend((part, False) for part in below if id(part) not in memo)
+            continue
+        memo[id(node)] = combine(node, [memo[id(part)] for part in below])
+    return memo[id(root)]
+
+
 def _identity_first(eq: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def __eq__(self, other):
         return True if self is other else eq(self, other)

@@ -474,35 +474,22 @@ def repeated_customer_nodes(root: c.Checked) -> list[c.Checked]:
                 nodes[key] = child
                 pending.append(child)
     repeated = [nodes[key] for key, count in paths_in.items() if count > 1]
-    free = _free_scopes(root)
+    free: dict[int, frozenset[int]] = {}
+    c.fold(root, _free_scopes, free)
     return [node for node in repeated if not free[id(node)]]
 
 
-def _free_scopes(root: c.Checked) -> dict[int, frozenset[int]]:
-    """For each node under ``root`` (by id), the element scopes it reads that
-    no aggregation inside it binds; empty when only the customer is read."""
-    free: dict[int, frozenset[int]] = {}
-    pending: list[tuple[c.Checked, bool]] = [(root, False)]
-    while pending:
-        node, children_done = pending.pop()
-        if id(node) in free:
-            continue
-        children = c.checked_children(node)
-        if not children_done:
-            pending.append((node, True))
-            pending.extend((child, False) for child in children if id(child) not in free)
-            continue
-        if isinstance(node, c.Field):
-            found = frozenset((node.depth,)) if node.depth else frozenset()
-        elif isinstance(node, c.Aggregate):
-            # The aggregation binds its elements' scopes, nested lists' included.
-            bound = node.depth - len(node.flatten)
-            found = frozenset().union(*(free[id(child)] for child in children))
-            found = frozenset(depth for depth in found if depth < bound)
-        else:
-            found = frozenset().union(*(free[id(child)] for child in children))
-        free[id(node)] = found
-    return free
+def _free_scopes(node: c.Checked, below: list[frozenset[int]]) -> frozenset[int]:
+    """The element scopes ``node`` reads that no aggregation inside it binds
+    (``below``: its parts'); empty when only the customer is read."""
+    if isinstance(node, c.Field):
+        return frozenset((node.depth,)) if node.depth else frozenset()
+    found = frozenset().union(*below)
+    if isinstance(node, c.Aggregate):
+        # The aggregation binds its elements' scopes, nested lists' included.
+        bound = node.depth - len(node.flatten)
+        found = frozenset(depth for depth in found if depth < bound)
+    return found
 
 
 def _memoised(closure: Closure, key: object) -> Closure:

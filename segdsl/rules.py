@@ -299,32 +299,30 @@ class _Program:
         self._traced: dict[str, Closure] = {}
         self._fast: dict[str, _FastPath | None] = {}
         self._nesting: dict[int, int] = {}
+        self._deep: dict[str, bool] = {}
 
     def room(self, names: Iterable[str]) -> contextlib.AbstractContextManager:
         """Room on Python's stack while segments nesting deeper than the default
         recursion limit allows are compiled and evaluated."""
-        if any(self.nesting(name) > stack.SHALLOW for name in names):
+        if any(self._is_deep(name) for name in names):
             return stack.recursion_room()
         return contextlib.nullcontext()
 
+    def _is_deep(self, name: str) -> bool:
+        if name not in self._deep:
+            self._deep[name] = self.nesting(name) > stack.SHALLOW
+        return self._deep[name]
+
     def nesting(self, name: str) -> int:
         """How deep the segment's rule nests, the rules it refers to included."""
-        depths = self._nesting
-        root = self.body(name)
-        pending: list[tuple[c.Checked, bool]] = [(root, False)]
-        while pending:
-            node, children_done = pending.pop()
-            if id(node) in depths:
-                continue
-            parts = c.checked_children(node)
-            if isinstance(node, c.SegmentRef):
-                parts = (self.body(node.name),)
-            if not children_done:
-                pending.append((node, True))
-                pending.extend((part, False) for part in parts if id(part) not in depths)
-                continue
-            depths[id(node)] = 1 + max((depths[id(part)] for part in parts), default=0)
-        return depths[id(root)]
+        return c.fold(self.body(name), lambda node, below: 1 + max(below, default=0),
+                      self._nesting, self._parts)
+
+    def _parts(self, node: c.Checked) -> tuple[c.Checked, ...]:
+        # A segment reference nests its segment's whole rule.
+        if isinstance(node, c.SegmentRef):
+            return (self.body(node.name),)
+        return c.checked_children(node)
 
     def body(self, name: str) -> c.Checked:
         if name not in self.bodies:

@@ -25,11 +25,21 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
+import segdsl
 from segdsl import nodes as n
 from segdsl.parser import RESERVED_WORDS, tokenize
 
 _NAME_START = string.ascii_letters + "_"
 _NAME_REST = _NAME_START + string.digits
+
+# The customers' fields the differential and adversarial tests draw, declared.
+SCHEMA = segdsl.Schema({
+    "id": "number", "country": "string", "email": "string", "age": "number",
+    "tags": "list[string]", "email_subscribed": "bool", "signed_up_at": "datetime",
+    "orders": segdsl.ListOf({"at": "datetime", "total": "number", "items": [
+        {"category": "string", "sku": "string", "price": "number", "discounted": "bool"}]}),
+    "events": segdsl.ListOf({"type": "string", "at": "datetime"}),
+})
 
 # Characters that test string escapes: quotes, backslashes, line breaks,
 # invisible characters, accents, a character beyond the basic plane.

@@ -33,7 +33,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import segdsl
-from tests.strategies import RaisingGetattr, hostile_customers, snapshot
+from tests.strategies import SCHEMA, RaisingGetattr, hostile_customers, snapshot
 
 NOW = "2026-07-15T12:00:00Z"
 
@@ -79,13 +79,6 @@ RULES = {
 }
 RANKING = {"ntile", "percentile", "rfm"}
 LABELS = {name: f"rule{index}" for index, name in enumerate(RULES)}  # segment names in a file
-SCHEMA = segdsl.Schema({
-    "id": "number", "country": "string", "email": "string", "age": "number",
-    "tags": "list[string]", "email_subscribed": "bool", "signed_up_at": "datetime",
-    "orders": segdsl.ListOf({"at": "datetime", "total": "number", "items": [
-        {"category": "string", "sku": "string", "price": "number", "discounted": "bool"}]}),
-    "events": segdsl.ListOf({"type": "string", "at": "datetime"}),
-})
 SCHEMAS = {"schema": SCHEMA, "no schema": None}
 
 

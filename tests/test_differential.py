@@ -78,6 +78,7 @@ from hypothesis import strategies as st
 import segdsl
 from segdsl import nodes as n
 from segdsl.formatter import render as render_string_literal
+from tests.strategies import SCHEMA
 
 UTC = dt.UTC
 ZONES = {"UTC": UTC, "Europe/Paris": zoneinfo.ZoneInfo("Europe/Paris")}
@@ -101,13 +102,6 @@ MISSING = object()  # a key left out of a record
 IMPOSSIBLE_STAMPS = ("2026-02-30T10:00:00Z", "2026-07-00T10:00:00Z", "2026-07-15T25:61:61Z")
 EXAMPLES = int(os.environ.get("SEGDSL_DIFFERENTIAL_EXAMPLES", "0")) or None
 
-SCHEMA = segdsl.Schema({
-    "id": "number", "country": "string", "email": "string", "age": "number",
-    "tags": "list[string]", "email_subscribed": "bool", "signed_up_at": "datetime",
-    "orders": segdsl.ListOf({"at": "datetime", "total": "number", "items": [
-        {"category": "string", "sku": "string", "price": "number", "discounted": "bool"}]}),
-    "events": segdsl.ListOf({"type": "string", "at": "datetime"}),
-})
 
 
 # ------------------------------------------------------------ rendering
