@@ -262,12 +262,20 @@ def _coalesce(*values: Any) -> Any:
 
 _NUMBER, _STRING = (t.NUMBER,), (t.STRING,)
 
+
+def _length(value: Any) -> int:
+    # Only text and lists have a length: a record (a dict) where a list is
+    # expected is bad data, not an empty list.
+    if not isinstance(value, (str, list, tuple)):
+        raise TypeError(f"expected text or a list, found {type(value).__name__}")
+    return len(value)
+
 BUILTINS = Functions._builtins([
     Function("lower", str.lower, (Parameter("text", _STRING),), t.STRING,
              doc="the text in lower case"),
     Function("upper", str.upper, (Parameter("text", _STRING),), t.STRING,
              doc="the text in upper case"),
-    Function("length", len, (Parameter("value", (t.STRING, t.list_of(t.ANY))),), t.NUMBER,
+    Function("length", _length, (Parameter("value", (t.STRING, t.list_of(t.ANY))),), t.NUMBER,
              doc="the number of characters of a string or items of a list"),
     Function("abs", abs, (Parameter("number", _NUMBER),), t.NUMBER, doc="the absolute value"),
     Function("round", _round, (Parameter("number", _NUMBER), Parameter("digits", _NUMBER, False)),

@@ -303,3 +303,14 @@ def test_lists_values_that_are_lists_flatten_without_a_schema():
     assert _answers("max(baskets.lines.price) == 1", customers) == [False, True, False]
     assert _answers('first(baskets.lines.sku) == "c"', customers) == [False, True, False]
     assert _answers("count(people.tags) == 3", customers) == [False, False, True]
+
+
+def test_lists_length_of_a_record_is_bad_data_not_zero():
+    """`length(tags)` with `{}` where a list is expected is a DataError naming the field."""
+    rule = segdsl.compile("length(tags) > 0")
+    with pytest.raises(segdsl.DataError) as raised:
+        rule.matches({"id": 1, "tags": {}}, now=NOW)
+    assert raised.value.field_path == "tags"
+    assert "expected text or a list, found dict" in str(raised.value)
+    assert [rule.matches({"id": 2, "tags": value}, now=NOW) for value in ("", [], ("a",))] == [
+        False, False, True]
