@@ -395,6 +395,9 @@ class Checker:
     def _now(self, node: n.Now, env: _Env) -> c.Checked:
         return c.Now(t.DATETIME, syntax=node)
 
+    def _today(self, node: n.Today, env: _Env) -> c.Checked:
+        return c.Today(t.DATE, syntax=node)
+
     def _prechecked(self, node: Prechecked, env: _Env) -> c.Checked:
         return node.value
 
@@ -439,16 +442,12 @@ class Checker:
         raise self._unknown_name(node, env)
 
     def _warn_lookalike(self, node: n.Reference, owner: str) -> None:
-        # `True`, `NULL`, `Now` or `today` read as undeclared fields, which are
+        # `True`, `NULL`, `Now` or `Today` read as undeclared fields, which are
         # null in every customer: almost surely meant as the literal.
         name = node.path[0]
         lower = name.lower()
-        if lower == "today":
-            self._warn(f"'{name}' is read as a field of {owner}, not today's date: the language "
-                       f"has no '{lower}'", node.span,
-                       hint="write now, the evaluation time (e.g. last_order_at > now - 1d)")
-        elif lower in RESERVED_WORDS and len(node.path) == 1:
-            what = "literal" if lower in ("true", "false", "null", "now") else "keyword"
+        if lower in RESERVED_WORDS and len(node.path) == 1:
+            what = "literal" if lower in ("true", "false", "null", "now", "today") else "keyword"
             self._warn(f"'{name}' is read as a field of {owner}, not the {what} '{lower}': "
                        f"names and keywords are case-sensitive", node.span,
                        hint=f"write {lower}")

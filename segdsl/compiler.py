@@ -20,7 +20,7 @@ from dateutil.relativedelta import relativedelta
 from segdsl import checked as c
 from segdsl import types as t
 from segdsl.errors import DataError, EvaluationError
-from segdsl.timeline import Duration, read_date, read_datetime, shift
+from segdsl.timeline import Duration, in_zone, read_date, read_datetime, shift
 from segdsl.values import (
     FieldReadError,
     is_record,
@@ -208,6 +208,9 @@ class Compiler:
 
     def _now(self, node: c.Now) -> Closure:
         return lambda ctx: ctx.now
+
+    def _today(self, node: c.Today) -> Closure:
+        return today
 
     def _field(self, node: c.Field) -> Closure:
         return _field_reader(node.path, node.depth, node.type)
@@ -446,6 +449,14 @@ class Compiler:
             return scorers[key](ctx, measure)
 
         return score
+
+
+def today(ctx: Context) -> dt.date:
+    """``today``: the evaluation time's day in the configured timezone."""
+    try:
+        return in_zone(ctx.now, ctx.zone).date()
+    except ValueError as error:
+        raise EvaluationError(f"today is not a day of the years 1 to 9999: {error}") from None
 
 
 def runtime_value(value: Any) -> Any:

@@ -305,11 +305,12 @@ _SURROGATE = re.compile("[\\ud800-\\udfff]")
 
 
 def _shown_children(node: c.Checked) -> tuple[c.Checked, ...]:
-    if isinstance(node, (c.Aggregate, c.Population, c.Constant, c.Field, c.Now)):
+    if isinstance(node, (c.Aggregate, c.Population, c.Constant, c.Field, c.Now,
+                         c.Today)):
         return ()
     shown = []
     for child in c.checked_children(node):
-        if isinstance(child, (c.Constant, c.Now)):
+        if isinstance(child, (c.Constant, c.Now, c.Today)):
             continue
         if isinstance(child, (c.ToDate, c.Coerce)):
             child = child.operand

@@ -539,6 +539,7 @@ _DOCS: dict[type, Callable[[Any, _Slots], Doc]] = {
     n.Boolean: _text(lambda node: "true" if node.value else "false"),
     n.Null: _text(lambda node: "null"),
     n.Now: _text(lambda node: "now"),
+    n.Today: _text(lambda node: "today"),
     n.Date: _text(lambda node: node.value.isoformat()),
     n.DateTime: _text(lambda node: _datetime_text(node.value)),
     n.Duration: _text(lambda node: f"{node.amount}{node.unit.value}"),

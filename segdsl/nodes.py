@@ -180,6 +180,13 @@ class Now(Node):
     span: Span | None = _span_field()
 
 
+@attrs.frozen
+class Today(Node):
+    """``today``: the evaluation time's day in the configured timezone."""
+
+    span: Span | None = _span_field()
+
+
 # --------------------------------------------------------------- expressions
 
 
@@ -296,7 +303,8 @@ class Or(Node):
     span: Span | None = _span_field()
 
 
-Literal = Union[Number, String, Boolean, Null, Date, DateTime, Duration, DateRange, ListLiteral, Now]
+Literal = Union[Number, String, Boolean, Null, Date, DateTime, Duration, DateRange, ListLiteral, Now,
+                Today]
 Expression = Union[
     Literal, Reference, Call, Negate, Arithmetic, Comparison, Membership, Between, IsNull, Not, And, Or
 ]

@@ -358,7 +358,7 @@ _ARITHMETIC_OPS = {op.value: op for op in n.ArithmeticOp}
 #: parameter of that name.
 RESERVED_WORDS = frozenset(
     ("segment", "period", "def", "and", "or", "not", "in", "is", "null", "true", "false", "now",
-     "between", "contains", "starts_with", "ends_with", "matches")
+     "today", "between", "contains", "starts_with", "ends_with", "matches")
 )
 
 
@@ -532,6 +532,9 @@ class _TreeBuilder:
 
     def now(self, children):
         return n.Now(span=_token_span(children[0], _state.get().file))
+
+    def today(self, children):
+        return n.Today(span=_token_span(children[0], _state.get().file))
 
     def reference(self, names):
         state = _state.get()

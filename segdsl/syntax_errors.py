@@ -35,7 +35,7 @@ _STATEMENT_FORMS = ", ".join(_FORMS.values())
 
 # Tokens that can begin an expression.
 _OPERAND_STARTS = {"NAME", "NUMBER", "STRING", "DATE", "DATETIME", "DURATION", "TRUE", "FALSE",
-                   "NULL", "NOW", "LPAR", "LSQB", "MINUS", "NOT"}
+                   "NULL", "NOW", "TODAY", "LPAR", "LSQB", "MINUS", "NOT"}
 
 _COMPARISONS = {"EQ", "NE", "LT", "LE", "GT", "GE", "CONTAINS", "STARTS_WITH", "ENDS_WITH",
                 "MATCHES", "IN", "BETWEEN", "IS"}
@@ -44,7 +44,7 @@ _OPERATORS = _COMPARISONS | _ARITHMETIC | {"AND", "OR", "NOT"}
 
 # Tokens that can end an operand.
 _OPERAND_ENDS = {"NAME", "NUMBER", "STRING", "DATE", "DATETIME", "DURATION", "TRUE", "FALSE",
-                 "NULL", "NOW", "RPAR", "RSQB"}
+                 "NULL", "NOW", "TODAY", "RPAR", "RSQB"}
 
 # Tokens after which an expression must follow.
 _NEEDS_OPERAND = _OPERATORS - {"IS"} | {"EQUAL", "LPAR", "LSQB", "COMMA"}
