@@ -32,13 +32,21 @@ from segdsl import checked as c
 from segdsl import nodes as n
 from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
-from segdsl.functions import BUILTINS, Function, Functions
+from segdsl.functions import BUILTINS, CALENDAR_FUNCTIONS, NEEDS_TODAY, Function, Functions
 from segdsl.parser import RESERVED_WORDS, parse, strip_bom
 from segdsl.population import RFM_GROUPS
 from segdsl.regex import Regex, RegexError
 from segdsl.schema import DEFAULT_SCHEMA, DEFAULT_TIMESTAMP, Schema
 from segdsl.stack import MAX_NESTING, recursion_room
-from segdsl.timeline import Duration, Period, as_timezone, read_date
+from segdsl.timeline import (
+    Duration,
+    Period,
+    as_duration,
+    as_timezone,
+    duration_arithmetic,
+    read_date,
+    unit_words,
+)
 
 AGGREGATIONS = ("count", "sum", "avg", "min", "max", "first", "last", "exists")
 POPULATION_FUNCTIONS = ("ntile", "percentile")
@@ -161,6 +169,7 @@ class Checker:
         self._nesting = 0
         self._failed: dict[str, Exception] = {}
         self._near_misses: dict[tuple, list[str]] = {}
+        self._calendars: dict[int, tuple[c.Checked, bool | None]] = {}
         self._refuse_shadowed_functions()
         self._collect_definitions()
 
@@ -574,11 +583,97 @@ class Checker:
             raise CheckError(f"cannot apply '{node.op.value}' to {_a(left.type)} and "
                              f"{_a(right.type)}", node.span,
                              hint=_arithmetic_hint(node.op, left.type, right.type))
-        if result == t.DATE and right.type == t.DURATION and isinstance(right, c.Constant) \
-                and right.value.unit == "h":
+        if t.DURATION in (left.type, right.type):
+            self._refuse_calendar_arithmetic(node, left, right, result)
+        if result == t.DATE and any(side.type == t.DURATION and isinstance(side, c.Constant)
+                                    and isinstance(side.value, Duration)
+                                    and side.value.unit == "h" for side in (left, right)):
             raise CheckError("a date has no hours: add hours to a datetime instead", node.span)
-        return c.Binary(c.Operator(node.op.value), left, right, result,
-                        left.nullable or right.nullable or node.op.value in "/%", syntax=node)
+        checked = c.Binary(c.Operator(node.op.value), left, right, result,
+                           left.nullable or right.nullable or node.op.value in "/%", syntax=node)
+        if result in (t.DURATION, t.NUMBER) and t.DURATION in (left.type, right.type):
+            checked = self._fold_durations(checked)
+            self._calendars[id(checked)] = (checked, self._calendar(checked))
+        return checked
+
+    def _calendar(self, node: c.Checked) -> bool | None:
+        """Whether duration ``node`` is calendar (months, years), fixed, or None
+        when only the run time tells (a value of a function or of the data)."""
+        known = self._calendars.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
+        if isinstance(node, c.Constant):
+            return node.value.is_calendar if isinstance(node.value, Duration) else None
+        if isinstance(node, c.Negate):
+            return self._calendar(node.operand)
+        if not isinstance(node, c.Binary) or node.type != t.DURATION:
+            return None
+        if node.op in (c.Operator.MULTIPLY, c.Operator.DIVIDE):
+            return self._calendar(node.left if node.left.type == t.DURATION else node.right)
+        if node.left.type != t.DURATION or node.right.type != t.DURATION:
+            return False  # a moment minus a moment: an exact length
+        sides = (self._calendar(node.left), self._calendar(node.right))
+        return True if True in sides else (False if sides == (False, False) else None)
+
+    def _refuse_calendar_arithmetic(self, node: n.Arithmetic, left: c.Checked, right: c.Checked,
+                                    result: t.Type) -> None:
+        """Months and years have no fixed length: multiplied by whole numbers
+        only, never divided or divided by, never mixed with fixed durations."""
+        op = node.op
+        if op is n.ArithmeticOp.MULTIPLY:
+            duration, factor = (left, right) if left.type == t.DURATION else (right, left)
+            if self._calendar(duration) and isinstance(factor, c.Constant) \
+                    and isinstance(factor.value, (int, float)) \
+                    and not float(factor.value).is_integer():
+                shown = self._text(duration, "this duration")
+                raise CheckError(f"months and years have no fixed length, so {shown} can be "
+                                 f"multiplied only by a whole number, not "
+                                 f"{self._text(factor, f'{factor.value:g}')}",
+                                 _span_of(factor, node), hint="for a fraction, use days: 90d * 1.5")
+        elif op is n.ArithmeticOp.DIVIDE:
+            if left.type == t.DURATION and self._calendar(left):
+                raise CheckError(f"months and years have no fixed length, so "
+                                 f"{self._text(left, 'this duration')} cannot be divided",
+                                 _span_of(left, node), hint="divide days instead: 90d / 3")
+            if right.type == t.DURATION and self._calendar(right):
+                raise CheckError(f"months and years have no fixed length, so nothing can be "
+                                 f"divided by {self._text(right, 'this duration')}",
+                                 _span_of(right, node),
+                                 hint="divide by days instead: (now - signed_up_at) / 1d")
+        elif result == t.DURATION and left.type == t.DURATION and right.type == t.DURATION:
+            sides = (self._calendar(left), self._calendar(right))
+            if None not in sides and sides[0] != sides[1]:
+                first, second = self._text(left, "a duration"), self._text(right, "another")
+                then = "-" if op is n.ArithmeticOp.ADD else "+"
+                raise CheckError(f"months and years have no fixed length, so "
+                                 f"{self._text_of(node, 'this')} is not a duration", node.span,
+                                 hint=f"subtract each from a date instead: now - {first} {then} "
+                                      f"{second}")
+
+    def _fold_durations(self, node: c.Binary) -> c.Checked:
+        """Constant duration arithmetic as one constant, where the result is
+        exact in the units of durations (``30d * 2`` is ``60d``); other
+        constant results (``1d / 7``) are computed at each evaluation."""
+        left, right = node.left, node.right
+        if not (isinstance(left, c.Constant) and isinstance(right, c.Constant)):
+            return node
+        if left.value is None or right.value is None:
+            return node
+        try:
+            value = duration_arithmetic(node.op.value, _step_of(left.value),
+                                        _step_of(right.value))
+        except OverflowError:
+            raise CheckError(f"{self._text_of(node.syntax, 'this')} is too long a duration",
+                             node.syntax.span if node.syntax is not None else None) from None
+        except (TypeError, ValueError):
+            return node
+        if value is None or isinstance(value, (int, float)):
+            return c.Constant(value, node.type, value is None, syntax=node.syntax)
+        units = [side.value.unit for side in (left, right) if isinstance(side.value, Duration)]
+        found = as_duration(value, units[0])
+        if found is None:
+            return node
+        return c.Constant(found, t.DURATION, syntax=node.syntax)
 
     def _comparison(self, node: n.Comparison, env: _Env) -> c.Checked:
         left, right = self.check(node.left, env), self.check(node.right, env)
@@ -625,10 +720,11 @@ class Checker:
 
     def _refuse_calendar_comparison(self, node, left: c.Checked, right: c.Checked) -> None:
         for side in (left, right):
-            if isinstance(side, c.Constant) and isinstance(side.value, Duration) \
-                    and side.value.is_calendar:
+            if side.type == t.DURATION and self._calendar(side):
+                shown = self._text(side, str(side.value) if isinstance(side, c.Constant)
+                                   else "a duration of months or years")
                 raise CheckError(
-                    f"months and years have no fixed length, so {side.value} cannot be compared "
+                    f"months and years have no fixed length, so {shown} cannot be compared "
                     f"with another duration", side.syntax.span if side.syntax else node.span,
                     hint="compare dates instead: last_order_at < now - 3m, or use days: 90d")
 
@@ -851,6 +947,7 @@ class Checker:
     def _bind_function_arguments(self, function: Function, node: n.Call,
                                  env: _Env) -> list[c.Checked]:
         params = function.params
+        calendar = function.name in CALENDAR_FUNCTIONS and BUILTINS.get(function.name) is function
         if len(node.args) > len(params):
             raise CheckError(f"'{function.name}' takes {_count(len(params), 'argument')} but "
                              f"{_given(len(node.args))}", node.span, hint=function.signature)
@@ -882,10 +979,24 @@ class Checker:
                                  f"{value.type}", value.syntax.span if value.syntax else node.span,
                                  hint=function.signature)
             temporal = [a for a in param.accepts if a.name in ("date", "datetime")]
-            if t.is_unknown(value.type) and temporal and len(temporal) == len(param.accepts):
+            if calendar:
+                value = self._day_of(value)
+            elif t.is_unknown(value.type) and temporal and len(temporal) == len(param.accepts):
                 value = c.Coerce(value, temporal[0], value.nullable, syntax=value.syntax)
             args.append(value)
+        if calendar and function.name in NEEDS_TODAY:
+            args.append(c.Today(t.DATE, syntax=node))
         return args
+
+    def _day_of(self, value: c.Checked) -> c.Checked:
+        """A calendar function's argument as a date: a datetime's day in the
+        configured timezone, untyped values read as dates at run time."""
+        if value.type in (t.DATE, t.NULL):
+            return value
+        if isinstance(value, c.Constant) and isinstance(value.value, dt.datetime):
+            day = read_date(value.value, self.options.timezone)
+            return c.Constant(day, t.DATE, syntax=value.syntax)
+        return c.ToDate(value, t.DATE, value.nullable, syntax=value.syntax)
 
     # aggregations
 
@@ -1013,7 +1124,25 @@ class Checker:
             raise CheckError(f"the elements of {_path_text(node.args[0])} have no timestamp, so "
                              f"they cannot be windowed", keyword.span,
                              hint="declare the list's timestamp field in the schema")
+        self._refuse_empty_window(keyword, value, element)
         return c.Window(value, value.type, syntax=keyword)
+
+    def _refuse_empty_window(self, keyword: n.Keyword, value: c.Checked,
+                             element: t.Type) -> None:
+        """A constant window of zero or less holds nothing: windows look back
+        from now. A computed one is checked at each evaluation (a DataError)."""
+        if not (isinstance(value, c.Constant) and isinstance(value.value, Duration)
+                and value.value.amount <= 0):
+            return
+        shown = self._text(value, str(value.value))
+        hint = None
+        if value.value.amount < 0:
+            ahead = Duration(-value.value.amount, value.value.unit)
+            stamp = (element.timestamp if element.is_record else None) or DEFAULT_TIMESTAMP
+            hint = (f"for the coming {unit_words(ahead)}, write where = {stamp} between now "
+                    f"and now + {ahead}")
+        raise CheckError(f"a window looks back from now: {shown} holds nothing",
+                         _span_of(value, keyword.value), hint=hint)
 
     def _order_macro(self, node: n.Call, env: _Env) -> c.Checked:
         """``orders(window, category=, sku=, discounted=, where=)`` counts orders;
@@ -1463,6 +1592,9 @@ def _arithmetic_type(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> t.Type 
         if t.fits(left, t.NUMBER) and t.fits(right, t.NUMBER):
             return t.ANY if t.is_unknown(left) and t.is_unknown(right) else t.NUMBER
         return None
+    durations = _duration_arithmetic_type(op, left, right)
+    if durations is not None:
+        return durations
     if op not in (n.ArithmeticOp.ADD, n.ArithmeticOp.SUBTRACT):
         return None
     if right == t.DURATION and (left.name in temporal or t.is_unknown(left)):
@@ -1481,13 +1613,44 @@ def _arithmetic_type(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> t.Type 
     return None
 
 
+def _duration_arithmetic_type(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> t.Type | None:
+    """Durations times or divided by numbers, divided by durations, added up.
+    An untyped side is read as a number, or as a duration divided by one."""
+    duration = t.DURATION
+
+    def number(type_: t.Type) -> bool:
+        return t.fits(type_, t.NUMBER)
+
+    if op is n.ArithmeticOp.MULTIPLY and (left == duration and number(right)
+                                          or number(left) and right == duration):
+        return duration
+    if op is n.ArithmeticOp.DIVIDE and right == duration and (left == duration
+                                                              or t.is_unknown(left)):
+        return t.NUMBER
+    if op is n.ArithmeticOp.DIVIDE and left == duration and number(right):
+        return duration
+    if op in (n.ArithmeticOp.ADD, n.ArithmeticOp.SUBTRACT) and left == right == duration:
+        return duration
+    return None
+
+
+def _span_of(node: c.Checked, default: n.Node) -> n.Span | None:
+    return node.syntax.span if node.syntax is not None else default.span
+
+
+def _step_of(value: object) -> object:
+    return value.step() if isinstance(value, Duration) else value
+
+
 def _arithmetic_hint(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> str | None:
     if {left.name, right.name} == {"date", "datetime"}:
         return "subtract a date from a date, or a datetime from a datetime: now - 2026-07-01T00:00:00Z"
     if left.name in ("date", "datetime") and right == t.NUMBER:
         return "give the unit: now - 30d"
     if left == t.DURATION and right == t.DURATION:
-        return "durations do not add up; subtract each from a date: now - 30d - 12h"
+        return "multiply a duration by a number: 30d * 2; divide one by another: 90d / 1d"
+    if t.DURATION in (left, right) and op is n.ArithmeticOp.DIVIDE:
+        return "divide a duration by a number: 90d / 3"
     return None
 
 

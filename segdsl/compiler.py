@@ -20,7 +20,17 @@ from dateutil.relativedelta import relativedelta
 from segdsl import checked as c
 from segdsl import types as t
 from segdsl.errors import DataError, EvaluationError
-from segdsl.timeline import Duration, in_zone, read_date, read_datetime, shift
+from segdsl.timeline import (
+    Duration,
+    backwards,
+    duration_arithmetic,
+    duration_text,
+    in_zone,
+    is_duration,
+    read_date,
+    read_datetime,
+    shift,
+)
 from segdsl.values import (
     FieldReadError,
     is_record,
@@ -274,10 +284,17 @@ class Compiler:
         by_day = node.op in _COMPARISONS and _meets_datetime(node.left, node.right)
         left = self._operand(node.left, _shifted(node, node.right.type), by_day)
         right = self._operand(node.right, _shifted(node, node.left.type), by_day)
-        function = _time_step(node, self.zone) if _is_time_step(node) else _operator_function(node)
+        describe = _describe_failure(node)
+        if _is_time_step(node):
+            function = _time_step(node, self.zone)
+        elif _is_duration_arithmetic(node):
+            function, describe = _duration_function(node), _describe_duration_failure(node)
+        elif _is_date_step(node):
+            function, describe = _date_step(node), _describe_duration_failure(node)
+        else:
+            function = _operator_function(node)
         if by_day:
             function = _by_day(function, self.zone)
-        describe = _describe_failure(node)
 
         def apply(ctx):
             a = left(ctx)
@@ -429,7 +446,21 @@ class Compiler:
     # aggregations and population functions
 
     def _window(self, node: c.Window) -> Closure:
-        return self.compile(node.value)
+        # A constant window was checked when the rule was (a CheckError when it
+        # holds nothing); a computed one is checked each time it is computed.
+        value = self.compile(node.value)
+        if isinstance(node.value, c.Constant):
+            return value
+        located = _where(node.value)
+
+        def window(ctx):
+            found = value(ctx)
+            if is_duration(found) and backwards(found):
+                raise data_error(ctx, f"a window looks back from now: {duration_text(found)} "
+                                 f"holds nothing", *located)
+            return found
+
+        return window
 
     def _aggregate(self, node: c.Aggregate) -> Closure:
         from segdsl.aggregates import build_aggregate
@@ -732,6 +763,60 @@ def _time_step(node: c.Binary, zone: dt.tzinfo) -> Callable[[Any, Any], Any]:
     if node.left.type == t.DURATION:
         return lambda duration, moment: shift(moment, duration, zone)
     return lambda moment, duration: shift(moment, sign * duration, zone)
+
+
+def _is_duration_arithmetic(node: c.Binary) -> bool:
+    """Durations times or divided by numbers, divided by durations, added up."""
+    return (node.op in (c.Operator.ADD, c.Operator.SUBTRACT, c.Operator.MULTIPLY,
+                        c.Operator.DIVIDE)
+            and t.DURATION in (node.left.type, node.right.type)
+            and node.type.name in ("duration", "number"))
+
+
+def _duration_function(node: c.Binary) -> Callable[[Any, Any], Any]:
+    symbol = node.op.value
+    return lambda a, b: duration_arithmetic(symbol, a, b)
+
+
+def _is_date_step(node: c.Binary) -> bool:
+    """``date ± duration`` with a computed duration, which must be whole days."""
+    return (node.type.name == "date" and node.op in (c.Operator.ADD, c.Operator.SUBTRACT)
+            and any(side.type == t.DURATION and not isinstance(side, c.Constant)
+                    for side in (node.left, node.right)))
+
+
+def _date_step(node: c.Binary) -> Callable[[Any, Any], Any]:
+    step = operator.add if node.op is c.Operator.ADD else operator.sub
+    whole_day = dt.timedelta(days=1)
+
+    def date_step(a, b):
+        duration = b if is_duration(b) else a
+        if isinstance(duration, dt.timedelta) and duration % whole_day:
+            raise ValueError(f"a date has no hours, and {duration_text(duration)} is not a "
+                             f"whole number of days")
+        return step(a, b)
+
+    return date_step
+
+
+def _describe_duration_failure(node: c.Binary) -> Callable:
+    located = _where(node.left, node.right)
+    symbol = node.op.value
+
+    def shown(value: Any) -> str:
+        return duration_text(value) if is_duration(value) else safe_repr(value, 80)
+
+    def describe(ctx, a, b, error):
+        if isinstance(error, ValueError):
+            message = str(error)
+        elif isinstance(error, OverflowError):
+            message = f"{shown(a)} {symbol} {shown(b)} is too long a duration"
+        else:
+            message = (f"cannot evaluate {type(a).__name__} {shown(a)} {symbol} "
+                       f"{type(b).__name__} {shown(b)}")
+        return data_error(ctx, message, *located)
+
+    return describe
 
 
 def _shifted(node: c.Binary, other: t.Type) -> t.Type:

@@ -17,6 +17,7 @@ with a typed signature that the checker verifies like a built-in's::
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import inspect
 import math
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
+from dateutil.relativedelta import relativedelta
 
 from segdsl import types as t
 from segdsl.errors import UsageError
@@ -286,3 +288,84 @@ BUILTINS = Functions._builtins([
     Function("coalesce", _coalesce, (Parameter("value", (t.ANY,)), Parameter("fallback", (t.ANY,))),
              t.ANY, null_safe=False, doc="the first of its arguments that is not null"),
 ])
+
+# calendar
+# A datetime argument is taken as its day in the configured timezone: the
+# checker hands these functions dates (see CALENDAR_FUNCTIONS).
+
+
+def _year(day: dt.date) -> int:
+    return day.year
+
+
+def _month(day: dt.date) -> int:
+    return day.month
+
+
+def _day(day: dt.date) -> int:
+    return day.day
+
+
+def _weekday(day: dt.date) -> int:
+    return day.isoweekday()
+
+
+def _day_of_year(day: dt.date) -> int:
+    return day.timetuple().tm_yday
+
+
+def _on_year(day: dt.date, year: int) -> dt.date:
+    """``day``'s month and day in ``year``; 29 February is 28 February in a common year."""
+    if day.month == 2 and day.day == 29 and not calendar.isleap(year):
+        return dt.date(year, 2, 28)
+    return day.replace(year=year)
+
+
+def _anniversary(day: dt.date, today: dt.date) -> dt.date:
+    found = _on_year(day, today.year)
+    if found >= today:
+        return found
+    if today.year == dt.MAXYEAR:
+        raise ValueError(f"the anniversary of {day.isoformat()} after {today.isoformat()} is "
+                         f"after the year {dt.MAXYEAR}")
+    return _on_year(day, today.year + 1)
+
+
+def _months_between(start: dt.date, end: dt.date) -> int:
+    step = relativedelta(end, start)
+    return step.years * 12 + step.months
+
+
+def _years_between(start: dt.date, end: dt.date) -> int:
+    return relativedelta(end, start).years
+
+
+_DAY = (t.DATE, t.DATETIME)
+
+#: The built-ins whose date arguments the checker gives as days (a datetime's
+#: day in the configured timezone, text read as a date); ``anniversary`` also
+#: gets ``today`` after its argument.
+CALENDAR_FUNCTIONS = frozenset(("year", "month", "day", "weekday", "day_of_year", "anniversary",
+                                "years_between", "months_between"))
+NEEDS_TODAY = frozenset(("anniversary",))
+
+BUILTINS = Functions._builtins([*BUILTINS, *(
+    Function("year", _year, (Parameter("date", _DAY),), t.NUMBER, doc="the year of a date"),
+    Function("month", _month, (Parameter("date", _DAY),), t.NUMBER,
+             doc="the month of a date, 1 (January) to 12"),
+    Function("day", _day, (Parameter("date", _DAY),), t.NUMBER,
+             doc="the day of the month of a date, 1 to 31"),
+    Function("weekday", _weekday, (Parameter("date", _DAY),), t.NUMBER,
+             doc="the ISO day of the week of a date, 1 (Monday) to 7 (Sunday)"),
+    Function("day_of_year", _day_of_year, (Parameter("date", _DAY),), t.NUMBER,
+             doc="the day of the year of a date, 1 to 366"),
+    Function("anniversary", _anniversary, (Parameter("date", _DAY),), t.DATE,
+             doc="the next day with the date's month and day, today or after (29 February: "
+                 "28 February in common years)"),
+    Function("years_between", _years_between,
+             (Parameter("start", _DAY), Parameter("end", _DAY)), t.NUMBER,
+             doc="whole calendar years from start to end (negative when end is earlier)"),
+    Function("months_between", _months_between,
+             (Parameter("start", _DAY), Parameter("end", _DAY)), t.NUMBER,
+             doc="whole calendar months from start to end (negative when end is earlier)"),
+)])
