@@ -32,7 +32,13 @@ from segdsl import checked as c
 from segdsl import nodes as n
 from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
-from segdsl.functions import BUILTINS, CALENDAR_FUNCTIONS, NEEDS_TODAY, Function, Functions
+from segdsl.functions import (
+    BUILTINS,
+    CALENDAR_FUNCTIONS,
+    NEEDS_TODAY,
+    Function,
+    Functions,
+)
 from segdsl.parser import RESERVED_WORDS, parse, strip_bom
 from segdsl.population import RFM_GROUPS
 from segdsl.regex import Regex, RegexError

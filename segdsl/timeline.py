@@ -244,8 +244,8 @@ def scale(step: Any, factor: Any) -> dt.timedelta | relativedelta:
 def divide(step: Any, divisor: Any) -> dt.timedelta | None:
     """``step / divisor`` (null for zero); a calendar duration cannot be divided."""
     step, divisor = _step(step), _number(divisor)
-    if isinstance(step, relativedelta):
-        raise ValueError(f"{_NO_FIXED_LENGTH} {duration_text(step)} cannot be divided")
+    if isinstance(step, relativedelta):  # a duration, but not one to divide
+        raise ValueError(f"{_NO_FIXED_LENGTH} {duration_text(step)} cannot be divided")  # noqa: TRY004
     if divisor == 0:
         return None
     try:
@@ -257,10 +257,11 @@ def divide(step: Any, divisor: Any) -> dt.timedelta | None:
 def ratio(step: Any, other: Any) -> float | None:
     """``step / other``, two fixed durations: a number (null when ``other`` is zero)."""
     step, other = _step(step), _step(other)
-    for part in (step, other):
-        if isinstance(part, relativedelta):
-            raise ValueError(f"{_NO_FIXED_LENGTH} a duration cannot be divided by or into "
-                             f"{duration_text(part)}")
+    if isinstance(step, relativedelta):  # a duration, but not one to divide
+        raise ValueError(f"{_NO_FIXED_LENGTH} {duration_text(step)} cannot be divided")  # noqa: TRY004
+    if isinstance(other, relativedelta):
+        raise ValueError(  # noqa: TRY004
+            f"{_NO_FIXED_LENGTH} nothing can be divided by {duration_text(other)}")
     if not other:
         return None
     return step / other

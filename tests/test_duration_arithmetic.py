@@ -75,11 +75,11 @@ def test_division_by_zero_is_null():
 
 @pytest.mark.parametrize("rule, expected", [
     ("now - at > 3m * 1.5", (
-        "months and years have no fixed length, so 3m can be multiplied only by a whole "
-        "number, not 1.5", 17, 20, "for a fraction, use days: 90d * 1.5")),
+        ("months and years have no fixed length, so 3m can be multiplied only by a whole "
+        "number, not 1.5"), 17, 20, "for a fraction, use days: 90d * 1.5")),
     ("now - at > 1.5 * 1y", (
-        "months and years have no fixed length, so 1y can be multiplied only by a whole "
-        "number, not 1.5", 12, 15, "for a fraction, use days: 90d * 1.5")),
+        ("months and years have no fixed length, so 1y can be multiplied only by a whole "
+        "number, not 1.5"), 12, 15, "for a fraction, use days: 90d * 1.5")),
     ("at < now - 3m / 2", (
         "months and years have no fixed length, so 3m cannot be divided", 12, 14,
         "divide days instead: 90d / 3")),
@@ -93,8 +93,8 @@ def test_division_by_zero_is_null():
         "months and years have no fixed length, so 1m - 2d is not a duration", 13, 20,
         "subtract each from a date instead: now - 1m + 2d")),
     ("now - at > 3m * 2", (
-        "months and years have no fixed length, so 3m * 2 cannot be compared with another "
-        "duration", 12, 18, "compare dates instead: last_order_at < now - 3m, or use days: 90d")),
+        ("months and years have no fixed length, so 3m * 2 cannot be compared with another "
+        "duration"), 12, 18, "compare dates instead: last_order_at < now - 3m, or use days: 90d")),
     ("now - at > 30d * 1e300", ("30d * 1e300 is too long a duration", 12, 23, None)),
     ("now - at > 30d * 30d", (
         "cannot apply '*' to a duration and a duration", 12, 21,
@@ -113,8 +113,8 @@ def test_meaningless_duration_arithmetic_is_a_check_error(rule, expected):
 
 @pytest.mark.parametrize("rule, record, message", [
     ("at < now - 3m * k", {"k": 1.5},
-     "customer 7, field k: months and years have no fixed length, so 3m can be multiplied "
-     "only by a whole number, not 1.5"),
+     ("customer 7, field k: months and years have no fixed length, so 3m can be multiplied "
+     "only by a whole number, not 1.5")),
     ("at < now - k * 30d", {"k": 1e300},
      "customer 7, field k: 1e+300 * 30d is too long a duration"),
     ("at < now - k * 30d", {"k": "ten"},
