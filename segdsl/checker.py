@@ -989,6 +989,10 @@ class Checker:
                 value = self._day_of(value)
             elif t.is_unknown(value.type) and temporal and len(temporal) == len(param.accepts):
                 value = c.Coerce(value, temporal[0], value.nullable, syntax=value.syntax)
+            elif value.type == t.DATE and param.accepts == (t.DATETIME,):
+                # `days_between(signed_up_at, today)`: a date where only a
+                # datetime is taken is its first instant, as dates in data are.
+                value = c.Coerce(value, t.DATETIME, value.nullable, syntax=value.syntax)
             args.append(value)
         if calendar and function.name in NEEDS_TODAY:
             args.append(c.Today(t.DATE, syntax=node))

@@ -110,3 +110,14 @@ def test_repl_completes_today():
     found = [(candidate.text, candidate.meta)
              for candidate in complete(Session(now=NOW), "seen_at >= tod")]
     assert ("today", "keyword") in found
+
+
+def test_days_between_takes_today_as_its_first_instant():
+    """Where only a datetime is taken, `today` (and any date) is its first instant in the zone."""
+    customers = [{"id": 1, "x": "2026-07-01T12:00:00Z"}]
+    # Midnight of 15 July in Paris is 22:00 UTC on 14 July: 13 days and 10 hours after x.
+    assert members("days_between(x, today) == 13", customers, NOW,
+                   timezone="Europe/Paris") == [1]
+    schema = segdsl.Schema({"id": "number", "born": "date"})
+    born = [{"id": 1, "born": dt.date(2026, 7, 1)}]
+    assert members("days_between(born, now) == 13", born, NOW, schema=schema) == [1]
