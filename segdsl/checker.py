@@ -830,6 +830,7 @@ class Checker:
                 raise CheckError(f"cannot compare a {operand.type} with a {bound.type}",
                                  bound.syntax.span if bound.syntax else node.span,
                                  hint=_comparison_hint(operand.type, bound.type))
+            self._refuse_calendar_comparison(node, operand, bound)
         bounds = {low.type, high.type}
         if bounds == {t.DATE, t.DATETIME} or (operand.type == t.DATE and t.DATETIME in bounds):
             # Dates and datetimes mixed: each bound is compared on its own, a

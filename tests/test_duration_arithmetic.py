@@ -95,6 +95,9 @@ def test_division_by_zero_is_null():
     ("now - at > 3m * 2", (
         ("months and years have no fixed length, so 3m * 2 cannot be compared with another "
         "duration"), 12, 18, "compare dates instead: last_order_at < now - 3m, or use days: 90d")),
+    ("now - at between 1d and 1m", (
+        ("months and years have no fixed length, so 1m cannot be compared with another "
+        "duration"), 25, 27, "compare dates instead: last_order_at < now - 3m, or use days: 90d")),
     ("now - at > 30d * 1e300", ("30d * 1e300 is too long a duration", 12, 23, None)),
     ("now - at > 30d * 30d", (
         "cannot apply '*' to a duration and a duration", 12, 21,
