@@ -161,3 +161,4 @@ def test_duration_arithmetic_formats_and_round_trips():
     formatted = segdsl.format(text)
     assert formatted == "segment s = (now - signed_up_at) / 1d > 30d * 2 / 1d\n"
     assert segdsl.parse(formatted) == segdsl.parse(text)
+    assert segdsl.loads(formatted).evaluate(SIGNUPS, now=NOW)["s"] == ["61 days ago"]

@@ -94,6 +94,7 @@ def test_today_formats_and_round_trips():
     formatted = segdsl.format(text)
     assert formatted == "segment recent = seen_at >= today - 2w\n"
     assert segdsl.parse(formatted) == segdsl.parse(text)
+    assert segdsl.parse(formatted).statements[0].body.right.left == n.Today()
 
 
 def test_explain_shows_the_day_today_stands_for():
