@@ -8,6 +8,7 @@ import pytest
 from time_agreement import check_error, located, members
 
 import segdsl
+from segdsl import codegen
 
 NOW = "2026-07-15T12:00:00Z"
 
@@ -162,3 +163,20 @@ def test_duration_arithmetic_formats_and_round_trips():
     assert formatted == "segment s = (now - signed_up_at) / 1d > 30d * 2 / 1d\n"
     assert segdsl.parse(formatted) == segdsl.parse(text)
     assert segdsl.loads(formatted).evaluate(SIGNUPS, now=NOW)["s"] == ["61 days ago"]
+
+
+@pytest.mark.parametrize("rule", [
+    "seen_at >= today - 2w", "year(seen_at) == 2026", "(now - seen_at) / 1d > 1",
+    "now - seen_at > 30d * 2", "visits_per_day * 1d > 2h",
+])
+def test_the_fast_path_leaves_time_to_the_evaluator(rule):
+    """The generated code writes no new time construct: the closures decide them."""
+    assert codegen.predicate(segdsl.compile(rule)._program.body("rule")) is None
+
+
+def test_a_folded_ratio_is_a_plain_number_on_the_fast_path():
+    """`90d / 1d` folds to the number 90, which the generated code compares exactly."""
+    segment = segdsl.compile("sessions > 90d / 1d")
+    assert codegen.predicate(segment._program.body("rule")) is not None
+    customers = [{"id": 1, "sessions": 91}, {"id": 2, "sessions": 90}, {"id": 3, "sessions": None}]
+    assert members("sessions > 90d / 1d", customers, NOW) == [1]
