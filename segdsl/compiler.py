@@ -27,6 +27,7 @@ from segdsl.timeline import (
     duration_text,
     in_zone,
     is_duration,
+    iso_text,
     read_date,
     read_datetime,
     shift,
@@ -486,8 +487,9 @@ def today(ctx: Context) -> dt.date:
     """``today``: the evaluation time's day in the configured timezone."""
     try:
         return in_zone(ctx.now, ctx.zone).date()
-    except ValueError as error:
-        raise EvaluationError(f"today is not a day of the years 1 to 9999: {error}") from None
+    except ValueError:
+        raise EvaluationError(f"today is outside the years 1 to 9999 in the configured timezone "
+                              f"(now is {iso_text(ctx.now)})") from None
 
 
 def runtime_value(value: Any) -> Any:

@@ -122,3 +122,12 @@ def test_days_between_takes_today_as_its_first_instant():
     schema = segdsl.Schema({"id": "number", "born": "date"})
     born = [{"id": 1, "born": dt.date(2026, 7, 1)}]
     assert members("days_between(born, now) == 13", born, NOW, schema=schema) == [1]
+
+
+def test_today_past_year_9999_in_the_timezone_is_an_evaluation_error():
+    """At 23:00 UTC on 31 December 9999, Tokyo is past the last day: an EvaluationError."""
+    segment = segdsl.compile("today == 2026-01-01", timezone="Asia/Tokyo")
+    with pytest.raises(segdsl.EvaluationError) as raised:
+        segment.matches({"id": 1}, now="9999-12-31T23:00:00Z")
+    assert str(raised.value) == ("today is outside the years 1 to 9999 in the configured "
+                                 "timezone (now is 9999-12-31T23:00:00Z)")
