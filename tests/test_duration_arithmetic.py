@@ -4,7 +4,11 @@ fixed lengths; division by zero is null, overflow and bad values are DataErrors.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from time_agreement import check_error, located, members
 
 import segdsl
@@ -180,3 +184,34 @@ def test_a_folded_ratio_is_a_plain_number_on_the_fast_path():
     assert codegen.predicate(segment._program.body("rule")) is not None
     customers = [{"id": 1, "sessions": 91}, {"id": 2, "sessions": 90}, {"id": 3, "sessions": None}]
     assert members("sessions > 90d / 1d", customers, NOW) == [1]
+
+
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**20, 10**20),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
+    st.dates(), st.datetimes(timezones=st.sampled_from([None, dt.timezone.utc])),
+    st.timedeltas(), st.lists(st.integers(), max_size=2),
+)
+_RULES = [
+    "d < now - 3m * k", "now - d > k * 1d", "(now - d) / k > 1d", "(now - d) / 1d > k",
+    "count(orders, within = k * 1d) >= 1", "year(d) == k", "anniversary(d) >= today",
+    "years_between(d, today) >= k", "weekday(d) == 7 or day_of_year(d) > k",
+    "today - k * 1d <= d", "months_between(d, now) > 3",
+]
+
+_SEGMENTS = [segdsl.compile(rule, timezone="Europe/Paris") for rule in _RULES]
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=_VALUES, d=_VALUES)
+def test_any_value_gives_an_answer_or_a_segdsl_error(k, d):
+    """Whatever the data holds, time rules answer true or false or raise a SegdslError."""
+    customer = {"id": 1, "k": k, "d": d, "orders": [{"at": "2026-07-01T00:00:00Z"}]}
+    for segment in _SEGMENTS:
+        for evaluate in (lambda: segment.matches(customer, now=NOW),
+                         lambda: segment.filter([customer], now=NOW),
+                         lambda: segment.explain(customer, now=NOW).render()):
+            try:
+                evaluate()
+            except segdsl.SegdslError:
+                pass
