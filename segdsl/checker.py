@@ -49,7 +49,10 @@ from segdsl.timeline import (
     Period,
     as_duration,
     as_timezone,
+    backwards,
     duration_arithmetic,
+    duration_text,
+    empty_window,
     read_date,
     unit_words,
 )
@@ -1142,13 +1145,16 @@ class Checker:
                              element: t.Type) -> None:
         """A constant window of zero or less holds nothing: windows look back
         from now. A computed one is checked at each evaluation (a DataError)."""
-        if not (isinstance(value, c.Constant) and isinstance(value.value, Duration)
-                and value.value.amount <= 0):
+        step = _constant_step(value)
+        if step is None or not empty_window(step):
             return
-        shown = self._text(value, str(value.value))
+        shown = self._text(value, duration_text(step))
         hint = None
-        if value.value.amount < 0:
-            ahead = Duration(-value.value.amount, value.value.unit)
+        if isinstance(value, c.Constant) and isinstance(value.value, Duration):
+            ahead = Duration(-value.value.amount, value.value.unit)  # as written: -7d, 7 days
+        else:
+            ahead = as_duration(-step, "d")  # type: ignore[operator]
+        if backwards(step) and ahead is not None:
             stamp = (element.timestamp if element.is_record else None) or DEFAULT_TIMESTAMP
             hint = (f"for the coming {unit_words(ahead)}, write where = {stamp} between now "
                     f"and now + {ahead}")
@@ -1643,6 +1649,33 @@ def _duration_arithmetic_type(op: n.ArithmeticOp, left: t.Type, right: t.Type) -
     if op in (n.ArithmeticOp.ADD, n.ArithmeticOp.SUBTRACT) and left == right == duration:
         return duration
     return None
+
+
+def _constant_step(node: c.Checked) -> object | None:
+    """The run-time value of a duration computed from constants alone (``1d /
+    -7``, which no literal spells), or None when it is not constant."""
+    if isinstance(node, c.Constant):
+        return _step_of(node.value) if isinstance(node.value, Duration) else None
+    if isinstance(node, c.Negate):
+        inner = _constant_step(node.operand)
+        return None if inner is None else -inner  # type: ignore[operator]
+    if not (isinstance(node, c.Binary) and node.type == t.DURATION):
+        return None
+    sides = []
+    for side in (node.left, node.right):
+        if side.type == t.DURATION:
+            found = _constant_step(side)
+        elif isinstance(side, c.Constant) and isinstance(side.value, (int, float)):
+            found = side.value
+        else:
+            found = None
+        if found is None:
+            return None
+        sides.append(found)
+    try:
+        return duration_arithmetic(node.op.value, *sides)
+    except (TypeError, ValueError, OverflowError):
+        return None  # refused when checking the arithmetic, or reported at run time
 
 
 def _span_of(node: c.Checked, default: n.Node) -> n.Span | None:

@@ -48,6 +48,8 @@ def test_a_computed_window_is_the_same_as_its_constant():
     ("count(orders, within = 30d * -1) >= 1", (
         "a window looks back from now: 30d * -1 holds nothing", 24, 32,
         "for the coming 30 days, write where = at between now and now + 30d")),
+    ("count(orders, within = 1d / -7) >= 1", (  # no literal: computed when checking
+        "a window looks back from now: 1d / -7 holds nothing", 24, 31, None)),
     ("exists(events, within = -1m)", (
         "a window looks back from now: -1m holds nothing", 25, 28,
         "for the coming 1 month, write where = at between now and now + 1m")),
