@@ -105,7 +105,7 @@ def customer_id(ctx: Context) -> Any:
 def data_error(ctx: Context, message: str, path: str | None, depth: int = 0) -> DataError:
     """A :class:`DataError` naming the current customer and ``path`` (a path
     in the record in scope ``depth``, spelled from the customer)."""
-    if depth and path:
+    if depth and path is not None:
         path = element_path(ctx, depth, path)
     who = customer_id(ctx)
     prefix = f"customer {safe_repr(who, 80)}" if who is not None else "a customer without id"
@@ -120,7 +120,7 @@ def element_path(ctx: Context, depth: int, path: str) -> str:
         element = ctx.scopes[depth]
         items = source(ctx)
         index = next((i for i, item in enumerate(items or ()) if item is element), "?")
-        path = f"{list_path}[{index}].{path}"
+        path = f"{list_path}[{index}]" + (f".{path}" if path else "")  # "": the element
         depth = list_depth
     return path
 
@@ -515,6 +515,13 @@ def _traced(closure: Closure, key: int) -> Closure:
 
 def _field_reader(path: tuple[str, ...], depth: int, type_: t.Type) -> Closure:
     dotted = ".".join(path)
+    if not path:
+        # The element itself (`e` of `tags as e`), normalised when its list was read.
+        def read(ctx):
+            return ctx.scopes[depth]
+
+        converter = _CONVERTERS.get(type_.name)
+        return read if converter is None else converter(read, "", depth, type_)
     first = path[0]
     rest = path[1:]
 

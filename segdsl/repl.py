@@ -62,7 +62,7 @@ RICHER_PROMPT_HINT = ("pip install 'segdsl[repl]' gives a richer prompt: multi-l
 _INPUT = "<input>"  # the file name of typed text in error messages
 _EXPRESSION = "__input__"  # the segment a typed expression is checked and evaluated as
 _KEYWORDS = ("and", "or", "not", "in", "is", "null", "true", "false", "now", "between",
-             "contains", "starts_with", "ends_with", "matches")
+             "contains", "starts_with", "ends_with", "matches", "as")
 _STATEMENT_KEYWORDS = ("segment", "period", "def")
 # An input ending with one of these words or operators goes on at the next line.
 _CONTINUING_WORDS = frozenset({"and", "or", "not", "in", "is", "between", "contains",
