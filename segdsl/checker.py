@@ -32,6 +32,7 @@ from segdsl import checked as c
 from segdsl import nodes as n
 from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
+from segdsl.formatter import _string_text
 from segdsl.functions import BUILTINS, Function, Functions
 from segdsl.parser import RESERVED_WORDS, parse, strip_bom
 from segdsl.population import RFM_GROUPS
@@ -47,6 +48,7 @@ ORDER_MACROS = ("orders", "purchased")
 _WINDOW_KEYWORDS = ("within", "during")
 _ORDER_FILTERS = {"category": t.STRING, "sku": t.STRING, "discounted": t.BOOL}
 _WINDOW_TYPES = (t.DURATION, t.PERIOD)
+_CASE_FUNCTIONS = ("lower", "upper")
 
 
 @attrs.frozen
@@ -796,6 +798,10 @@ class Checker:
         if name in POPULATION_FUNCTIONS:
             return self._population_function(node, env)
         function = self.functions.get(name) or BUILTINS.get(name)
+        if function is not None and name in _CASE_FUNCTIONS and function is BUILTINS.get(name):
+            return self._case_function(self._apply(function, node, env))
+        if function is not None and name == "distance_km" and function is BUILTINS.get(name):
+            return self._refuse_constant_places(self._apply(function, node, env))
         if function is not None:
             return self._apply(function, node, env)
         if name in self.segments or name in self.periods:
@@ -803,6 +809,34 @@ class Checker:
                              f"not a function: write it without parentheses", node.span)
         raise CheckError(f"unknown function '{name}'", node.span,
                          hint=_did_you_mean(name, self._all_functions(), "a function"))
+
+    def _refuse_constant_places(self, applied: c.Checked) -> c.Checked:
+        """A latitude or longitude written out of range is a mistake in the rule."""
+        for index, arg in enumerate(getattr(applied, "args", ())):
+            limit, what = (90, "latitude") if index % 2 == 0 else (180, "longitude")
+            value = arg.value if isinstance(arg, c.Constant) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                    and not -limit <= value <= limit:
+                raise CheckError(f"a {what} is from -{limit} to {limit} degrees, not "
+                                 f"{self._text(arg, repr(value))}",
+                                 arg.syntax.span if arg.syntax else None,
+                                 hint="distance_km(lat, lng, 48.8566, 2.3522): latitude first")
+        return applied
+
+    def _case_function(self, applied: c.Checked) -> c.Checked:
+        """``lower``/``upper`` of a list of texts is the list of each converted."""
+        if not isinstance(applied, c.Apply) or not applied.args:
+            return applied
+        given = applied.args[0].type
+        if given.is_list and not t.fits(given.element, t.STRING):
+            raise CheckError(f"'{applied.name}' changes the case of text, but this is a {given}",
+                             applied.args[0].syntax.span if applied.args[0].syntax else None,
+                             hint=f"{applied.name}(tags) contains \"vip\"")
+        if given.is_list:
+            return attrs.evolve(applied, type=t.list_of(t.STRING))
+        if t.is_unknown(given):  # text or a list of texts: known when the data is read
+            return attrs.evolve(applied, type=t.ANY)
+        return applied
 
     def _refuse_misplaced_alias(self, node: n.Call) -> None:
         """``as`` names the elements of an aggregation's list, its first argument only."""
@@ -1293,6 +1327,22 @@ class Checker:
                            hint=f"{self._text(node.operand, '...')} between {high} and {low}")
             elif isinstance(node, c.Binary):
                 self._warn_after_now(node, span)
+                self._warn_case_mismatch(node, span)
+            elif isinstance(node, c.Membership):
+                self._warn_case_mismatch(node, span)
+
+    def _warn_case_mismatch(self, node: c.Binary | c.Membership, span: n.Span | None) -> None:
+        """``lower(tags) contains "VIP"``: lower's result has no upper-case letter."""
+        for changed, constant, verb in _case_comparisons(node):
+            convert = str.lower if changed.name == "lower" else str.upper
+            for value, written in _constant_texts(constant):
+                if convert(value) == value:
+                    continue
+                letters = "upper-case" if changed.name == "lower" else "lower-case"
+                shown = self._text(written, _string_text(value))
+                self._warn(f"{self._text(changed, changed.name + '(...)')} has no {letters} "
+                           f"letters, so it {verb} {shown}", span,
+                           hint=f"write {_string_text(convert(value))}")
 
     def _warn_after_now(self, node: c.Binary, span: n.Span | None) -> None:
         # `last_order_at > now + 30d`: aggregations never see elements dated
@@ -1321,6 +1371,48 @@ class Checker:
         if span is None or span.file == "<prelude>" or self.source is None:
             return default
         return self.source[span.start:span.end]
+
+
+_CASE_VERBS = {c.Operator.EQ: "never equals", c.Operator.NE: "always differs from",
+               c.Operator.CONTAINS: "never contains", c.Operator.STARTS_WITH: "never starts with",
+               c.Operator.ENDS_WITH: "never ends with"}
+
+
+def _is_case_call(node: c.Checked) -> bool:
+    return (isinstance(node, c.Apply) and node.name in _CASE_FUNCTIONS
+            and node.function is BUILTINS.get(node.name).implementation)
+
+
+def _case_comparisons(node: c.Binary | c.Membership) -> list[tuple[c.Apply, c.Checked, str]]:
+    """(lower/upper call, the constant it meets, what it never does) in ``node``."""
+    found = []
+    if isinstance(node, c.Binary) and node.op in _CASE_VERBS:
+        verb = _CASE_VERBS[node.op]
+        if _is_case_call(node.left):
+            found.append((node.left, node.right, verb))
+        if node.op in (c.Operator.EQ, c.Operator.NE) and _is_case_call(node.right):
+            found.append((node.right, node.left, verb))
+    elif isinstance(node, c.Membership):
+        if _is_case_call(node.element):
+            found.append((node.element, node.container,
+                          "never equals" if not node.negated else "always differs from"))
+        if _is_case_call(node.container):
+            found.append((node.container, node.element,
+                          "never contains" if not node.negated else "always lacks"))
+    return [(call, other, verb) for call, other, verb in found if isinstance(other, c.Constant)]
+
+
+def _constant_texts(constant: c.Checked) -> list[tuple[str, c.Checked]]:
+    """The texts of a constant (the items of a constant list), each with the node showing it."""
+    value = constant.value if isinstance(constant, c.Constant) else None
+    if isinstance(value, str):
+        return [(value, constant)]
+    if isinstance(value, tuple):
+        items = constant.syntax.items if isinstance(constant.syntax, n.ListLiteral) else ()
+        shown = list(items) + [None] * (len(value) - len(items))
+        return [(item, c.Constant(item, t.STRING, syntax=written))
+                for item, written in zip(value, shown) if isinstance(item, str)]
+    return []
 
 
 def _is_null(node: c.Checked) -> bool:

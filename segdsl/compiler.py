@@ -20,6 +20,7 @@ from dateutil.relativedelta import relativedelta
 from segdsl import checked as c
 from segdsl import types as t
 from segdsl.errors import DataError, EvaluationError
+from segdsl.functions import ArgumentError
 from segdsl.timeline import Duration, read_date, read_datetime, shift
 from segdsl.values import (
     FieldReadError,
@@ -405,6 +406,7 @@ class Compiler:
         returns = _RETURNS.get(node.type.name)
         temporal = node.type.name in ("date", "datetime")
         located = _where(*node.args)  # the field it was given, if any, names the bad data
+        args_nodes = node.args
 
         def call(ctx):
             values = [arg(ctx) for arg in args]
@@ -412,6 +414,9 @@ class Compiler:
                 return None
             try:
                 result = normalise(function(*values))
+            except ArgumentError as error:  # a built-in's argument out of its domain
+                raise data_error(ctx, f"{name}: {error}",
+                                 *_where(args_nodes[error.index])) from None
             except Exception as error:  # a user's function may raise anything
                 raise data_error(ctx, f"function {name} failed: {type(error).__name__}: "
                                  f"{_safe_text(error)}", *located) from None
