@@ -476,6 +476,10 @@ class Checker:
             raise CheckError(f"'{name}' is a {bound.type} (an element of {bound.listed}) and has "
                              f"no field '{rest[0]}'", node.span,
                              hint=f"compare the element itself: {name} == ...")
+        if bound.type.field(rest[0]) is None:
+            raise CheckError(f"unknown field '{rest[0]}' of {name} (an element of {bound.listed})",
+                             node.span, hint=_did_you_mean(rest[0], list(bound.type.fields or {}),
+                                                           "a field"))
         inner = self._field_path(n.Reference(rest, span=node.span), bound.depth, bound.type, env)
         return attrs.evolve(inner, syntax=node)
 
