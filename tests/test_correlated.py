@@ -222,9 +222,20 @@ def test_explain_shows_the_named_list():
     assert str(explanation).splitlines()[:2] == ["exists(", "    events as e,"]
 
 
-def test_the_repl_completes_as():
-    """`as` is among the keywords the REPL completes."""
-    from segdsl import repl
+def test_the_repl_completes_as_and_count_distinct():
+    """The REPL offers `as` after a list and count_distinct among the aggregations."""
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
 
-    assert "as" in repl._KEYWORDS
-    assert "as" in segdsl.parser.RESERVED_WORDS
+    from segdsl.repl import Session, SessionCompleter
+
+    session = Session(now=NOW)
+    session.use_customers([{"id": 1, "tags": ["a"]}], "shop.jsonl")
+
+    def offered(text: str) -> list[str]:
+        found = SessionCompleter(session).get_completions(Document(text), CompleteEvent(True))
+        return [completion.text for completion in found]
+
+    assert "as" in offered("count(tags a")
+    assert "count_distinct" in offered("count_d")
+    assert session.run('count(tags as t, where = t == "a") == 1').startswith("1 of 1 customers")
