@@ -223,19 +223,23 @@ def test_explain_shows_the_named_list():
 
 
 def test_the_repl_completes_as_and_count_distinct():
-    """The REPL offers `as` after a list and count_distinct among the aggregations."""
+    """The REPL offers `as`, the named element's fields, and count_distinct."""
     from prompt_toolkit.completion import CompleteEvent
     from prompt_toolkit.document import Document
 
     from segdsl.repl import Session, SessionCompleter
 
     session = Session(now=NOW)
-    session.use_customers([{"id": 1, "tags": ["a"]}], "shop.jsonl")
 
     def offered(text: str) -> list[str]:
         found = SessionCompleter(session).get_completions(Document(text), CompleteEvent(True))
         return [completion.text for completion in found]
 
+    session.use_customers([{"id": 1, "tags": ["a"],
+                            "events": [{"type": "visit", "at": "2026-07-01T00:00:00Z"}]}],
+                          "shop.jsonl")
     assert "as" in offered("count(tags a")
+    assert offered("exists(events as e, where = exists(orders, where = at > e.") == [
+        "e.at", "e.type"]
     assert "count_distinct" in offered("count_d")
     assert session.run('count(tags as t, where = t == "a") == 1').startswith("1 of 1 customers")
