@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import segdsl
+from segdsl.compiler import equal
 
 NOW = "2026-07-15T12:00:00Z"
 
@@ -179,3 +182,21 @@ def test_count_distinct_is_a_number_never_null_and_is_formatted():
     explanation = segdsl.compile("count_distinct(tags) == 2").explain(
         {"id": 1, "tags": ["a", "b", "a"]}, now=NOW)
     assert str(explanation).splitlines()[1] == "└── count_distinct(tags) = 2"
+
+
+_SCALARS = st.one_of(st.integers(-3, 3), st.sampled_from([0.0, -0.0, 1.0, 2.5, 1e20, 10**20]),
+                     st.booleans(), st.sampled_from(["a", "A", "1", ""]), st.none())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_SCALARS, max_size=8))
+def test_count_distinct_counts_the_classes_of_the_rules_equality(values):
+    """count_distinct equals the number of groups of non-null values under the rules' `==`."""
+    groups: list = []
+    for value in values:
+        if value is not None and not any(equal(value, kept) for kept in groups):
+            groups.append(value)
+    customer = {"id": 1, "values": values}
+    rule = segdsl.compile(f"count_distinct(values) == {len(groups)}")
+    assert rule.matches(customer, now=NOW) is True
+    assert rule.explain(customer, now=NOW).value is True
