@@ -32,6 +32,7 @@ from segdsl import checked as c
 from segdsl import nodes as n
 from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
+from segdsl.formatter import _string_text
 from segdsl.functions import (
     BUILTINS,
     CALENDAR_FUNCTIONS,
@@ -57,13 +58,14 @@ from segdsl.timeline import (
     unit_words,
 )
 
-AGGREGATIONS = ("count", "sum", "avg", "min", "max", "first", "last", "exists")
+AGGREGATIONS = ("count", "sum", "avg", "min", "max", "first", "last", "exists", "count_distinct")
 POPULATION_FUNCTIONS = ("ntile", "percentile")
 RFM_MEASURES = ("recency", "frequency", "monetary", "score", "group")
 ORDER_MACROS = ("orders", "purchased")
 _WINDOW_KEYWORDS = ("within", "during")
 _ORDER_FILTERS = {"category": t.STRING, "sku": t.STRING, "discounted": t.BOOL}
 _WINDOW_TYPES = (t.DURATION, t.PERIOD)
+_CASE_FUNCTIONS = ("lower", "upper")
 
 
 @attrs.frozen
@@ -124,15 +126,27 @@ class _Scope:
 
 
 @attrs.frozen
+class _Bound:
+    """A name given to the elements of an aggregation's list (``events as e``):
+    the elements' scope depth and type, and the list as written."""
+
+    depth: int
+    type: t.Type
+    listed: str
+
+
+@attrs.frozen
 class _Env:
     """Where an expression is checked: visible element scopes, bound def
-    parameters, and the defs being expanded (to refuse recursion)."""
+    parameters, the names bound to elements by ``as``, and the defs being
+    expanded (to refuse recursion)."""
 
     scopes: tuple[_Scope, ...] = ()
     depth: int = 0
     params: Mapping[str, c.Checked] = attrs.field(factory=dict)
     expanding: tuple[str, ...] = ()
     call_site: n.Span | None = None
+    aliases: Mapping[str, _Bound] = attrs.field(factory=dict)
 
     def enter(self, element: t.Type) -> _Env:
         scope = _Scope(self.depth + 1, element)
@@ -423,6 +437,9 @@ class Checker:
 
     def _reference(self, node: n.Reference, env: _Env) -> c.Checked:
         name, rest = node.path[0], node.path[1:]
+        bound = env.aliases.get(name)
+        if bound is not None:  # `e` of `events as e` hides every other meaning of `e`
+            return self._bound_element(node, name, bound, env)
         for scope in reversed(env.scopes):
             if scope.type.fields and name in scope.type.fields:
                 return self._field_path(node, scope.depth, scope.type, env)
@@ -447,6 +464,10 @@ class Checker:
             return self._zero_argument_def(node)
         if name == "rfm" and "rfm" not in self._declared_fields():
             return self._rfm(node, env)
+        if self._declared_by_customer(name):
+            # A field the customer's schema declares beats a name an open
+            # element merely accepts: `orders` inside a `where` over events.
+            return self._field_path(node, 0, self.schema.root, env)
         for scope in reversed(env.scopes):
             if scope.type.field(name) is not None:
                 self._refuse_near_miss(node, env)
@@ -458,6 +479,30 @@ class Checker:
                 self._warn_lookalike(node, "the customer")
             return self._field_path(node, 0, self.schema.root, env)
         raise self._unknown_name(node, env)
+
+    def _declared_by_customer(self, name: str) -> bool:
+        """Whether the customer's schema declares ``name``; without a schema,
+        only the default schema's lists (orders, events) count: an element's
+        own ``id`` is not the customer's."""
+        found = self._declared_fields().get(name)
+        return found is not None and (self.options.schema is not None or found.is_list)
+
+    def _bound_element(self, node: n.Reference, name: str, bound: _Bound,
+                       env: _Env) -> c.Checked:
+        """``e`` (the element itself) or ``e.field`` for a name bound by ``as``."""
+        rest = node.path[1:]
+        if not rest:
+            return c.Field((), bound.depth, bound.type, True, syntax=node)
+        if not bound.type.is_record and not t.is_unknown(bound.type):
+            raise CheckError(f"'{name}' is a {bound.type} (an element of {bound.listed}) and has "
+                             f"no field '{rest[0]}'", node.span,
+                             hint=f"compare the element itself: {name} == ...")
+        if bound.type.field(rest[0]) is None:
+            raise CheckError(f"unknown field '{rest[0]}' of {name} (an element of {bound.listed})",
+                             node.span, hint=_did_you_mean(rest[0], list(bound.type.fields or {}),
+                                                           "a field"))
+        inner = self._field_path(n.Reference(rest, span=node.span), bound.depth, bound.type, env)
+        return attrs.evolve(inner, syntax=node)
 
     def _warn_lookalike(self, node: n.Reference, owner: str) -> None:
         # `True`, `NULL`, `Now` or `Today` read as undeclared fields, which are
@@ -850,6 +895,7 @@ class Checker:
 
     def _call(self, node: n.Call, env: _Env) -> c.Checked:
         name = node.name
+        self._refuse_misplaced_alias(node)
         if name in env.params:
             raise CheckError(f"'{name}' is a parameter, not a function", node.span)
         if name in self.defs:
@@ -861,6 +907,10 @@ class Checker:
         if name in POPULATION_FUNCTIONS:
             return self._population_function(node, env)
         function = self.functions.get(name) or BUILTINS.get(name)
+        if function is not None and name in _CASE_FUNCTIONS and function is BUILTINS.get(name):
+            return self._case_function(self._apply(function, node, env))
+        if function is not None and name == "distance_km" and function is BUILTINS.get(name):
+            return self._refuse_constant_places(self._apply(function, node, env))
         if function is not None:
             return self._apply(function, node, env)
         if name in self.segments or name in self.periods:
@@ -868,6 +918,56 @@ class Checker:
                              f"not a function: write it without parentheses", node.span)
         raise CheckError(f"unknown function '{name}'", node.span,
                          hint=_did_you_mean(name, self._all_functions(), "a function"))
+
+    def _refuse_constant_places(self, applied: c.Checked) -> c.Checked:
+        """A latitude or longitude written out of range is a mistake in the rule."""
+        for index, arg in enumerate(getattr(applied, "args", ())):
+            limit, what = (90, "latitude") if index % 2 == 0 else (180, "longitude")
+            value = arg.value if isinstance(arg, c.Constant) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                    and not -limit <= value <= limit:
+                raise CheckError(f"a {what} is from -{limit} to {limit} degrees, not "
+                                 f"{self._text(arg, repr(value))}",
+                                 arg.syntax.span if arg.syntax else None,
+                                 hint="distance_km(lat, lng, 48.8566, 2.3522): latitude first")
+        return applied
+
+    def _case_function(self, applied: c.Checked) -> c.Checked:
+        """``lower``/``upper`` of a list of texts is the list of each converted."""
+        if not isinstance(applied, c.Apply) or not applied.args:
+            return applied
+        given = applied.args[0].type
+        if given.is_list and not t.fits(given.element, t.STRING):
+            raise CheckError(f"'{applied.name}' changes the case of text, but this is a {given}",
+                             applied.args[0].syntax.span if applied.args[0].syntax else None,
+                             hint=f"{applied.name}(tags) contains \"vip\"")
+        if given.is_list:
+            return attrs.evolve(applied, type=t.list_of(t.STRING))
+        if t.is_unknown(given):  # text or a list of texts: known when the data is read
+            return attrs.evolve(applied, type=t.ANY)
+        return applied
+
+    def _refuse_misplaced_alias(self, node: n.Call) -> None:
+        """``as`` names the elements of an aggregation's list, its first argument only."""
+        for position, argument in enumerate(node.args):
+            if not isinstance(argument, n.Alias):
+                continue
+            if node.name in AGGREGATIONS and position == 0:
+                continue
+            if node.name in AGGREGATIONS:
+                where = f"after the list, the first argument of {node.name}"
+            else:
+                where = ("after the list of an aggregation (count, count_distinct, sum, avg, "
+                         "min, max, first, last or exists)")
+            raise CheckError(f"'as' names the elements of a list, so it goes {where}",
+                             argument.span,
+                             hint="exists(events as e, where = e.type == \"cart_abandoned\")")
+
+    def _alias(self, node: n.Alias, env: _Env) -> c.Checked:
+        raise CheckError("'as' names the elements of a list, so it goes after the list of an "
+                         "aggregation (count, count_distinct, sum, avg, min, max, first, last or "
+                         "exists)", node.span,
+                         hint="exists(events as e, where = e.type == \"cart_abandoned\")")
 
     def _all_functions(self) -> list[str]:
         return (list(self.defs) + list(AGGREGATIONS) + list(ORDER_MACROS)
@@ -1016,6 +1116,10 @@ class Checker:
 
     def _aggregate(self, node: n.Call, env: _Env) -> c.Checked:
         name = node.name
+        written, alias = node, None
+        if node.args and isinstance(node.args[0], n.Alias):
+            alias = node.args[0]
+            node = attrs.evolve(node, args=(alias.value, *node.args[1:]))
         if len(node.args) != 1:
             raise CheckError(f"'{name}' takes one list, as in {name}(orders"
                              f"{'.total' if name in ('sum', 'avg', 'min', 'max') else ''}, "
@@ -1028,15 +1132,19 @@ class Checker:
         # Nested lists flatten: the 'where' sees the innermost list's items, at
         # the depth after those of the lists enclosing them.
         depth = env.depth + 1 + len(flatten)
+        aliases = env.aliases
+        if alias is not None:
+            aliases = self._bind_alias(alias, depth, inner, env)
         where = None
         if "where" in keywords:
-            if not inner.is_record and not t.is_unknown(inner):
+            if not inner.is_record and not t.is_unknown(inner) and alias is None:
                 raise CheckError("'where' filters a list of records; this list holds "
                                  f"{inner}s", keywords["where"].span,
                                  hint='to look for an item, write tags contains "vip"')
             scope = _Scope(depth, inner)
             where = self.condition(keywords["where"].value,
-                                   attrs.evolve(env, scopes=env.scopes + (scope,), depth=depth),
+                                   attrs.evolve(env, scopes=env.scopes + (scope,), depth=depth,
+                                                aliases=aliases),
                                    f"'where' of {name}")
         result, nullable = _aggregate_type(name, value_type)
         if name in ("sum", "avg") and not t.fits(value_type, t.NUMBER):
@@ -1046,11 +1154,29 @@ class Checker:
         if name in ("min", "max") and value_type.is_record:
             raise CheckError(f"'{name}' needs values to compare; name one: {name}(orders.total)",
                              node.args[0].span)
+        if name == "count_distinct" and (value_type.is_record or value_type.is_list):
+            raise CheckError(f"'count_distinct' counts values such as numbers or text, but "
+                             f"{_path_text(node.args[0])} holds "
+                             f"{'records' if value_type.is_record else 'lists'}",
+                             node.args[0].span,
+                             hint="name a field of the elements: "
+                                  "count_distinct(orders.items.category)")
         timestamp = element.timestamp if element.is_record else None
         if timestamp is None and t.is_unknown(element):
             timestamp = DEFAULT_TIMESTAMP
         return c.Aggregate(name, source, value_path, window, where, timestamp, depth,
-                           result, nullable, flatten, syntax=node)
+                           result, nullable, flatten, syntax=written)
+
+    def _bind_alias(self, alias: n.Alias, depth: int, element: t.Type,
+                    env: _Env) -> Mapping[str, _Bound]:
+        """The names bound by ``as`` in the aggregation's ``where``, ``alias`` added."""
+        listed = _path_text(alias.value)
+        taken = env.aliases.get(alias.name)
+        if taken is not None:
+            raise CheckError(f"'{alias.name}' already names the elements of {taken.listed}",
+                             _name_span(alias), hint=f"give the elements of {listed} another "
+                                                     f"name: {listed} as {alias.name}2")
+        return {**env.aliases, alias.name: _Bound(depth, element, listed)}
 
     def _keywords(self, node: n.Call, allowed: Iterable[str]) -> dict[str, n.Keyword]:
         allowed = tuple(allowed)
@@ -1069,7 +1195,8 @@ class Checker:
     def _list_source(self, argument: n.Node, env: _Env):
         """The list an aggregation runs over, the value path inside its
         elements, and the element type."""
-        if isinstance(argument, n.Reference) and argument.path[0] in env.params:
+        if isinstance(argument, n.Reference) and argument.path[0] in env.params \
+                and argument.path[0] not in env.aliases:
             bound = env.params[argument.path[0]]
             if bound.type.is_list:
                 return bound, argument.path[1:], bound.type.element
@@ -1349,6 +1476,22 @@ class Checker:
                            hint=f"{self._text(node.operand, '...')} between {high} and {low}")
             elif isinstance(node, c.Binary):
                 self._warn_after_now(node, span)
+                self._warn_case_mismatch(node, span)
+            elif isinstance(node, c.Membership):
+                self._warn_case_mismatch(node, span)
+
+    def _warn_case_mismatch(self, node: c.Binary | c.Membership, span: n.Span | None) -> None:
+        """``lower(tags) contains "VIP"``: lower's result has no upper-case letter."""
+        for changed, constant, verb in _case_comparisons(node):
+            convert = str.lower if changed.name == "lower" else str.upper
+            for value, written in _constant_texts(constant):
+                if convert(value) == value:
+                    continue
+                letters = "upper-case" if changed.name == "lower" else "lower-case"
+                shown = self._text(written, _string_text(value))
+                self._warn(f"{self._text(changed, changed.name + '(...)')} has no {letters} "
+                           f"letters, so it {verb} {shown}", span,
+                           hint=f"write {_string_text(convert(value))}")
 
     def _warn_after_now(self, node: c.Binary, span: n.Span | None) -> None:
         # `last_order_at > now + 30d`: aggregations never see elements dated
@@ -1377,6 +1520,48 @@ class Checker:
         if span is None or span.file == "<prelude>" or self.source is None:
             return default
         return self.source[span.start:span.end]
+
+
+_CASE_VERBS = {c.Operator.EQ: "never equals", c.Operator.NE: "always differs from",
+               c.Operator.CONTAINS: "never contains", c.Operator.STARTS_WITH: "never starts with",
+               c.Operator.ENDS_WITH: "never ends with"}
+
+
+def _is_case_call(node: c.Checked) -> bool:
+    return (isinstance(node, c.Apply) and node.name in _CASE_FUNCTIONS
+            and node.function is BUILTINS.get(node.name).implementation)
+
+
+def _case_comparisons(node: c.Binary | c.Membership) -> list[tuple[c.Apply, c.Checked, str]]:
+    """(lower/upper call, the constant it meets, what it never does) in ``node``."""
+    found = []
+    if isinstance(node, c.Binary) and node.op in _CASE_VERBS:
+        verb = _CASE_VERBS[node.op]
+        if _is_case_call(node.left):
+            found.append((node.left, node.right, verb))
+        if node.op in (c.Operator.EQ, c.Operator.NE) and _is_case_call(node.right):
+            found.append((node.right, node.left, verb))
+    elif isinstance(node, c.Membership):
+        if _is_case_call(node.element):
+            found.append((node.element, node.container,
+                          "never equals" if not node.negated else "always differs from"))
+        if _is_case_call(node.container):
+            found.append((node.container, node.element,
+                          "never contains" if not node.negated else "always lacks"))
+    return [(call, other, verb) for call, other, verb in found if isinstance(other, c.Constant)]
+
+
+def _constant_texts(constant: c.Checked) -> list[tuple[str, c.Checked]]:
+    """The texts of a constant (the items of a constant list), each with the node showing it."""
+    value = constant.value if isinstance(constant, c.Constant) else None
+    if isinstance(value, str):
+        return [(value, constant)]
+    if isinstance(value, tuple):
+        items = constant.syntax.items if isinstance(constant.syntax, n.ListLiteral) else ()
+        shown = list(items) + [None] * (len(value) - len(items))
+        return [(item, c.Constant(item, t.STRING, syntax=written))
+                for item, written in zip(value, shown) if isinstance(item, str)]
+    return []
 
 
 def _is_null(node: c.Checked) -> bool:
@@ -1572,6 +1757,16 @@ def _did_you_mean(name: str, candidates: Iterable[str], what: str,
     return f"did you mean '{prefix}{close[0]}'?" if close else None
 
 
+def _name_span(alias: n.Alias) -> n.Span | None:
+    """The span of the name in ``value as name`` (the name ends the alias)."""
+    span = alias.span
+    if span is None:
+        return None
+    size = len(alias.name)
+    return n.Span(span.end_line, span.end_column - size, span.end_line, span.end_column,
+                  span.end - size, span.end, span.file)
+
+
 def _path_text(node: n.Node) -> str:
     return node.dotted if isinstance(node, n.Reference) else "the list"
 
@@ -1699,7 +1894,7 @@ def _arithmetic_hint(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> str | N
 
 
 def _aggregate_type(name: str, value: t.Type) -> tuple[t.Type, bool]:
-    if name == "count":
+    if name in ("count", "count_distinct"):
         return t.NUMBER, False
     if name == "exists":
         return t.BOOL, False

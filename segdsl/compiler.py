@@ -20,6 +20,7 @@ from dateutil.relativedelta import relativedelta
 from segdsl import checked as c
 from segdsl import types as t
 from segdsl.errors import DataError, EvaluationError
+from segdsl.functions import ArgumentError
 from segdsl.timeline import (
     Duration,
     backwards,
@@ -116,7 +117,7 @@ def customer_id(ctx: Context) -> Any:
 def data_error(ctx: Context, message: str, path: str | None, depth: int = 0) -> DataError:
     """A :class:`DataError` naming the current customer and ``path`` (a path
     in the record in scope ``depth``, spelled from the customer)."""
-    if depth and path:
+    if depth and path is not None:
         path = element_path(ctx, depth, path)
     who = customer_id(ctx)
     prefix = f"customer {safe_repr(who, 80)}" if who is not None else "a customer without id"
@@ -131,7 +132,7 @@ def element_path(ctx: Context, depth: int, path: str) -> str:
         element = ctx.scopes[depth]
         items = source(ctx)
         index = next((i for i, item in enumerate(items or ()) if item is element), "?")
-        path = f"{list_path}[{index}].{path}"
+        path = f"{list_path}[{index}]" + (f".{path}" if path else "")  # "": the element
         depth = list_depth
     return path
 
@@ -426,6 +427,7 @@ class Compiler:
         returns = _RETURNS.get(node.type.name)
         temporal = node.type.name in ("date", "datetime")
         located = _where(*node.args)  # the field it was given, if any, names the bad data
+        args_nodes = node.args
 
         def call(ctx):
             values = [arg(ctx) for arg in args]
@@ -433,6 +435,9 @@ class Compiler:
                 return None
             try:
                 result = normalise(function(*values))
+            except ArgumentError as error:  # a built-in's argument out of its domain
+                raise data_error(ctx, f"{name}: {error}",
+                                 *_where(args_nodes[error.index])) from None
             except Exception as error:  # a user's function may raise anything
                 raise data_error(ctx, f"function {name} failed: {type(error).__name__}: "
                                  f"{_safe_text(error)}", *located) from None
@@ -559,6 +564,13 @@ def _traced(closure: Closure, key: int) -> Closure:
 
 def _field_reader(path: tuple[str, ...], depth: int, type_: t.Type) -> Closure:
     dotted = ".".join(path)
+    if not path:
+        # The element itself (`e` of `tags as e`), normalised when its list was read.
+        def read(ctx):
+            return ctx.scopes[depth]
+
+        converter = _CONVERTERS.get(type_.name)
+        return read if converter is None else converter(read, "", depth, type_)
     first = path[0]
     rest = path[1:]
 

@@ -463,6 +463,10 @@ def _keyword_doc(node: n.Keyword, slots: _Slots) -> Doc:
     return _group(f"{node.name} =", _Indent((_LINE, _doc(node.value, slots))))
 
 
+def _alias_doc(node: n.Alias, slots: _Slots) -> Doc:
+    return (_doc(node.value, slots), f" as {node.name}")
+
+
 def _list_doc(node: n.ListLiteral, slots: _Slots) -> Doc:
     return _bracketed("[", node.items, "]", slots)
 
@@ -532,6 +536,7 @@ _DOCS: dict[type, Callable[[Any, _Slots], Doc]] = {
     n.Negate: _negate_doc,
     n.Call: _call_doc,
     n.Keyword: _keyword_doc,
+    n.Alias: _alias_doc,
     n.ListLiteral: _list_doc,
     n.Reference: _text(lambda node: node.dotted),
     n.Number: _text(lambda node: node.text if node.text is not None else _number_text(node.value)),

@@ -29,6 +29,7 @@ from dateutil.relativedelta import relativedelta
 
 from segdsl import types as t
 from segdsl.errors import UsageError
+from segdsl.values import normalise_items, safe_repr
 
 
 @attrs.frozen
@@ -272,11 +273,87 @@ def _length(value: Any) -> int:
         raise TypeError(f"expected text or a list, found {type(value).__name__}")
     return len(value)
 
+def _case(convert: Callable[[str], str], name: str) -> Callable[[Any], Any]:
+    """``lower``/``upper`` of a text, or of each text of a list (null items stay null)."""
+    def change(value: Any) -> Any:
+        if type(value) is str:
+            return convert(value)
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"expected text or a list of texts, found "
+                            f"{type(value).__name__} {safe_repr(value, 40)}")
+        items = []
+        for item in normalise_items(list(value)):
+            if item is not None and type(item) is not str:
+                raise TypeError(f"expected a list of texts, found {type(item).__name__} "
+                                f"{safe_repr(item, 40)} in it")
+            items.append(None if item is None else convert(item))
+        return items
+
+    return change
+
+
+_TEXTS = (t.STRING, t.list_of(t.STRING))
+
+
+def _number_in(value: Any, name: str) -> float:
+    # A boolean is not a number, in rules.
+    if type(value) not in (int, float):
+        raise ArgumentError(f"expected a number, found {type(value).__name__} "
+                            f"{safe_repr(value, 40)}", 0)
+    return value
+
+
+def _sqrt(value: Any) -> float | None:
+    number = _number_in(value, "sqrt")
+    return None if number < 0 else math.sqrt(number)
+
+
+def _whole(function: Callable[[float], int], name: str) -> Callable[[Any], int]:
+    def whole(value: Any) -> int:
+        number = _number_in(value, name)
+        if math.isinf(number):
+            raise ArgumentError(f"{number} is not finite, so it has no whole part", 0)
+        return int(function(number))
+
+    return whole
+
+
+#: The mean Earth radius (IUGG), in kilometres.
+EARTH_RADIUS_KM = 6371.0088
+
+
+class ArgumentError(ValueError):
+    """A built-in's argument out of its domain; ``index`` says which argument."""
+
+    def __init__(self, message: str, index: int) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+def _distance_km(lat1: Any, lng1: Any, lat2: Any, lng2: Any) -> float:
+    """Great-circle distance by the haversine formula on a sphere of the mean Earth radius."""
+    coordinates = (lat1, lng1, lat2, lng2)
+    for index, value in enumerate(coordinates):
+        what = "latitude" if index % 2 == 0 else "longitude"
+        limit = 90 if index % 2 == 0 else 180
+        if type(value) not in (int, float):
+            raise ArgumentError(f"a {what} is a number of degrees, not {type(value).__name__} "
+                                f"{safe_repr(value, 40)}", index)
+        if not -limit <= value <= limit:
+            raise ArgumentError(f"a {what} is from -{limit} to {limit} degrees, not {value!r}",
+                                index)
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    half_dphi = (phi2 - phi1) / 2
+    half_dlambda = math.radians(lng2 - lng1) / 2
+    h = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
 BUILTINS = Functions._builtins([
-    Function("lower", str.lower, (Parameter("text", _STRING),), t.STRING,
-             doc="the text in lower case"),
-    Function("upper", str.upper, (Parameter("text", _STRING),), t.STRING,
-             doc="the text in upper case"),
+    Function("lower", _case(str.lower, "lower"), (Parameter("text", _TEXTS),), t.STRING,
+             doc="the text in lower case; of a list of texts, each in lower case"),
+    Function("upper", _case(str.upper, "upper"), (Parameter("text", _TEXTS),), t.STRING,
+             doc="the text in upper case; of a list of texts, each in upper case"),
     Function("length", _length, (Parameter("value", (t.STRING, t.list_of(t.ANY))),), t.NUMBER,
              doc="the number of characters of a string or items of a list"),
     Function("abs", abs, (Parameter("number", _NUMBER),), t.NUMBER, doc="the absolute value"),
@@ -287,6 +364,17 @@ BUILTINS = Functions._builtins([
              doc="whole days from start to end (negative when end is earlier)"),
     Function("coalesce", _coalesce, (Parameter("value", (t.ANY,)), Parameter("fallback", (t.ANY,))),
              t.ANY, null_safe=False, doc="the first of its arguments that is not null"),
+    # numbers and places
+    Function("sqrt", _sqrt, (Parameter("number", _NUMBER),), t.NUMBER,
+             doc="the square root (null for a negative number)"),
+    Function("floor", _whole(math.floor, "floor"), (Parameter("number", _NUMBER),), t.NUMBER,
+             doc="the largest whole number not above the number"),
+    Function("ceil", _whole(math.ceil, "ceil"), (Parameter("number", _NUMBER),), t.NUMBER,
+             doc="the smallest whole number not below the number"),
+    Function("distance_km", _distance_km,
+             (Parameter("lat1", _NUMBER), Parameter("lng1", _NUMBER), Parameter("lat2", _NUMBER),
+              Parameter("lng2", _NUMBER)), t.NUMBER,
+             doc="kilometres between two points given in degrees (haversine, mean Earth radius)"),
 ])
 
 # calendar

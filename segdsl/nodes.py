@@ -213,11 +213,21 @@ class Keyword(Node):
 
 
 @attrs.frozen
+class Alias(Node):
+    """An argument naming the elements of a list: ``events as e``, so that a
+    ``where`` nested in another may read the outer element (``e.at``)."""
+
+    value: Expression
+    name: str
+    span: Span | None = _span_field()
+
+
+@attrs.frozen
 class Call(Node):
     """A function call: ``orders(365d, category = "shoes")``."""
 
     name: str
-    args: tuple[Expression, ...] = ()
+    args: tuple[Expression | Alias, ...] = ()
     keywords: tuple[Keyword, ...] = ()
     span: Span | None = _span_field()
 

@@ -635,7 +635,9 @@ class _Failure:
 
     def operator_hint(self, token: Token, expected: set[str]) -> str:
         previous = self.previous
-        candidates = [w for w in KEYWORDS if w.upper() in self.expected] + ["and", "or"]
+        # `as` is too short a word to be a likely typo of anything (`days` is not it).
+        candidates = [w for w in KEYWORDS if w.upper() in self.expected and w != "as"] + [
+            "and", "or"]
         close = token.type == "NAME" and _close_keyword(token.value, candidates)
         if close:
             return f"did you mean '{close}'?"
