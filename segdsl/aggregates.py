@@ -26,6 +26,7 @@ from dateutil.relativedelta import relativedelta
 
 from segdsl import checked as c
 from segdsl import codegen
+from segdsl import types as t
 from segdsl.compiler import Closure, Compiler, Context, data_error
 from segdsl.timeline import (
     UTC,
@@ -600,10 +601,8 @@ def _last(ctx, values, path):
     return values[-1] if values else None
 
 
-def _values_type(node: c.Aggregate) -> Any:
+def _values_type(node: c.Aggregate) -> t.Type:
     """The type of the values ``node`` aggregates (``any`` where not declared)."""
-    from segdsl import types as t
-
     type_ = node.source.type.element if node.source.type.is_list else None
     for part in node.value:
         if type_ is not None and type_.is_list:
@@ -618,7 +617,7 @@ _DECLARED_KINDS = {"number": ((int, float), "number"), "string": ((str,), "strin
                    "bool": ((bool,), "boolean")}
 
 
-def _declared_values(finish: Callable, type_: Any) -> Callable:
+def _declared_values(finish: Callable, type_: t.Type) -> Callable:
     """``finish``, first checking that the values are of their declared type."""
     declared = _DECLARED_KINDS.get(type_.name)
     if declared is None:

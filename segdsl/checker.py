@@ -32,7 +32,7 @@ from segdsl import checked as c
 from segdsl import nodes as n
 from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
-from segdsl.formatter import _string_text
+from segdsl.formatter import string_text
 from segdsl.functions import (
     BUILTINS,
     CALENDAR_FUNCTIONS,
@@ -1265,11 +1265,10 @@ class Checker:
             raise CheckError(f"the elements of {_path_text(node.args[0])} have no timestamp, so "
                              f"they cannot be windowed", keyword.span,
                              hint="declare the list's timestamp field in the schema")
-        self._refuse_empty_window(keyword, value, element)
+        self._refuse_empty_window(keyword, value)
         return c.Window(value, value.type, syntax=keyword)
 
-    def _refuse_empty_window(self, keyword: n.Keyword, value: c.Checked,
-                             element: t.Type) -> None:
+    def _refuse_empty_window(self, keyword: n.Keyword, value: c.Checked) -> None:
         """A constant window of zero or less holds nothing: windows look back
         from now. A computed one is checked at each evaluation (a DataError)."""
         step = _constant_step(value)
@@ -1278,13 +1277,13 @@ class Checker:
         shown = self._text(value, duration_text(step))
         hint = None
         if isinstance(value, c.Constant) and isinstance(value.value, Duration):
-            ahead = Duration(-value.value.amount, value.value.unit)  # as written: -7d, 7 days
+            back = Duration(-value.value.amount, value.value.unit)  # as written: -7d, 7 days
         else:
-            ahead = as_duration(-step, "d")  # type: ignore[operator]
-        if backwards(step) and ahead is not None:
-            stamp = (element.timestamp if element.is_record else None) or DEFAULT_TIMESTAMP
-            hint = (f"for the coming {unit_words(ahead)}, write where = {stamp} between now "
-                    f"and now + {ahead}")
+            back = as_duration(-step, "d")  # type: ignore[operator]
+        if backwards(step) and back is not None:
+            # Aggregations never see elements dated after now, so no window
+            # reaches ahead: say what the positive window holds.
+            hint = f"a window holds the past: within = {back} is the last {unit_words(back)}"
         raise CheckError(f"a window looks back from now: {shown} holds nothing",
                          _span_of(value, keyword.value), hint=hint)
 
@@ -1488,10 +1487,10 @@ class Checker:
                 if convert(value) == value:
                     continue
                 letters = "upper-case" if changed.name == "lower" else "lower-case"
-                shown = self._text(written, _string_text(value))
+                shown = self._text(written, string_text(value))
                 self._warn(f"{self._text(changed, changed.name + '(...)')} has no {letters} "
                            f"letters, so it {verb} {shown}", span,
-                           hint=f"write {_string_text(convert(value))}")
+                           hint=f"write {string_text(convert(value))}")
 
     def _warn_after_now(self, node: c.Binary, span: n.Span | None) -> None:
         # `last_order_at > now + 30d`: aggregations never see elements dated

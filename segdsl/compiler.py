@@ -427,7 +427,6 @@ class Compiler:
         returns = _RETURNS.get(node.type.name)
         temporal = node.type.name in ("date", "datetime")
         located = _where(*node.args)  # the field it was given, if any, names the bad data
-        args_nodes = node.args
 
         def call(ctx):
             values = [arg(ctx) for arg in args]
@@ -437,7 +436,7 @@ class Compiler:
                 result = normalise(function(*values))
             except ArgumentError as error:  # a built-in's argument out of its domain
                 raise data_error(ctx, f"{name}: {error}",
-                                 *_where(args_nodes[error.index])) from None
+                                 *_where(node.args[error.index])) from None
             except Exception as error:  # a user's function may raise anything
                 raise data_error(ctx, f"function {name} failed: {type(error).__name__}: "
                                  f"{_safe_text(error)}", *located) from None

@@ -168,7 +168,7 @@ def render(node: n.Node) -> str:
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
 
 
-def _string_text(value: str) -> str:
+def string_text(value: str) -> str:
     """A string literal: double quotes and the fewest escapes."""
     return '"' + "".join(_escaped(character) for character in value) + '"'
 
@@ -438,7 +438,7 @@ def _body(expression: n.Node, slots: _Slots) -> Doc:
 
 
 def _segment_doc(node: n.SegmentDef, slots: _Slots) -> Doc:
-    description = "" if node.description is None else " " + _string_text(node.description)
+    description = "" if node.description is None else " " + string_text(node.description)
     return (f"segment {node.name}{description} =", _body(node.body, slots))
 
 
@@ -540,7 +540,7 @@ _DOCS: dict[type, Callable[[Any, _Slots], Doc]] = {
     n.ListLiteral: _list_doc,
     n.Reference: _text(lambda node: node.dotted),
     n.Number: _text(lambda node: node.text if node.text is not None else _number_text(node.value)),
-    n.String: _text(lambda node: _string_text(node.value)),
+    n.String: _text(lambda node: string_text(node.value)),
     n.Boolean: _text(lambda node: "true" if node.value else "false"),
     n.Null: _text(lambda node: "null"),
     n.Now: _text(lambda node: "now"),

@@ -273,7 +273,7 @@ def _length(value: Any) -> int:
         raise TypeError(f"expected text or a list, found {type(value).__name__}")
     return len(value)
 
-def _case(convert: Callable[[str], str], name: str) -> Callable[[Any], Any]:
+def _case(convert: Callable[[str], str]) -> Callable[[Any], Any]:
     """``lower``/``upper`` of a text, or of each text of a list (null items stay null)."""
     def change(value: Any) -> Any:
         if type(value) is str:
@@ -295,7 +295,7 @@ def _case(convert: Callable[[str], str], name: str) -> Callable[[Any], Any]:
 _TEXTS = (t.STRING, t.list_of(t.STRING))
 
 
-def _number_in(value: Any, name: str) -> float:
+def _number_in(value: Any) -> float:
     # A boolean is not a number, in rules.
     if type(value) not in (int, float):
         raise ArgumentError(f"expected a number, found {type(value).__name__} "
@@ -304,13 +304,13 @@ def _number_in(value: Any, name: str) -> float:
 
 
 def _sqrt(value: Any) -> float | None:
-    number = _number_in(value, "sqrt")
+    number = _number_in(value)
     return None if number < 0 else math.sqrt(number)
 
 
-def _whole(function: Callable[[float], int], name: str) -> Callable[[Any], int]:
+def _whole(function: Callable[[float], int]) -> Callable[[Any], int]:
     def whole(value: Any) -> int:
-        number = _number_in(value, name)
+        number = _number_in(value)
         if math.isinf(number):
             raise ArgumentError(f"{number} is not finite, so it has no whole part", 0)
         return int(function(number))
@@ -349,35 +349,6 @@ def _distance_km(lat1: Any, lng1: Any, lat2: Any, lng2: Any) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-BUILTINS = Functions._builtins([
-    Function("lower", _case(str.lower, "lower"), (Parameter("text", _TEXTS),), t.STRING,
-             doc="the text in lower case; of a list of texts, each in lower case"),
-    Function("upper", _case(str.upper, "upper"), (Parameter("text", _TEXTS),), t.STRING,
-             doc="the text in upper case; of a list of texts, each in upper case"),
-    Function("length", _length, (Parameter("value", (t.STRING, t.list_of(t.ANY))),), t.NUMBER,
-             doc="the number of characters of a string or items of a list"),
-    Function("abs", abs, (Parameter("number", _NUMBER),), t.NUMBER, doc="the absolute value"),
-    Function("round", _round, (Parameter("number", _NUMBER), Parameter("digits", _NUMBER, False)),
-             t.NUMBER, doc="the number rounded to `digits` decimals (default 0)"),
-    Function("days_between", _days_between,
-             (Parameter("start", (t.DATETIME,)), Parameter("end", (t.DATETIME,))), t.NUMBER,
-             doc="whole days from start to end (negative when end is earlier)"),
-    Function("coalesce", _coalesce, (Parameter("value", (t.ANY,)), Parameter("fallback", (t.ANY,))),
-             t.ANY, null_safe=False, doc="the first of its arguments that is not null"),
-    # numbers and places
-    Function("sqrt", _sqrt, (Parameter("number", _NUMBER),), t.NUMBER,
-             doc="the square root (null for a negative number)"),
-    Function("floor", _whole(math.floor, "floor"), (Parameter("number", _NUMBER),), t.NUMBER,
-             doc="the largest whole number not above the number"),
-    Function("ceil", _whole(math.ceil, "ceil"), (Parameter("number", _NUMBER),), t.NUMBER,
-             doc="the smallest whole number not below the number"),
-    Function("distance_km", _distance_km,
-             (Parameter("lat1", _NUMBER), Parameter("lng1", _NUMBER), Parameter("lat2", _NUMBER),
-              Parameter("lng2", _NUMBER)), t.NUMBER,
-             doc="kilometres between two points given in degrees (haversine, mean Earth radius)"),
-])
-
-# calendar
 # A datetime argument is taken as its day in the configured timezone: the
 # checker hands these functions dates (see CALENDAR_FUNCTIONS).
 
@@ -437,7 +408,34 @@ CALENDAR_FUNCTIONS = frozenset(("year", "month", "day", "weekday", "day_of_year"
                                 "years_between", "months_between"))
 NEEDS_TODAY = frozenset(("anniversary",))
 
-BUILTINS = Functions._builtins([*BUILTINS, *(
+
+BUILTINS = Functions._builtins([
+    Function("lower", _case(str.lower), (Parameter("text", _TEXTS),), t.STRING,
+             doc="the text in lower case; of a list of texts, each in lower case"),
+    Function("upper", _case(str.upper), (Parameter("text", _TEXTS),), t.STRING,
+             doc="the text in upper case; of a list of texts, each in upper case"),
+    Function("length", _length, (Parameter("value", (t.STRING, t.list_of(t.ANY))),), t.NUMBER,
+             doc="the number of characters of a string or items of a list"),
+    Function("abs", abs, (Parameter("number", _NUMBER),), t.NUMBER, doc="the absolute value"),
+    Function("round", _round, (Parameter("number", _NUMBER), Parameter("digits", _NUMBER, False)),
+             t.NUMBER, doc="the number rounded to `digits` decimals (default 0)"),
+    Function("days_between", _days_between,
+             (Parameter("start", (t.DATETIME,)), Parameter("end", (t.DATETIME,))), t.NUMBER,
+             doc="whole days from start to end (negative when end is earlier)"),
+    Function("coalesce", _coalesce, (Parameter("value", (t.ANY,)), Parameter("fallback", (t.ANY,))),
+             t.ANY, null_safe=False, doc="the first of its arguments that is not null"),
+    # numbers and places
+    Function("sqrt", _sqrt, (Parameter("number", _NUMBER),), t.NUMBER,
+             doc="the square root (null for a negative number)"),
+    Function("floor", _whole(math.floor), (Parameter("number", _NUMBER),), t.NUMBER,
+             doc="the largest whole number not above the number"),
+    Function("ceil", _whole(math.ceil), (Parameter("number", _NUMBER),), t.NUMBER,
+             doc="the smallest whole number not below the number"),
+    Function("distance_km", _distance_km,
+             (Parameter("lat1", _NUMBER), Parameter("lng1", _NUMBER), Parameter("lat2", _NUMBER),
+              Parameter("lng2", _NUMBER)), t.NUMBER,
+             doc="kilometres between two points given in degrees (haversine, mean Earth radius)"),
+    # calendar
     Function("year", _year, (Parameter("date", _DAY),), t.NUMBER, doc="the year of a date"),
     Function("month", _month, (Parameter("date", _DAY),), t.NUMBER,
              doc="the month of a date, 1 (January) to 12"),
@@ -456,4 +454,4 @@ BUILTINS = Functions._builtins([*BUILTINS, *(
     Function("months_between", _months_between,
              (Parameter("start", _DAY), Parameter("end", _DAY)), t.NUMBER,
              doc="whole calendar months from start to end (negative when end is earlier)"),
-)])
+])

@@ -871,13 +871,16 @@ def _vocabulary(session: Session, calls: list[_Call], *, dotted: bool,
     """Every word that may come next, each with what it is."""
     root = session.record_type()
     in_aggregation = any(call.callee in AGGREGATIONS for call in calls)
-    records = [root, *_element_scopes(root, calls)]
+    scopes = _element_scopes(root, calls)
+    records = [root, *(element for _, element in scopes)]
     words: dict[str, str] = {}
     for record in records:
         for path, type_ in _field_paths(record, "", into_lists=in_aggregation):
             if ("." in path) == dotted:
                 words[path] = f"field: {type_}"
-    for alias, element in _named_elements(root, calls):
+    for alias, element in scopes:
+        if alias is None:
+            continue
         words[alias] = "element"
         for path, type_ in _field_paths(element, f"{alias}.", into_lists=in_aggregation):
             if dotted:
@@ -916,32 +919,18 @@ def _field_paths(record: t.Type, prefix: str, *, into_lists: bool) -> Iterator[t
             yield from _field_paths(inner, f"{prefix}{name}.", into_lists=into_lists)
 
 
-def _element_scopes(root: t.Type, calls: list[_Call]) -> list[t.Type]:
+def _element_scopes(root: t.Type, calls: list[_Call]) -> list[tuple[str | None, t.Type]]:
     """The element records in scope inside open aggregations, such as the
-    fields of an order inside ``count(orders, where = ...)``."""
-    scopes: list[t.Type] = []
+    fields of an order inside ``count(orders, where = ...)``, each with the name
+    ``as`` gave it (or None)."""
+    scopes: list[tuple[str | None, t.Type]] = []
     for call in calls:
         if call.callee in AGGREGATIONS and call.first:
-            element = next((found for record in [*reversed(scopes), root]
+            element = next((found for record in [*(e for _, e in reversed(scopes)), root]
                             if (found := _list_element(record, call.first)) is not None), None)
             if element is not None:
-                scopes.append(element)
+                scopes.append((call.alias, element))
     return scopes
-
-
-def _named_elements(root: t.Type, calls: list[_Call]) -> list[tuple[str, t.Type]]:
-    """The names given by ``as`` in open aggregations, each with its element record."""
-    named: list[tuple[str, t.Type]] = []
-    scopes: list[t.Type] = []
-    for call in calls:
-        if call.callee in AGGREGATIONS and call.first:
-            element = next((found for record in [*reversed(scopes), root]
-                            if (found := _list_element(record, call.first)) is not None), None)
-            if element is not None:
-                scopes.append(element)
-                if call.alias is not None:
-                    named.append((call.alias, element))
-    return named
 
 
 def _list_element(record: t.Type, path: str) -> t.Type | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from time_agreement import check_error, located, members
+from agreement import check_error, located, members
 
 import segdsl
 from segdsl.repl import Session, complete

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from agreement import members
 
 import segdsl
 from segdsl.parser import parse_expression
@@ -61,17 +62,6 @@ BOUGHT_WITHIN_7_DAYS_OF_EMAIL = ('exists(events as e, where = e.type == "email_o
                                  'exists(orders, where = at between e.at and e.at + 7d))')
 
 
-def _members(rule: str, customers: list, **options) -> list:
-    """The ids in the segment by matches, filter, evaluate and explain (all must agree)."""
-    seg = segdsl.compile(rule, **options)
-    rules = segdsl.loads(f"segment s = {rule}", **options)
-    by_matches = [c["id"] for c in customers if seg.matches(c, now=NOW)]
-    by_filter = [c["id"] for c in seg.filter(customers, now=NOW)]
-    by_evaluate = sorted(rules.evaluate(customers, now=NOW).members["s"])
-    by_explain = [c["id"] for c in customers if seg.explain(c, now=NOW).value is True]
-    assert by_matches == by_filter == by_evaluate == by_explain, rule
-    return by_matches
-
 
 @pytest.mark.parametrize("schema", [None, SCHEMA], ids=["no-schema", "schema"])
 @pytest.mark.parametrize(("rule", "expected"), [
@@ -81,7 +71,7 @@ def _members(rule: str, customers: list, **options) -> list:
 ], ids=["after-last-order", "no-order-within-2-days", "bought-within-7-days-of-email"])
 def test_the_issues_three_examples_have_the_hand_checked_members(rule, expected, schema):
     """Each of the issue's correlated examples selects exactly the customers worked out by hand."""
-    assert _members(rule, CUSTOMERS, schema=schema) == expected
+    assert members(rule, CUSTOMERS, NOW, schema=schema) == expected
 
 
 @pytest.mark.parametrize("schema", [None, SCHEMA], ids=["no-schema", "schema"])
@@ -97,24 +87,24 @@ def test_an_outer_name_is_seen_two_wheres_deep(schema):
                              _event("email_open", "2026-07-01T12:00:00Z")],
          "orders": [_order("2026-07-02T00:00:00Z")]},
     ]
-    assert _members(rule, customers, schema=schema) == [1]
+    assert members(rule, customers, NOW, schema=schema) == [1]
 
 
 def test_without_a_schema_orders_inside_another_lists_where_is_the_customers_list():
     """The issue's bug: `orders` in a where over events reads the customer's orders, not orders()."""
     rule = 'exists(events, where = type == "cart_abandoned" and count(orders) == 0)'
-    assert _members(rule, CUSTOMERS) == [7]  # its only order is after NOW
-    assert _members(rule, [{"id": 1, "events": [_event("cart_abandoned", "2026-07-01T00:00:00Z")]},
-                           CUSTOMERS[1]]) == [1]
-    assert _members('exists(events, where = type == "cart_abandoned" and at > last(orders.at))',
-                    CUSTOMERS) == [2, 3]
+    assert members(rule, CUSTOMERS, NOW) == [7]  # its only order is after NOW
+    assert members(rule, [{"id": 1, "events": [_event("cart_abandoned", "2026-07-01T00:00:00Z")]},
+                           CUSTOMERS[1]], NOW) == [1]
+    assert members('exists(events, where = type == "cart_abandoned" and at > last(orders.at))',
+                    CUSTOMERS, NOW) == [2, 3]
 
 
 def test_without_a_schema_an_elements_own_id_is_still_the_elements():
     """Only the default schema's lists beat an open element's names: `id` in a where is the element's."""
     customers = [{"id": 1, "orders": [{"id": 7, "at": "2026-07-01T00:00:00Z"}]},
                  {"id": 7, "orders": [{"id": 1, "at": "2026-07-01T00:00:00Z"}]}]
-    assert _members("exists(orders, where = id == 7)", customers) == [1]
+    assert members("exists(orders, where = id == 7)", customers, NOW) == [1]
 
 
 @pytest.mark.parametrize("schema", [None, SCHEMA], ids=["no-schema", "schema"])
@@ -122,9 +112,9 @@ def test_a_named_element_of_a_list_of_strings_is_the_string_itself(schema):
     """With a name, where runs over a list of plain values and the name is the item."""
     customers = [{"id": 1, "tags": ["vip-gold", "new"]}, {"id": 2, "tags": ["new", None]},
                  {"id": 3, "tags": []}, {"id": 4}]
-    assert _members('count(tags as tag, where = tag starts_with "vip") == 1', customers,
+    assert members('count(tags as tag, where = tag starts_with "vip") == 1', customers, NOW,
                     schema=schema) == [1]
-    assert _members('count(tags as tag, where = tag != "vip-gold") == 1', customers,
+    assert members('count(tags as tag, where = tag != "vip-gold") == 1', customers, NOW,
                     schema=schema) == [1, 2]
 
 

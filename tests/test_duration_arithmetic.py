@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from time_agreement import check_error, located, members
+from agreement import check_error, located, members
 
 import segdsl
 from segdsl import codegen

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from agreement import members
 
 import segdsl
 from segdsl.functions import BUILTINS, EARTH_RADIUS_KM
@@ -17,17 +18,6 @@ PARIS = (48.8566, 2.3522)
 LYON = (45.7640, 4.8357)
 
 
-def _members(rule: str, customers: list, **options) -> list:
-    """The ids in the segment by matches, filter, evaluate and explain (all must agree)."""
-    seg = segdsl.compile(rule, **options)
-    rules = segdsl.loads(f"segment s = {rule}", **options)
-    by_matches = [c["id"] for c in customers if seg.matches(c, now=NOW)]
-    by_filter = [c["id"] for c in seg.filter(customers, now=NOW)]
-    by_evaluate = sorted(rules.evaluate(customers, now=NOW).members["s"])
-    by_explain = [c["id"] for c in customers if seg.explain(c, now=NOW).value is True]
-    assert by_matches == by_filter == by_evaluate == by_explain, rule
-    return by_matches
-
 
 NUMBERS = [{"id": 1, "x": 16}, {"id": 2, "x": -4.5}, {"id": 3, "x": 2.5}, {"id": 4, "x": None},
            {"id": 5}, {"id": 6, "x": 0}]
@@ -36,11 +26,11 @@ NUMBERS = [{"id": 1, "x": 16}, {"id": 2, "x": -4.5}, {"id": 3, "x": 2.5}, {"id":
 @pytest.mark.parametrize("schema", [None, SCHEMA], ids=["no-schema", "schema"])
 def test_sqrt_floor_and_ceil(schema):
     """sqrt is null for a negative number; floor and ceil round down and up to whole numbers."""
-    assert _members("sqrt(x) == 4", NUMBERS, schema=schema) == [1]
-    assert _members("sqrt(x) is null", NUMBERS, schema=schema) == [2, 4, 5]
-    assert _members("floor(x) == -5 or floor(x) == 2", NUMBERS, schema=schema) == [2, 3]
-    assert _members("ceil(x) == -4 or ceil(x) == 3", NUMBERS, schema=schema) == [2, 3]
-    assert _members("floor(x) == x", NUMBERS, schema=schema) == [1, 6]
+    assert members("sqrt(x) == 4", NUMBERS, NOW, schema=schema) == [1]
+    assert members("sqrt(x) is null", NUMBERS, NOW, schema=schema) == [2, 4, 5]
+    assert members("floor(x) == -5 or floor(x) == 2", NUMBERS, NOW, schema=schema) == [2, 3]
+    assert members("ceil(x) == -4 or ceil(x) == 3", NUMBERS, NOW, schema=schema) == [2, 3]
+    assert members("floor(x) == x", NUMBERS, NOW, schema=schema) == [1, 6]
 
 
 def test_floor_and_ceil_return_python_ints():
@@ -82,7 +72,7 @@ def test_within_50_km_of_the_store(schema):
     customers = [{"id": 1, "lat": 48.80, "lng": 2.13}, {"id": 2, "lat": LYON[0], "lng": LYON[1]},
                  {"id": 3, "lat": 48.8566}, {"id": 4, "lat": 49.2, "lng": 2.35}]
     rule = "distance_km(lat, lng, 48.8566, 2.3522) <= 50"
-    assert _members(rule, customers, schema=schema) == [1, 4]
+    assert members(rule, customers, NOW, schema=schema) == [1, 4]
 
 
 @pytest.mark.parametrize(("customer", "path", "message"), [

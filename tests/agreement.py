@@ -1,5 +1,5 @@
-"""Shared by the tests of `today`, calendar functions, duration arithmetic and windows: the
-members of a rule by every public path, which must agree."""
+"""Shared by the tests of the language's functions and keywords: the members of a rule by
+every public path, which must agree, and the position of a check error."""
 
 from __future__ import annotations
 
