@@ -58,7 +58,7 @@ from segdsl.timeline import (
     unit_words,
 )
 
-AGGREGATIONS = ("count", "sum", "avg", "min", "max", "first", "last", "exists", "count_distinct")
+AGGREGATIONS = ("count", "count_distinct", "sum", "avg", "min", "max", "first", "last", "exists")
 POPULATION_FUNCTIONS = ("ntile", "percentile")
 RFM_MEASURES = ("recency", "frequency", "monetary", "score", "group")
 ORDER_MACROS = ("orders", "purchased")
@@ -954,20 +954,10 @@ class Checker:
                 continue
             if node.name in AGGREGATIONS and position == 0:
                 continue
-            if node.name in AGGREGATIONS:
-                where = f"after the list, the first argument of {node.name}"
-            else:
-                where = ("after the list of an aggregation (count, count_distinct, sum, avg, "
-                         "min, max, first, last or exists)")
-            raise CheckError(f"'as' names the elements of a list, so it goes {where}",
-                             argument.span,
-                             hint="exists(events as e, where = e.type == \"cart_abandoned\")")
+            raise _misplaced_alias(argument, node.name if node.name in AGGREGATIONS else None)
 
     def _alias(self, node: n.Alias, env: _Env) -> c.Checked:
-        raise CheckError("'as' names the elements of a list, so it goes after the list of an "
-                         "aggregation (count, count_distinct, sum, avg, min, max, first, last or "
-                         "exists)", node.span,
-                         hint="exists(events as e, where = e.type == \"cart_abandoned\")")
+        raise _misplaced_alias(node, None)
 
     def _all_functions(self) -> list[str]:
         return (list(self.defs) + list(AGGREGATIONS) + list(ORDER_MACROS)
@@ -1754,6 +1744,16 @@ def _did_you_mean(name: str, candidates: Iterable[str], what: str,
                   prefix: str = "") -> str | None:
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"did you mean '{prefix}{close[0]}'?" if close else None
+
+
+def _misplaced_alias(alias: n.Alias, aggregation: str | None) -> CheckError:
+    """``as`` anywhere but after an aggregation's list (``aggregation``: the
+    aggregation it is given to, in another argument)."""
+    where = (f"after the list, the first argument of {aggregation}" if aggregation else
+             f"after the list of an aggregation ({', '.join(AGGREGATIONS[:-1])} or "
+             f"{AGGREGATIONS[-1]})")
+    return CheckError(f"'as' names the elements of a list, so it goes {where}", alias.span,
+                      hint='exists(events as e, where = e.type == "cart_abandoned")')
 
 
 def _name_span(alias: n.Alias) -> n.Span | None:
