@@ -865,9 +865,12 @@ def items_alias_condition(draw, setting: Setting) -> n.Node:
             CATEGORIES)))),
         draw(st.sampled_from((item("discounted"), arithmetic_condition(draw, item("price"),
                                                                          PRICES))))))
-    return n.Call(draw(st.sampled_from(("exists", "exists", "count"))), (n.Alias(n.Reference((
+    found = n.Call(draw(st.sampled_from(("exists", "count"))), (n.Alias(n.Reference((
         "orders", "items")), name),), window_keywords(draw, setting) + (n.Keyword("where",
                                                                                    where),))
+    if found.name == "exists":
+        return found
+    return n.Comparison(comparison_op(draw), found, n.Number(draw(st.integers(0, 2))))
 
 
 def case_condition(draw) -> n.Node:
@@ -985,9 +988,9 @@ def _customer_conditions(draw, setting: Setting, depth: int) -> list:
         lambda: age_condition(draw, setting),
         lambda: duration_condition(draw, setting, depth, None),
         lambda: n.Comparison(comparison_op(draw), distinct_counting(draw, setting, depth, None),
-                             n.Number(draw(st.integers(0, 4)))),
+                             n.Number(draw(st.sampled_from((0, 1, 1, 2, 2, 3))))),
         lambda: n.Comparison(comparison_op(draw), distinct_counting(draw, setting, depth, None),
-                             n.Number(draw(st.integers(0, 4)))),
+                             n.Number(draw(st.sampled_from((0, 1, 1, 2, 2, 3))))),
         lambda: tags_condition(draw),
         lambda: correlated_condition(draw, setting, depth),
         lambda: correlated_condition(draw, setting, depth),
