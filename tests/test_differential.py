@@ -1789,3 +1789,63 @@ def test_the_reference_ranks_by_hand():
     scores = reference.scores_of(tree, people, NOW, UTC, False)
     assert [scores[reference._score_key(tree)](p) for p in people] == [25.0, 50.0, 75.0, 100.0,
                                                                         None]
+
+
+CART_NOT_RECOVERED = ('exists(events as e, where = e.type == "cart_abandoned" and not exists('
+                      "orders, where = at between e.at and e.at + 2d))")
+
+
+def test_the_reference_follows_the_additions_of_issue_13():
+    """Hand-checked answers of the reference for today, the calendar functions,
+    duration arithmetic, count_distinct, names bound by as, lower/upper on lists,
+    sqrt/floor/ceil and distance_km (now: Wednesday 2026-07-15T10:00:00Z)."""
+    cases = [
+        ("today == 2026-07-15 and weekday(today) == 3 and day_of_year(2024-12-31) == 366", {},
+         True),
+        ("month(signed_up_at) == 6 and day(signed_up_at) == 30", {
+            "signed_up_at": "2026-06-30T23:30:00Z"}, True),  # UTC: still 30 June
+        ("anniversary(birth_date) == 2027-02-28", {"birth_date": "2000-02-29"}, True),
+        ("anniversary(birth_date) == today", {"birth_date": "1990-07-15"}, True),
+        ("years_between(birth_date, today) == 17", {"birth_date": "2008-07-16"}, True),
+        ("years_between(birth_date, 2026-02-28) == 18", {"birth_date": "2008-02-29"}, True),
+        ("months_between(2026-03-31, 2026-02-28) == -1", {}, True),
+        ("months_between(2026-01-31, 2026-02-28) == 1", {}, True),  # 31 Jan + 1m is 28 Feb
+        ("(now - signed_up_at) / 1d == 1.5", {"signed_up_at": "2026-07-13T22:00:00Z"}, True),
+        ("now - 3m * 2 == now - 6m and 90d / 3 == 30d and 1d + 12h == 36h", {}, True),
+        ("1d / 0 is null and 1d / 0d is null", {}, True),
+        ("count(orders, within = 30d * 2) == 1", {"orders": [
+            {"at": "2026-05-16T10:00:01Z"}, {"at": "2026-05-16T10:00:00Z"}]}, True),
+        ("count_distinct(orders.items.category) == 2", {"orders": [
+            {"items": [{"category": "a"}, {"category": None}, {}]},
+            {"items": [{"category": "a"}, {"category": "A"}]}]}, True),
+        ("count_distinct(xs.v) == 2", {"xs": [{"v": 1}, {"v": 1.0}, {"v": True}, {"v": None}]},
+         True),
+        (CART_NOT_RECOVERED, {
+             "events": [{"type": "cart_abandoned", "at": "2026-07-10T10:00:00Z"}],
+             "orders": [{"at": "2026-07-12T10:00:01Z"}]}, True),
+        (CART_NOT_RECOVERED, {
+             "events": [{"type": "cart_abandoned", "at": "2026-07-10T10:00:00Z"}],
+             "orders": [{"at": "2026-07-12T10:00:00Z"}]}, False),
+        ("count(tags as t, where = t starts_with \"v\") == 1", {"tags": ["vip", None, "new"]},
+         True),
+        ("lower(tags) contains \"vip\" and upper(email) == \"ANN@SHOP.FR\"", {
+            "tags": ["new", "VIP"], "email": "Ann@shop.fr"}, True),
+        ("sqrt(x) is null and floor(2.5) == 2 and ceil(-0.5) == 0 and sqrt(16) == 4", {"x": -1},
+         True),
+        ("distance_km(lat, lng, 48.8566, 2.3522) < 0.001", {"lat": 48.8566, "lng": 2.3522},
+         True),
+        ("distance_km(lat, lng, 51.5074, -0.1278) between 343.5 and 343.6", {
+            "lat": 48.8566, "lng": 2.3522}, True),  # Paris to London
+    ]
+    for text, customer, expected in cases:
+        found = _reference(text, customer)
+        assert (found.kind, found.value) == ("value", expected), (text, found)
+    for text, customer in [("now - 3m * x < now", {"x": 1.5}), ("floor(x) == 1", {"x": math.inf}),
+                           ("distance_km(lat, 0, 0, 0) > 1", {"lat": 91}),
+                           ("count_distinct(tags) > 0", {"tags": ["vip", ["vip"]]}),
+                           ("count(orders, within = 1d * x) > 0", {"x": -1}),
+                           ("lower(tags) contains \"vip\"", {"tags": ["vip", 1]})]:
+        assert _reference(text, customer).kind == "error", text
+    assert _reference("count(orders, within = 1d * x) > 0", {"x": 0}).kind == "unspecified"
+    assert _reference("distance_km(lat, lng, 0, 0) > 1", {"lat": None, "lng": "x"}).kind == \
+        "either"
