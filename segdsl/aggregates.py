@@ -299,7 +299,14 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     final = node.value[node.flatten[-1]:] if node.flatten else node.value
     read_value = _value_reader(final)
     temporal = {"datetime": read_datetime, "date": read_date}.get(node.type.name)
+    distinct = node.function == "count_distinct"
+    if distinct:
+        # The values are compared as their declared type reads them (a datetime
+        # as its instant); undeclared ones as they are read.
+        temporal = {"datetime": read_datetime, "date": read_date}.get(_values_type(node).name)
     finish = _FINISHERS[node.function]
+    if distinct:
+        finish = _declared_values(finish, _values_type(node))
     # An element without a timestamp has no place in time: never first or last.
     undated = node.function not in ("first", "last")
     origins = _nested_origins(nested, base, list_path)
@@ -388,7 +395,9 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     def values(ctx: Context, kept: list) -> list:
         try:
             if loose_values:
-                found = normalise_items(_flat_values(kept, final))
+                # count_distinct: a list at the end of the path is a value (bad data), not
+                # a list to enter.
+                found = normalise_items(_flat_values(kept, final, at_end=not distinct))
             else:
                 found = normalise_items([read_value(element) for element in kept])
         except FieldReadError as error:
@@ -399,6 +408,9 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
             zone = ctx.zone
             converted = []
             for value in found:
+                if value is None:
+                    converted.append(None)
+                    continue
                 try:
                     converted.append(temporal(value, zone))
                 except (TypeError, ValueError) as error:
@@ -414,7 +426,7 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     if node.function == "exists" and plain_count:
         return lambda ctx: bool(outer(ctx)[0])
 
-    values_path = f"{list_path}.{value_path}"
+    values_path = f"{list_path}.{value_path}" if value_path else list_path
     pick = None if loose_values else {"first": 0, "last": -1}.get(node.function)
 
     def aggregate(ctx: Context):
@@ -430,9 +442,10 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     return aggregate
 
 
-def _flat_values(elements: list, path: tuple[str, ...]) -> list:
+def _flat_values(elements: list, path: tuple[str, ...], at_end: bool = True) -> list:
     """The values at ``path`` in ``elements``, descending into every list met
-    on the way and at the end; raises :class:`FieldReadError` for bad records."""
+    on the way and (when ``at_end``) at the end; raises :class:`FieldReadError`
+    for bad records."""
     found: list = []
     pending = [(element, 0) for element in reversed(elements)]
     while pending:
@@ -440,7 +453,7 @@ def _flat_values(elements: list, path: tuple[str, ...]) -> list:
         if type(value) is tuple or (type(value) is not list and not is_record(value)
                                     and _listed(value)):
             value = normalise(value)
-        if type(value) is list:
+        if type(value) is list and (at_end or index < len(path)):
             pending += [(item, index) for item in reversed(value)]
         elif index == len(path):
             found.append(value)
@@ -587,8 +600,78 @@ def _last(ctx, values, path):
     return values[-1] if values else None
 
 
+def _values_type(node: c.Aggregate) -> Any:
+    """The type of the values ``node`` aggregates (``any`` where not declared)."""
+    from segdsl import types as t
+
+    type_ = node.source.type.element if node.source.type.is_list else None
+    for part in node.value:
+        if type_ is not None and type_.is_list:
+            type_ = type_.element
+        type_ = type_.field(part) if type_ is not None else None
+    if type_ is not None and type_.is_list:
+        type_ = type_.element
+    return type_ if type_ is not None else t.ANY
+
+
+_DECLARED_KINDS = {"number": ((int, float), "number"), "string": ((str,), "string"),
+                   "bool": ((bool,), "boolean")}
+
+
+def _declared_values(finish: Callable, type_: Any) -> Callable:
+    """``finish``, first checking that the values are of their declared type."""
+    declared = _DECLARED_KINDS.get(type_.name)
+    if declared is None:
+        return finish
+    kinds, name = declared
+
+    def checked(ctx, values, path):
+        for value in values:
+            if value is not None and type(value) not in kinds:
+                raise data_error(ctx, f"expected a {name}, found {safe_repr(value, 80)}", path)
+        return finish(ctx, values, path)
+
+    return checked
+
+
+def _count_distinct(ctx, values, path):
+    """How many values are not equal under the rules' ``==``: ``1`` and ``1.0``
+    are one, ``true`` and ``1`` two, a date and a datetime two."""
+    seen = set()
+    zone = ctx.zone
+    for value in values:
+        if value is None:
+            continue
+        kind = type(value)
+        if kind is bool:
+            key: Any = (bool, value)
+        elif kind is int or kind is float:
+            key = (float, value)  # 1 == 1.0 and their hashes agree, exactly
+        elif kind is str:
+            key = (str, value)
+        elif isinstance(value, dt.datetime):
+            # Equal instants are one value; a naive datetime is in the configured zone.
+            key = (dt.datetime, value if value.tzinfo is not None else value.replace(tzinfo=zone))
+        elif isinstance(value, dt.date):
+            key = (dt.date, value)
+        elif kind is list or is_record(value):
+            what = "a list" if kind is list else "a record"
+            raise data_error(ctx, f"count_distinct counts plain values, found {what} "
+                             f"{safe_repr(value, 80)}", path)
+        else:
+            try:
+                key = (kind, value)
+                hash(key)
+            except TypeError:
+                raise data_error(ctx, f"count_distinct counts plain values, found "
+                                 f"{type(value).__name__} {safe_repr(value, 80)}", path) from None
+        seen.add(key)
+    return len(seen)
+
+
 _FINISHERS = {
     "count": _count,
+    "count_distinct": _count_distinct,
     "exists": _exists,
     "sum": _sum,
     "avg": _avg,

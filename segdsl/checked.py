@@ -79,6 +79,15 @@ class Now(Checked):
 
 
 @attrs.frozen(cache_hash=True)
+class Today(Checked):
+    """The evaluation time's day in the configured timezone (a date)."""
+
+    type: Type
+    nullable: bool = False
+    syntax: n.Node | None = _syntax()
+
+
+@attrs.frozen(cache_hash=True)
 class SegmentRef(Checked):
     """Membership in another segment of the same rule set."""
 

@@ -32,21 +32,40 @@ from segdsl import checked as c
 from segdsl import nodes as n
 from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
-from segdsl.functions import BUILTINS, Function, Functions
+from segdsl.formatter import _string_text
+from segdsl.functions import (
+    BUILTINS,
+    CALENDAR_FUNCTIONS,
+    NEEDS_TODAY,
+    Function,
+    Functions,
+)
 from segdsl.parser import RESERVED_WORDS, parse, strip_bom
 from segdsl.population import RFM_GROUPS
 from segdsl.regex import Regex, RegexError
 from segdsl.schema import DEFAULT_SCHEMA, DEFAULT_TIMESTAMP, Schema
 from segdsl.stack import MAX_NESTING, recursion_room
-from segdsl.timeline import Duration, Period, as_timezone, read_date
+from segdsl.timeline import (
+    Duration,
+    Period,
+    as_duration,
+    as_timezone,
+    backwards,
+    duration_arithmetic,
+    duration_text,
+    empty_window,
+    read_date,
+    unit_words,
+)
 
-AGGREGATIONS = ("count", "sum", "avg", "min", "max", "first", "last", "exists")
+AGGREGATIONS = ("count", "sum", "avg", "min", "max", "first", "last", "exists", "count_distinct")
 POPULATION_FUNCTIONS = ("ntile", "percentile")
 RFM_MEASURES = ("recency", "frequency", "monetary", "score", "group")
 ORDER_MACROS = ("orders", "purchased")
 _WINDOW_KEYWORDS = ("within", "during")
 _ORDER_FILTERS = {"category": t.STRING, "sku": t.STRING, "discounted": t.BOOL}
 _WINDOW_TYPES = (t.DURATION, t.PERIOD)
+_CASE_FUNCTIONS = ("lower", "upper")
 
 
 @attrs.frozen
@@ -107,15 +126,27 @@ class _Scope:
 
 
 @attrs.frozen
+class _Bound:
+    """A name given to the elements of an aggregation's list (``events as e``):
+    the elements' scope depth and type, and the list as written."""
+
+    depth: int
+    type: t.Type
+    listed: str
+
+
+@attrs.frozen
 class _Env:
     """Where an expression is checked: visible element scopes, bound def
-    parameters, and the defs being expanded (to refuse recursion)."""
+    parameters, the names bound to elements by ``as``, and the defs being
+    expanded (to refuse recursion)."""
 
     scopes: tuple[_Scope, ...] = ()
     depth: int = 0
     params: Mapping[str, c.Checked] = attrs.field(factory=dict)
     expanding: tuple[str, ...] = ()
     call_site: n.Span | None = None
+    aliases: Mapping[str, _Bound] = attrs.field(factory=dict)
 
     def enter(self, element: t.Type) -> _Env:
         scope = _Scope(self.depth + 1, element)
@@ -161,6 +192,7 @@ class Checker:
         self._nesting = 0
         self._failed: dict[str, Exception] = {}
         self._near_misses: dict[tuple, list[str]] = {}
+        self._calendars: dict[int, tuple[c.Checked, bool | None]] = {}
         self._refuse_shadowed_functions()
         self._collect_definitions()
 
@@ -395,6 +427,9 @@ class Checker:
     def _now(self, node: n.Now, env: _Env) -> c.Checked:
         return c.Now(t.DATETIME, syntax=node)
 
+    def _today(self, node: n.Today, env: _Env) -> c.Checked:
+        return c.Today(t.DATE, syntax=node)
+
     def _prechecked(self, node: Prechecked, env: _Env) -> c.Checked:
         return node.value
 
@@ -402,6 +437,9 @@ class Checker:
 
     def _reference(self, node: n.Reference, env: _Env) -> c.Checked:
         name, rest = node.path[0], node.path[1:]
+        bound = env.aliases.get(name)
+        if bound is not None:  # `e` of `events as e` hides every other meaning of `e`
+            return self._bound_element(node, name, bound, env)
         for scope in reversed(env.scopes):
             if scope.type.fields and name in scope.type.fields:
                 return self._field_path(node, scope.depth, scope.type, env)
@@ -426,6 +464,10 @@ class Checker:
             return self._zero_argument_def(node)
         if name == "rfm" and "rfm" not in self._declared_fields():
             return self._rfm(node, env)
+        if self._declared_by_customer(name):
+            # A field the customer's schema declares beats a name an open
+            # element merely accepts: `orders` inside a `where` over events.
+            return self._field_path(node, 0, self.schema.root, env)
         for scope in reversed(env.scopes):
             if scope.type.field(name) is not None:
                 self._refuse_near_miss(node, env)
@@ -438,17 +480,37 @@ class Checker:
             return self._field_path(node, 0, self.schema.root, env)
         raise self._unknown_name(node, env)
 
+    def _declared_by_customer(self, name: str) -> bool:
+        """Whether the customer's schema declares ``name``; without a schema,
+        only the default schema's lists (orders, events) count: an element's
+        own ``id`` is not the customer's."""
+        found = self._declared_fields().get(name)
+        return found is not None and (self.options.schema is not None or found.is_list)
+
+    def _bound_element(self, node: n.Reference, name: str, bound: _Bound,
+                       env: _Env) -> c.Checked:
+        """``e`` (the element itself) or ``e.field`` for a name bound by ``as``."""
+        rest = node.path[1:]
+        if not rest:
+            return c.Field((), bound.depth, bound.type, True, syntax=node)
+        if not bound.type.is_record and not t.is_unknown(bound.type):
+            raise CheckError(f"'{name}' is a {bound.type} (an element of {bound.listed}) and has "
+                             f"no field '{rest[0]}'", node.span,
+                             hint=f"compare the element itself: {name} == ...")
+        if bound.type.field(rest[0]) is None:
+            raise CheckError(f"unknown field '{rest[0]}' of {name} (an element of {bound.listed})",
+                             node.span, hint=_did_you_mean(rest[0], list(bound.type.fields or {}),
+                                                           "a field"))
+        inner = self._field_path(n.Reference(rest, span=node.span), bound.depth, bound.type, env)
+        return attrs.evolve(inner, syntax=node)
+
     def _warn_lookalike(self, node: n.Reference, owner: str) -> None:
-        # `True`, `NULL`, `Now` or `today` read as undeclared fields, which are
+        # `True`, `NULL`, `Now` or `Today` read as undeclared fields, which are
         # null in every customer: almost surely meant as the literal.
         name = node.path[0]
         lower = name.lower()
-        if lower == "today":
-            self._warn(f"'{name}' is read as a field of {owner}, not today's date: the language "
-                       f"has no '{lower}'", node.span,
-                       hint="write now, the evaluation time (e.g. last_order_at > now - 1d)")
-        elif lower in RESERVED_WORDS and len(node.path) == 1:
-            what = "literal" if lower in ("true", "false", "null", "now") else "keyword"
+        if lower in RESERVED_WORDS and len(node.path) == 1:
+            what = "literal" if lower in ("true", "false", "null", "now", "today") else "keyword"
             self._warn(f"'{name}' is read as a field of {owner}, not the {what} '{lower}': "
                        f"names and keywords are case-sensitive", node.span,
                        hint=f"write {lower}")
@@ -575,11 +637,97 @@ class Checker:
             raise CheckError(f"cannot apply '{node.op.value}' to {_a(left.type)} and "
                              f"{_a(right.type)}", node.span,
                              hint=_arithmetic_hint(node.op, left.type, right.type))
-        if result == t.DATE and right.type == t.DURATION and isinstance(right, c.Constant) \
-                and right.value.unit == "h":
+        if t.DURATION in (left.type, right.type):
+            self._refuse_calendar_arithmetic(node, left, right, result)
+        if result == t.DATE and any(side.type == t.DURATION and isinstance(side, c.Constant)
+                                    and isinstance(side.value, Duration)
+                                    and side.value.unit == "h" for side in (left, right)):
             raise CheckError("a date has no hours: add hours to a datetime instead", node.span)
-        return c.Binary(c.Operator(node.op.value), left, right, result,
-                        left.nullable or right.nullable or node.op.value in "/%", syntax=node)
+        checked = c.Binary(c.Operator(node.op.value), left, right, result,
+                           left.nullable or right.nullable or node.op.value in "/%", syntax=node)
+        if result in (t.DURATION, t.NUMBER) and t.DURATION in (left.type, right.type):
+            checked = self._fold_durations(checked)
+            self._calendars[id(checked)] = (checked, self._calendar(checked))
+        return checked
+
+    def _calendar(self, node: c.Checked) -> bool | None:
+        """Whether duration ``node`` is calendar (months, years), fixed, or None
+        when only the run time tells (a value of a function or of the data)."""
+        known = self._calendars.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
+        if isinstance(node, c.Constant):
+            return node.value.is_calendar if isinstance(node.value, Duration) else None
+        if isinstance(node, c.Negate):
+            return self._calendar(node.operand)
+        if not isinstance(node, c.Binary) or node.type != t.DURATION:
+            return None
+        if node.op in (c.Operator.MULTIPLY, c.Operator.DIVIDE):
+            return self._calendar(node.left if node.left.type == t.DURATION else node.right)
+        if node.left.type != t.DURATION or node.right.type != t.DURATION:
+            return False  # a moment minus a moment: an exact length
+        sides = (self._calendar(node.left), self._calendar(node.right))
+        return True if True in sides else (False if sides == (False, False) else None)
+
+    def _refuse_calendar_arithmetic(self, node: n.Arithmetic, left: c.Checked, right: c.Checked,
+                                    result: t.Type) -> None:
+        """Months and years have no fixed length: multiplied by whole numbers
+        only, never divided or divided by, never mixed with fixed durations."""
+        op = node.op
+        if op is n.ArithmeticOp.MULTIPLY:
+            duration, factor = (left, right) if left.type == t.DURATION else (right, left)
+            if self._calendar(duration) and isinstance(factor, c.Constant) \
+                    and isinstance(factor.value, (int, float)) \
+                    and not float(factor.value).is_integer():
+                shown = self._text(duration, "this duration")
+                raise CheckError(f"months and years have no fixed length, so {shown} can be "
+                                 f"multiplied only by a whole number, not "
+                                 f"{self._text(factor, f'{factor.value:g}')}",
+                                 _span_of(factor, node), hint="for a fraction, use days: 90d * 1.5")
+        elif op is n.ArithmeticOp.DIVIDE:
+            if left.type == t.DURATION and self._calendar(left):
+                raise CheckError(f"months and years have no fixed length, so "
+                                 f"{self._text(left, 'this duration')} cannot be divided",
+                                 _span_of(left, node), hint="divide days instead: 90d / 3")
+            if right.type == t.DURATION and self._calendar(right):
+                raise CheckError(f"months and years have no fixed length, so nothing can be "
+                                 f"divided by {self._text(right, 'this duration')}",
+                                 _span_of(right, node),
+                                 hint="divide by days instead: (now - signed_up_at) / 1d")
+        elif result == t.DURATION and left.type == t.DURATION and right.type == t.DURATION:
+            sides = (self._calendar(left), self._calendar(right))
+            if None not in sides and sides[0] != sides[1]:
+                first, second = self._text(left, "a duration"), self._text(right, "another")
+                then = "-" if op is n.ArithmeticOp.ADD else "+"
+                raise CheckError(f"months and years have no fixed length, so "
+                                 f"{self._text_of(node, 'this')} is not a duration", node.span,
+                                 hint=f"subtract each from a date instead: now - {first} {then} "
+                                      f"{second}")
+
+    def _fold_durations(self, node: c.Binary) -> c.Checked:
+        """Constant duration arithmetic as one constant, where the result is
+        exact in the units of durations (``30d * 2`` is ``60d``); other
+        constant results (``1d / 7``) are computed at each evaluation."""
+        left, right = node.left, node.right
+        if not (isinstance(left, c.Constant) and isinstance(right, c.Constant)):
+            return node
+        if left.value is None or right.value is None:
+            return node
+        try:
+            value = duration_arithmetic(node.op.value, _step_of(left.value),
+                                        _step_of(right.value))
+        except OverflowError:
+            raise CheckError(f"{self._text_of(node.syntax, 'this')} is too long a duration",
+                             node.syntax.span if node.syntax is not None else None) from None
+        except (TypeError, ValueError):
+            return node
+        if value is None or isinstance(value, (int, float)):
+            return c.Constant(value, node.type, value is None, syntax=node.syntax)
+        units = [side.value.unit for side in (left, right) if isinstance(side.value, Duration)]
+        found = as_duration(value, units[0])
+        if found is None:
+            return node
+        return c.Constant(found, t.DURATION, syntax=node.syntax)
 
     def _comparison(self, node: n.Comparison, env: _Env) -> c.Checked:
         left, right = self.check(node.left, env), self.check(node.right, env)
@@ -626,10 +774,11 @@ class Checker:
 
     def _refuse_calendar_comparison(self, node, left: c.Checked, right: c.Checked) -> None:
         for side in (left, right):
-            if isinstance(side, c.Constant) and isinstance(side.value, Duration) \
-                    and side.value.is_calendar:
+            if side.type == t.DURATION and self._calendar(side):
+                shown = self._text(side, str(side.value) if isinstance(side, c.Constant)
+                                   else "a duration of months or years")
                 raise CheckError(
-                    f"months and years have no fixed length, so {side.value} cannot be compared "
+                    f"months and years have no fixed length, so {shown} cannot be compared "
                     f"with another duration", side.syntax.span if side.syntax else node.span,
                     hint="compare dates instead: last_order_at < now - 3m, or use days: 90d")
 
@@ -729,6 +878,7 @@ class Checker:
                 raise CheckError(f"cannot compare a {operand.type} with a {bound.type}",
                                  bound.syntax.span if bound.syntax else node.span,
                                  hint=_comparison_hint(operand.type, bound.type))
+            self._refuse_calendar_comparison(node, operand, bound)
         bounds = {low.type, high.type}
         if bounds == {t.DATE, t.DATETIME} or (operand.type == t.DATE and t.DATETIME in bounds):
             # Dates and datetimes mixed: each bound is compared on its own, a
@@ -745,6 +895,7 @@ class Checker:
 
     def _call(self, node: n.Call, env: _Env) -> c.Checked:
         name = node.name
+        self._refuse_misplaced_alias(node)
         if name in env.params:
             raise CheckError(f"'{name}' is a parameter, not a function", node.span)
         if name in self.defs:
@@ -756,6 +907,10 @@ class Checker:
         if name in POPULATION_FUNCTIONS:
             return self._population_function(node, env)
         function = self.functions.get(name) or BUILTINS.get(name)
+        if function is not None and name in _CASE_FUNCTIONS and function is BUILTINS.get(name):
+            return self._case_function(self._apply(function, node, env))
+        if function is not None and name == "distance_km" and function is BUILTINS.get(name):
+            return self._refuse_constant_places(self._apply(function, node, env))
         if function is not None:
             return self._apply(function, node, env)
         if name in self.segments or name in self.periods:
@@ -763,6 +918,56 @@ class Checker:
                              f"not a function: write it without parentheses", node.span)
         raise CheckError(f"unknown function '{name}'", node.span,
                          hint=_did_you_mean(name, self._all_functions(), "a function"))
+
+    def _refuse_constant_places(self, applied: c.Checked) -> c.Checked:
+        """A latitude or longitude written out of range is a mistake in the rule."""
+        for index, arg in enumerate(getattr(applied, "args", ())):
+            limit, what = (90, "latitude") if index % 2 == 0 else (180, "longitude")
+            value = arg.value if isinstance(arg, c.Constant) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                    and not -limit <= value <= limit:
+                raise CheckError(f"a {what} is from -{limit} to {limit} degrees, not "
+                                 f"{self._text(arg, repr(value))}",
+                                 arg.syntax.span if arg.syntax else None,
+                                 hint="distance_km(lat, lng, 48.8566, 2.3522): latitude first")
+        return applied
+
+    def _case_function(self, applied: c.Checked) -> c.Checked:
+        """``lower``/``upper`` of a list of texts is the list of each converted."""
+        if not isinstance(applied, c.Apply) or not applied.args:
+            return applied
+        given = applied.args[0].type
+        if given.is_list and not t.fits(given.element, t.STRING):
+            raise CheckError(f"'{applied.name}' changes the case of text, but this is a {given}",
+                             applied.args[0].syntax.span if applied.args[0].syntax else None,
+                             hint=f"{applied.name}(tags) contains \"vip\"")
+        if given.is_list:
+            return attrs.evolve(applied, type=t.list_of(t.STRING))
+        if t.is_unknown(given):  # text or a list of texts: known when the data is read
+            return attrs.evolve(applied, type=t.ANY)
+        return applied
+
+    def _refuse_misplaced_alias(self, node: n.Call) -> None:
+        """``as`` names the elements of an aggregation's list, its first argument only."""
+        for position, argument in enumerate(node.args):
+            if not isinstance(argument, n.Alias):
+                continue
+            if node.name in AGGREGATIONS and position == 0:
+                continue
+            if node.name in AGGREGATIONS:
+                where = f"after the list, the first argument of {node.name}"
+            else:
+                where = ("after the list of an aggregation (count, count_distinct, sum, avg, "
+                         "min, max, first, last or exists)")
+            raise CheckError(f"'as' names the elements of a list, so it goes {where}",
+                             argument.span,
+                             hint="exists(events as e, where = e.type == \"cart_abandoned\")")
+
+    def _alias(self, node: n.Alias, env: _Env) -> c.Checked:
+        raise CheckError("'as' names the elements of a list, so it goes after the list of an "
+                         "aggregation (count, count_distinct, sum, avg, min, max, first, last or "
+                         "exists)", node.span,
+                         hint="exists(events as e, where = e.type == \"cart_abandoned\")")
 
     def _all_functions(self) -> list[str]:
         return (list(self.defs) + list(AGGREGATIONS) + list(ORDER_MACROS)
@@ -852,6 +1057,7 @@ class Checker:
     def _bind_function_arguments(self, function: Function, node: n.Call,
                                  env: _Env) -> list[c.Checked]:
         params = function.params
+        calendar = function.name in CALENDAR_FUNCTIONS and BUILTINS.get(function.name) is function
         if len(node.args) > len(params):
             raise CheckError(f"'{function.name}' takes {_count(len(params), 'argument')} but "
                              f"{_given(len(node.args))}", node.span, hint=function.signature)
@@ -883,15 +1089,37 @@ class Checker:
                                  f"{value.type}", value.syntax.span if value.syntax else node.span,
                                  hint=function.signature)
             temporal = [a for a in param.accepts if a.name in ("date", "datetime")]
-            if t.is_unknown(value.type) and temporal and len(temporal) == len(param.accepts):
+            if calendar:
+                value = self._day_of(value)
+            elif t.is_unknown(value.type) and temporal and len(temporal) == len(param.accepts):
                 value = c.Coerce(value, temporal[0], value.nullable, syntax=value.syntax)
+            elif value.type == t.DATE and param.accepts == (t.DATETIME,):
+                # `days_between(signed_up_at, today)`: a date where only a
+                # datetime is taken is its first instant, as dates in data are.
+                value = c.Coerce(value, t.DATETIME, value.nullable, syntax=value.syntax)
             args.append(value)
+        if calendar and function.name in NEEDS_TODAY:
+            args.append(c.Today(t.DATE, syntax=node))
         return args
+
+    def _day_of(self, value: c.Checked) -> c.Checked:
+        """A calendar function's argument as a date: a datetime's day in the
+        configured timezone, untyped values read as dates at run time."""
+        if value.type in (t.DATE, t.NULL):
+            return value
+        if isinstance(value, c.Constant) and isinstance(value.value, dt.datetime):
+            day = read_date(value.value, self.options.timezone)
+            return c.Constant(day, t.DATE, syntax=value.syntax)
+        return c.ToDate(value, t.DATE, value.nullable, syntax=value.syntax)
 
     # aggregations
 
     def _aggregate(self, node: n.Call, env: _Env) -> c.Checked:
         name = node.name
+        written, alias = node, None
+        if node.args and isinstance(node.args[0], n.Alias):
+            alias = node.args[0]
+            node = attrs.evolve(node, args=(alias.value, *node.args[1:]))
         if len(node.args) != 1:
             raise CheckError(f"'{name}' takes one list, as in {name}(orders"
                              f"{'.total' if name in ('sum', 'avg', 'min', 'max') else ''}, "
@@ -904,15 +1132,19 @@ class Checker:
         # Nested lists flatten: the 'where' sees the innermost list's items, at
         # the depth after those of the lists enclosing them.
         depth = env.depth + 1 + len(flatten)
+        aliases = env.aliases
+        if alias is not None:
+            aliases = self._bind_alias(alias, depth, inner, env)
         where = None
         if "where" in keywords:
-            if not inner.is_record and not t.is_unknown(inner):
+            if not inner.is_record and not t.is_unknown(inner) and alias is None:
                 raise CheckError("'where' filters a list of records; this list holds "
                                  f"{inner}s", keywords["where"].span,
                                  hint='to look for an item, write tags contains "vip"')
             scope = _Scope(depth, inner)
             where = self.condition(keywords["where"].value,
-                                   attrs.evolve(env, scopes=env.scopes + (scope,), depth=depth),
+                                   attrs.evolve(env, scopes=env.scopes + (scope,), depth=depth,
+                                                aliases=aliases),
                                    f"'where' of {name}")
         result, nullable = _aggregate_type(name, value_type)
         if name in ("sum", "avg") and not t.fits(value_type, t.NUMBER):
@@ -922,11 +1154,29 @@ class Checker:
         if name in ("min", "max") and value_type.is_record:
             raise CheckError(f"'{name}' needs values to compare; name one: {name}(orders.total)",
                              node.args[0].span)
+        if name == "count_distinct" and (value_type.is_record or value_type.is_list):
+            raise CheckError(f"'count_distinct' counts values such as numbers or text, but "
+                             f"{_path_text(node.args[0])} holds "
+                             f"{'records' if value_type.is_record else 'lists'}",
+                             node.args[0].span,
+                             hint="name a field of the elements: "
+                                  "count_distinct(orders.items.category)")
         timestamp = element.timestamp if element.is_record else None
         if timestamp is None and t.is_unknown(element):
             timestamp = DEFAULT_TIMESTAMP
         return c.Aggregate(name, source, value_path, window, where, timestamp, depth,
-                           result, nullable, flatten, syntax=node)
+                           result, nullable, flatten, syntax=written)
+
+    def _bind_alias(self, alias: n.Alias, depth: int, element: t.Type,
+                    env: _Env) -> Mapping[str, _Bound]:
+        """The names bound by ``as`` in the aggregation's ``where``, ``alias`` added."""
+        listed = _path_text(alias.value)
+        taken = env.aliases.get(alias.name)
+        if taken is not None:
+            raise CheckError(f"'{alias.name}' already names the elements of {taken.listed}",
+                             _name_span(alias), hint=f"give the elements of {listed} another "
+                                                     f"name: {listed} as {alias.name}2")
+        return {**env.aliases, alias.name: _Bound(depth, element, listed)}
 
     def _keywords(self, node: n.Call, allowed: Iterable[str]) -> dict[str, n.Keyword]:
         allowed = tuple(allowed)
@@ -945,7 +1195,8 @@ class Checker:
     def _list_source(self, argument: n.Node, env: _Env):
         """The list an aggregation runs over, the value path inside its
         elements, and the element type."""
-        if isinstance(argument, n.Reference) and argument.path[0] in env.params:
+        if isinstance(argument, n.Reference) and argument.path[0] in env.params \
+                and argument.path[0] not in env.aliases:
             bound = env.params[argument.path[0]]
             if bound.type.is_list:
                 return bound, argument.path[1:], bound.type.element
@@ -1014,7 +1265,28 @@ class Checker:
             raise CheckError(f"the elements of {_path_text(node.args[0])} have no timestamp, so "
                              f"they cannot be windowed", keyword.span,
                              hint="declare the list's timestamp field in the schema")
+        self._refuse_empty_window(keyword, value, element)
         return c.Window(value, value.type, syntax=keyword)
+
+    def _refuse_empty_window(self, keyword: n.Keyword, value: c.Checked,
+                             element: t.Type) -> None:
+        """A constant window of zero or less holds nothing: windows look back
+        from now. A computed one is checked at each evaluation (a DataError)."""
+        step = _constant_step(value)
+        if step is None or not empty_window(step):
+            return
+        shown = self._text(value, duration_text(step))
+        hint = None
+        if isinstance(value, c.Constant) and isinstance(value.value, Duration):
+            ahead = Duration(-value.value.amount, value.value.unit)  # as written: -7d, 7 days
+        else:
+            ahead = as_duration(-step, "d")  # type: ignore[operator]
+        if backwards(step) and ahead is not None:
+            stamp = (element.timestamp if element.is_record else None) or DEFAULT_TIMESTAMP
+            hint = (f"for the coming {unit_words(ahead)}, write where = {stamp} between now "
+                    f"and now + {ahead}")
+        raise CheckError(f"a window looks back from now: {shown} holds nothing",
+                         _span_of(value, keyword.value), hint=hint)
 
     def _order_macro(self, node: n.Call, env: _Env) -> c.Checked:
         """``orders(window, category=, sku=, discounted=, where=)`` counts orders;
@@ -1204,6 +1476,22 @@ class Checker:
                            hint=f"{self._text(node.operand, '...')} between {high} and {low}")
             elif isinstance(node, c.Binary):
                 self._warn_after_now(node, span)
+                self._warn_case_mismatch(node, span)
+            elif isinstance(node, c.Membership):
+                self._warn_case_mismatch(node, span)
+
+    def _warn_case_mismatch(self, node: c.Binary | c.Membership, span: n.Span | None) -> None:
+        """``lower(tags) contains "VIP"``: lower's result has no upper-case letter."""
+        for changed, constant, verb in _case_comparisons(node):
+            convert = str.lower if changed.name == "lower" else str.upper
+            for value, written in _constant_texts(constant):
+                if convert(value) == value:
+                    continue
+                letters = "upper-case" if changed.name == "lower" else "lower-case"
+                shown = self._text(written, _string_text(value))
+                self._warn(f"{self._text(changed, changed.name + '(...)')} has no {letters} "
+                           f"letters, so it {verb} {shown}", span,
+                           hint=f"write {_string_text(convert(value))}")
 
     def _warn_after_now(self, node: c.Binary, span: n.Span | None) -> None:
         # `last_order_at > now + 30d`: aggregations never see elements dated
@@ -1232,6 +1520,48 @@ class Checker:
         if span is None or span.file == "<prelude>" or self.source is None:
             return default
         return self.source[span.start:span.end]
+
+
+_CASE_VERBS = {c.Operator.EQ: "never equals", c.Operator.NE: "always differs from",
+               c.Operator.CONTAINS: "never contains", c.Operator.STARTS_WITH: "never starts with",
+               c.Operator.ENDS_WITH: "never ends with"}
+
+
+def _is_case_call(node: c.Checked) -> bool:
+    return (isinstance(node, c.Apply) and node.name in _CASE_FUNCTIONS
+            and node.function is BUILTINS.get(node.name).implementation)
+
+
+def _case_comparisons(node: c.Binary | c.Membership) -> list[tuple[c.Apply, c.Checked, str]]:
+    """(lower/upper call, the constant it meets, what it never does) in ``node``."""
+    found = []
+    if isinstance(node, c.Binary) and node.op in _CASE_VERBS:
+        verb = _CASE_VERBS[node.op]
+        if _is_case_call(node.left):
+            found.append((node.left, node.right, verb))
+        if node.op in (c.Operator.EQ, c.Operator.NE) and _is_case_call(node.right):
+            found.append((node.right, node.left, verb))
+    elif isinstance(node, c.Membership):
+        if _is_case_call(node.element):
+            found.append((node.element, node.container,
+                          "never equals" if not node.negated else "always differs from"))
+        if _is_case_call(node.container):
+            found.append((node.container, node.element,
+                          "never contains" if not node.negated else "always lacks"))
+    return [(call, other, verb) for call, other, verb in found if isinstance(other, c.Constant)]
+
+
+def _constant_texts(constant: c.Checked) -> list[tuple[str, c.Checked]]:
+    """The texts of a constant (the items of a constant list), each with the node showing it."""
+    value = constant.value if isinstance(constant, c.Constant) else None
+    if isinstance(value, str):
+        return [(value, constant)]
+    if isinstance(value, tuple):
+        items = constant.syntax.items if isinstance(constant.syntax, n.ListLiteral) else ()
+        shown = list(items) + [None] * (len(value) - len(items))
+        return [(item, c.Constant(item, t.STRING, syntax=written))
+                for item, written in zip(value, shown) if isinstance(item, str)]
+    return []
 
 
 def _is_null(node: c.Checked) -> bool:
@@ -1427,6 +1757,16 @@ def _did_you_mean(name: str, candidates: Iterable[str], what: str,
     return f"did you mean '{prefix}{close[0]}'?" if close else None
 
 
+def _name_span(alias: n.Alias) -> n.Span | None:
+    """The span of the name in ``value as name`` (the name ends the alias)."""
+    span = alias.span
+    if span is None:
+        return None
+    size = len(alias.name)
+    return n.Span(span.end_line, span.end_column - size, span.end_line, span.end_column,
+                  span.end - size, span.end, span.file)
+
+
 def _path_text(node: n.Node) -> str:
     return node.dotted if isinstance(node, n.Reference) else "the list"
 
@@ -1464,6 +1804,9 @@ def _arithmetic_type(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> t.Type 
         if t.fits(left, t.NUMBER) and t.fits(right, t.NUMBER):
             return t.ANY if t.is_unknown(left) and t.is_unknown(right) else t.NUMBER
         return None
+    durations = _duration_arithmetic_type(op, left, right)
+    if durations is not None:
+        return durations
     if op not in (n.ArithmeticOp.ADD, n.ArithmeticOp.SUBTRACT):
         return None
     if right == t.DURATION and (left.name in temporal or t.is_unknown(left)):
@@ -1482,18 +1825,76 @@ def _arithmetic_type(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> t.Type 
     return None
 
 
+def _duration_arithmetic_type(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> t.Type | None:
+    """Durations times or divided by numbers, divided by durations, added up.
+    An untyped side is read as a number, or as a duration divided by one."""
+    duration = t.DURATION
+
+    def number(type_: t.Type) -> bool:
+        return t.fits(type_, t.NUMBER)
+
+    if op is n.ArithmeticOp.MULTIPLY and (left == duration and number(right)
+                                          or number(left) and right == duration):
+        return duration
+    if op is n.ArithmeticOp.DIVIDE and right == duration and (left == duration
+                                                              or t.is_unknown(left)):
+        return t.NUMBER
+    if op is n.ArithmeticOp.DIVIDE and left == duration and number(right):
+        return duration
+    if op in (n.ArithmeticOp.ADD, n.ArithmeticOp.SUBTRACT) and left == right == duration:
+        return duration
+    return None
+
+
+def _constant_step(node: c.Checked) -> object | None:
+    """The run-time value of a duration computed from constants alone (``1d /
+    -7``, which no literal spells), or None when it is not constant."""
+    if isinstance(node, c.Constant):
+        return _step_of(node.value) if isinstance(node.value, Duration) else None
+    if isinstance(node, c.Negate):
+        inner = _constant_step(node.operand)
+        return None if inner is None else -inner  # type: ignore[operator]
+    if not (isinstance(node, c.Binary) and node.type == t.DURATION):
+        return None
+    sides = []
+    for side in (node.left, node.right):
+        if side.type == t.DURATION:
+            found = _constant_step(side)
+        elif isinstance(side, c.Constant) and isinstance(side.value, (int, float)):
+            found = side.value
+        else:
+            found = None
+        if found is None:
+            return None
+        sides.append(found)
+    try:
+        return duration_arithmetic(node.op.value, *sides)
+    except (TypeError, ValueError, OverflowError):
+        return None  # refused when checking the arithmetic, or reported at run time
+
+
+def _span_of(node: c.Checked, default: n.Node) -> n.Span | None:
+    return node.syntax.span if node.syntax is not None else default.span
+
+
+def _step_of(value: object) -> object:
+    return value.step() if isinstance(value, Duration) else value
+
+
 def _arithmetic_hint(op: n.ArithmeticOp, left: t.Type, right: t.Type) -> str | None:
     if {left.name, right.name} == {"date", "datetime"}:
         return "subtract a date from a date, or a datetime from a datetime: now - 2026-07-01T00:00:00Z"
     if left.name in ("date", "datetime") and right == t.NUMBER:
         return "give the unit: now - 30d"
     if left == t.DURATION and right == t.DURATION:
-        return "durations do not add up; subtract each from a date: now - 30d - 12h"
+        return "multiply a duration by a number: 30d * 2; divide one by another: 90d / 1d"
+    if t.DURATION in (left, right) and op is n.ArithmeticOp.DIVIDE:
+        return "divide a duration by a number: 90d / 3"
     return None
 
 
 def _aggregate_type(name: str, value: t.Type) -> tuple[t.Type, bool]:
-    if name == "count":
+    if name in ("count", "count_distinct"):
         return t.NUMBER, False
     if name == "exists":
         return t.BOOL, False

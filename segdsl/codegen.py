@@ -342,6 +342,8 @@ class _Writer:
     def _field(self, node: c.Field, lenient: bool, use: str) -> str:
         if node.depth != self.depth:
             raise NotSimple("a field of another scope")
+        if not node.path:
+            raise NotSimple("the element itself")  # a plain value: `tag` of `tags as tag`
         source = self.record
         for index, part in enumerate(node.path):
             if index:

@@ -20,7 +20,19 @@ from dateutil.relativedelta import relativedelta
 from segdsl import checked as c
 from segdsl import types as t
 from segdsl.errors import DataError, EvaluationError
-from segdsl.timeline import Duration, read_date, read_datetime, shift
+from segdsl.functions import ArgumentError
+from segdsl.timeline import (
+    Duration,
+    backwards,
+    duration_arithmetic,
+    duration_text,
+    in_zone,
+    is_duration,
+    iso_text,
+    read_date,
+    read_datetime,
+    shift,
+)
 from segdsl.values import (
     FieldReadError,
     is_record,
@@ -105,7 +117,7 @@ def customer_id(ctx: Context) -> Any:
 def data_error(ctx: Context, message: str, path: str | None, depth: int = 0) -> DataError:
     """A :class:`DataError` naming the current customer and ``path`` (a path
     in the record in scope ``depth``, spelled from the customer)."""
-    if depth and path:
+    if depth and path is not None:
         path = element_path(ctx, depth, path)
     who = customer_id(ctx)
     prefix = f"customer {safe_repr(who, 80)}" if who is not None else "a customer without id"
@@ -120,7 +132,7 @@ def element_path(ctx: Context, depth: int, path: str) -> str:
         element = ctx.scopes[depth]
         items = source(ctx)
         index = next((i for i, item in enumerate(items or ()) if item is element), "?")
-        path = f"{list_path}[{index}].{path}"
+        path = f"{list_path}[{index}]" + (f".{path}" if path else "")  # "": the element
         depth = list_depth
     return path
 
@@ -209,6 +221,9 @@ class Compiler:
     def _now(self, node: c.Now) -> Closure:
         return lambda ctx: ctx.now
 
+    def _today(self, node: c.Today) -> Closure:
+        return today
+
     def _field(self, node: c.Field) -> Closure:
         return _field_reader(node.path, node.depth, node.type)
 
@@ -271,10 +286,17 @@ class Compiler:
         by_day = node.op in _COMPARISONS and _meets_datetime(node.left, node.right)
         left = self._operand(node.left, _shifted(node, node.right.type), by_day)
         right = self._operand(node.right, _shifted(node, node.left.type), by_day)
-        function = _time_step(node, self.zone) if _is_time_step(node) else _operator_function(node)
+        describe = _describe_failure(node)
+        if _is_time_step(node):
+            function = _time_step(node, self.zone)
+        elif _is_duration_arithmetic(node):
+            function, describe = _duration_function(node), _describe_duration_failure(node)
+        elif _is_date_step(node):
+            function, describe = _date_step(node), _describe_duration_failure(node)
+        else:
+            function = _operator_function(node)
         if by_day:
             function = _by_day(function, self.zone)
-        describe = _describe_failure(node)
 
         def apply(ctx):
             a = left(ctx)
@@ -405,6 +427,7 @@ class Compiler:
         returns = _RETURNS.get(node.type.name)
         temporal = node.type.name in ("date", "datetime")
         located = _where(*node.args)  # the field it was given, if any, names the bad data
+        args_nodes = node.args
 
         def call(ctx):
             values = [arg(ctx) for arg in args]
@@ -412,6 +435,9 @@ class Compiler:
                 return None
             try:
                 result = normalise(function(*values))
+            except ArgumentError as error:  # a built-in's argument out of its domain
+                raise data_error(ctx, f"{name}: {error}",
+                                 *_where(args_nodes[error.index])) from None
             except Exception as error:  # a user's function may raise anything
                 raise data_error(ctx, f"function {name} failed: {type(error).__name__}: "
                                  f"{_safe_text(error)}", *located) from None
@@ -426,7 +452,21 @@ class Compiler:
     # aggregations and population functions
 
     def _window(self, node: c.Window) -> Closure:
-        return self.compile(node.value)
+        # A constant window was checked when the rule was (a CheckError when it
+        # holds nothing); a computed one is checked each time it is computed.
+        value = self.compile(node.value)
+        if isinstance(node.value, c.Constant):
+            return value
+        located = _where(node.value)
+
+        def window(ctx):
+            found = value(ctx)
+            if is_duration(found) and backwards(found):
+                raise data_error(ctx, f"a window looks back from now: {duration_text(found)} "
+                                 f"holds nothing", *located)
+            return found
+
+        return window
 
     def _aggregate(self, node: c.Aggregate) -> Closure:
         from segdsl.aggregates import build_aggregate
@@ -446,6 +486,15 @@ class Compiler:
             return scorers[key](ctx, measure)
 
         return score
+
+
+def today(ctx: Context) -> dt.date:
+    """``today``: the evaluation time's day in the configured timezone."""
+    try:
+        return in_zone(ctx.now, ctx.zone).date()
+    except ValueError:
+        raise EvaluationError(f"today is outside the years 1 to 9999 in the configured timezone "
+                              f"(now is {iso_text(ctx.now)})") from None
 
 
 def runtime_value(value: Any) -> Any:
@@ -515,6 +564,13 @@ def _traced(closure: Closure, key: int) -> Closure:
 
 def _field_reader(path: tuple[str, ...], depth: int, type_: t.Type) -> Closure:
     dotted = ".".join(path)
+    if not path:
+        # The element itself (`e` of `tags as e`), normalised when its list was read.
+        def read(ctx):
+            return ctx.scopes[depth]
+
+        converter = _CONVERTERS.get(type_.name)
+        return read if converter is None else converter(read, "", depth, type_)
     first = path[0]
     rest = path[1:]
 
@@ -721,6 +777,60 @@ def _time_step(node: c.Binary, zone: dt.tzinfo) -> Callable[[Any, Any], Any]:
     if node.left.type == t.DURATION:
         return lambda duration, moment: shift(moment, duration, zone)
     return lambda moment, duration: shift(moment, sign * duration, zone)
+
+
+def _is_duration_arithmetic(node: c.Binary) -> bool:
+    """Durations times or divided by numbers, divided by durations, added up."""
+    return (node.op in (c.Operator.ADD, c.Operator.SUBTRACT, c.Operator.MULTIPLY,
+                        c.Operator.DIVIDE)
+            and t.DURATION in (node.left.type, node.right.type)
+            and node.type.name in ("duration", "number"))
+
+
+def _duration_function(node: c.Binary) -> Callable[[Any, Any], Any]:
+    symbol = node.op.value
+    return lambda a, b: duration_arithmetic(symbol, a, b)
+
+
+def _is_date_step(node: c.Binary) -> bool:
+    """``date ± duration`` with a computed duration, which must be whole days."""
+    return (node.type.name == "date" and node.op in (c.Operator.ADD, c.Operator.SUBTRACT)
+            and any(side.type == t.DURATION and not isinstance(side, c.Constant)
+                    for side in (node.left, node.right)))
+
+
+def _date_step(node: c.Binary) -> Callable[[Any, Any], Any]:
+    step = operator.add if node.op is c.Operator.ADD else operator.sub
+    whole_day = dt.timedelta(days=1)
+
+    def date_step(a, b):
+        duration = b if is_duration(b) else a
+        if isinstance(duration, dt.timedelta) and duration % whole_day:
+            raise ValueError(f"a date has no hours, and {duration_text(duration)} is not a "
+                             f"whole number of days")
+        return step(a, b)
+
+    return date_step
+
+
+def _describe_duration_failure(node: c.Binary) -> Callable:
+    located = _where(node.left, node.right)
+    symbol = node.op.value
+
+    def shown(value: Any) -> str:
+        return duration_text(value) if is_duration(value) else safe_repr(value, 80)
+
+    def describe(ctx, a, b, error):
+        if isinstance(error, ValueError):
+            message = str(error)
+        elif isinstance(error, OverflowError):
+            message = f"{shown(a)} {symbol} {shown(b)} is too long a duration"
+        else:
+            message = (f"cannot evaluate {type(a).__name__} {shown(a)} {symbol} "
+                       f"{type(b).__name__} {shown(b)}")
+        return data_error(ctx, message, *located)
+
+    return describe
 
 
 def _shifted(node: c.Binary, other: t.Type) -> t.Type:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+from dateutil.relativedelta import relativedelta
 
 from segdsl import checked as c
 from segdsl import nodes as n
@@ -132,6 +133,9 @@ def _shown(value: Any, depth: int, inside: set[int]) -> str:
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return _show_timedelta(value)
+    if isinstance(value, relativedelta):
+        months = value.years * 12 + value.months
+        return f"{months} month{'' if abs(months) == 1 else 's'}"
     if isinstance(value, str):
         return _quoted(value)
     if isinstance(value, (list, tuple, dict)):
@@ -305,11 +309,12 @@ _SURROGATE = re.compile("[\\ud800-\\udfff]")
 
 
 def _shown_children(node: c.Checked) -> tuple[c.Checked, ...]:
-    if isinstance(node, (c.Aggregate, c.Population, c.Constant, c.Field, c.Now)):
+    if isinstance(node, (c.Aggregate, c.Population, c.Constant, c.Field, c.Now,
+                         c.Today)):
         return ()
     shown = []
     for child in c.checked_children(node):
-        if isinstance(child, (c.Constant, c.Now)):
+        if isinstance(child, (c.Constant, c.Now, c.Today)):
             continue
         if isinstance(child, (c.ToDate, c.Coerce)):
             child = child.operand

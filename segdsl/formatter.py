@@ -463,6 +463,10 @@ def _keyword_doc(node: n.Keyword, slots: _Slots) -> Doc:
     return _group(f"{node.name} =", _Indent((_LINE, _doc(node.value, slots))))
 
 
+def _alias_doc(node: n.Alias, slots: _Slots) -> Doc:
+    return (_doc(node.value, slots), f" as {node.name}")
+
+
 def _list_doc(node: n.ListLiteral, slots: _Slots) -> Doc:
     return _bracketed("[", node.items, "]", slots)
 
@@ -532,6 +536,7 @@ _DOCS: dict[type, Callable[[Any, _Slots], Doc]] = {
     n.Negate: _negate_doc,
     n.Call: _call_doc,
     n.Keyword: _keyword_doc,
+    n.Alias: _alias_doc,
     n.ListLiteral: _list_doc,
     n.Reference: _text(lambda node: node.dotted),
     n.Number: _text(lambda node: node.text if node.text is not None else _number_text(node.value)),
@@ -539,6 +544,7 @@ _DOCS: dict[type, Callable[[Any, _Slots], Doc]] = {
     n.Boolean: _text(lambda node: "true" if node.value else "false"),
     n.Null: _text(lambda node: "null"),
     n.Now: _text(lambda node: "now"),
+    n.Today: _text(lambda node: "today"),
     n.Date: _text(lambda node: node.value.isoformat()),
     n.DateTime: _text(lambda node: _datetime_text(node.value)),
     n.Duration: _text(lambda node: f"{node.amount}{node.unit.value}"),

@@ -17,6 +17,7 @@ with a typed signature that the checker verifies like a built-in's::
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import inspect
 import math
@@ -24,9 +25,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
+from dateutil.relativedelta import relativedelta
 
 from segdsl import types as t
 from segdsl.errors import UsageError
+from segdsl.values import normalise_items, safe_repr
 
 
 @attrs.frozen
@@ -270,11 +273,87 @@ def _length(value: Any) -> int:
         raise TypeError(f"expected text or a list, found {type(value).__name__}")
     return len(value)
 
+def _case(convert: Callable[[str], str], name: str) -> Callable[[Any], Any]:
+    """``lower``/``upper`` of a text, or of each text of a list (null items stay null)."""
+    def change(value: Any) -> Any:
+        if type(value) is str:
+            return convert(value)
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"expected text or a list of texts, found "
+                            f"{type(value).__name__} {safe_repr(value, 40)}")
+        items = []
+        for item in normalise_items(list(value)):
+            if item is not None and type(item) is not str:
+                raise TypeError(f"expected a list of texts, found {type(item).__name__} "
+                                f"{safe_repr(item, 40)} in it")
+            items.append(None if item is None else convert(item))
+        return items
+
+    return change
+
+
+_TEXTS = (t.STRING, t.list_of(t.STRING))
+
+
+def _number_in(value: Any, name: str) -> float:
+    # A boolean is not a number, in rules.
+    if type(value) not in (int, float):
+        raise ArgumentError(f"expected a number, found {type(value).__name__} "
+                            f"{safe_repr(value, 40)}", 0)
+    return value
+
+
+def _sqrt(value: Any) -> float | None:
+    number = _number_in(value, "sqrt")
+    return None if number < 0 else math.sqrt(number)
+
+
+def _whole(function: Callable[[float], int], name: str) -> Callable[[Any], int]:
+    def whole(value: Any) -> int:
+        number = _number_in(value, name)
+        if math.isinf(number):
+            raise ArgumentError(f"{number} is not finite, so it has no whole part", 0)
+        return int(function(number))
+
+    return whole
+
+
+#: The mean Earth radius (IUGG), in kilometres.
+EARTH_RADIUS_KM = 6371.0088
+
+
+class ArgumentError(ValueError):
+    """A built-in's argument out of its domain; ``index`` says which argument."""
+
+    def __init__(self, message: str, index: int) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+def _distance_km(lat1: Any, lng1: Any, lat2: Any, lng2: Any) -> float:
+    """Great-circle distance by the haversine formula on a sphere of the mean Earth radius."""
+    coordinates = (lat1, lng1, lat2, lng2)
+    for index, value in enumerate(coordinates):
+        what = "latitude" if index % 2 == 0 else "longitude"
+        limit = 90 if index % 2 == 0 else 180
+        if type(value) not in (int, float):
+            raise ArgumentError(f"a {what} is a number of degrees, not {type(value).__name__} "
+                                f"{safe_repr(value, 40)}", index)
+        if not -limit <= value <= limit:
+            raise ArgumentError(f"a {what} is from -{limit} to {limit} degrees, not {value!r}",
+                                index)
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    half_dphi = (phi2 - phi1) / 2
+    half_dlambda = math.radians(lng2 - lng1) / 2
+    h = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
 BUILTINS = Functions._builtins([
-    Function("lower", str.lower, (Parameter("text", _STRING),), t.STRING,
-             doc="the text in lower case"),
-    Function("upper", str.upper, (Parameter("text", _STRING),), t.STRING,
-             doc="the text in upper case"),
+    Function("lower", _case(str.lower, "lower"), (Parameter("text", _TEXTS),), t.STRING,
+             doc="the text in lower case; of a list of texts, each in lower case"),
+    Function("upper", _case(str.upper, "upper"), (Parameter("text", _TEXTS),), t.STRING,
+             doc="the text in upper case; of a list of texts, each in upper case"),
     Function("length", _length, (Parameter("value", (t.STRING, t.list_of(t.ANY))),), t.NUMBER,
              doc="the number of characters of a string or items of a list"),
     Function("abs", abs, (Parameter("number", _NUMBER),), t.NUMBER, doc="the absolute value"),
@@ -285,4 +364,96 @@ BUILTINS = Functions._builtins([
              doc="whole days from start to end (negative when end is earlier)"),
     Function("coalesce", _coalesce, (Parameter("value", (t.ANY,)), Parameter("fallback", (t.ANY,))),
              t.ANY, null_safe=False, doc="the first of its arguments that is not null"),
+    # numbers and places
+    Function("sqrt", _sqrt, (Parameter("number", _NUMBER),), t.NUMBER,
+             doc="the square root (null for a negative number)"),
+    Function("floor", _whole(math.floor, "floor"), (Parameter("number", _NUMBER),), t.NUMBER,
+             doc="the largest whole number not above the number"),
+    Function("ceil", _whole(math.ceil, "ceil"), (Parameter("number", _NUMBER),), t.NUMBER,
+             doc="the smallest whole number not below the number"),
+    Function("distance_km", _distance_km,
+             (Parameter("lat1", _NUMBER), Parameter("lng1", _NUMBER), Parameter("lat2", _NUMBER),
+              Parameter("lng2", _NUMBER)), t.NUMBER,
+             doc="kilometres between two points given in degrees (haversine, mean Earth radius)"),
 ])
+
+# calendar
+# A datetime argument is taken as its day in the configured timezone: the
+# checker hands these functions dates (see CALENDAR_FUNCTIONS).
+
+
+def _year(day: dt.date) -> int:
+    return day.year
+
+
+def _month(day: dt.date) -> int:
+    return day.month
+
+
+def _day(day: dt.date) -> int:
+    return day.day
+
+
+def _weekday(day: dt.date) -> int:
+    return day.isoweekday()
+
+
+def _day_of_year(day: dt.date) -> int:
+    return day.timetuple().tm_yday
+
+
+def _on_year(day: dt.date, year: int) -> dt.date:
+    """``day``'s month and day in ``year``; 29 February is 28 February in a common year."""
+    if day.month == 2 and day.day == 29 and not calendar.isleap(year):
+        return dt.date(year, 2, 28)
+    return day.replace(year=year)
+
+
+def _anniversary(day: dt.date, today: dt.date) -> dt.date:
+    found = _on_year(day, today.year)
+    if found >= today:
+        return found
+    if today.year == dt.MAXYEAR:
+        raise ValueError(f"the anniversary of {day.isoformat()} after {today.isoformat()} is "
+                         f"after the year {dt.MAXYEAR}")
+    return _on_year(day, today.year + 1)
+
+
+def _months_between(start: dt.date, end: dt.date) -> int:
+    step = relativedelta(end, start)
+    return step.years * 12 + step.months
+
+
+def _years_between(start: dt.date, end: dt.date) -> int:
+    return relativedelta(end, start).years
+
+
+_DAY = (t.DATE, t.DATETIME)
+
+#: The built-ins whose date arguments the checker gives as days (a datetime's
+#: day in the configured timezone, text read as a date); ``anniversary`` also
+#: gets ``today`` after its argument.
+CALENDAR_FUNCTIONS = frozenset(("year", "month", "day", "weekday", "day_of_year", "anniversary",
+                                "years_between", "months_between"))
+NEEDS_TODAY = frozenset(("anniversary",))
+
+BUILTINS = Functions._builtins([*BUILTINS, *(
+    Function("year", _year, (Parameter("date", _DAY),), t.NUMBER, doc="the year of a date"),
+    Function("month", _month, (Parameter("date", _DAY),), t.NUMBER,
+             doc="the month of a date, 1 (January) to 12"),
+    Function("day", _day, (Parameter("date", _DAY),), t.NUMBER,
+             doc="the day of the month of a date, 1 to 31"),
+    Function("weekday", _weekday, (Parameter("date", _DAY),), t.NUMBER,
+             doc="the ISO day of the week of a date, 1 (Monday) to 7 (Sunday)"),
+    Function("day_of_year", _day_of_year, (Parameter("date", _DAY),), t.NUMBER,
+             doc="the day of the year of a date, 1 to 366"),
+    Function("anniversary", _anniversary, (Parameter("date", _DAY),), t.DATE,
+             doc="the next day with the date's month and day, today or after (29 February: "
+                 "28 February in common years)"),
+    Function("years_between", _years_between,
+             (Parameter("start", _DAY), Parameter("end", _DAY)), t.NUMBER,
+             doc="whole calendar years from start to end (negative when end is earlier)"),
+    Function("months_between", _months_between,
+             (Parameter("start", _DAY), Parameter("end", _DAY)), t.NUMBER,
+             doc="whole calendar months from start to end (negative when end is earlier)"),
+)])

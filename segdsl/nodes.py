@@ -180,6 +180,13 @@ class Now(Node):
     span: Span | None = _span_field()
 
 
+@attrs.frozen
+class Today(Node):
+    """``today``: the evaluation time's day in the configured timezone."""
+
+    span: Span | None = _span_field()
+
+
 # --------------------------------------------------------------- expressions
 
 
@@ -206,11 +213,21 @@ class Keyword(Node):
 
 
 @attrs.frozen
+class Alias(Node):
+    """An argument naming the elements of a list: ``events as e``, so that a
+    ``where`` nested in another may read the outer element (``e.at``)."""
+
+    value: Expression
+    name: str
+    span: Span | None = _span_field()
+
+
+@attrs.frozen
 class Call(Node):
     """A function call: ``orders(365d, category = "shoes")``."""
 
     name: str
-    args: tuple[Expression, ...] = ()
+    args: tuple[Expression | Alias, ...] = ()
     keywords: tuple[Keyword, ...] = ()
     span: Span | None = _span_field()
 
@@ -296,7 +313,8 @@ class Or(Node):
     span: Span | None = _span_field()
 
 
-Literal = Union[Number, String, Boolean, Null, Date, DateTime, Duration, DateRange, ListLiteral, Now]
+Literal = Union[Number, String, Boolean, Null, Date, DateTime, Duration, DateRange, ListLiteral, Now,
+                Today]
 Expression = Union[
     Literal, Reference, Call, Negate, Arithmetic, Comparison, Membership, Between, IsNull, Not, And, Or
 ]

@@ -358,7 +358,7 @@ _ARITHMETIC_OPS = {op.value: op for op in n.ArithmeticOp}
 #: parameter of that name.
 RESERVED_WORDS = frozenset(
     ("segment", "period", "def", "and", "or", "not", "in", "is", "null", "true", "false", "now",
-     "between", "contains", "starts_with", "ends_with", "matches")
+     "today", "between", "contains", "starts_with", "ends_with", "matches", "as")
 )
 
 
@@ -533,6 +533,9 @@ class _TreeBuilder:
     def now(self, children):
         return n.Now(span=_token_span(children[0], _state.get().file))
 
+    def today(self, children):
+        return n.Today(span=_token_span(children[0], _state.get().file))
+
     def reference(self, names):
         state = _state.get()
         span = (_token_span(names[0], state.file) if len(names) == 1
@@ -572,6 +575,12 @@ class _TreeBuilder:
         state = _state.get()
         name, value = children
         node = n.Keyword(name.value, value, span=self._span(state, name, value))
+        return self._nest(state, node, children, name)
+
+    def alias(self, children):
+        state = _state.get()
+        value, _, name = children
+        node = n.Alias(value, name.value, span=self._span(state, value, name))
         return self._nest(state, node, children, name)
 
     def list(self, children):

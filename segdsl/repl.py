@@ -61,8 +61,8 @@ RICHER_PROMPT_HINT = ("pip install 'segdsl[repl]' gives a richer prompt: multi-l
 
 _INPUT = "<input>"  # the file name of typed text in error messages
 _EXPRESSION = "__input__"  # the segment a typed expression is checked and evaluated as
-_KEYWORDS = ("and", "or", "not", "in", "is", "null", "true", "false", "now", "between",
-             "contains", "starts_with", "ends_with", "matches")
+_KEYWORDS = ("and", "or", "not", "in", "is", "null", "true", "false", "now", "today",
+             "between", "contains", "starts_with", "ends_with", "matches", "as")
 _STATEMENT_KEYWORDS = ("segment", "period", "def")
 # An input ending with one of these words or operators goes on at the next line.
 _CONTINUING_WORDS = frozenset({"and", "or", "not", "in", "is", "between", "contains",
@@ -787,6 +787,7 @@ class Candidate:
 class _Call:
     callee: str | None  # None for a parenthesis or a list
     first: str | None = None  # the first argument, when it is a name
+    alias: str | None = None  # the name its elements are given: `events as e`
 
 
 def complete(session: Session, text: str) -> list[Candidate]:
@@ -858,6 +859,9 @@ def _open_calls(tokens: list[_Token]) -> list[_Call]:
                 calls.pop()
         elif token.kind == "name" and calls and previous is not None and previous.kind == "open":
             calls[-1].first = token.value
+        elif (token.kind == "name" and calls and previous is not None and previous.value == "as"
+              and calls[-1].first is not None and calls[-1].alias is None):
+            calls[-1].alias = token.value
         previous = token
     return calls
 
@@ -872,6 +876,11 @@ def _vocabulary(session: Session, calls: list[_Call], *, dotted: bool,
     for record in records:
         for path, type_ in _field_paths(record, "", into_lists=in_aggregation):
             if ("." in path) == dotted:
+                words[path] = f"field: {type_}"
+    for alias, element in _named_elements(root, calls):
+        words[alias] = "element"
+        for path, type_ in _field_paths(element, f"{alias}.", into_lists=in_aggregation):
+            if dotted:
                 words[path] = f"field: {type_}"
     if dotted:
         words.update({f"rfm.{measure}": "RFM score" for measure in RFM_MEASURES})
@@ -918,6 +927,21 @@ def _element_scopes(root: t.Type, calls: list[_Call]) -> list[t.Type]:
             if element is not None:
                 scopes.append(element)
     return scopes
+
+
+def _named_elements(root: t.Type, calls: list[_Call]) -> list[tuple[str, t.Type]]:
+    """The names given by ``as`` in open aggregations, each with its element record."""
+    named: list[tuple[str, t.Type]] = []
+    scopes: list[t.Type] = []
+    for call in calls:
+        if call.callee in AGGREGATIONS and call.first:
+            element = next((found for record in [*reversed(scopes), root]
+                            if (found := _list_element(record, call.first)) is not None), None)
+            if element is not None:
+                scopes.append(element)
+                if call.alias is not None:
+                    named.append((call.alias, element))
+    return named
 
 
 def _list_element(record: t.Type, path: str) -> t.Type | None:

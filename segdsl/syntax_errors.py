@@ -35,7 +35,7 @@ _STATEMENT_FORMS = ", ".join(_FORMS.values())
 
 # Tokens that can begin an expression.
 _OPERAND_STARTS = {"NAME", "NUMBER", "STRING", "DATE", "DATETIME", "DURATION", "TRUE", "FALSE",
-                   "NULL", "NOW", "LPAR", "LSQB", "MINUS", "NOT"}
+                   "NULL", "NOW", "TODAY", "LPAR", "LSQB", "MINUS", "NOT"}
 
 _COMPARISONS = {"EQ", "NE", "LT", "LE", "GT", "GE", "CONTAINS", "STARTS_WITH", "ENDS_WITH",
                 "MATCHES", "IN", "BETWEEN", "IS"}
@@ -44,7 +44,7 @@ _OPERATORS = _COMPARISONS | _ARITHMETIC | {"AND", "OR", "NOT"}
 
 # Tokens that can end an operand.
 _OPERAND_ENDS = {"NAME", "NUMBER", "STRING", "DATE", "DATETIME", "DURATION", "TRUE", "FALSE",
-                 "NULL", "NOW", "RPAR", "RSQB"}
+                 "NULL", "NOW", "TODAY", "RPAR", "RSQB"}
 
 # Tokens after which an expression must follow.
 _NEEDS_OPERAND = _OPERATORS - {"IS"} | {"EQUAL", "LPAR", "LSQB", "COMMA"}
@@ -635,7 +635,9 @@ class _Failure:
 
     def operator_hint(self, token: Token, expected: set[str]) -> str:
         previous = self.previous
-        candidates = [w for w in KEYWORDS if w.upper() in self.expected] + ["and", "or"]
+        # `as` is too short a word to be a likely typo of anything (`days` is not it).
+        candidates = [w for w in KEYWORDS if w.upper() in self.expected and w != "as"] + [
+            "and", "or"]
         close = token.type == "NAME" and _close_keyword(token.value, candidates)
         if close:
             return f"did you mean '{close}'?"

@@ -168,3 +168,151 @@ def day_start(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
 def period_bounds(period: Period, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
     """``(first instant, first instant after)`` of a period's whole days in ``zone``."""
     return day_start(period.start, zone), day_start(period.end + dt.timedelta(days=1), zone)
+
+
+# ------------------------------------------------------- duration arithmetic
+# Durations at run time: fixed lengths are timedelta, months and years
+# relativedelta. These operations raise ValueError with the reason (a calendar
+# duration met where only a fixed one means something), OverflowError for a
+# duration out of range and TypeError for a value that is no duration or no
+# number; the callers turn those into a CheckError or a DataError.
+
+_NO_FIXED_LENGTH = "months and years have no fixed length, so"
+_UNIT_NAMES = {"h": "hour", "d": "day", "w": "week", "m": "month", "y": "year"}
+
+
+def is_duration(value: Any) -> bool:
+    """Whether ``value`` is a duration's run-time value."""
+    return isinstance(value, (dt.timedelta, relativedelta))
+
+
+def duration_text(step: Any) -> str:
+    """A duration's run-time value written as rules write it where they can:
+    ``30d``, ``12h``, ``6m``, ``2y``; other fixed lengths in days and hours."""
+    if isinstance(step, relativedelta):
+        months = _months(step)
+        return f"{months // 12}y" if months and months % 12 == 0 else f"{months}m"
+    if not isinstance(step, dt.timedelta):
+        return repr(step)
+    if step % dt.timedelta(weeks=1) == dt.timedelta(0) and step:
+        return f"{step // dt.timedelta(weeks=1)}w"
+    if step % dt.timedelta(days=1) == dt.timedelta(0):
+        return f"{step.days}d"
+    hours = step / dt.timedelta(hours=1)
+    return f"{hours:g}h"
+
+
+def unit_words(duration: Duration) -> str:
+    """``7 days``, ``1 month``: a duration literal in words."""
+    name = _UNIT_NAMES[duration.unit]
+    return f"{duration.amount} {name}{'' if duration.amount == 1 else 's'}"
+
+
+def _months(step: relativedelta) -> int:
+    return step.years * 12 + step.months
+
+
+def _number(value: Any) -> float:
+    if type(value) not in (int, float):
+        raise TypeError(f"expected a number, found {type(value).__name__}")
+    return value
+
+
+def _step(value: Any) -> dt.timedelta | relativedelta:
+    if not is_duration(value):
+        raise TypeError(f"expected a duration, found {type(value).__name__}")
+    return value
+
+
+def scale(step: Any, factor: Any) -> dt.timedelta | relativedelta:
+    """``step * factor``; a calendar duration by a whole number only."""
+    step, factor = _step(step), _number(factor)
+    if isinstance(step, relativedelta):
+        if not float(factor).is_integer():
+            raise ValueError(f"{_NO_FIXED_LENGTH} {duration_text(step)} can be multiplied only "
+                             f"by a whole number, not {factor:g}")
+        months = _months(step) * int(factor)
+        if abs(months) > 12 * dt.MAXYEAR:
+            raise OverflowError("too long a duration")
+        return relativedelta(months=months)
+    try:
+        return step * factor
+    except (OverflowError, ValueError):
+        raise OverflowError("too long a duration") from None
+
+
+def divide(step: Any, divisor: Any) -> dt.timedelta | None:
+    """``step / divisor`` (null for zero); a calendar duration cannot be divided."""
+    step, divisor = _step(step), _number(divisor)
+    if isinstance(step, relativedelta):  # a duration, but not one to divide
+        raise ValueError(f"{_NO_FIXED_LENGTH} {duration_text(step)} cannot be divided")  # noqa: TRY004
+    if divisor == 0:
+        return None
+    try:
+        return step / divisor
+    except (OverflowError, ValueError):
+        raise OverflowError("too long a duration") from None
+
+
+def ratio(step: Any, other: Any) -> float | None:
+    """``step / other``, two fixed durations: a number (null when ``other`` is zero)."""
+    step, other = _step(step), _step(other)
+    if isinstance(step, relativedelta):  # a duration, but not one to divide
+        raise ValueError(f"{_NO_FIXED_LENGTH} {duration_text(step)} cannot be divided")  # noqa: TRY004
+    if isinstance(other, relativedelta):
+        raise ValueError(  # noqa: TRY004
+            f"{_NO_FIXED_LENGTH} nothing can be divided by {duration_text(other)}")
+    if not other:
+        return None
+    return step / other
+
+
+def combine(left: Any, right: Any, sign: int) -> dt.timedelta | relativedelta:
+    """``left + right`` (``sign`` 1) or ``left - right`` (-1): both fixed or both calendar."""
+    left, right = _step(left), _step(right)
+    if isinstance(left, relativedelta) != isinstance(right, relativedelta):
+        raise ValueError(f"{_NO_FIXED_LENGTH} {duration_text(left)} "
+                         f"{'+' if sign > 0 else '-'} {duration_text(right)} is not a duration")
+    try:
+        found = left + right if sign > 0 else left - right
+    except OverflowError:
+        raise OverflowError("too long a duration") from None
+    if isinstance(found, relativedelta) and abs(_months(found)) > 12 * dt.MAXYEAR:
+        raise OverflowError("too long a duration")
+    return found
+
+
+def empty_window(step: Any) -> bool:
+    """Whether a window of length ``step`` back from now holds nothing (zero or negative)."""
+    if isinstance(step, dt.timedelta):
+        return step <= dt.timedelta(0)
+    return not step or backwards(step)
+
+
+def duration_arithmetic(symbol: str, left: Any, right: Any) -> Any:
+    """``left symbol right`` where one side at least is a duration's run-time
+    value: ``*`` by a number, ``/`` by a number or a duration, ``+``/``-``."""
+    if symbol == "*":
+        return scale(left, right) if is_duration(left) else scale(right, left)
+    if symbol == "/":
+        return ratio(left, right) if is_duration(right) else divide(left, right)
+    if symbol in ("+", "-"):
+        return combine(left, right, 1 if symbol == "+" else -1)
+    raise TypeError(f"'{symbol}' does not apply to durations")
+
+
+def as_duration(step: Any, unit: str) -> Duration | None:
+    """A run-time duration as a literal's value, in ``unit`` when it is exact
+    there, else days or hours; None when it is not a whole number of hours."""
+    if isinstance(step, relativedelta):
+        months = _months(step)
+        if unit == "y" and months % 12 == 0:
+            return Duration(months // 12, "y")
+        return Duration(months, "m")
+    for candidate in dict.fromkeys((unit, "d", "h")):
+        if candidate in ("m", "y"):
+            continue
+        length = Duration(1, candidate).step()
+        if step % length == dt.timedelta(0):
+            return Duration(step // length, candidate)
+    return None

@@ -22,13 +22,17 @@ def test_literal_in_another_case_is_a_warning(name, literal):
          f"and keywords are case-sensitive"), 1, 21, 21 + len(name), f"write {literal}")]
 
 
-@pytest.mark.parametrize("name", ["today", "Today", "TODAY"])
-def test_today_is_a_warning_suggesting_now(name):
-    """`today` is no keyword: reading it as a field is a warning suggesting `now`."""
-    assert _warnings(f"last_order_at > {name}") == [
-        ((f"'{name}' is read as a field of the customer, not today's date: the language has no "
-         f"'today'"), 1, 29, 29 + len(name),
-         "write now, the evaluation time (e.g. last_order_at > now - 1d)")]
+@pytest.mark.parametrize("name", ["Today", "TODAY"])
+def test_today_in_another_case_is_a_warning(name):
+    """`Today` read as a field is the case warning other keywords get, saying to write `today`."""
+    assert _warnings(f"seen_at > {name}") == [
+        ((f"'{name}' is read as a field of the customer, not the literal 'today': names and "
+          f"keywords are case-sensitive"), 1, 23, 23 + len(name), "write today")]
+
+
+def test_today_is_a_keyword_and_warns_of_nothing():
+    """`today` is the keyword for the evaluation day: no lookalike warning."""
+    assert _warnings("seen_at > today") == []
 
 
 def test_lookalike_inside_where_names_the_element():

@@ -14,7 +14,7 @@ from segdsl import cli
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-07-15T12:00:00Z"
 
-TWO_ERRORS = 'segment a = vists(3d) > 1\nsegment b = foo(1) > 2\nsegment c = country != "FR"\n'
+TWO_ERRORS = 'segment a = vists(3d) > 1\nsegment b = qux(1) > 2\nsegment c = country != "FR"\n'
 
 
 def rendered_problems(path: Path) -> str:
@@ -24,8 +24,8 @@ def rendered_problems(path: Path) -> str:
         "  segment a = vists(3d) > 1\n"
         "              ^^^^^^^^^\n"
         "  hint: did you mean 'visits'?\n"
-        f"{path}:2:13: unknown function 'foo'\n"
-        "  segment b = foo(1) > 2\n"
+        f"{path}:2:13: unknown function 'qux'\n"
+        "  segment b = qux(1) > 2\n"
         "              ^^^^^^\n"
         f"{path}:3:13: warning: customers whose country is null are left out: the negation is "
         "unknown, not true, for them\n"
