@@ -11,7 +11,7 @@ It knows a fixed vocabulary, the one the differential tests generate:
 customer fields ``id``, ``country``, ``email``, ``age``, ``tags``,
 ``email_subscribed``, ``signed_up_at`` (a datetime), ``birth_date`` (a date),
 ``lat`` and ``lng`` (numbers); lists ``orders`` [{at, total, items:
-[{category, sku, price, discounted}]}] and ``events`` [{type, at}]; any other
+[{category, sku, price, discounted, size (any)}]}] and ``events`` [{type, at}]; any other
 customer field is read untyped (``a``, ``b``, ...). It knows the prelude
 functions, the generic aggregations and ``count_distinct``, ``ntile``,
 ``percentile``, ``rfm.*``, and the scalar built-ins of issue 13.
@@ -127,7 +127,7 @@ UTC = dt.UTC
 LIST_FIELDS = {
     "orders": {"at", "total", "items"},
     "events": {"type", "at"},
-    "items": {"category", "sku", "price", "discounted"},
+    "items": {"category", "sku", "price", "discounted", "size"},
 }
 TIMESTAMPED = {"orders", "events"}
 LISTS = {"orders", "events", "items", "tags"}
@@ -140,7 +140,8 @@ TYPES = {
            "orders": "list", "events": "list"},
     "orders": {"at": "datetime", "total": "number", "items": "list"},
     "events": {"type": "string", "at": "datetime"},
-    "items": {"category": "string", "sku": "string", "price": "number", "discounted": "bool"},
+    "items": {"category": "string", "sku": "string", "price": "number", "discounted": "bool",
+              "size": "any"},
 }
 
 _ORDER = {n.CompareOp.LT: operator.lt, n.CompareOp.LE: operator.le,
@@ -393,7 +394,7 @@ def read(owner, name: str, scope: str | None, env: Env):
         raw = to_datetime(raw, env.zone)  # naive: in the zone
     if declared == "datetime" and (env.typed or scope is not None):
         return to_datetime(raw, env.zone)
-    if raw is None or not env.typed or declared is None:
+    if raw is None or not env.typed or declared in (None, "any"):
         return raw
     if declared == "date":
         return day_of(raw, env.zone)

@@ -39,7 +39,8 @@ SCHEMA = segdsl.Schema({
     "tags": "list[string]", "email_subscribed": "bool", "signed_up_at": "datetime",
     "birth_date": "date", "lat": "number", "lng": "number",
     "orders": segdsl.ListOf({"at": "datetime", "total": "number", "items": [
-        {"category": "string", "sku": "string", "price": "number", "discounted": "bool"}]}),
+        {"category": "string", "sku": "string", "price": "number", "discounted": "bool",
+         "size": "any"}]}),
     "events": segdsl.ListOf({"type": "string", "at": "datetime"}),
 })
 

@@ -109,6 +109,10 @@ STORES = ((48.8566, 2.3522), (45.5017, -73.5673))  # Paris, Montreal
 DISTANCES_KM = (0, 0.5, 4.8, 5.2, 49.5, 50.5, 150)  # customers from a store, well off the radii
 RADII_KM = (1, 5, 50, 100)
 ALIASES = ("e", "o", "x", "ev", "first_o")
+# An untyped field: values count_distinct tells apart (1 and 1.0 are one, true is another, a
+# date is not a datetime nor text).
+SIZES = ("S", "M", 1, 1.0, True, "1", dt.date(2026, 7, 1), dt.datetime(2026, 7, 1, tzinfo=UTC),
+         "2026-07-01")
 
 
 
@@ -731,15 +735,17 @@ def duration_condition(draw, setting: Setting, depth: int, scope: str | None) ->
 
 def distinct_counting(draw, setting: Setting, depth: int, scope: str | None) -> n.Call:
     """``count_distinct`` over the items' categories (repeated, null, missing),
-    skus (without a schema: ``1``, ``1.0``, ``true`` among them), prices,
-    totals, event types, tags (``as t`` for a ``where``), order times."""
+    skus, prices, sizes (untyped: ``1``, ``1.0``, ``true``, a date, a datetime
+    and text among them), totals, event types, tags (``as t`` for a
+    ``where``), order times."""
     if scope == "orders":
-        path = ("items", draw(st.sampled_from(("category", "sku", "price"))))
+        path = ("items", draw(st.sampled_from(("category", "sku", "price", "size"))))
         return n.Call("count_distinct", (n.Reference(path),),
                       where_keyword(draw, setting, depth, "items"))
     path = draw(st.sampled_from((
         ("orders", "items", "category"), ("orders", "items", "category"),
-        ("orders", "items", "sku"), ("orders", "items", "price"),
+        ("orders", "items", "sku"), ("orders", "items", "price"), ("orders", "items", "size"),
+        ("orders", "items", "size"),
         ("orders", "items", "discounted"), ("orders", "total"), ("events", "type"),
         ("events", "type"), ("tags",), ("tags",), ("orders", "at"))))
     if path == ("tags",):
@@ -1208,7 +1214,7 @@ def record(draw, setting: Setting, edges: list[dt.datetime], identity: int) -> d
 
     def item():
         return without_missing({
-            "category": value(CATEGORIES), "sku": value(("S1", "S2"), (1, True, 1.0)),
+            "category": value(CATEGORIES), "sku": value(("S1", "S2")), "size": value(SIZES),
             "price": value(PRICES), "discounted": value((True, False))})
 
     events_at: list[dt.datetime] = []  # the events' instants, for orders close to them
