@@ -56,7 +56,8 @@ The semantics, in one place:
   are ignored; elements without a timestamp count only when there is no
   window; ``within``/``during`` a duration D keeps ``now - D < at <= now``, a
   period keeps its whole days (zone) from start to end, both included. Every
-  element's timestamp is read (an impossible one is bad data).
+  element's timestamp is read (an impossible one is bad data). Over an empty
+  list, a window that is bad data may be reported or not.
 - Nested lists flatten: ``orders.items`` is the items of every order the
   window keeps, in order.
 - first/last are the earliest/latest elements in time (an element without a
@@ -1041,15 +1042,13 @@ def select(list_name: str, window: n.Node | None, env: Env, owner=None,
             raise DataError(f"an element of {list_name} is {element!r}, not a record")
     if list_name not in TIMESTAMPED:
         return [e for e in elements]
-    bounds = value(window, env) if window is not None else None
-    if bounds is not None and not isinstance(bounds, (Period, dt.timedelta, relativedelta)):
-        raise DataError(f"window {bounds!r}")
-    if isinstance(bounds, (dt.timedelta, relativedelta)):
-        start = shift(env.now, -bounds, env.zone)
-        if start > env.now:
-            raise DataError(f"a window of {bounds!r} looks forward")
-        if start == env.now:
-            raise Unspecified(f"a window of {bounds!r} holds nothing")
+    try:
+        bounds = window_of(window, env)
+    except DataError as error:
+        if elements:
+            raise
+        _mask(env, error)  # an empty list: nothing is tested against the window
+        return []
     dated, undated = [], []
     for element in elements:
         at = to_datetime(field(element, "at"), env.zone) if element is not None else None
@@ -1061,6 +1060,21 @@ def select(list_name: str, window: n.Node | None, env: Env, owner=None,
             dated.append((at, element))
     dated.sort(key=lambda pair: pair[0])  # stable: equal times keep list order
     return [e for _, e in dated] + (undated if bounds is None else [])
+
+
+def window_of(window: n.Node | None, env: Env):
+    """A window's value: a period or a duration back from ``now`` (negative:
+    bad data; zero: left open), or None."""
+    bounds = value(window, env) if window is not None else None
+    if bounds is not None and not isinstance(bounds, (Period, dt.timedelta, relativedelta)):
+        raise DataError(f"window {bounds!r}")
+    if isinstance(bounds, (dt.timedelta, relativedelta)):
+        start = shift(env.now, -bounds, env.zone)
+        if start > env.now:
+            raise DataError(f"a window of {bounds!r} looks forward")
+        if start == env.now:
+            raise Unspecified(f"a window of {bounds!r} holds nothing")
+    return bounds
 
 
 def _in_window(at: dt.datetime, bounds, env: Env) -> bool:

@@ -1849,9 +1849,12 @@ def test_the_reference_follows_the_additions_of_issue_13():
     for text, customer in [("now - 3m * x < now", {"x": 1.5}), ("floor(x) == 1", {"x": math.inf}),
                            ("distance_km(lat, 0, 0, 0) > 1", {"lat": 91}),
                            ("count_distinct(tags) > 0", {"tags": ["vip", ["vip"]]}),
-                           ("count(orders, within = 1d * x) > 0", {"x": -1}),
+                           ("count(orders, within = 1d * x) > 0", {
+                               "x": -1, "orders": [{"at": "2026-07-01T00:00:00Z"}]}),
                            ("lower(tags) contains \"vip\"", {"tags": ["vip", 1]})]:
         assert _reference(text, customer).kind == "error", text
-    assert _reference("count(orders, within = 1d * x) > 0", {"x": 0}).kind == "unspecified"
+    assert _reference("count(orders, within = 1d * x) > 0", {"x": 0, "orders": [
+        {"at": "2026-07-01T00:00:00Z"}]}).kind == "unspecified"
+    assert _reference("count(orders, within = 1d * x) > 0", {"x": -1}).kind == "either"
     assert _reference("distance_km(lat, lng, 0, 0) > 1", {"lat": None, "lng": "x"}).kind == \
         "either"
