@@ -8,7 +8,15 @@ comparisons, ``in``, text operators with constants drawn from the values the
 data holds (so that ``==``, ``starts_with``, ``contains``, ``matches`` are often
 true), arithmetic whose operands tell ``*``, ``/`` and ``%`` apart, windows,
 periods, nested lists (``orders.items``), the prelude, ``ntile``,
-``percentile`` and ``rfm.*``. Several properties share the generator, each
+``percentile`` and ``rfm.*``, and the additions of issue 13: ``today``,
+calendar parts compared with the values the data's days give, anniversaries
+and ages, duration arithmetic and computed windows, ``count_distinct`` over
+repeated, null and mixed values, names bound by ``as`` read in nested
+``where`` (orders drawn a rule's duration, or a second more or less, from the
+customer's events), ``lower``/``upper`` on lists, ``floor``/``ceil``/``sqrt``,
+and ``distance_km`` (customers at distances from two stores well off the
+radii). Birth dates fall on 29 February and around today's month and day;
+these new fields are drawn only for the rules that read them. Several properties share the generator, each
 adding one family of inputs (so that a failure names its family):
 
 - ``core``: dict customers, ISO text and aware datetimes;
@@ -191,7 +199,10 @@ class Setting:
         self.features = frozenset(features)
         self.targets: list[dt.datetime] = []  # the instants the rule's literals name
         self.steps: list = []  # the rule's constant durations: orders that far from events
+        self.reads: set[str] = set()  # the names the rule reads: only those new fields are drawn
         self.durations = DURATIONS
+        self._instants: list[dt.datetime] | None = None
+        self._birth_dates: list[dt.date] | None = None
         self.today = today = now.astimezone(self.zone).date()
         day = dt.timedelta(days=1)
         self.periods = ((today - 30 * day, today - day), (today - 7 * day, today + 7 * day),
@@ -201,6 +212,8 @@ class Setting:
         """Days that put birthdays and ages on their edges: 29 February, today's
         month and day 18, 26 and 30 years ago and a day either side, the days
         7, 29, 30 and 31 days ahead 40 years ago, and the turns of the year."""
+        if self._birth_dates is not None:
+            return self._birth_dates
         day = dt.timedelta(days=1)
         found = [dt.date(2000, 2, 29), dt.date(1996, 2, 29), dt.date(2001, 2, 28),
                  dt.date(2001, 3, 1), dt.date(1990, 12, 31), dt.date(1985, 1, 1)]
@@ -210,6 +223,7 @@ class Setting:
         for ahead in (7, 29, 30, 31):
             coming = self.today + ahead * day
             found.append(reference.on_day(coming.year - 40, coming.month, coming.day))
+        self._birth_dates = found
         return found
 
     def constant(self, node: n.Node):
@@ -224,8 +238,11 @@ class Setting:
 
     def instants(self) -> list[dt.datetime]:
         """Times on and around the edges of every window a rule can use."""
-        return self.edges([n.Duration(a, n.DurationUnit(u)) for a, u in self.durations]
-                          + [n.DateRange(start, end) for start, end in self.periods])
+        if self._instants is None:
+            self._instants = self.edges(
+                [n.Duration(a, n.DurationUnit(u)) for a, u in self.durations]
+                + [n.DateRange(start, end) for start, end in self.periods])
+        return self._instants
 
     def edges(self, nodes) -> list[dt.datetime]:
         """Times on and a second around ``now`` and the edges of the windows,
@@ -1214,7 +1231,8 @@ def record(draw, setting: Setting, edges: list[dt.datetime], identity: int) -> d
 
     def item():
         return without_missing({
-            "category": value(CATEGORIES), "sku": value(("S1", "S2")), "size": value(SIZES),
+            "category": value(CATEGORIES), "sku": value(("S1", "S2")),
+            "size": value(SIZES) if "size" in setting.reads else MISSING,
             "price": value(PRICES), "discounted": value((True, False))})
 
     events_at: list[dt.datetime] = []  # the events' instants, for orders close to them
@@ -1270,7 +1288,7 @@ def record(draw, setting: Setting, edges: list[dt.datetime], identity: int) -> d
 
     signed_up = timestamp()
     events = element_list(event, 5)  # before the orders, which may follow them closely
-    lat, lng = coordinates()
+    lat, lng = coordinates() if "lat" in setting.reads else (MISSING, MISSING)
     return without_missing({
         "id": identity,
         "country": value(COUNTRIES),
@@ -1279,7 +1297,7 @@ def record(draw, setting: Setting, edges: list[dt.datetime], identity: int) -> d
         "tags": tags(),
         "email_subscribed": value((True, False), (1, 0, -0.0)),
         "signed_up_at": stamp(draw, setting, edges) if signed_up == "stamp" else signed_up,
-        "birth_date": birth_date(),
+        "birth_date": birth_date() if "birth_date" in setting.reads else MISSING,
         "lat": lat, "lng": lng,
         "orders": element_list(order, 4),
         "events": events,
@@ -1345,6 +1363,8 @@ def cases(draw, features=frozenset()):
         ranking = population_condition(draw, setting)
         form = draw(st.integers(0, 3))
         rule = ranking if form < 2 else (n.And if form == 2 else n.Or)((ranking, rule))
+    setting.reads = {part for node in walk(rule) if isinstance(node, n.Reference)
+                     for part in node.path}
     edges = setting.edges(walk(rule))
     constants = [setting.constant(node) for node in walk(rule)]
     setting.targets = [v for v in constants if isinstance(v, dt.datetime)] + [
