@@ -714,8 +714,14 @@ def anniversary_condition(draw, setting: Setting) -> n.Node:
 
 def age_condition(draw, setting: Setting) -> n.Node:
     """Whole years and months between two days: ``years_between(birth_date,
-    today) >= 18``, ``months_between(signed_up_at, now) < 1``, backwards too."""
-    if draw(st.booleans()):
+    today) >= 18``, ``months_between(signed_up_at, now) < 1``, backwards too;
+    or ``birth_date <= today - 18y``."""
+    choice = draw(st.integers(0, 2))
+    if choice == 0:  # a date field against today's date, years back: born 18 years ago or more
+        years = n.Duration(draw(st.sampled_from((18, 26, 30))), n.DurationUnit.YEARS)
+        return n.Comparison(comparison_op(draw), n.Reference(("birth_date",)),
+                            n.Arithmetic(n.ArithmeticOp.SUBTRACT, n.Today(), years))
+    if choice == 1:
         start, end = n.Reference(("birth_date",)), draw(st.sampled_from((n.Today(), n.Now())))
         function, bound = "years_between", draw(st.sampled_from((17, 18, 26, 30)))
     else:
