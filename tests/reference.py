@@ -9,11 +9,12 @@ and either one can be the wrong one.
 
 It knows a fixed vocabulary, the one the differential tests generate:
 customer fields ``id``, ``country``, ``email``, ``age``, ``tags``,
-``email_subscribed``, ``signed_up_at`` (a datetime); lists ``orders`` [{at,
-total, items: [{category, sku, price, discounted}]}] and ``events`` [{type,
-at}]; any other customer field is read untyped (``a``, ``b``, ...). It knows
-the prelude functions, the generic aggregations, ``ntile``, ``percentile``
-and ``rfm.*``.
+``email_subscribed``, ``signed_up_at`` (a datetime), ``birth_date`` (a date),
+``lat`` and ``lng`` (numbers); lists ``orders`` [{at, total, items:
+[{category, sku, price, discounted, size (any)}]}] and ``events`` [{type, at}]; any other
+customer field is read untyped (``a``, ``b``, ...). It knows the prelude
+functions, the generic aggregations and ``count_distinct``, ``ntile``,
+``percentile``, ``rfm.*``, and the scalar built-ins of issue 13.
 
 An evaluation has one of four outcomes (:class:`Outcome`): a value; bad data
 (``DataError``: the spec says so); ``either`` (a value, but an operand that
@@ -55,7 +56,8 @@ The semantics, in one place:
   are ignored; elements without a timestamp count only when there is no
   window; ``within``/``during`` a duration D keeps ``now - D < at <= now``, a
   period keeps its whole days (zone) from start to end, both included. Every
-  element's timestamp is read (an impossible one is bad data).
+  element's timestamp is read (an impossible one is bad data). Over an empty
+  list, a window that is bad data may be reported or not.
 - Nested lists flatten: ``orders.items`` is the items of every order the
   window keeps, in order.
 - first/last are the earliest/latest elements in time (an element without a
@@ -65,6 +67,34 @@ The semantics, in one place:
   exists of nothing is false; a missing or null list is an empty list; ``""``,
   ``0``, ``False``, ``{}`` where a list is expected are bad data. With a value
   path (``orders.total``), count/exists/sum/avg/min/max skip null values.
+- ``today`` is the day of ``now`` in the zone (a date). The calendar
+  functions take a date, or a datetime's day in the zone (untyped text is
+  read as a date when it has 10 characters, else as a datetime): ``year``,
+  ``month``, ``day``, ``weekday`` (ISO: Monday 1 .. Sunday 7),
+  ``day_of_year``. ``anniversary(d)`` is the first day at or after ``today``
+  with d's month and day, 29 February being 28 February in a common year.
+  ``months_between(a, b)`` is the most whole months that, added to ``a``
+  (the day kept within the month reached), do not pass ``b`` (backwards when
+  ``b`` is earlier); ``years_between`` is that divided by 12, truncated.
+  Null in, null out (bad data in another argument may be reported or not).
+- Durations: fixed ones (h/d/w) add, subtract, multiply and divide by
+  numbers, and a fixed duration divided by one is a number; calendar ones
+  (m/y) add and subtract among themselves and multiply by a whole number only
+  (another number is bad data); division by zero is null; an overflow is bad
+  data. Mixing the two kinds is a check error (unspecified here). A window
+  is a duration back from ``now``: a negative one is bad data, a zero one
+  unspecified (check errors when constant).
+- ``LIST as NAME`` binds NAME, inside the aggregation's ``where`` and the
+  ``where``s nested in it, to the element tested (the item, through two
+  lists): ``NAME`` is the element, ``NAME.field`` its field; it is looked up
+  before anything else. ``count_distinct`` counts the distinct non-null
+  values (as ``count``'s) under ``==``'s kinds: ``1`` is ``1.0``, a bool is
+  never a number, a date never a datetime; a list or record value is bad data.
+- ``lower``/``upper`` change a text, or each text of a list (nulls stay);
+  anything else is bad data. ``sqrt`` is null below 0; ``floor``/``ceil``
+  give ints and refuse infinities; ``distance_km`` is the haversine distance
+  on a sphere of radius 6371.0088 km, latitudes in [-90, 90], longitudes in
+  [-180, 180] (else bad data).
 - Population functions: break points of k tiles are the type-7 quantiles at
   1/k .. (k-1)/k of the population's non-null values (computed exactly, with
   fractions); a tile is 1 + the number of break points strictly below the
@@ -76,6 +106,7 @@ The semantics, in one place:
 
 from __future__ import annotations
 
+import calendar
 import collections.abc
 import datetime as dt
 import decimal
@@ -97,7 +128,7 @@ UTC = dt.UTC
 LIST_FIELDS = {
     "orders": {"at", "total", "items"},
     "events": {"type", "at"},
-    "items": {"category", "sku", "price", "discounted"},
+    "items": {"category", "sku", "price", "discounted", "size"},
 }
 TIMESTAMPED = {"orders", "events"}
 LISTS = {"orders", "events", "items", "tags"}
@@ -106,10 +137,12 @@ LISTS = {"orders", "events", "items", "tags"}
 TYPES = {
     None: {"id": "number", "country": "string", "email": "string", "age": "number",
            "tags": "list[string]", "email_subscribed": "bool", "signed_up_at": "datetime",
+           "birth_date": "date", "lat": "number", "lng": "number",
            "orders": "list", "events": "list"},
     "orders": {"at": "datetime", "total": "number", "items": "list"},
     "events": {"type": "string", "at": "datetime"},
-    "items": {"category": "string", "sku": "string", "price": "number", "discounted": "bool"},
+    "items": {"category": "string", "sku": "string", "price": "number", "discounted": "bool",
+              "size": "any"},
 }
 
 _ORDER = {n.CompareOp.LT: operator.lt, n.CompareOp.LE: operator.le,
@@ -168,17 +201,25 @@ class Period:
 
 class Env:
     """One customer's evaluation: the record, ``now``, the zone, whether a
-    schema is declared, the population scores, and the list elements in scope
-    (innermost last) as ``(list name, element)``. ``flags`` collects
+    schema is declared, the population scores, the list elements in scope
+    (innermost last) as ``(list name, element)``, and the names bound by
+    ``LIST as NAME`` to ``(list name, element)``. ``flags`` collects
     ``masked`` (bad data that did not decide the answer)."""
 
-    def __init__(self, record, now, zone, typed, scores, flags, scopes=()) -> None:
+    def __init__(self, record, now, zone, typed, scores, flags, scopes=(), names=None) -> None:
         self.record, self.now, self.zone, self.typed = record, now, zone, typed
         self.scores, self.flags, self.scopes = scores, flags, tuple(scopes)
+        self.names = dict(names or {})
 
-    def inside(self, list_name: str, element) -> Env:
+    def inside(self, list_name: str, element, name: str | None = None) -> Env:
+        names = self.names | ({name: (list_name, element)} if name is not None else {})
         return Env(self.record, self.now, self.zone, self.typed, self.scores, self.flags,
-                   self.scopes + ((list_name, element),))
+                   self.scopes + ((list_name, element),), names)
+
+    @property
+    def today(self) -> dt.date:
+        """The day of ``now`` in the zone."""
+        return self.now.astimezone(self.zone).date()
 
 
 def matches(expression: n.Node, record, now, zone: dt.tzinfo = UTC, **options) -> bool:
@@ -354,8 +395,10 @@ def read(owner, name: str, scope: str | None, env: Env):
         raw = to_datetime(raw, env.zone)  # naive: in the zone
     if declared == "datetime" and (env.typed or scope is not None):
         return to_datetime(raw, env.zone)
-    if raw is None or not env.typed or declared is None:
+    if raw is None or not env.typed or declared in (None, "any"):
         return raw
+    if declared == "date":
+        return day_of(raw, env.zone)
     found = kind_of(raw)
     if declared == "list[string]":
         if found != "list" or any(kind_of(x) != "text" for x in raw if x is not None):
@@ -420,6 +463,8 @@ def value(node: n.Node, env: Env):
                     lambda a, b: arithmetic(node.op, a, b, env.zone))
     if kind is n.Call:
         return call(node, env)
+    if kind is n.Today:
+        return env.today
     raise NotImplementedError(kind.__name__)
 
 
@@ -491,15 +536,19 @@ def is_null(node: n.IsNull, env: Env):
 
 def _is_field(path, env: Env) -> bool:
     """Whether ``path`` reads a field (not a prelude name or a score)."""
-    if any(path[0] in LIST_FIELDS[name] for name, _ in env.scopes):
+    if path[0] in env.names:
+        return len(path) > 1
+    if any(path[0] in LIST_FIELDS.get(name, ()) for name, _ in env.scopes):
         return True
     return path[0] not in ("last_order_at", "first_order_at", "days_since_last_order", "rfm")
 
 
 def _raw_reference(path, env: Env):
     name = path[0]
+    if name in env.names:
+        return normalise(field(env.names[name][1], path[1]))
     for list_name, element in reversed(env.scopes):
-        if name in LIST_FIELDS[list_name]:
+        if name in LIST_FIELDS.get(list_name, ()):
             return normalise(field(element, name))
     return normalise(field(env.record, name))
 
@@ -508,8 +557,13 @@ def reference(path: tuple[str, ...], env: Env):
     """A name: an element's field inside ``where``, a zero-argument prelude
     function, an RFM score, or a customer field."""
     name = path[0]
+    if name in env.names:  # ``LIST as name``: the element itself, or its field
+        list_name, element = env.names[name]
+        if len(path) == 1:
+            return normalise(element)
+        return _follow(read(element, path[1], list_name, env), path[2:])
     for list_name, element in reversed(env.scopes):
-        if name in LIST_FIELDS[list_name]:
+        if name in LIST_FIELDS.get(list_name, ()):
             return _follow(read(element, name, list_name, env), path[1:])
     if name in ("last_order_at", "first_order_at", "days_since_last_order"):
         return call(n.Call(name), env)
@@ -536,6 +590,12 @@ def between(node: n.Between, env: Env):
             if error is not None:
                 _mask(env, error)
         return None
+    kinds = {kind_of(b) for b in (low, high) if b is not None}
+    if isinstance(x, dt.datetime) and kinds == {"date", "text"}:
+        # Known disagreement (pre-existing): the package reads the text bound
+        # as a date, by the other bound, where ``x <= text`` alone reads it
+        # as a datetime. Left open until decided.
+        raise Unspecified("a datetime between a date and untyped text")
     parts, errors = [], []
     for bound, error, op, flip in ((low, low_error, n.CompareOp.LE, False),
                                    (high, high_error, n.CompareOp.LE, True)):
@@ -619,6 +679,45 @@ def compare(op: n.CompareOp, left, right, zone: dt.tzinfo):
         raise Unspecified(f"cannot order {left!r} and {right!r}") from None
 
 
+def _is_duration(x) -> bool:
+    return isinstance(x, (dt.timedelta, relativedelta))
+
+
+def duration_arithmetic(op: n.ArithmeticOp, left, right):
+    """Durations added and subtracted, times and divided by a number, divided
+    by a duration. A calendar duration (months, years) is only added to or
+    subtracted from another one, and multiplied by a whole number."""
+    if _is_duration(right) and not _is_duration(left):
+        left, right = right, left  # number * duration
+    calendar_step = isinstance(left, relativedelta) or isinstance(right, relativedelta)
+    if _is_duration(right):
+        if op in (n.ArithmeticOp.ADD, n.ArithmeticOp.SUBTRACT):
+            if isinstance(left, relativedelta) != isinstance(right, relativedelta):
+                raise Unspecified("a calendar step with a fixed duration (a check error)")
+            try:
+                return left + right if op is n.ArithmeticOp.ADD else left - right
+            except OverflowError:
+                raise DataError(f"{left!r} {op.value} {right!r} overflows") from None
+        if op is not n.ArithmeticOp.DIVIDE or calendar_step:
+            raise Unspecified(f"{left!r} {op.value} {right!r} (a check error)")
+        return None if right == dt.timedelta(0) else left / right
+    if kind_of(right) != "number":
+        raise DataError(f"{left!r} {op.value} {right!r}")
+    if op is n.ArithmeticOp.MULTIPLY and isinstance(left, relativedelta):
+        if math.isinf(right) or right != int(right):
+            raise DataError(f"{left!r} * {right!r}: months and years by a whole number only")
+        k = int(right)
+        return relativedelta(years=left.years * k, months=left.months * k)
+    if op is n.ArithmeticOp.DIVIDE and calendar_step:
+        raise Unspecified("a calendar step divided (a check error)")
+    if op is n.ArithmeticOp.DIVIDE and right == 0:
+        return None
+    try:
+        return left * right if op is n.ArithmeticOp.MULTIPLY else left / right
+    except (OverflowError, ValueError):
+        raise DataError(f"{left!r} {op.value} {right!r} overflows") from None
+
+
 def _midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
@@ -653,7 +752,12 @@ def negate(v):
 
 
 def arithmetic(op: n.ArithmeticOp, left, right, zone: dt.tzinfo):
-    """Numbers only, plus the date and time steps."""
+    """Numbers only, plus the date and time steps, plus durations with
+    durations and numbers."""
+    if _is_duration(left) and (_is_duration(right) or op in (
+            n.ArithmeticOp.MULTIPLY, n.ArithmeticOp.DIVIDE)) or (
+            _is_duration(right) and op is n.ArithmeticOp.MULTIPLY):
+        return duration_arithmetic(op, left, right)
     if isinstance(left, (relativedelta, dt.timedelta)) and not isinstance(
             right, (relativedelta, dt.timedelta)) and op is n.ArithmeticOp.ADD:
         left, right = right, left  # 1m + x
@@ -694,7 +798,8 @@ def arithmetic(op: n.ArithmeticOp, left, right, zone: dt.tzinfo):
 
 # ------------------------------------------------------------------ calls
 
-_AGGREGATIONS = ("count", "sum", "avg", "min", "max", "first", "last", "exists")
+_AGGREGATIONS = ("count", "sum", "avg", "min", "max", "first", "last", "exists",
+                 "count_distinct")
 
 
 def call(node: n.Call, env: Env):
@@ -703,7 +808,12 @@ def call(node: n.Call, env: Env):
     keywords = {k.name: k.value for k in node.keywords}
     if name in _AGGREGATIONS:
         window = keywords.get("within", keywords.get("during"))
-        return aggregate(name, args[0].path, window, keywords.get("where"), env)
+        source, bound = args[0], None
+        if isinstance(source, n.Alias):
+            source, bound = source.value, source.name
+        return aggregate(name, source.path, window, keywords.get("where"), env, bound)
+    if name in SCALARS:
+        return scalar(name, args, env)
     if name in ("orders", "purchased"):
         window = args[0] if args else keywords.get("within", keywords.get("during"))
         number = count_orders(window, keywords, env)
@@ -755,6 +865,153 @@ def call(node: n.Call, env: Env):
     raise NotImplementedError(name)
 
 
+# ------------------------------------------------- the functions of issue 13
+
+EARTH_RADIUS_KM = 6371.0088  # the mean Earth radius (IUGG)
+
+SCALARS = {
+    "year": 1, "month": 1, "day": 1, "weekday": 1, "day_of_year": 1, "anniversary": 1,
+    "years_between": 2, "months_between": 2, "lower": 1, "upper": 1,
+    "sqrt": 1, "floor": 1, "ceil": 1, "distance_km": 4,
+}
+
+
+def scalar(name: str, args: list, env: Env):
+    """A built-in of issue 13: null when an argument is null (then bad data
+    in another argument may or may not be reported)."""
+    attempts = [_attempt(arg, env) for arg in args]
+    if any(error is None and v is None for v, error in attempts):
+        for v, error in attempts:
+            if error is None and v is not None:
+                error = _argument_error(name, v, env)
+            if error is not None:
+                _mask(env, error)
+        return None
+    for _, error in attempts:
+        if error is not None:
+            raise error
+    values = [v for v, _ in attempts]
+    if name in ("year", "month", "day", "weekday", "day_of_year"):
+        day = day_of(values[0], env.zone)
+        return {"year": day.year, "month": day.month, "day": day.day,
+                "weekday": day.isoweekday(),
+                "day_of_year": (day - dt.date(day.year, 1, 1)).days + 1}[name]
+    if name == "anniversary":
+        return anniversary(day_of(values[0], env.zone), env.today)
+    if name in ("years_between", "months_between"):
+        months = months_between(day_of(values[0], env.zone), day_of(values[1], env.zone))
+        return months if name == "months_between" else (abs(months) // 12) * (
+            1 if months >= 0 else -1)
+    if name in ("lower", "upper"):
+        return change_case(values[0], name)
+    for v in values:
+        if kind_of(v) != "number":
+            raise DataError(f"{name} of {v!r}")
+    if name == "distance_km":
+        return distance_km(*values)
+    x = values[0]
+    if name == "sqrt":
+        if x < 0:
+            return None
+        try:
+            return math.sqrt(x)
+        except OverflowError:
+            raise DataError(f"sqrt of {x!r} overflows") from None
+    if math.isinf(x):
+        raise DataError(f"{name} of {x!r}")
+    return math.floor(x) if name == "floor" else math.ceil(x)
+
+
+def _argument_error(name: str, v, env: Env) -> DataError | None:
+    """The bad data an argument of ``name`` is, or None."""
+    try:
+        if name in ("lower", "upper"):
+            change_case(v, name)
+        elif name in ("sqrt", "floor", "ceil", "distance_km"):
+            if kind_of(v) != "number":
+                raise DataError(f"{name} of {v!r}")
+        else:
+            day_of(v, env.zone)
+    except DataError as error:
+        return error
+    return None
+
+
+def day_of(v, zone: dt.tzinfo) -> dt.date:
+    """A date, the day of a datetime in the zone, or ISO text read as either."""
+    if isinstance(v, str):
+        v = to_date(v) if len(v) == 10 else to_datetime(v, zone)
+    if isinstance(v, dt.datetime):
+        aware = v if v.tzinfo is not None else v.replace(tzinfo=zone)
+        return aware.astimezone(zone).date()
+    if isinstance(v, dt.date):
+        return v
+    raise DataError(f"{v!r} is not a date")
+
+
+def on_day(year: int, month: int, day: int) -> dt.date:
+    """That day of that year; 29 February is 28 February in a common year."""
+    if (month, day) == (2, 29) and not calendar.isleap(year):
+        day = 28
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise DataError(f"year {year} is out of range") from None
+
+
+def anniversary(day: dt.date, today: dt.date) -> dt.date:
+    """The first day at or after ``today`` with ``day``'s month and day."""
+    this_year = on_day(today.year, day.month, day.day)
+    return this_year if this_year >= today else on_day(today.year + 1, day.month, day.day)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` moved by whole months, kept within the month reached."""
+    years, month = divmod(day.month - 1 + months, 12)
+    year = day.year + years
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def months_between(start: dt.date, end: dt.date) -> int:
+    """Whole calendar months from ``start`` to ``end`` (negative backwards):
+    the most months that, added to ``start``, do not pass ``end``."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if end >= start:
+        while add_months(start, months) > end:
+            months -= 1
+    else:
+        while add_months(start, months) < end:
+            months += 1
+    return months
+
+
+def change_case(v, name: str):
+    """``lower``/``upper`` of a text, or of each text of a list (nulls stay)."""
+    def one(text):
+        if text is None:
+            return None
+        if not isinstance(text, str):
+            raise DataError(f"{name} of {text!r}")
+        return text.lower() if name == "lower" else text.upper()
+
+    return [one(item) for item in v] if isinstance(v, list) else one(v)
+
+
+def distance_km(lat1, lng1, lat2, lng2) -> float:
+    """The haversine great-circle distance on the mean Earth sphere."""
+    for lat in (lat1, lat2):
+        if not -90 <= lat <= 90:
+            raise DataError(f"latitude {lat!r}")
+    for lng in (lng1, lng2):
+        if not -180 <= lng <= 180:
+            raise DataError(f"longitude {lng!r}")
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    half_dphi = (phi2 - phi1) / 2
+    half_dlambda = math.radians(lng2 - lng1) / 2
+    h = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
 def days_between(start, end):
     if start is None or end is None:
         return None
@@ -766,7 +1023,7 @@ def _list_owner_and_name(path: tuple[str, ...], env: Env):
     it, else the customer. Returns (owner, its list name or None, the list)."""
     name = path[0]
     for list_name, element in reversed(env.scopes):
-        if name in LIST_FIELDS[list_name]:
+        if name in LIST_FIELDS.get(list_name, ()):
             return element, list_name
     return env.record, None
 
@@ -785,9 +1042,13 @@ def select(list_name: str, window: n.Node | None, env: Env, owner=None,
             raise DataError(f"an element of {list_name} is {element!r}, not a record")
     if list_name not in TIMESTAMPED:
         return [e for e in elements]
-    bounds = value(window, env) if window is not None else None
-    if bounds is not None and not isinstance(bounds, (Period, dt.timedelta, relativedelta)):
-        raise DataError(f"window {bounds!r}")
+    try:
+        bounds = window_of(window, env)
+    except DataError as error:
+        if elements:
+            raise
+        _mask(env, error)  # an empty list: nothing is tested against the window
+        return []
     dated, undated = [], []
     for element in elements:
         at = to_datetime(field(element, "at"), env.zone) if element is not None else None
@@ -799,6 +1060,21 @@ def select(list_name: str, window: n.Node | None, env: Env, owner=None,
             dated.append((at, element))
     dated.sort(key=lambda pair: pair[0])  # stable: equal times keep list order
     return [e for _, e in dated] + (undated if bounds is None else [])
+
+
+def window_of(window: n.Node | None, env: Env):
+    """A window's value: a period or a duration back from ``now`` (negative:
+    bad data; zero: left open), or None."""
+    bounds = value(window, env) if window is not None else None
+    if bounds is not None and not isinstance(bounds, (Period, dt.timedelta, relativedelta)):
+        raise DataError(f"window {bounds!r}")
+    if isinstance(bounds, (dt.timedelta, relativedelta)):
+        start = shift(env.now, -bounds, env.zone)
+        if start > env.now:
+            raise DataError(f"a window of {bounds!r} looks forward")
+        if start == env.now:
+            raise Unspecified(f"a window of {bounds!r} holds nothing")
+    return bounds
 
 
 def _in_window(at: dt.datetime, bounds, env: Env) -> bool:
@@ -813,9 +1089,12 @@ def _in_window(at: dt.datetime, bounds, env: Env) -> bool:
     return shift(env.now, -bounds, env.zone) < at
 
 
-def aggregate(function: str, path: tuple[str, ...], window, where, env: Env):
+def aggregate(function: str, path: tuple[str, ...], window, where, env: Env,
+              bound: str | None = None):
     """``function(path, within = window, where = where)``; a path through two
-    lists (``orders.items``) flattens the inner list."""
+    lists (``orders.items``) flattens the inner list. ``bound`` is the name
+    of ``path as NAME``: inside ``where`` it is the element the ``where``
+    tests (an item, for ``orders.items``)."""
     list_name = path[0]
     kept = select(list_name, window, env)
     scope = list_name
@@ -833,7 +1112,7 @@ def aggregate(function: str, path: tuple[str, ...], window, where, env: Env):
 
     def scoped(outer, element):
         inner_env = env.inside(list_name, outer) if outer is not None else env
-        return inner_env.inside(scope, element)
+        return inner_env.inside(scope, element, bound)
 
     chosen = []
     for outer, element in kept_pairs:
@@ -848,6 +1127,10 @@ def aggregate(function: str, path: tuple[str, ...], window, where, env: Env):
         return _value_of(element, scope, rest, env)
     if not rest and scope not in LIST_FIELDS:  # a list of plain values: its non-null items
         chosen = [(o, e) for o, e in chosen if e is not None]
+    if function == "count_distinct":
+        found = [e for _, e in chosen if e is not None] if not rest else [
+            _value_of(e, scope, rest, env) for _, e in chosen]
+        return count_distinct([v for v in found if v is not None])
     if not rest:
         return len(chosen) if function == "count" else bool(chosen)
     values = [v for v in (_value_of(e, scope, rest, env) for _, e in chosen) if v is not None]
@@ -869,6 +1152,19 @@ def aggregate(function: str, path: tuple[str, ...], window, where, env: Env):
         raise (Unspecified if kinds <= {"bool", "number"} else DataError)(
             f"{function} of {values!r}")
     return min(values) if function == "min" else max(values)
+
+
+def count_distinct(values: list) -> int:
+    """How many of ``values`` (non-null) differ under ``==``: a bool is never
+    a number, ``1`` is ``1.0``, a date is never a datetime; a list or a
+    record among them is bad data."""
+    seen = set()
+    for v in values:
+        kind = kind_of(v)
+        if kind in ("list", "record"):
+            raise DataError(f"count_distinct of a {kind}")
+        seen.add((kind, v))  # 1 == 1.0 and equal instants hash alike
+    return len(seen)
 
 
 def _sum(values):

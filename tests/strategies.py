@@ -3,7 +3,8 @@
 The trees are shaped as the parser builds them, so that ``parse(render(t)) == t``:
 numbers are non-negative (``-4`` is ``Negate(Number(4))``), names are never
 reserved words, keyword arguments and parameters are never repeated, a date
-range never ends before it starts. They are not type-checked: ``"a" + true``
+range never ends before it starts. Every node class is drawn, ``today`` and
+``value as name`` (as a call's positional argument) included. They are not type-checked: ``"a" + true``
 is a fine tree.
 
 Building blocks, from small to large: :func:`names`, :func:`literals`,
@@ -36,8 +37,10 @@ _NAME_REST = _NAME_START + string.digits
 SCHEMA = segdsl.Schema({
     "id": "number", "country": "string", "email": "string", "age": "number",
     "tags": "list[string]", "email_subscribed": "bool", "signed_up_at": "datetime",
+    "birth_date": "date", "lat": "number", "lng": "number",
     "orders": segdsl.ListOf({"at": "datetime", "total": "number", "items": [
-        {"category": "string", "sku": "string", "price": "number", "discounted": "bool"}]}),
+        {"category": "string", "sku": "string", "price": "number", "discounted": "bool",
+         "size": "any"}]}),
     "events": segdsl.ListOf({"type": "string", "at": "datetime"}),
 })
 
@@ -119,6 +122,7 @@ def literals() -> st.SearchStrategy[n.Node]:
     return st.one_of(
         numbers(), strings(), st.builds(n.Boolean, st.booleans()), st.builds(n.Null),
         dates(), datetimes(), durations(), date_ranges(), st.builds(n.Now),
+        st.deferred(lambda: st.builds(n.Today)),
     )
 
 
@@ -136,9 +140,12 @@ def leaves() -> st.SearchStrategy[n.Node]:
 
 
 def _calls(children: st.SearchStrategy[n.Node]) -> st.SearchStrategy[n.Call]:
+    """Calls; a positional argument may be ``value as name`` (the parser takes
+    it anywhere, the checker only first in an aggregation)."""
     keywords = _distinct_names(max_size=2).flatmap(
         lambda keys: st.tuples(*(st.builds(n.Keyword, st.just(key), children) for key in keys)))
-    return st.builds(n.Call, names(), st.lists(children, max_size=3).map(tuple), keywords)
+    arguments = children | st.deferred(lambda: st.builds(n.Alias, children, names()))
+    return st.builds(n.Call, names(), st.lists(arguments, max_size=3).map(tuple), keywords)
 
 
 def _chains(cls: type, children: st.SearchStrategy[n.Node]) -> st.SearchStrategy[n.Node]:

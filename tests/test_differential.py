@@ -8,7 +8,15 @@ comparisons, ``in``, text operators with constants drawn from the values the
 data holds (so that ``==``, ``starts_with``, ``contains``, ``matches`` are often
 true), arithmetic whose operands tell ``*``, ``/`` and ``%`` apart, windows,
 periods, nested lists (``orders.items``), the prelude, ``ntile``,
-``percentile`` and ``rfm.*``. Several properties share the generator, each
+``percentile`` and ``rfm.*``, and the additions of issue 13: ``today``,
+calendar parts compared with the values the data's days give, anniversaries
+and ages, duration arithmetic and computed windows, ``count_distinct`` over
+repeated, null and mixed values, names bound by ``as`` read in nested
+``where`` (orders drawn a rule's duration, or a second more or less, from the
+customer's events), ``lower``/``upper`` on lists, ``floor``/``ceil``/``sqrt``,
+and ``distance_km`` (customers at distances from two stores well off the
+radii). Birth dates fall on 29 February and around today's month and day;
+these new fields are drawn only for the rules that read them. Several properties share the generator, each
 adding one family of inputs (so that a failure names its family):
 
 - ``core``: dict customers, ISO text and aware datetimes;
@@ -59,6 +67,7 @@ import collections
 import dataclasses
 import datetime as dt
 import decimal
+import math
 import os
 import re
 import time as clock
@@ -87,6 +96,8 @@ NOWS = (
     dt.datetime(2026, 3, 31, 0, 0, tzinfo=UTC),     # a month end, midnight
     dt.datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC),  # leap day, just before midnight
     dt.datetime(2026, 6, 30, 22, 0, tzinfo=UTC),    # midnight in Paris
+    dt.datetime(2026, 2, 28, 12, 0, tzinfo=UTC),    # 28 February of a common year
+    dt.datetime(2025, 12, 31, 23, 30, tzinfo=UTC),  # New Year's Day in Paris
 )
 DURATIONS = ((12, "h"), (1, "d"), (7, "d"), (30, "d"), (2, "w"), (1, "m"), (6, "m"), (1, "y"))
 EXACT_DURATIONS = ((12, "h"), (1, "d"), (7, "d"), (30, "d"), (2, "w"))
@@ -101,6 +112,15 @@ PRICES = (5, 20, 20.5)
 MISSING = object()  # a key left out of a record
 IMPOSSIBLE_STAMPS = ("2026-02-30T10:00:00Z", "2026-07-00T10:00:00Z", "2026-07-15T25:61:61Z")
 EXAMPLES = int(os.environ.get("SEGDSL_DIFFERENTIAL_EXAMPLES", "0")) or None
+CALENDAR_PARTS = ("year", "month", "day", "weekday", "day_of_year")
+STORES = ((48.8566, 2.3522), (45.5017, -73.5673))  # Paris, Montreal
+DISTANCES_KM = (0, 0.5, 4.8, 5.2, 49.5, 50.5, 150)  # customers from a store, well off the radii
+RADII_KM = (1, 5, 50, 100)
+ALIASES = ("e", "o", "x", "ev", "first_o")
+# An untyped field: values count_distinct tells apart (1 and 1.0 are one, true is another, a
+# date is not a datetime nor text).
+SIZES = ("S", "M", 1, 1.0, True, "1", dt.date(2026, 7, 1), dt.datetime(2026, 7, 1, tzinfo=UTC),
+         "2026-07-01")
 
 
 
@@ -122,6 +142,10 @@ def render(node: n.Node, periods: dict | None = None) -> str:
         return "null"
     if kind is n.Now:
         return "now"
+    if kind is n.Today:
+        return "today"
+    if kind is n.Alias:
+        return f"{r(node.value)} as {node.name}"
     if kind is n.Date:
         return node.value.isoformat()
     if kind is n.DateTime:
@@ -174,36 +198,80 @@ class Setting:
         self.zone_name, self.zone, self.now = zone_name, ZONES[zone_name], now
         self.features = frozenset(features)
         self.targets: list[dt.datetime] = []  # the instants the rule's literals name
+        self.steps: list = []  # the rule's constant durations: orders that far from events
+        self.reads: set[str] = set()  # the names the rule reads: only those new fields are drawn
         self.durations = DURATIONS
-        today = now.astimezone(self.zone).date()
+        self._instants: list[dt.datetime] | None = None
+        self._birth_dates: list[dt.date] | None = None
+        self.today = today = now.astimezone(self.zone).date()
         day = dt.timedelta(days=1)
         self.periods = ((today - 30 * day, today - day), (today - 7 * day, today + 7 * day),
                         (today, today), (today - 400 * day, today - 300 * day))
 
+    def birth_dates(self) -> list[dt.date]:
+        """Days that put birthdays and ages on their edges: 29 February, today's
+        month and day 18, 26 and 30 years ago and a day either side, the days
+        7, 29, 30 and 31 days ahead 40 years ago, and the turns of the year."""
+        if self._birth_dates is not None:
+            return self._birth_dates
+        day = dt.timedelta(days=1)
+        found = [dt.date(2000, 2, 29), dt.date(1996, 2, 29), dt.date(2001, 2, 28),
+                 dt.date(2001, 3, 1), dt.date(1990, 12, 31), dt.date(1985, 1, 1)]
+        for years in (18, 26, 30):
+            born = reference.on_day(self.today.year - years, self.today.month, self.today.day)
+            found += [born - day, born, born + day]
+        for ahead in (7, 29, 30, 31):
+            coming = self.today + ahead * day
+            found.append(reference.on_day(coming.year - 40, coming.month, coming.day))
+        self._birth_dates = found
+        return found
+
+    def constant(self, node: n.Node):
+        """The value of a node made of constants, ``now`` and ``today`` (as the
+        reference gives it), else None."""
+        if not all(isinstance(x, _CONSTANT_NODES) for x in walk(node)):
+            return None
+        try:
+            return reference.evaluate(node, {}, self.now, self.zone)
+        except (reference.DataError, reference.Unspecified):
+            return None
+
     def instants(self) -> list[dt.datetime]:
         """Times on and around the edges of every window a rule can use."""
-        return self.edges([n.Duration(a, n.DurationUnit(u)) for a, u in self.durations]
-                          + [n.DateRange(start, end) for start, end in self.periods])
+        if self._instants is None:
+            self._instants = self.edges(
+                [n.Duration(a, n.DurationUnit(u)) for a, u in self.durations]
+                + [n.DateRange(start, end) for start, end in self.periods])
+        return self._instants
 
     def edges(self, nodes) -> list[dt.datetime]:
         """Times on and a second around ``now`` and the edges of the windows,
         date-times and dates among ``nodes``."""
         found = [self.now, self.now + dt.timedelta(days=1)]
         for node in nodes:
-            if isinstance(node, n.Duration):
-                found.append(reference.shift(self.now, -step(node.amount, node.unit.value),
-                                             self.zone))
-            elif isinstance(node, (n.DateRange, n.Date)):
-                first, last = (node.start, node.end) if isinstance(node, n.DateRange) else (
-                    node.value, node.value)
-                found += [self.day_start(first), self.day_start(last + dt.timedelta(days=1))]
-            elif isinstance(node, n.DateTime):
-                found.append(reference.to_datetime(node.value, self.zone))
+            if isinstance(node, n.DateRange):
+                found += [self.day_start(node.start),
+                          self.day_start(node.end + dt.timedelta(days=1))]
+                continue
+            value = self.constant(node)  # 30d, 30d * 2, today - 2w, now - 3m * 2, ...
+            if isinstance(value, (dt.timedelta, relativedelta)):
+                try:
+                    found.append(reference.shift(self.now, -value, self.zone))
+                except reference.DataError:
+                    pass
+            elif isinstance(value, dt.datetime):
+                found.append(value)
+            elif isinstance(value, dt.date):
+                found += [self.day_start(value), self.day_start(value + dt.timedelta(days=1))]
         second = dt.timedelta(seconds=1)
         return [edge + shift for edge in found for shift in (-second, 0 * second, second)]
 
     def day_start(self, day: dt.date) -> dt.datetime:
         return dt.datetime(day.year, day.month, day.day, tzinfo=self.zone)
+
+
+_CONSTANT_NODES = (n.Number, n.Date, n.DateTime, n.Duration, n.Now, n.Today, n.Arithmetic,
+                   n.Negate)
 
 
 def walk(node: n.Node):
@@ -223,12 +291,42 @@ def _one_of(draw, *builders):
 def window(draw, setting: Setting) -> n.Node:
     if draw(st.integers(0, 3)) == 0:
         return n.DateRange(*draw(st.sampled_from(setting.periods)))
-    return duration(draw, setting.durations)
+    return duration_expression(draw, setting.durations)
 
 
 def duration(draw, choices) -> n.Duration:
     amount, unit = draw(st.sampled_from(choices))
     return n.Duration(amount, n.DurationUnit(unit))
+
+
+def _length(node: n.Duration):
+    """A duration's size, to tell which of two of the same kind is longer."""
+    amount = step(node.amount, node.unit.value)
+    return amount.years * 12 + amount.months if isinstance(amount, relativedelta) else amount
+
+
+def duration_expression(draw, choices) -> n.Node:
+    """A positive duration: a literal, or (one time in three) a literal
+    times or divided by a number, or the sum or difference of two of the
+    same kind (fixed or calendar). Months and years are multiplied by whole
+    numbers only and never divided."""
+    first = duration(draw, choices)
+    if draw(st.integers(0, 2)):
+        return first
+    calendar = first.unit.value in "my"
+    factor = n.Number(draw(st.sampled_from((2, 3) if calendar else (2, 3, 0.5, 1.5))))
+    form = draw(st.integers(0, 3))
+    if form == 0:
+        return n.Arithmetic(n.ArithmeticOp.MULTIPLY, first, factor)
+    if form == 1:
+        return n.Arithmetic(n.ArithmeticOp.MULTIPLY, factor, first)
+    if form == 2 and not calendar:
+        return n.Arithmetic(n.ArithmeticOp.DIVIDE, first,
+                            n.Number(draw(st.sampled_from((2, 3, 4)))))
+    second = duration(draw, [c for c in choices if (c[1] in "my") == calendar])
+    longer = _length(first) > _length(second)
+    op = n.ArithmeticOp.SUBTRACT if longer and draw(st.booleans()) else n.ArithmeticOp.ADD
+    return n.Arithmetic(op, first, second)
 
 
 def window_keywords(draw, setting: Setting) -> tuple[n.Keyword, ...]:
@@ -246,9 +344,12 @@ def number(draw, setting: Setting, depth: int, scope: str | None = None) -> n.No
     """A number-valued expression; ``scope`` names the list whose element is
     in scope (inside ``where``): its numeric field may be used, and
     aggregations reach only the element's own lists or the prelude."""
-    choice = draw(st.integers(0, 9 if depth > 0 else 6))
+    choice = draw(st.integers(0, 10 if depth > 0 else 6))
     if choice <= 1:
         return number_literal(draw)
+    if choice == 10:
+        function = draw(st.sampled_from(("floor", "ceil", "sqrt")))
+        return n.Call(function, (number(draw, setting, depth - 1, scope),))
     if choice == 2:
         return {None: n.Reference(("age",)), "orders": n.Reference(("total",)),
                 "items": n.Reference(("price",)), "events": n.Null()}[scope]
@@ -273,6 +374,11 @@ def counting(draw, setting: Setting, depth: int, scope: str | None) -> n.Node:
     """An aggregation or a prelude function giving a number."""
     if scope is None and "nested" in setting.features and draw(st.integers(0, 2)) == 0:
         return nested_counting(draw, setting, depth)
+    if scope in ("orders", "events") and draw(st.integers(0, 4)) == 0:
+        # The customer's list, from inside another list's where (without a
+        # schema too: an undeclared name of an open element does not hide it).
+        lists = draw(st.sampled_from(("orders", "events")))
+        return n.Call("count", (n.Reference((lists,)),), window_keywords(draw, setting))
     kind = draw(st.integers(0, 5) if scope is None else st.integers(2, 5))
     if kind == 2 and scope == "events":  # without a schema, an event may have a field 'orders'
         kind = 3
@@ -369,21 +475,26 @@ def time(draw, setting: Setting, depth: int, scope: str | None = None,
         return n.Call(function, (n.Reference((lists, "at")),),
                       window_keywords(draw, setting) + where_keyword(draw, setting, depth, lists))
     if choice <= 5:
-        return n.Arithmetic(n.ArithmeticOp.SUBTRACT, n.Now(), duration(draw, setting.durations))
+        return n.Arithmetic(n.ArithmeticOp.SUBTRACT, n.Now(),
+                            duration_expression(draw, setting.durations))
     shifted = time(draw, setting, depth - 1, scope)
     if choice == 6:
         return n.Arithmetic(draw(st.sampled_from((n.ArithmeticOp.ADD, n.ArithmeticOp.SUBTRACT))),
-                            shifted, duration(draw, setting.durations))
+                            shifted, duration_expression(draw, setting.durations))
     return n.Arithmetic(n.ArithmeticOp.ADD, duration(draw, setting.durations), shifted)
 
 
 def date(draw, setting: Setting) -> n.Node:
-    """A date-valued expression: a day near ``now`` or a period edge, maybe shifted."""
-    days = [setting.now.astimezone(setting.zone).date()] + [d for p in setting.periods for d in p]
+    """A date-valued expression: ``today``, a day near it or a period edge,
+    maybe shifted (``today - 2w``)."""
+    days = [setting.today] + [d for p in setting.periods for d in p]
     day = n.Date(draw(st.sampled_from(days)) + dt.timedelta(days=draw(st.integers(-1, 1))))
-    if draw(st.integers(0, 3)):
+    if draw(st.integers(0, 2)) == 0:
+        day = n.Today()
+    if draw(st.integers(0, 3)) and not (isinstance(day, n.Today) and draw(st.booleans())):
         return day
-    unit = draw(st.sampled_from(((1, "d"), (7, "d"), (1, "w"), (1, "m"), (1, "y"))))
+    unit = draw(st.sampled_from(((1, "d"), (7, "d"), (30, "d"), (1, "w"), (2, "w"), (1, "m"),
+                                 (1, "y"))))
     op = draw(st.sampled_from((n.ArithmeticOp.ADD, n.ArithmeticOp.SUBTRACT)))
     return n.Arithmetic(op, day, n.Duration(unit[0], n.DurationUnit(unit[1])))
 
@@ -531,6 +642,334 @@ def arithmetic_condition(draw, operand: n.Node, values: tuple) -> n.Node:
     return n.Comparison(compare, n.Arithmetic(op, operand, n.Number(k)), n.Number(c))
 
 
+# ------------------------------------------------------------ the additions of issue 13
+
+
+def _part_of(name: str, day: dt.date) -> int:
+    """A calendar part of a day, worked out with the standard library."""
+    return {"year": day.year, "month": day.month, "day": day.day, "weekday": day.isoweekday(),
+            "day_of_year": day.timetuple().tm_yday}[name]
+
+
+def calendar_argument(draw, setting: Setting, depth: int, scope: str | None) -> n.Node:
+    """A date or datetime for a calendar function: a field, ``now``, ``today``,
+    a time or date expression."""
+    if scope is not None:
+        return draw(st.sampled_from((n.Reference(("at",)), n.Now(), n.Today()))) if draw(
+            st.booleans()) else temporal(draw, setting, depth, scope)
+    choice = draw(st.integers(0, 5))
+    if choice <= 1:
+        return n.Reference(("birth_date",))
+    if choice == 2:
+        return n.Reference(("signed_up_at",))
+    if choice == 3:
+        return draw(st.sampled_from((n.Now(), n.Today(), n.Reference(("last_order_at",)))))
+    return temporal(draw, setting, depth, scope)
+
+
+def calendar_condition(draw, setting: Setting, depth: int, scope: str | None) -> n.Node:
+    """``month(birth_date) == month(today)``, ``weekday(at) in [6, 7]``,
+    ``day(signed_up_at) <= 15``: constants are the parts of the days the data
+    and the rule hold (worked out here), so the comparisons are often true."""
+    part = draw(st.sampled_from(CALENDAR_PARTS))
+    left = n.Call(part, (calendar_argument(draw, setting, depth, scope),))
+    days = [setting.today + dt.timedelta(days=k) for k in (-1, 0, 1)] + setting.birth_dates()
+    days += [instant.astimezone(setting.zone).date() for instant in setting.instants()[::3]]
+    constant = lambda: n.Number(_part_of(part, draw(st.sampled_from(days))))
+    form = draw(st.integers(0, 3))
+    if form == 0:
+        other = n.Call(draw(st.sampled_from((part, part, "month", "day"))),
+                       (calendar_argument(draw, setting, depth, scope),))
+        return n.Comparison(comparison_op(draw), left, other)
+    if form == 1:
+        return n.Membership(left, n.ListLiteral(tuple(constant() for _ in range(
+            draw(st.integers(1, 3))))), draw(st.booleans()))
+    return n.Comparison(comparison_op(draw), left, constant())
+
+
+def anniversary_condition(draw, setting: Setting) -> n.Node:
+    """``anniversary(birth_date) between today and today + 30d`` and the like;
+    sometimes of a datetime (``signed_up_at``) or through a calendar part."""
+    source = n.Reference((draw(st.sampled_from(("birth_date", "birth_date", "signed_up_at"))),))
+    coming = n.Call("anniversary", (source,))
+    days = n.Duration(draw(st.sampled_from((7, 29, 30, 31))), n.DurationUnit.DAYS)
+    ahead = n.Arithmetic(n.ArithmeticOp.ADD, n.Today(), days)
+    choice = draw(st.integers(0, 4))
+    if choice == 0:
+        return n.Between(coming, n.Today(), ahead)
+    if choice == 1:
+        return n.Comparison(draw(st.sampled_from((n.CompareOp.EQ, n.CompareOp.NE))), coming,
+                            n.Today())
+    if choice == 2:
+        return n.Comparison(comparison_op(draw), coming, ahead)
+    if choice == 3:
+        day = setting.today + dt.timedelta(days=draw(st.sampled_from((0, 1, 30, 31, 365))))
+        return n.Comparison(comparison_op(draw), coming, n.Date(day))
+    if draw(st.booleans()):
+        return n.Comparison(n.CompareOp.EQ, n.Call("month", (coming,)),
+                            n.Call("month", (n.Today(),)))
+    return n.Comparison(n.CompareOp.EQ, n.Call("year", (coming,)),
+                        n.Number(setting.today.year + draw(st.integers(0, 1))))
+
+
+def age_condition(draw, setting: Setting) -> n.Node:
+    """Whole years and months between two days: ``years_between(birth_date,
+    today) >= 18``, ``months_between(signed_up_at, now) < 1``, backwards too;
+    or ``birth_date <= today - 18y``."""
+    choice = draw(st.integers(0, 2))
+    if choice == 0:  # a date field against today's date, years back: born 18 years ago or more
+        years = n.Duration(draw(st.sampled_from((18, 26, 30))), n.DurationUnit.YEARS)
+        return n.Comparison(comparison_op(draw), n.Reference(("birth_date",)),
+                            n.Arithmetic(n.ArithmeticOp.SUBTRACT, n.Today(), years))
+    if choice == 1:
+        start, end = n.Reference(("birth_date",)), draw(st.sampled_from((n.Today(), n.Now())))
+        function, bound = "years_between", draw(st.sampled_from((17, 18, 26, 30)))
+    else:
+        start = draw(st.sampled_from((n.Reference(("signed_up_at",)),
+                                      n.Reference(("first_order_at",)))))
+        end = draw(st.sampled_from((n.Now(), n.Today(), n.Reference(("last_order_at",)))))
+        function, bound = draw(st.sampled_from(("months_between", "years_between"))), draw(
+            st.sampled_from((0, 1, 6, 12)))
+    if draw(st.integers(0, 3)) == 0:  # backwards: negative
+        start, end, bound = end, start, -bound
+    constant = n.Negate(n.Number(-bound)) if bound < 0 else n.Number(bound)
+    return n.Comparison(comparison_op(draw), n.Call(function, (start, end)), constant)
+
+
+def duration_condition(draw, setting: Setting, depth: int, scope: str | None) -> n.Node:
+    """Durations computed and compared: ``(now - at) / 1d > 7``, ``now -
+    signed_up_at >= 30d * 2``, ``now - at <= days_since_last_order * 1d``."""
+    elapsed = n.Arithmetic(n.ArithmeticOp.SUBTRACT, time(draw, setting, depth, scope, typed=True),
+                           time(draw, setting, depth, scope, typed=True))
+    choice = draw(st.integers(0, 2))
+    if choice == 0:
+        unit = duration_expression(draw, EXACT_DURATIONS)
+        return n.Comparison(comparison_op(draw), n.Arithmetic(n.ArithmeticOp.DIVIDE, elapsed,
+                                                              unit), number_literal(draw))
+    if choice == 1:
+        return n.Comparison(comparison_op(draw), elapsed,
+                            duration_expression(draw, EXACT_DURATIONS))
+    count = number(draw, setting, max(depth - 1, 0), scope)
+    days = n.Duration(draw(st.sampled_from((1, 7))), n.DurationUnit.DAYS)
+    scaled = (n.Arithmetic(n.ArithmeticOp.MULTIPLY, count, days) if draw(st.booleans())
+              else n.Arithmetic(n.ArithmeticOp.MULTIPLY, days, count))
+    return n.Comparison(comparison_op(draw), elapsed, scaled)
+
+
+def distinct_counting(draw, setting: Setting, depth: int, scope: str | None) -> n.Call:
+    """``count_distinct`` over the items' categories (repeated, null, missing),
+    skus, prices, sizes (untyped: ``1``, ``1.0``, ``true``, a date, a datetime
+    and text among them), totals, event types, tags (``as t`` for a
+    ``where``), order times."""
+    if scope == "orders":
+        path = ("items", draw(st.sampled_from(("category", "sku", "price", "size"))))
+        return n.Call("count_distinct", (n.Reference(path),),
+                      where_keyword(draw, setting, depth, "items"))
+    path = draw(st.sampled_from((
+        ("orders", "items", "category"), ("orders", "items", "category"),
+        ("orders", "items", "sku"), ("orders", "items", "price"), ("orders", "items", "size"),
+        ("orders", "items", "size"),
+        ("orders", "items", "discounted"), ("orders", "total"), ("events", "type"),
+        ("events", "type"), ("tags",), ("tags",), ("orders", "at"))))
+    if path == ("tags",):
+        if draw(st.booleans()):
+            return n.Call("count_distinct", (n.Reference(path),))
+        name = draw(st.sampled_from(ALIASES))
+        return n.Call("count_distinct", (n.Alias(n.Reference(path), name),),
+                      (n.Keyword("where", tag_condition(draw, name)),))
+    lists = "items" if path[1:2] == ("items",) else path[0]
+    return n.Call("count_distinct", (n.Reference(path),), window_keywords(draw, setting)
+                  + where_keyword(draw, setting, depth, lists))
+
+
+def tag_condition(draw, name: str) -> n.Node:
+    """A condition on one tag bound to ``name``."""
+    tag = n.Reference((name,))
+    choice = draw(st.integers(0, 4))
+    if choice == 0:
+        return n.Comparison(n.CompareOp.STARTS_WITH, tag, n.String(draw(st.sampled_from(
+            ("v", "V", "n", "")))))
+    if choice == 1:
+        return n.Comparison(draw(st.sampled_from((n.CompareOp.EQ, n.CompareOp.NE))), tag,
+                            n.String(draw(st.sampled_from(TAGS + ("VIP",)))))
+    if choice == 2:
+        return n.IsNull(tag, draw(st.booleans()))
+    if choice == 3:
+        return n.Comparison(n.CompareOp.EQ, n.Call("lower", (tag,)), n.String("vip"))
+    return n.Membership(tag, text_list(draw, TAGS), draw(st.booleans()))
+
+
+def tags_condition(draw) -> n.Node:
+    """``count(tags as t, where = ...)``, ``exists(tags as t, where = ...)``."""
+    name = draw(st.sampled_from(ALIASES))
+    source = n.Alias(n.Reference(("tags",)), name)
+    where = (n.Keyword("where", tag_condition(draw, name)),)
+    if draw(st.booleans()):
+        return n.Call("exists", (source,), where)
+    return n.Comparison(comparison_op(draw), n.Call("count", (source,), where),
+                        n.Number(draw(st.integers(0, 2))))
+
+
+def _relation(draw, setting: Setting, name: str) -> n.Node:
+    """How the inner element's ``at`` stands to the bound element's ``e.at``."""
+    at, bound = n.Reference(("at",)), n.Reference((name, "at"))
+    gap = duration_expression(draw, EXACT_DURATIONS)
+    later = n.Arithmetic(n.ArithmeticOp.ADD, bound, gap)
+    earlier = n.Arithmetic(n.ArithmeticOp.SUBTRACT, bound, gap)
+    choice = draw(st.integers(0, 5))
+    if choice == 0:
+        return n.Between(at, bound, later)
+    if choice == 1:
+        return n.Comparison(draw(st.sampled_from(list(n.CompareOp)[2:6])), at, bound)
+    if choice == 2:
+        return n.And((n.Comparison(n.CompareOp.GT, at, bound),
+                      n.Comparison(n.CompareOp.LE, at, later)))
+    if choice == 3:
+        return n.Comparison(n.CompareOp.GE, at, earlier)
+    if choice == 4:
+        return n.Comparison(comparison_op(draw), n.Arithmetic(n.ArithmeticOp.SUBTRACT, at, bound),
+                            gap)
+    return n.Between(at, earlier, bound)
+
+
+def _bound_condition(draw, name: str, lists: str) -> n.Node:
+    """A condition on the bound element's own fields."""
+    if lists == "events":
+        return n.Comparison(draw(st.sampled_from((n.CompareOp.EQ, n.CompareOp.NE))),
+                            n.Reference((name, "type")),
+                            n.String(draw(st.sampled_from(EVENT_TYPES))))
+    return arithmetic_condition(draw, n.Reference((name, "total")), TOTALS)
+
+
+def correlated_condition(draw, setting: Setting, depth: int) -> n.Node:
+    """Two lists correlated by a bound name: ``exists(events as e, where =
+    e.type == "cart_abandoned" and not exists(orders, where = at between e.at
+    and e.at + 2d))``; sometimes the name is read two ``where``s down, or
+    against the prelude (``e.at > last_order_at``), or is the same element
+    read both ways (``o.total == total``)."""
+    outer = draw(st.sampled_from(("events", "orders")))
+    name = draw(st.sampled_from(ALIASES))
+    inner = draw(st.sampled_from(("orders", "events", outer)))
+    choice = draw(st.integers(0, 5))
+    if choice <= 2:
+        relation = _relation(draw, setting, name)
+        if draw(st.booleans()):
+            relation = n.And((relation, condition(draw, setting, 0, inner)))
+        found = n.Call("exists", (n.Reference((inner,)),), (n.Keyword("where", relation),))
+        if choice == 1:
+            found = n.Not(found)
+        if choice == 2:
+            found = n.Comparison(comparison_op(draw), n.Call("count", (n.Reference((inner,)),), (
+                n.Keyword("where", relation),)), n.Number(draw(st.integers(0, 2))))
+    elif choice == 3:
+        found = n.Comparison(comparison_op(draw), n.Reference((name, "at")),
+                             draw(st.sampled_from((n.Reference(("last_order_at",)),
+                                                   n.Reference(("first_order_at",))))))
+    elif choice == 4:  # two wheres down: the order's items against the bound element
+        relation = n.Comparison(comparison_op(draw), n.Arithmetic(
+            n.ArithmeticOp.MULTIPLY, n.Reference(("price",)), n.Number(draw(st.sampled_from(
+                (1, 2, 4))))), n.Reference((name, "total"))) if outer == "orders" else (
+            n.And((n.Reference(("discounted",)), _bound_condition(draw, name, outer))))
+        found = n.Call("exists", (n.Reference(("orders",)),), (n.Keyword("where", n.Call(
+            "exists", (n.Reference(("items",)),), (n.Keyword("where", relation),))),))
+    else:
+        field = "type" if outer == "events" else "total"
+        found = n.Comparison(n.CompareOp.EQ, n.Reference((name, field)), n.Reference((field,)))
+    if draw(st.booleans()):
+        found = n.And((_bound_condition(draw, name, outer), found))
+    source = (n.Alias(n.Reference((outer,)), name),)
+    keywords = window_keywords(draw, setting) + (n.Keyword("where", found),)
+    if draw(st.integers(0, 2)):
+        return n.Call("exists", source, keywords)
+    return n.Comparison(comparison_op(draw), n.Call("count", source, keywords),
+                        n.Number(draw(st.integers(0, 2))))
+
+
+def items_alias_condition(draw, setting: Setting) -> n.Node:
+    """``exists(orders.items as it, where = it.category == "shoes" and it.price > 10)``."""
+    name = draw(st.sampled_from(ALIASES))
+    item = lambda field: n.Reference((name, field))
+    where = n.And((
+        n.Comparison(n.CompareOp.EQ, item("category"), n.String(draw(st.sampled_from(
+            CATEGORIES)))),
+        draw(st.sampled_from((item("discounted"), arithmetic_condition(draw, item("price"),
+                                                                         PRICES))))))
+    found = n.Call(draw(st.sampled_from(("exists", "count"))), (n.Alias(n.Reference((
+        "orders", "items")), name),), window_keywords(draw, setting) + (n.Keyword("where",
+                                                                                   where),))
+    if found.name == "exists":
+        return found
+    return n.Comparison(comparison_op(draw), found, n.Number(draw(st.integers(0, 2))))
+
+
+def case_condition(draw) -> n.Node:
+    """Text compared without case: ``lower(tags) contains "vip"``,
+    ``"vip" in lower(tags)``, ``lower(email) ends_with "@shop.fr"``,
+    ``upper(country) == "FR"``; a constant with the wrong case now and then."""
+    choice = draw(st.integers(0, 3))
+    function = draw(st.sampled_from(("lower", "upper")))
+    change = str.lower if function == "lower" else str.upper
+    if choice <= 1:
+        tags = n.Call(function, (n.Reference(("tags",)),))
+        tag = n.String(change(draw(st.sampled_from(TAGS))) if draw(st.integers(0, 4)) else "Vip")
+        if choice == 0:
+            return n.Comparison(n.CompareOp.CONTAINS, tags, tag)
+        return n.Membership(tag, tags, draw(st.booleans()))
+    field, values = (("email", EMAILS) if choice == 2 else ("country", COUNTRIES))
+    op = draw(st.sampled_from((n.CompareOp.EQ, n.CompareOp.NE, n.CompareOp.STARTS_WITH,
+                               n.CompareOp.ENDS_WITH, n.CompareOp.CONTAINS)))
+    return n.Comparison(op, n.Call(function, (n.Reference((field,)),)),
+                        text_constant(draw, tuple(change(v) for v in values), op))
+
+
+def rounding_condition(draw, operand: n.Node, values: tuple) -> n.Node:
+    """``floor(x / k) == c``, ``ceil(x) > c``, ``sqrt(x - k) <= c``, where ``c``
+    is what the function gives for a value the data holds (worked out here)."""
+    function = draw(st.sampled_from(("floor", "ceil", "sqrt")))
+    a = draw(st.sampled_from(values))
+    k = draw(st.sampled_from((1, 2, 3, 18)))
+    form = draw(st.integers(0, 2))
+    if form == 0:
+        argument, x = operand, a
+    elif form == 1:
+        argument, x = n.Arithmetic(n.ArithmeticOp.DIVIDE, operand, n.Number(k)), a / k
+    else:
+        argument, x = n.Arithmetic(n.ArithmeticOp.SUBTRACT, operand, n.Number(k)), a - k
+    if function == "sqrt" and x < 0:
+        return n.IsNull(n.Call(function, (argument,)), draw(st.booleans()))
+    c = {"floor": math.floor, "ceil": math.ceil, "sqrt": math.sqrt}[function](x)
+    compare = draw(st.sampled_from((n.CompareOp.EQ, n.CompareOp.EQ, n.CompareOp.NE,
+                                    n.CompareOp.LE, n.CompareOp.GT)))
+    return n.Comparison(compare, n.Call(function, (argument,)), n.Number(c))
+
+
+def _signed(x: float) -> n.Node:
+    return n.Negate(n.Number(-x)) if x < 0 else n.Number(x)
+
+
+def distance_condition(draw) -> n.Node:
+    """``distance_km(lat, lng, 48.8566, 2.3522) <= 50`` (the customers' coordinates
+    are drawn at distances well off the radii), or a customer from themself."""
+    here = (n.Reference(("lat",)), n.Reference(("lng",)))
+    if draw(st.integers(0, 5)) == 0:
+        return n.Comparison(n.CompareOp.EQ, n.Call("distance_km", here + here), n.Number(0))
+    store = tuple(_signed(x) for x in draw(st.sampled_from(STORES)))
+    arguments = here + store if draw(st.booleans()) else store + here
+    return n.Comparison(draw(st.sampled_from(list(n.CompareOp)[2:6])),
+                        n.Call("distance_km", arguments),
+                        n.Number(draw(st.sampled_from(RADII_KM))))
+
+
+def computed_window_condition(draw, setting: Setting) -> n.Node:
+    """A window computed from the customer: ``count(orders, within = 1d * age) >= 1``
+    (zero for age 0, left open by the spec)."""
+    days = n.Duration(draw(st.sampled_from((1, 7))), n.DurationUnit.DAYS)
+    width = n.Arithmetic(n.ArithmeticOp.MULTIPLY, days, n.Reference(("age",)))
+    lists = draw(st.sampled_from(("orders", "events")))
+    return n.Comparison(comparison_op(draw), n.Call("count", (n.Reference((lists,)),), (
+        n.Keyword("within", width),)), n.Number(draw(st.integers(0, 2))))
+
+
 def _customer_conditions(draw, setting: Setting, depth: int) -> list:
     country = n.Reference(("country",))
     subscribed = n.Reference(("email_subscribed",))
@@ -570,6 +1009,28 @@ def _customer_conditions(draw, setting: Setting, depth: int) -> list:
         lambda: n.Call("exists", (n.Reference(("orders",)),),
                        window_keywords(draw, setting)
                        + where_keyword(draw, setting, depth, "orders")),
+        # issue 13
+        lambda: calendar_condition(draw, setting, depth, None),
+        lambda: calendar_condition(draw, setting, depth, None),
+        lambda: anniversary_condition(draw, setting),
+        lambda: anniversary_condition(draw, setting),
+        lambda: age_condition(draw, setting),
+        lambda: duration_condition(draw, setting, depth, None),
+        lambda: n.Comparison(comparison_op(draw), distinct_counting(draw, setting, depth, None),
+                             n.Number(draw(st.sampled_from((0, 1, 1, 2, 2, 3))))),
+        lambda: n.Comparison(comparison_op(draw), distinct_counting(draw, setting, depth, None),
+                             n.Number(draw(st.sampled_from((0, 1, 1, 2, 2, 3))))),
+        lambda: tags_condition(draw),
+        lambda: correlated_condition(draw, setting, depth),
+        lambda: correlated_condition(draw, setting, depth),
+        lambda: correlated_condition(draw, setting, depth),
+        lambda: items_alias_condition(draw, setting),
+        lambda: case_condition(draw),
+        lambda: case_condition(draw),
+        lambda: rounding_condition(draw, age, AGES),
+        lambda: distance_condition(draw),
+        lambda: distance_condition(draw),
+        lambda: computed_window_condition(draw, setting),
     ]
 
 
@@ -577,6 +1038,12 @@ def _order_conditions(draw, setting: Setting, depth: int) -> list:
     return [
         lambda: n.Call("exists", (n.Reference(("items",)),),
                        where_keyword(draw, setting, depth, "items")),
+        lambda: n.Comparison(comparison_op(draw), distinct_counting(draw, setting, depth,
+                                                                    "orders"),
+                             n.Number(draw(st.integers(0, 3)))),
+        lambda: rounding_condition(draw, n.Reference(("total",)), TOTALS),
+        lambda: calendar_condition(draw, setting, depth, "orders"),
+        lambda: duration_condition(draw, setting, depth, "orders"),
         lambda: arithmetic_condition(draw, n.Reference(("total",)), TOTALS),
         lambda: n.Membership(n.Reference(("total",)), n.ListLiteral(tuple(
             draw(st.lists(st.sampled_from((n.Number(10), n.Number(12.5), n.Null())),
@@ -591,7 +1058,10 @@ def _event_conditions(draw, setting: Setting, depth: int) -> list:
                              n.String(draw(st.sampled_from(EVENT_TYPES)))),
         lambda: n.Membership(kind, text_list(draw, EVENT_TYPES), draw(st.booleans())),
         lambda: n.IsNull(kind, draw(st.booleans())),
-    ] * 2
+    ] * 2 + [
+        lambda: calendar_condition(draw, setting, depth, "events"),
+        lambda: duration_condition(draw, setting, depth, "events"),
+    ]
 
 
 def _item_conditions(draw, setting: Setting, depth: int) -> list:
@@ -604,6 +1074,7 @@ def _item_conditions(draw, setting: Setting, depth: int) -> list:
         lambda: discounted,
         lambda: n.Comparison(n.CompareOp.EQ, discounted, n.Boolean(draw(st.booleans()))),
         lambda: arithmetic_condition(draw, n.Reference(("price",)), PRICES),
+        lambda: rounding_condition(draw, n.Reference(("price",)), PRICES),
     ]
 
 
@@ -620,7 +1091,8 @@ def population_condition(draw, setting: Setting) -> n.Node:
         n.Call("count", (n.Reference(("orders",)),)),
         n.Call("visits", (n.Duration(30, n.DurationUnit.DAYS),)),
         n.Arithmetic(n.ArithmeticOp.MULTIPLY, n.Reference(("age",)), n.Number(2)),
-        n.Reference(("days_since_last_order",)))))
+        n.Reference(("days_since_last_order",)),
+        n.Call("count_distinct", (n.Reference(("orders", "items", "category")),)))))
     choice = draw(st.integers(0, 4))
     compare = draw(st.sampled_from(list(n.CompareOp)[:6]))
     if choice == 0:
@@ -649,14 +1121,25 @@ def population_condition(draw, setting: Setting) -> n.Node:
 # ------------------------------------------------------------ values of every kind
 
 
-def stamp(draw, setting: Setting, edges: list[dt.datetime]):
+def stamp(draw, setting: Setting, edges: list[dt.datetime], around: tuple = ()):
     """A timestamp as data holds it: ISO text in some form, or a datetime;
     mostly on an edge of the rule's windows, else on any window's edge or
-    anywhere. With ``kinds``: also naive datetime objects, pandas Timestamps,
-    numpy datetime64, dates, NaT and impossible ISO stamps; with ``objects``
-    the datetime and date objects only."""
+    anywhere; given instants ``around`` (the customer's events), often one of
+    them moved by one of the rule's durations (and a second either side).
+    With ``kinds``: also naive datetime objects, pandas Timestamps, numpy
+    datetime64, dates, NaT and impossible ISO stamps; with ``objects`` the
+    datetime and date objects only."""
+    return stamp_form(draw, setting, instant_of(draw, setting, edges, around))
+
+
+def instant_of(draw, setting: Setting, edges: list[dt.datetime], around: tuple = ()):
+    """The instant of a timestamp (see :func:`stamp`)."""
     kind = draw(st.integers(0, 5))
-    if setting.targets and kind == 5:
+    if around and draw(st.booleans()):
+        moved = reference.shift(draw(st.sampled_from(around)),
+                                draw(st.sampled_from(setting.steps)), setting.zone)
+        instant = moved + dt.timedelta(seconds=draw(st.sampled_from((-1, 0, 0, 1))))
+    elif setting.targets and kind == 5:
         instant = draw(st.sampled_from(setting.targets))  # exactly a literal of the rule
     elif kind == 0:
         instant = setting.now - dt.timedelta(seconds=draw(st.integers(-86400, 400 * 86400)))
@@ -664,6 +1147,11 @@ def stamp(draw, setting: Setting, edges: list[dt.datetime]):
         instant = draw(st.sampled_from(setting.instants()))
     else:
         instant = draw(st.sampled_from(edges))
+    return instant
+
+
+def stamp_form(draw, setting: Setting, instant: dt.datetime):
+    """``instant`` in one of the forms data holds (see :func:`stamp`)."""
     local = instant.astimezone(setting.zone)
     forms = list(range(6))
     if setting.features & {"kinds", "objects"}:
@@ -750,28 +1238,63 @@ def record(draw, setting: Setting, edges: list[dt.datetime], identity: int) -> d
     def item():
         return without_missing({
             "category": value(CATEGORIES), "sku": value(("S1", "S2")),
+            "size": value(SIZES) if "size" in setting.reads else MISSING,
             "price": value(PRICES), "discounted": value((True, False))})
+
+    events_at: list[dt.datetime] = []  # the events' instants, for orders close to them
 
     def order():
         at = timestamp()
+        around = tuple(events_at) if setting.steps else ()
         return without_missing({
-            "at": stamp(draw, setting, edges) if at == "stamp" else at,
+            "at": stamp(draw, setting, edges, around) if at == "stamp" else at,
             "total": value(TOTALS), "items": element_list(item, 3)})
 
     def event():
         at = timestamp()
-        return without_missing({"type": value(EVENT_TYPES),
-                                "at": stamp(draw, setting, edges) if at == "stamp" else at})
+        if at == "stamp":
+            instant = instant_of(draw, setting, edges)
+            events_at.append(instant)
+            at = stamp_form(draw, setting, instant)
+        return without_missing({"type": value(EVENT_TYPES), "at": at})
 
     def tags():
-        found = element_list(lambda: maybe(draw, TAGS * 4, missing=False), 3)
+        found = element_list(lambda: maybe(draw, TAGS * 4 + ("VIP", "Vip"), missing=False), 3)
         if kinds and isinstance(found, list) and draw(st.integers(0, 4)) == 0:
             return np.array(found, dtype=object)
         if kinds and draw(st.integers(0, 9)) == 0:
             return "xvipx"  # text where a list of strings is expected
         return found
 
+    def birth_date():
+        found = maybe(draw, setting.birth_dates())
+        if not isinstance(found, dt.date):
+            return found
+        forms = ["text", "text"] + (["date"] if setting.features & {"kinds", "objects"} else [])
+        forms += ["impossible"] if kinds else []
+        form = draw(st.sampled_from(forms))
+        if form == "impossible":
+            return "2001-02-29"
+        return found if form == "date" else found.isoformat()
+
+    def coordinates() -> tuple:
+        if draw(st.integers(0, 5)) == 0:
+            return maybe(draw, ()), maybe(draw, ())
+        (lat, lng), km = draw(st.sampled_from(STORES)), draw(st.sampled_from(DISTANCES_KM))
+        degrees = km / reference.EARTH_RADIUS_KM * 180 / math.pi
+        direction = draw(st.sampled_from(("north", "south", "east", "west")))
+        if direction in ("north", "south"):
+            lat += degrees if direction == "north" else -degrees
+        else:
+            lng += (degrees if direction == "east" else -degrees) / math.cos(math.radians(lat))
+        if kinds and draw(st.integers(0, 5)) == 0:
+            lat, lng = draw(st.sampled_from(((91, lng), (lat, -180.5), (True, lng),
+                                             (lat, "2.35"), (-90, 180))))
+        return as_kind(draw, setting, lat), as_kind(draw, setting, lng)
+
     signed_up = timestamp()
+    events = element_list(event, 5)  # before the orders, which may follow them closely
+    lat, lng = coordinates() if "lat" in setting.reads else (MISSING, MISSING)
     return without_missing({
         "id": identity,
         "country": value(COUNTRIES),
@@ -780,8 +1303,10 @@ def record(draw, setting: Setting, edges: list[dt.datetime], identity: int) -> d
         "tags": tags(),
         "email_subscribed": value((True, False), (1, 0, -0.0)),
         "signed_up_at": stamp(draw, setting, edges) if signed_up == "stamp" else signed_up,
+        "birth_date": birth_date() if "birth_date" in setting.reads else MISSING,
+        "lat": lat, "lng": lng,
         "orders": element_list(order, 4),
-        "events": element_list(event, 5),
+        "events": events,
     })
 
 
@@ -844,10 +1369,16 @@ def cases(draw, features=frozenset()):
         ranking = population_condition(draw, setting)
         form = draw(st.integers(0, 3))
         rule = ranking if form < 2 else (n.And if form == 2 else n.Or)((ranking, rule))
+    setting.reads = {part for node in walk(rule) if isinstance(node, n.Reference)
+                     for part in node.path}
     edges = setting.edges(walk(rule))
-    setting.targets = [reference.to_datetime(node.value, setting.zone) for node in walk(rule)
-                       if isinstance(node, n.DateTime)] + [
-        setting.day_start(node.value) for node in walk(rule) if isinstance(node, n.Date)]
+    constants = [setting.constant(node) for node in walk(rule)]
+    setting.targets = [v for v in constants if isinstance(v, dt.datetime)] + [
+        setting.day_start(v) for v in constants
+        if isinstance(v, dt.date) and not isinstance(v, dt.datetime)]
+    if any(isinstance(node, n.Alias) for node in walk(rule)):
+        steps = [v for v in constants if isinstance(v, (dt.timedelta, relativedelta))]
+        setting.steps = [dt.timedelta(0)] + steps + [-v for v in steps]
     size = draw(st.integers(3, 10) if "population" in features else st.integers(2, 6))
     records = [reshape(draw, setting, record(draw, setting, edges, identity))
                for identity in range(size)]
@@ -1290,3 +1821,66 @@ def test_the_reference_ranks_by_hand():
     scores = reference.scores_of(tree, people, NOW, UTC, False)
     assert [scores[reference._score_key(tree)](p) for p in people] == [25.0, 50.0, 75.0, 100.0,
                                                                         None]
+
+
+CART_NOT_RECOVERED = ('exists(events as e, where = e.type == "cart_abandoned" and not exists('
+                      "orders, where = at between e.at and e.at + 2d))")
+
+
+def test_the_reference_follows_the_additions_of_issue_13():
+    """Hand-checked answers of the reference for today, the calendar functions,
+    duration arithmetic, count_distinct, names bound by as, lower/upper on lists,
+    sqrt/floor/ceil and distance_km (now: Wednesday 2026-07-15T10:00:00Z)."""
+    cases = [
+        ("today == 2026-07-15 and weekday(today) == 3 and day_of_year(2024-12-31) == 366", {},
+         True),
+        ("month(signed_up_at) == 6 and day(signed_up_at) == 30", {
+            "signed_up_at": "2026-06-30T23:30:00Z"}, True),  # UTC: still 30 June
+        ("anniversary(birth_date) == 2027-02-28", {"birth_date": "2000-02-29"}, True),
+        ("anniversary(birth_date) == today", {"birth_date": "1990-07-15"}, True),
+        ("years_between(birth_date, today) == 17", {"birth_date": "2008-07-16"}, True),
+        ("years_between(birth_date, 2026-02-28) == 18", {"birth_date": "2008-02-29"}, True),
+        ("months_between(2026-03-31, 2026-02-28) == -1", {}, True),
+        ("months_between(2026-01-31, 2026-02-28) == 1", {}, True),  # 31 Jan + 1m is 28 Feb
+        ("(now - signed_up_at) / 1d == 1.5", {"signed_up_at": "2026-07-13T22:00:00Z"}, True),
+        ("now - 3m * 2 == now - 6m and 90d / 3 == 30d and 1d + 12h == 36h", {}, True),
+        ("1d / 0 is null and 1d / 0d is null", {}, True),
+        ("count(orders, within = 30d * 2) == 1", {"orders": [
+            {"at": "2026-05-16T10:00:01Z"}, {"at": "2026-05-16T10:00:00Z"}]}, True),
+        ("count_distinct(orders.items.category) == 2", {"orders": [
+            {"items": [{"category": "a"}, {"category": None}, {}]},
+            {"items": [{"category": "a"}, {"category": "A"}]}]}, True),
+        ("count_distinct(xs.v) == 2", {"xs": [{"v": 1}, {"v": 1.0}, {"v": True}, {"v": None}]},
+         True),
+        (CART_NOT_RECOVERED, {
+             "events": [{"type": "cart_abandoned", "at": "2026-07-10T10:00:00Z"}],
+             "orders": [{"at": "2026-07-12T10:00:01Z"}]}, True),
+        (CART_NOT_RECOVERED, {
+             "events": [{"type": "cart_abandoned", "at": "2026-07-10T10:00:00Z"}],
+             "orders": [{"at": "2026-07-12T10:00:00Z"}]}, False),
+        ("count(tags as t, where = t starts_with \"v\") == 1", {"tags": ["vip", None, "new"]},
+         True),
+        ("lower(tags) contains \"vip\" and upper(email) == \"ANN@SHOP.FR\"", {
+            "tags": ["new", "VIP"], "email": "Ann@shop.fr"}, True),
+        ("sqrt(x) is null and floor(2.5) == 2 and ceil(-0.5) == 0 and sqrt(16) == 4", {"x": -1},
+         True),
+        ("distance_km(lat, lng, 48.8566, 2.3522) < 0.001", {"lat": 48.8566, "lng": 2.3522},
+         True),
+        ("distance_km(lat, lng, 51.5074, -0.1278) between 343.5 and 343.6", {
+            "lat": 48.8566, "lng": 2.3522}, True),  # Paris to London
+    ]
+    for text, customer, expected in cases:
+        found = _reference(text, customer)
+        assert (found.kind, found.value) == ("value", expected), (text, found)
+    for text, customer in [("now - 3m * x < now", {"x": 1.5}), ("floor(x) == 1", {"x": math.inf}),
+                           ("distance_km(lat, 0, 0, 0) > 1", {"lat": 91}),
+                           ("count_distinct(tags) > 0", {"tags": ["vip", ["vip"]]}),
+                           ("count(orders, within = 1d * x) > 0", {
+                               "x": -1, "orders": [{"at": "2026-07-01T00:00:00Z"}]}),
+                           ("lower(tags) contains \"vip\"", {"tags": ["vip", 1]})]:
+        assert _reference(text, customer).kind == "error", text
+    assert _reference("count(orders, within = 1d * x) > 0", {"x": 0, "orders": [
+        {"at": "2026-07-01T00:00:00Z"}]}).kind == "unspecified"
+    assert _reference("count(orders, within = 1d * x) > 0", {"x": -1}).kind == "either"
+    assert _reference("distance_km(lat, lng, 0, 0) > 1", {"lat": None, "lng": "x"}).kind == \
+        "either"

@@ -12,8 +12,8 @@ EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.
 
 
 def test_the_examples_exist():
-    """Both example files ship: the ten formulas and the lifecycle segments."""
-    assert [path.name for path in EXAMPLES] == ["lifecycle.seg", "summer_sale.seg"]
+    """The example files ship: the lifecycle segments, the platforms' recipes, the ten formulas."""
+    assert [path.name for path in EXAMPLES] == ["lifecycle.seg", "recipes.seg", "summer_sale.seg"]
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
@@ -32,7 +32,7 @@ def test_example_is_canonically_formatted(path):
 
 def test_the_ten_formulas_are_all_there():
     """summer_sale.seg defines the ten segment formulas of the domain."""
-    rules = segdsl.load(EXAMPLES[1])
+    rules = segdsl.load(EXAMPLES[2])
     assert list(rules) == [
         "loyal_buyers", "bargain_hunters", "repeat_shoe_buyers", "last_sale_buyers",
         "discount_buyers", "big_rare_spenders", "recommendation_clickers", "undecided",
