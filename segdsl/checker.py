@@ -880,9 +880,10 @@ class Checker:
                                  hint=_comparison_hint(operand.type, bound.type))
             self._refuse_calendar_comparison(node, operand, bound)
         bounds = {low.type, high.type}
-        if bounds == {t.DATE, t.DATETIME} or (operand.type == t.DATE and t.DATETIME in bounds):
-            # Dates and datetimes mixed: each bound is compared on its own, a
-            # datetime meeting a date by its day.
+        if bounds == {t.DATE, t.DATETIME} or (operand.type == t.DATE and t.DATETIME in bounds) \
+                or (operand.type == t.DATETIME and t.DATE in bounds and bounds != {t.DATE}):
+            # Dates and datetimes mixed (or a date and an untyped bound): each
+            # bound is compared on its own, a datetime meeting a date by its day.
             both = n.And((n.Comparison(n.CompareOp.LE, node.low, node.operand, span=node.span),
                           n.Comparison(n.CompareOp.LE, node.operand, node.high, span=node.span)))
             return attrs.evolve(self._and(both, env), syntax=node)

@@ -62,8 +62,12 @@ def main() -> None:
     parser.add_argument("--families", default="all",
                         help="comma-separated: core, kinds, shapes, nested, population, all")
     options = parser.parse_args()
-    chosen = FAMILIES if options.families == "all" else [
-        FAMILIES[FAMILY_NAMES.index(name)] for name in options.families.split(",")]
+    names = options.families.split(",")
+    unknown = sorted(set(names) - set(FAMILY_NAMES) - {"all"})
+    if unknown:
+        parser.error(f"unknown families {', '.join(unknown)}: choose among "
+                     f"{', '.join(FAMILY_NAMES)} or all")
+    chosen = FAMILIES if "all" in names else [FAMILIES[FAMILY_NAMES.index(n)] for n in names]
 
     figures: collections.Counter[str] = collections.Counter()
     examples: dict[str, tuple[str, str]] = {}

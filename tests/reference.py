@@ -543,16 +543,6 @@ def _is_field(path, env: Env) -> bool:
     return path[0] not in ("last_order_at", "first_order_at", "days_since_last_order", "rfm")
 
 
-def _untyped_field(node: n.Node, env: Env) -> bool:
-    """Whether ``node`` reads a customer field of no declared type."""
-    if not isinstance(node, n.Reference) or env.typed or node.path[0] in env.names:
-        return False
-    if any(node.path[0] in LIST_FIELDS.get(name, ()) for name, _ in env.scopes):
-        return False
-    return node.path[0] not in ("last_order_at", "first_order_at", "days_since_last_order",
-                                "rfm")
-
-
 def _raw_reference(path, env: Env):
     name = path[0]
     if name in env.names:
@@ -600,13 +590,6 @@ def between(node: n.Between, env: Env):
             if error is not None:
                 _mask(env, error)
         return None
-    dated = [b for b in (low, high) if b is not None and kind_of(b) == "date"]
-    untyped = [b for b in (node.low, node.high) if _untyped_field(b, env)]
-    if isinstance(x, dt.datetime) and dated and untyped:
-        # Known disagreement (pre-existing): with a date bound and an untyped
-        # field as the other, the package compares x by its day with both,
-        # where ``x <= field`` alone compares the instants. Left open.
-        raise Unspecified("a datetime between a date and an untyped field")
     parts, errors = [], []
     for bound, error, op, flip in ((low, low_error, n.CompareOp.LE, False),
                                    (high, high_error, n.CompareOp.LE, True)):

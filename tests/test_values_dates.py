@@ -37,3 +37,24 @@ def test_a_date_object_in_arithmetic_with_a_datetime_is_its_first_instant():
     """`signed_up_at - now` reads the date as its midnight in the configured zone."""
     rule = "signed_up_at - 2025-03-30T23:00:00+02:00 == 1h"
     assert segdsl.compile(rule, timezone="Europe/Paris").matches(CUSTOMER, now=NOW)
+
+
+@pytest.mark.parametrize(("customer", "zone", "now", "expected"), [
+    # Text read as the datetime of its midnight in Paris: 2026-07-14T22:00Z, before now.
+    ({"id": 1, "signed_up_at": "2026-07-15"}, "Europe/Paris", "2026-07-15T10:30:00Z", False),
+    # One second before now on the same day: by the day it would be inside.
+    ({"id": 2, "signed_up_at": dt.datetime(2024, 2, 29, 23, 59, 58, tzinfo=dt.timezone.utc)},
+     "UTC", "2024-02-29T23:59:59Z", False),
+    ({"id": 3, "signed_up_at": dt.datetime(2024, 3, 1, 0, 0, 0, tzinfo=dt.timezone.utc)},
+     "UTC", "2024-02-29T23:59:59Z", True),
+])
+def test_a_datetime_between_a_date_and_an_untyped_bound_meets_each_on_its_own(
+        customer, zone, now, expected):
+    """`now between 2024-01-01 and signed_up_at` compares now with the untyped bound as
+    `now <= signed_up_at` does (instants), and with the date bound by its day."""
+    rule = "now between 2024-01-01 and signed_up_at"
+    segment = segdsl.compile(rule, timezone=zone)
+    alone = segdsl.compile("now <= signed_up_at", timezone=zone)
+    assert segment.matches(customer, now=now) is expected
+    assert alone.matches(customer, now=now) is expected
+    assert segment.explain(customer, now=now).matched is expected
