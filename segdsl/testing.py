@@ -242,13 +242,13 @@ class _Loader:
         shared = data.get("customers")
         read = [self._case_parts(index, case, rules, data.get("now"), shared)
                 for index, case in enumerate(cases)]
-        expressions = list(dict.fromkeys(text for parts in read for e in parts[6]
+        expressions = list(dict.fromkeys(text for parts in read for e in parts["expectations"]
                                          for text in e.values))
         value_segments = {text: _VALUE_SEGMENT.format(index)
                           for index, text in enumerate(expressions)}
         if expressions:
             rules = self._rules(rules_path, rules_text, expressions, read)
-        return [Case(*parts, rules=rules, value_segments=value_segments) for parts in read]
+        return [Case(**parts, rules=rules, value_segments=value_segments) for parts in read]
 
     def _rules_text(self, name: Any) -> tuple[Path, str]:
         if name is None:
@@ -268,7 +268,7 @@ class _Loader:
             raise UsageError(f"{rules_path}: cannot read ({error})") from None
 
     def _rules(self, path: Path, text: str, expressions: list[str],
-               read: list[tuple] | None = None) -> RuleSet:
+               read: list[dict[str, Any]] | None = None) -> RuleSet:
         extra = "".join(f"\nsegment {_VALUE_SEGMENT.format(index)} = ({expression}) is not null"
                         for index, expression in enumerate(expressions))
         try:
@@ -279,13 +279,13 @@ class _Loader:
             raise self._value_error(error, text, expressions, read or []) from None
 
     def _value_error(self, error: SegdslError, text: str, expressions: list[str],
-                     read: list[tuple]) -> SegdslError:
+                     read: list[dict[str, Any]]) -> SegdslError:
         """An error in an expression of ``values``, placed in the test file."""
         assert error.span is not None
         index = error.span.line - text.count("\n") - 2
         expression = expressions[index] if 0 <= index < len(expressions) else ""
         lines = next((self.source.table_lines("case", number) for number, parts in
-                      enumerate(read) if any(expression in e.values for e in parts[6])), None)
+                      enumerate(read) if any(expression in e.values for e in parts["expectations"])), None)
         found = self.source.find(expression, lines)
         if found is None or "\n" in expression:
             return self.source.fail(f"in {expression}: {error.message}", None, lines,
@@ -298,7 +298,7 @@ class _Loader:
                           source=self.source.text, hint=error.hint)
 
     def _case_parts(self, index: int, case: Any, rules: RuleSet, default_now: Any,
-                    shared: Any) -> tuple:
+                    shared: Any) -> dict[str, Any]:
         lines = self.source.table_lines("case", index)
         if not isinstance(case, Mapping):
             raise self.source.fail("each case is a [[case]] table", "case", lines)
@@ -314,8 +314,9 @@ class _Loader:
         if not members and not expectations:
             raise self.source.fail(f"case '{name}' expects nothing", None, lines,
                                    hint="add [case.members] or [[case.expect]]")
-        return (name, str(self.path), lines[0], now, tuple(customers), members,
-                tuple(expectations))
+        return {"name": name, "file": str(self.path), "line": lines[0], "now": now,
+                "customers": tuple(customers), "members": members,
+                "expectations": tuple(expectations)}
 
     def _now(self, value: Any, rules: RuleSet, lines: tuple[int, int]) -> dt.datetime:
         if value is None:
