@@ -593,7 +593,7 @@ def _run_test(args: argparse.Namespace) -> int:
     options = project.options()
     status = _Status()
     files = _expand(_default_paths(args, project), status, SUFFIX)
-    passed = failed = read = 0
+    passed = failed = read = broken = 0
     for path in files:
         if path == STDIN:
             status.usage("test reads test files, not standard input")
@@ -607,6 +607,7 @@ def _run_test(args: argparse.Namespace) -> int:
                 print("\n".join(each.render() for each in error.errors or [error]),
                       file=sys.stderr)
                 status.add(EXIT_RULE_ERRORS)
+                broken += 1
             continue
         read += 1
         for case in cases:
@@ -620,9 +621,12 @@ def _run_test(args: argparse.Namespace) -> int:
                 print(outcome.render())
     if failed:
         status.add(EXIT_RULE_ERRORS)
-    counts = [part for part in (f"{failed:,} failed" if failed else "",
-                                f"{passed:,} passed" if passed or not failed else "") if part]
-    print(f"{', '.join(counts)} in {_plural(read, 'file')}", file=sys.stderr)
+    counts = [f"{failed:,} failed"] if failed else []
+    if passed or not failed:
+        counts.append(f"{passed:,} passed")
+    if broken:
+        counts.append(_plural(broken, "error"))
+    print(f"{', '.join(counts)} in {_plural(read + broken, 'file')}", file=sys.stderr)
     return status.value
 
 
