@@ -385,6 +385,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         for warning in [*rules.warnings, *rules.missing_fields(customers),
                         *rules.hidden_fields(customers)]:
             print(warning.render(), file=sys.stderr)
+    engine = _engine_option(project.engine, loaded.rule_sets[0])
     results = {}
     for rules in loaded.rule_sets:
         if not wanted[id(rules)]:
@@ -392,11 +393,24 @@ def _run_eval(args: argparse.Namespace) -> int:
         progress = Progress(len(customers), sys.stderr)
         results[id(rules)] = rules.evaluate(customers, now=now, segments=wanted[id(rules)],
                                             progress=progress, id_field=args.id_field,
-                                            ids=args.ids)
+                                            ids=args.ids, **engine)
         progress.clear()
     members = {name: results[id(loaded.owner(name))].members[name] for name in names}
     _write_output(args, output_format, columns, members, customers, now)
     return status.value
+
+
+def _engine_option(engine: str | None, rules) -> dict[str, Any]:
+    """``{"engine": ...}`` for evaluate when the project names an engine other
+    than the Python one, which evaluate must then know."""
+    import inspect
+
+    if engine in (None, "python"):
+        return {}
+    if "engine" not in inspect.signature(rules.evaluate).parameters:
+        raise _UsageFailure(f"the project's engine {engine!r} is not available in this version "
+                            f"of segdsl; use engine = \"python\"")
+    return {"engine": engine}
 
 
 def _output_format(args: argparse.Namespace) -> str:

@@ -338,3 +338,93 @@ def test_schema_infer_writes_a_schema_file(capsys, tmp_path):
     assert out.splitlines()[0].startswith("# Inferred by `segdsl schema infer --data ")
     assert "[lists.events.fields]\ntype = { type = \"string\", values = [\"cart_abandoned\"," in out
     assert read_schema(out, "schema.toml").schema.fields["country"].name == "string"
+
+
+# ------------------------------------------------------------------ every verb, every flag
+
+
+def test_repl_uses_the_projects_schema(capsys, project, monkeypatch):
+    """A piped repl session checks typed rules against the project's schema."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO('contry == "FR"\n'))
+    status, out, _ = run(capsys, "repl", "--now", NOW)
+    assert status == 1
+    assert "<input>:1:1: unknown name 'contry'\n" in out
+    assert "hint: did you mean 'country'?" in out
+
+
+def test_explain_uses_the_projects_schema(capsys, project):
+    """explain of a file with a typo the schema catches shows the error, exit 1."""
+    status, out, err = run(capsys, "explain", "rules/typos.seg", "a", "--customer", "6",
+                           "--now", NOW)
+    assert (status, out) == (1, "")
+    assert err == TYPOS_REPORT
+
+
+def test_functions_flag_imports_a_registry(capsys, project):
+    """--functions module:name adds Python functions the rules may call."""
+    (project / "shop_functions.py").write_text(
+        "import segdsl\nfunctions = segdsl.Functions()\n\n"
+        "@functions.register(params={'email': 'string'}, returns='string')\n"
+        "def email_domain(email):\n    return email.rpartition('@')[2]\n")
+    (project / "rules" / "domain.seg").write_text(
+        'segment mail = email_domain(email) == "mail.example"\n')
+    assert run(capsys, "check", "rules/domain.seg")[0] == 1
+    assert run(capsys, "check", "--functions", "shop_functions:functions",
+               "rules/domain.seg") == (0, "", "no problems in 1 file\n")
+    assert run(capsys, "check", "--functions", "shop_functions:nothing", "rules/domain.seg") == (
+        2, "", "segdsl: shop_functions:nothing must name a segdsl.Functions registry, but "
+               "shop_functions.nothing is nothing\n")
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--rfm-window", "a year", "the RFM window must be a duration such as 365d or 2y, not "
+                               "'a year'"),
+    ("--timezone", "Mars/Olympus", "unknown timezone 'Mars/Olympus': use a name such as "
+                                   "'Europe/Paris' or 'UTC'"),
+])
+def test_bad_option_flags_are_status_2(capsys, project, flag, value, message):
+    """A bad --rfm-window or --timezone is one line and status 2."""
+    assert run(capsys, "check", flag, value, "rules/good.seg") == (2, "", f"segdsl: {message}\n")
+
+
+def test_timezone_flag_moves_period_days(capsys, project):
+    """--timezone decides which day of the period an instant falls in."""
+    (project / "rules" / "day.seg").write_text(
+        "period july_first = 2026-07-01 .. 2026-07-01\nsegment early = purchased(july_first)\n")
+    data = project / "c.jsonl"
+    data.write_text('{"id": 1, "orders": [{"at": "2026-06-30T23:30:00Z", "total": 1}]}\n')
+    utc = run(capsys, "eval", "rules/day.seg", "--data", str(data), "--now", NOW,
+              "--format", "csv")
+    tokyo = run(capsys, "eval", "rules/day.seg", "--data", str(data), "--now", NOW,
+                "--format", "csv", "--timezone", "Asia/Tokyo")
+    assert utc == (0, "segment,customer_id\n", "")
+    assert tokyo == (0, "segment,customer_id\nearly,1\n", "")
+
+
+def test_an_engine_this_version_lacks_is_a_usage_error(capsys, project, monkeypatch):
+    """engine = "duckdb" needs an evaluate that takes an engine; without one, exit 2."""
+    from segdsl.rules import RuleSet
+
+    (project / "segdsl.toml").write_text(f'engine = "duckdb"\ndata = "{JSONL}"\n')
+    if "engine" in __import__("inspect").signature(RuleSet.evaluate).parameters:
+        pytest.skip("this version has an engine parameter")
+    assert run(capsys, "eval", "rules/good.seg", "--now", NOW) == (
+        2, "", "segdsl: the project's engine 'duckdb' is not available in this version of "
+               "segdsl; use engine = \"python\"\n")
+
+
+def test_reading_shows_activity_after_the_delay():
+    """A slow step is named on a terminal after the delay, then erased."""
+    import time
+
+    from segdsl.progress import Activity
+
+    stream = io.StringIO()
+    with Activity("reading big.jsonl", stream, interactive=True, delay=0.0):
+        time.sleep(0.1)
+    assert stream.getvalue().startswith("\rreading big.jsonl ... 0.")
+    assert stream.getvalue().endswith("\r\033[K")
+    quiet = io.StringIO()
+    with Activity("reading big.jsonl", quiet, interactive=True):
+        pass
+    assert quiet.getvalue() == ""
