@@ -669,7 +669,7 @@ rfm_window = "365d"
 rules = ["rules"]
 
 # The data `segdsl eval`, `explain` and `repl` read when given no --data.
-# data = "data/customers.jsonl"
+{data_line}
 
 # The engine that evaluates the rules.
 engine = "python"
@@ -732,7 +732,10 @@ def _run_init(args: argparse.Namespace) -> int:
     from segdsl.schema_file import write_schema
 
     directory = Path(args.directory)
-    targets = {"segdsl.toml": _PROJECT_TEMPLATE}
+    data_line = '# data = "data/customers.jsonl"'
+    if args.data:
+        data_line = f"data = {json.dumps(_relative_to(Path(args.data), directory))}"
+    targets = {"segdsl.toml": _PROJECT_TEMPLATE.replace("{data_line}", data_line)}
     if args.data:
         customers = _read_data(args, _project_without_file())
         schema = Schema.infer(customers)
@@ -752,6 +755,14 @@ def _run_init(args: argparse.Namespace) -> int:
         target.write_text(text, encoding="utf-8")
         print(f"wrote {target}")
     return EXIT_OK
+
+
+def _relative_to(path: Path, directory: Path) -> str:
+    """``path`` as the project file in ``directory`` names it (relative when it can be)."""
+    try:
+        return Path(os.path.relpath(path.resolve(), directory.resolve())).as_posix()
+    except ValueError:  # another drive
+        return path.resolve().as_posix()
 
 
 def _project_without_file():

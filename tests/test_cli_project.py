@@ -428,3 +428,18 @@ def test_reading_shows_activity_after_the_delay():
     with Activity("reading big.jsonl", quiet, interactive=True):
         pass
     assert quiet.getvalue() == ""
+
+
+def test_init_with_data_infers_the_schema_and_names_the_data(capsys, tmp_path, monkeypatch):
+    """init --data infers schema.toml from the sample and makes it the project's data."""
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "init", "--data", JSONL)[0] == 0
+    data_lines = [line for line in (tmp_path / "segdsl.toml").read_text().splitlines()
+                  if line.startswith("data = ")]
+    assert len(data_lines) == 1 and data_lines[0].endswith('examples/data/customers.jsonl"')
+    status, out, _ = run(capsys, "eval", "rules", "--now", NOW, "--format", "csv")
+    assert (status, len(out.splitlines())) == (0, 1 + 153)
+    (tmp_path / "rules" / "typo.seg").write_text('segment t = loyalty_pionts > 10\n')
+    status, _, err = run(capsys, "check", "rules/typo.seg")
+    assert (status, err.splitlines()[-1]) == (1, "1 error, 0 warnings in 1 file")
+    assert "hint: did you mean 'loyalty_points'?" in err
