@@ -225,3 +225,18 @@ def test_an_inferred_schema_written_and_read_back_is_the_same_file():
     assert write_schema(read.schema, tables=read.tables) == text
     assert 'type = { type = "string", values = ["cart_abandoned", "email_click", "email_open", ' \
            '"recommendation_click", "visit"] }' in text
+
+
+def test_the_readmes_schema_and_project_files_read():
+    """The schema file and project file shown in the README are valid as shown."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Rules in git"):]
+    project_block = section[section.index("### The project file"):].split("```toml\n", 1)[1]
+    schema_block = section[section.index("### The schema file"):].split("```toml\n", 1)[1]
+    read = read_schema(schema_block.split("```", 1)[0], "schema.toml")
+    assert read.tables["orders"].column("at") == "placed_at"
+    assert read.tables["orders.items"].key == "order_id"
+    import tomllib
+
+    keys = set(tomllib.loads(project_block.split("```", 1)[0]))
+    assert keys == {"schema", "timezone", "rfm_window", "rules", "data", "engine"}
