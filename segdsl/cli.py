@@ -594,7 +594,7 @@ def _run_repl(args: argparse.Namespace) -> int:
     from segdsl.repl import main as repl
 
     project = _project(args)
-    return repl(args.file, args.data or project.data, args.now, options=project.options())
+    return repl(args.file, args.data or project.data, _now(args), options=project.options())
 
 
 # ------------------------------------------------------------------ test

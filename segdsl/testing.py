@@ -107,9 +107,10 @@ class Case:
         """
         names = sorted({*self.members, *(n for e in self.expectations
                                           for n in (*e.members_of, *e.not_members_of))})
-        result = self.rules.evaluate(list(self.customers), now=self.now,
-                                     segments=[*names, *self.value_segments.values()] or None)
-        members = {name: set(result[name]) for name in names}
+        members: dict[str, set[Any]] = {}
+        if names:
+            result = self.rules.evaluate(list(self.customers), now=self.now, segments=names)
+            members = {name: set(result[name]) for name in names}
         failures = []
         for name, expected in self.members.items():
             for identity in self.ids():
