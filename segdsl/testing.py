@@ -328,6 +328,9 @@ class _Loader:
             return evaluation_time(value, rules)
         except UsageError as error:
             raise self.source.fail(error.message, "now", lines) from None
+        except (TypeError, ValueError, OverflowError):
+            raise self.source.fail(f"now must be a datetime such as 2026-07-15T12:00:00Z, not "
+                                   f"{value!r}", "now", lines) from None
 
     def _customers(self, value: Any, lines: tuple[int, int]) -> list[Any]:
         if isinstance(value, str):
@@ -349,7 +352,7 @@ class _Loader:
 
     def _segment(self, name: Any, rules: RuleSet, lines: tuple[int, int]) -> str:
         if not isinstance(name, str):
-            raise self.source.fail(f"a segment is named in quotes, not {name!r}", None, lines)
+            raise self.source.fail(f"a segment is named in quotes, not {name!r}", str(name), lines)
         if name not in rules.segments or name.startswith("__value_"):
             raise self.source.fail(f"unknown segment '{name}'", name, lines,
                                    hint=did_you_mean(name, rules.segments))

@@ -93,6 +93,8 @@ class TomlSource:
              *, hint: str | None = None) -> SegdslError:
         """An error placed on ``where`` (a key or value) within ``lines``."""
         span = self.find(where, lines) if where is not None else None
+        if span is None and where is not None and lines is not None:
+            span = self.find(where)  # a key given once for the whole file
         if span is None and lines is not None:
             span = self.span(lines[0], 1, max(1, len(self.lines[lines[0] - 1].rstrip())))
         if span is None:
