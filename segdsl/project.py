@@ -92,7 +92,7 @@ class Project:
         directory) upward holding ``segdsl.toml`` or a ``pyproject.toml`` with
         ``[tool.segdsl]``; an empty project when there is none."""
         found = find_file(Path(start) if start is not None else Path.cwd())
-        return cls.read(found) if found is not None else cls()
+        return cls.read(_shorter(found)) if found is not None else cls()
 
     @classmethod
     def read(cls, path: str | Path) -> Project:

@@ -168,7 +168,7 @@ def test_a_bad_project_file_is_status_2_with_its_place(capsys, project):
     """A misspelt option in segdsl.toml stops every verb with the option shown, exit 2."""
     (project / "segdsl.toml").write_text('schema = "schema.toml"\ntimzone = "UTC"\n')
     assert run(capsys, "check", "rules") == (2, "", (
-        f"{project / 'segdsl.toml'}:2:1: unknown key 'timzone' in the project file\n"
+        "segdsl.toml:2:1: unknown key 'timzone' in the project file\n"
         '  timzone = "UTC"\n'
         "  ^^^^^^^\n"
         "  hint: did you mean 'timezone'?\n"))
