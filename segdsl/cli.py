@@ -112,10 +112,15 @@ def _expand(paths: Iterable[str], status: _Status, suffix: str = RULE_SUFFIX) ->
     return list(dict.fromkeys(files))
 
 
+#: Directories a directory walk never enters (as ruff's default excludes), besides hidden ones.
+SKIPPED_DIRECTORIES = frozenset({"node_modules", "__pycache__", "venv", "site-packages",
+                                 "build", "dist"})
+
+
 def _files_below(directory: Path, suffix: str) -> list[str]:
     return sorted(str(path) for path in directory.rglob(f"*{suffix}") if path.is_file()
-                  and not any(part.startswith(".") for part in
-                              path.relative_to(directory).parts[:-1]))
+                  and not any(part.startswith(".") or part in SKIPPED_DIRECTORIES
+                              for part in path.relative_to(directory).parts[:-1]))
 
 
 def _shown_name(path: str) -> str:

@@ -186,21 +186,6 @@ def run_case(case: Case) -> Outcome:
         return Outcome(case, (error.render(),))
 
 
-def test_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The test files of ``paths``: files as given, directories searched for
-    ``*.segtest.toml`` (sorted, hidden directories skipped)."""
-    found: list[Path] = []
-    for each in paths:
-        path = Path(each)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob(f"*{SUFFIX}")
-                                if not any(part.startswith(".") for part in
-                                           p.relative_to(path).parts[:-1])))
-        else:
-            found.append(path)
-    return found
-
-
 def load_cases(path: str | Path, options: Mapping[str, Any] | None = None) -> list[Case]:
     """The cases of a test file, checked against its rules.
 

@@ -134,11 +134,14 @@ def test_strict_makes_warnings_fail(capsys, project):
 
 
 def test_directories_are_searched_for_rule_files_sorted(capsys, project):
-    """A directory stands for every *.seg below it, sorted; hidden directories are skipped."""
+    """A directory stands for every *.seg below it, sorted; hidden directories and
+    node_modules are skipped."""
     (project / "rules" / "a" / "deep").mkdir(parents=True)
     (project / "rules" / "a" / "deep" / "z.seg").write_text("segment z = vists(1d) > 1\n")
     (project / "rules" / ".hidden").mkdir()
     (project / "rules" / ".hidden" / "x.seg").write_text("segment x = nope\n")
+    (project / "rules" / "node_modules").mkdir()
+    (project / "rules" / "node_modules" / "y.seg").write_text("segment y = nope\n")
     status, _, err = run(capsys, "check", "rules")
     files = [line.split(":")[0] for line in err.splitlines() if line.startswith("rules/")]
     assert status == 1
