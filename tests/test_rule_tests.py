@@ -103,25 +103,25 @@ def test_members_lists_exactly_the_members(capsys, suite):
 
 @pytest.mark.parametrize("expectations, message", [
     ('[[case.expect]]\ncustomer = 7\nin = ["undecidd"]\n',
-     "rules.segtest.toml:11:7: unknown segment 'undecidd'\n"
+     ("rules.segtest.toml:11:7: unknown segment 'undecidd'\n"
      '  in = ["undecidd"]\n'
      "        ^^^^^^^^^^\n"
-     "  hint: did you mean 'undecided'?\n"),
+     "  hint: did you mean 'undecided'?\n")),
     ('[case.members]\nbuyers = [8]\n',
-     "rules.segtest.toml:10:11: the case has no customer with id 8\n"
+     ("rules.segtest.toml:10:11: the case has no customer with id 8\n"
      "  buyers = [8]\n"
      "            ^\n"
-     "  hint: its customers are 7\n"),
+     "  hint: its customers are 7\n")),
     ('[[case.expect]]\ncustomer = 7\nvalues = { "vists(30d) + 1" = 2 }\n',
-     "rules.segtest.toml:11:13: unknown function 'vists'\n"
+     ("rules.segtest.toml:11:13: unknown function 'vists'\n"
      '  values = { "vists(30d) + 1" = 2 }\n'
      "              ^^^^^^^^^^\n"
-     "  hint: did you mean 'visits'?\n"),
+     "  hint: did you mean 'visits'?\n")),
     ('[[case.expect]]\ncustomer = 7\nnot_in = ["buyers"]\nexpected = true\n',
-     "rules.segtest.toml:12:1: unknown key 'expected' in an expectation\n"
+     ("rules.segtest.toml:12:1: unknown key 'expected' in an expectation\n"
      "  expected = true\n"
      "  ^^^^^^^^\n"
-     "  hint: expected one of customer, in, not_in, values\n"),
+     "  hint: expected one of customer, in, not_in, values\n")),
 ])
 def test_test_files_are_checked_like_rules(capsys, suite, expectations, message):
     """A test naming what the rules or the case do not have is an error placed in the file."""
@@ -154,7 +154,7 @@ def test_pytest_collects_the_same_cases(suite):
     (suite / "rules.segtest.toml").write_text(PYTEST_CASES)
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "segdsl.pytest_plugin",
                            "-p", "no:cacheprovider", "-q", "rules.segtest.toml"],
-                          cwd=suite, capture_output=True, text=True, timeout=120,
+                          cwd=suite, capture_output=True, text=True, timeout=120, check=False, check=False,
                           env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert done.returncode == 1, done.stdout + done.stderr
     assert "customer 7 should be in undecided, but is not\n    undecided -> false\n" \
