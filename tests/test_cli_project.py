@@ -161,7 +161,7 @@ def test_a_missing_file_and_an_empty_directory_are_status_2_at_the_end(capsys, p
 def test_dash_reads_standard_input():
     """check - reads the rules from standard input and names them <stdin>."""
     done = subprocess.run([sys.executable, "-m", "segdsl", "check", "--isolated", "-"],
-                          input="segment a = vists(3d) > 1\n", capture_output=True, text=True, check=False,
+                          input="segment a = vists(3d) > 1\n", capture_output=True, text=True,
                           cwd=ROOT, timeout=60, check=False)
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.splitlines()[0] == "<stdin>:1:13: unknown function 'vists'"
@@ -197,7 +197,7 @@ def test_fmt_diff_prints_a_unified_diff_and_exits_1(capsys, project):
 def test_fmt_of_standard_input_writes_standard_output():
     """fmt - prints the formatted text, as black and ruff do."""
     done = subprocess.run([sys.executable, "-m", "segdsl", "fmt", "-"],
-                          input="segment a=x>1\n", capture_output=True, text=True, cwd=ROOT, check=False,
+                          input="segment a=x>1\n", capture_output=True, text=True, cwd=ROOT,
                           timeout=60, check=False)
     assert (done.returncode, done.stdout, done.stderr) == (0, "segment a = x > 1\n", "")
 

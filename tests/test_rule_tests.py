@@ -154,7 +154,7 @@ def test_pytest_collects_the_same_cases(suite):
     (suite / "rules.segtest.toml").write_text(PYTEST_CASES)
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "segdsl.pytest_plugin",
                            "-p", "no:cacheprovider", "-q", "rules.segtest.toml"],
-                          cwd=suite, capture_output=True, text=True, timeout=120, check=False, check=False,
+                          cwd=suite, capture_output=True, text=True, timeout=120, check=False,
                           env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert done.returncode == 1, done.stdout + done.stderr
     assert "customer 7 should be in undecided, but is not\n    undecided -> false\n" \
