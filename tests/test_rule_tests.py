@@ -56,13 +56,15 @@ def test_the_examples_tests_pass(name):
 
 
 def test_segdsl_test_runs_the_examples(capsys, monkeypatch):
-    """segdsl test examples finds both test files, runs the eight cases, exit 0."""
+    """segdsl test examples finds both test files, runs the ten cases, exit 0."""
     monkeypatch.chdir(ROOT)
     assert run(capsys, "test", "examples", "-v") == (0, (
         "PASS examples/lifecycle.segtest.toml:4: a first order this month is new; no order yet "
         "is a prospect\n"
         "PASS examples/lifecycle.segtest.toml:22: the last order's age decides between active, "
         "at risk and churned\n"
+        "PASS examples/lifecycle.segtest.toml:50: RFM groups: champions, can't lose them, "
+        "hibernating among five customers\n"
         "PASS examples/summer_sale.segtest.toml:5: ten visits in 30 days and no order is "
         "undecided; an order takes the customer out\n"
         "PASS examples/summer_sale.segtest.toml:47: a visit 30 days and one minute before now is "
@@ -74,7 +76,9 @@ def test_segdsl_test_runs_the_examples(capsys, monkeypatch):
         "PASS examples/summer_sale.segtest.toml:106: abandoning a cart during the sale without "
         "buying during it\n"
         "PASS examples/summer_sale.segtest.toml:126: a recommendation click without an order in "
-        "30 days\n"), "8 passed in 2 files\n")
+        "30 days\n"
+        "PASS examples/summer_sale.segtest.toml:141: RFM scores rank among the case's five "
+        "customers: one of each quintile\n"), "10 passed in 2 files\n")
 
 
 def test_a_failure_shows_expected_actual_and_the_explanation_tree(capsys, suite):
