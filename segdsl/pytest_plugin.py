@@ -9,12 +9,16 @@ check is a collection error showing the error with its caret.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from segdsl.errors import SegdslError
-from segdsl.testing import SUFFIX, Case, load_cases, run_case
+if TYPE_CHECKING:
+    from segdsl.testing import Case
+
+# The test runner is imported only when a test file is met: once segdsl is
+# installed, every pytest run loads this plugin, and most have no rule tests.
+SUFFIX = ".segtest.toml"
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -28,7 +32,9 @@ class SegtestFile(pytest.File):
     """A rule test file; its cases are the items."""
 
     def collect(self):
+        from segdsl.errors import SegdslError
         from segdsl.project import Project
+        from segdsl.testing import load_cases
 
         try:
             cases = load_cases(self.path, Project.find().options())
@@ -50,6 +56,8 @@ class SegtestItem(pytest.Item):
         self.case = case
 
     def runtest(self) -> None:
+        from segdsl.testing import run_case
+
         outcome = run_case(self.case)
         if not outcome.passed:
             raise SegtestFailure(outcome.render())

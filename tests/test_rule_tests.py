@@ -168,5 +168,8 @@ def test_pytest_collects_the_same_cases(suite):
 
 def test_the_plugin_is_a_pytest_entry_point():
     """pyproject.toml registers the plugin under pytest11, so an installed segdsl adds it."""
+    from segdsl import pytest_plugin, testing
+
     metadata = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert metadata["project"]["entry-points"]["pytest11"] == {"segdsl": "segdsl.pytest_plugin"}
+    assert pytest_plugin.SUFFIX == testing.SUFFIX
