@@ -829,7 +829,7 @@ def _version() -> str:
 def _help(summary: str, example: str, findings: str) -> dict[str, Any]:
     epilog = f"example:\n{textwrap.indent(example, '  ')}\n\n" + _EXIT_CODES.format(
         findings=findings)
-    return {"description": summary, "epilog": epilog,
+    return {"description": textwrap.fill(summary, 79), "epilog": epilog,
             "formatter_class": argparse.RawDescriptionHelpFormatter}
 
 
