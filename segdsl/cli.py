@@ -826,9 +826,9 @@ def _version() -> str:
     return __version__
 
 
-def _help(summary: str, example: str, findings: str) -> dict[str, Any]:
-    epilog = f"example:\n{textwrap.indent(example, '  ')}\n\n" + _EXIT_CODES.format(
-        findings=findings)
+def _help(summary: str, example: str, findings: str, more: str = "") -> dict[str, Any]:
+    epilog = (more + "\n" if more else "") + f"example:\n{textwrap.indent(example, '  ')}\n\n" \
+        + _EXIT_CODES.format(findings=findings)
     return {"description": textwrap.fill(summary, 79), "epilog": epilog,
             "formatter_class": argparse.RawDescriptionHelpFormatter}
 
@@ -860,6 +860,26 @@ def _data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ids", choices=("field", "position"), default=None,
                         help="'position' names customers by their position in the data, from 0")
 
+
+_TEST_FILE_FORMAT = """\
+a test file (rules.segtest.toml tests rules.seg beside it; rules = "x.seg" names another):
+  now = 2026-07-15T12:00:00Z            # required, here or in each case
+
+  [[case]]
+  name = "ten visits and no order"
+  [[case.customers]]                    # or customers = "fixtures.jsonl"
+  id = 1
+  events = [{ type = "visit", at = 2026-07-10T08:00:00Z }]
+
+  [case.members]                        # exactly these customers are members
+  undecided = []
+
+  [[case.expect]]                       # or one customer at a time
+  customer = 1
+  in = []
+  not_in = ["undecided"]
+  values = { "visits(30d)" = 1 }
+"""
 
 _PATHS_HELP = ("rule files, directories (every *.seg below) or - for standard input "
                "(default: rules in the project file, else the current directory)")
@@ -906,7 +926,8 @@ def _build_parser() -> argparse.ArgumentParser:
                                     "must and must not be in. A failure shows the explanation "
                                     "tree of the customer.",
                                     "segdsl test rules/",
-                                    "a failed case, or a test file that does not check"))
+                                    "a failed case, or a test file that does not check",
+                                    _TEST_FILE_FORMAT))
     test.add_argument("paths", nargs="*", metavar="PATH",
                       help="test files or directories (every *.segtest.toml below; default: "
                            "rules in the project file, else the current directory)")
