@@ -177,7 +177,7 @@ def test_the_plugin_is_a_pytest_entry_point():
 
 def test_the_format_shown_by_test_help_is_a_passing_test_file(suite):
     """The test file sketched in `segdsl test --help` loads, checks and passes."""
-    body = "\n".join(line[2:] for line in cli._TEST_FILE_FORMAT.splitlines()[1:])  # noqa: SLF001
+    body = "\n".join(line[2:] for line in cli._TEST_FILE_FORMAT.splitlines()[1:])
     (suite / "rules.segtest.toml").write_text(body)
     cases = load_cases(suite / "rules.segtest.toml")
     assert [run_case(case).passed for case in cases] == [True]
