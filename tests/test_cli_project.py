@@ -446,3 +446,18 @@ def test_init_with_data_infers_the_schema_and_names_the_data(capsys, tmp_path, m
     status, _, err = run(capsys, "check", "rules/typo.seg")
     assert (status, err.splitlines()[-1]) == (1, "1 error, 0 warnings in 1 file")
     assert "hint: did you mean 'loyalty_points'?" in err
+
+
+def test_parquet_without_pyarrow_says_how_to_get_it(capsys, project, monkeypatch):
+    """Without pyarrow, --output x.parquet is a usage error naming the extra to install."""
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    assert run(capsys, "eval", "rules/good.seg", "--now", NOW, "--output", "m.parquet") == (
+        2, "", "segdsl: writing Parquet needs pyarrow: pip install 'segdsl[parquet]'\n")
+    assert not (project / "m.parquet").exists()
+
+
+def test_an_output_name_without_a_known_suffix_needs_a_format(capsys, project):
+    """--output members.dat cannot tell its format: a usage error before any work."""
+    assert run(capsys, "eval", "rules/good.seg", "--now", NOW, "--output", "members.dat") == (
+        2, "", ("segdsl: members.dat: cannot tell the format from the name; give --format "
+               "table|csv|json|parquet\n"))
