@@ -290,10 +290,12 @@ class _Loaded:
 
     def owner(self, name: str):
         """The rule set defining segment ``name``."""
+        from segdsl.rules import _unknown_segment
+
         for rules in self.rule_sets:
             if name in rules.segments:
                 return rules
-        return self.rule_sets[0][name]  # raises: unknown segment, with did-you-mean
+        raise UsageError(_unknown_segment(name, self.names()))
 
     def names(self) -> list[str]:
         return [name for rules in self.rule_sets for name in rules.segments]
