@@ -598,8 +598,12 @@ class Checker:
         if name in self.defs or name in AGGREGATIONS or name in self._all_functions():
             return CheckError(f"'{name}' is a function: call it with parentheses", node.span,
                               hint=f"{name}(...)")
-        return CheckError(f"unknown name '{name}'", node.span,
-                          hint=_did_you_mean(name, candidates, "a field, segment, period or def"))
+        hint = _did_you_mean(name, candidates, "a field, segment, period or def")
+        if name.lower() in _CLOCK_WORDS:
+            hint = "did you mean 'now'? (the evaluation time: now - 30d)"
+        elif hint is None and len(node.path) == 1 and name.isupper():
+            hint = f'did you mean the text "{name}"? (text is written in quotes)'
+        return CheckError(f"unknown name '{name}'", node.span, hint=hint)
 
     # operators
 
@@ -1739,6 +1743,11 @@ def _a(type_: t.Type) -> str:
 
 def _given(number: int) -> str:
     return f"{number} {'was' if number == 1 else 'were'} given"
+
+
+#: Names users reach for when they mean ``now``.
+_CLOCK_WORDS = frozenset({"today", "yesterday", "tomorrow", "current_date", "current_time",
+                          "current_timestamp", "sysdate", "getdate"})
 
 
 def _did_you_mean(name: str, candidates: Iterable[str], what: str,

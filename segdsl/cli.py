@@ -1,50 +1,52 @@
-"""The ``segdsl`` command: check, format, evaluate and explain rule files.
+"""The ``segdsl`` command: check, format, test, evaluate and explain rule files.
 
-Exit status: 0 on success, 1 when rules have errors (or ``fmt --check`` finds
-files to reformat), 2 on bad usage or unreadable input (a missing file, bad
-data, a bad ``--now``), which wins over 1 when a run has both. A rule file
-with errors gets every error and warning shown, by every verb, as ``check``
-shows them. Bad input never shows a traceback: one clear line on stderr.
+Exit status: 0 on success; 1 on findings (rule errors, ``check --strict``
+warnings, files ``fmt --check`` or ``--diff`` would change, failed rule
+tests); 2 on bad usage or unreadable input (a missing file, bad data, a bad
+``--now``, a bad project file), which wins over 1 when a run has both. Verbs
+that take files take several, directories (every ``*.seg`` below, sorted) and
+``-`` for standard input; a missing file is reported and the others are still
+processed. Options come from the project file (``segdsl.toml`` or
+``[tool.segdsl]`` in ``pyproject.toml``, found from the current directory
+upward); flags override it. Bad input never shows a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import difflib
+import io
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+import textwrap
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
-from segdsl.errors import SegdslError
+from segdsl.errors import SegdslError, UsageError
 
 EXIT_OK = 0
 EXIT_RULE_ERRORS = 1
 EXIT_USAGE = 2
-_PROGRESS_THRESHOLD = 50_000
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+RULE_SUFFIX = ".seg"
+
+_EXIT_CODES = """\
+exit status:
+  0  fine
+  1  findings: {findings}
+  2  usage or input error: bad arguments, a missing or unreadable file, bad data,
+     a bad project file (wins over 1)"""
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that exits with status 2 and one line, never a traceback."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
-def _read_rule_file(path: str) -> str:
-    try:
-        # newline="": line endings as they are, so that fmt keeps CRLF files CRLF.
-        with open(path, encoding="utf-8", newline="") as file:
-            return file.read()
-    except FileNotFoundError:
-        raise _UsageFailure(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise _UsageFailure(f"{path}: is a directory, not a rule file") from None
-    except UnicodeDecodeError as error:
-        raise _UsageFailure(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except OSError as error:
-        raise _UsageFailure(f"{path}: cannot read ({error.strerror})") from None
+        self.exit(EXIT_USAGE, f"{self.format_usage()}{self.prog}: error: {message}\n")
 
 
 class _UsageFailure(Exception):
@@ -59,26 +61,261 @@ class _Reported(Exception):
         self.status = status
 
 
-# ------------------------------------------------------------------ verbs
+class _Status:
+    """The exit status of a run that goes on past failures: the worst seen."""
+
+    def __init__(self) -> None:
+        self.value = EXIT_OK
+
+    def add(self, status: int) -> None:
+        self.value = max(self.value, status)
+
+    def usage(self, message: str) -> None:
+        """Report a usage problem (a missing file) and go on; the run ends with 2."""
+        print(f"segdsl: {message}", file=sys.stderr)
+        self.add(EXIT_USAGE)
+
+
+# ------------------------------------------------------------------ inputs
+
+
+def _read_rule_file(path: str) -> str:
+    if path == STDIN:
+        return sys.stdin.read()
+    try:
+        # newline="": line endings as they are, so that fmt keeps CRLF files CRLF.
+        with open(path, encoding="utf-8", newline="") as file:
+            return file.read()
+    except FileNotFoundError:
+        raise _UsageFailure(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise _UsageFailure(f"{path}: is a directory, not a rule file") from None
+    except UnicodeDecodeError as error:
+        raise _UsageFailure(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except OSError as error:
+        raise _UsageFailure(f"{path}: cannot read ({error.strerror})") from None
+
+
+def _expand(paths: Iterable[str], status: _Status, suffix: str = RULE_SUFFIX) -> list[str]:
+    """Files of ``paths``: files and ``-`` as given, directories replaced by every
+    ``*suffix`` file below (sorted, hidden directories skipped). A directory
+    without such files is reported (status 2)."""
+    files: list[str] = []
+    for path in paths:
+        if path != STDIN and os.path.isdir(path):
+            found = _files_below(Path(path), suffix)
+            if not found:
+                status.usage(f"{path}: no *{suffix} files in this directory")
+            files.extend(found)
+        else:
+            files.append(path)
+    return list(dict.fromkeys(files))
+
+
+#: Directories a directory walk never enters (as ruff's default excludes), besides hidden ones.
+SKIPPED_DIRECTORIES = frozenset({"node_modules", "__pycache__", "venv", "site-packages",
+                                 "build", "dist"})
+
+
+def _files_below(directory: Path, suffix: str) -> list[str]:
+    return sorted(str(path) for path in directory.rglob(f"*{suffix}") if path.is_file()
+                  and not any(part.startswith(".") or part in SKIPPED_DIRECTORIES
+                              for part in path.relative_to(directory).parts[:-1]))
+
+
+def _shown_name(path: str) -> str:
+    return STDIN_NAME if path == STDIN else path
+
+
+def _default_paths(args: argparse.Namespace, project) -> list[str]:
+    return list(args.paths) or list(project.rules) or ["."]
+
+
+def _project(args: argparse.Namespace):
+    """The project of the run: the ``--config`` file, else the one found from the
+    current directory (none with ``--isolated``), with the flags over it."""
+    from segdsl.project import Project
+
+    if args.isolated:
+        project = Project()
+    elif args.config:
+        project = Project.read(args.config)
+    else:
+        project = Project.find()
+    return project.overridden(schema=args.schema, timezone=args.timezone,
+                              rfm_window=args.rfm_window, functions=args.functions)
+
+
+# ------------------------------------------------------------------ check
 
 
 def _run_check(args: argparse.Namespace) -> int:
     from segdsl.rules import check
 
-    # A file that cannot be read does not stop the others from being checked.
-    status = EXIT_OK
-    for path in args.files:
+    project = _project(args)
+    options = project.options()
+    status = _Status()
+    files = _expand(_default_paths(args, project), status)
+    problems: list[tuple[str, Any]] = []  # (severity, error or warning)
+    checked = 0
+    for path in files:
         try:
             text = _read_rule_file(path)
         except _UsageFailure as failure:
-            print(f"segdsl: {failure}", file=sys.stderr)
-            status = EXIT_USAGE
+            status.usage(str(failure))
             continue
-        errors, warnings = check(text, file=path)
-        _print_problems(errors, warnings)
-        if errors:
-            status = max(status, EXIT_RULE_ERRORS)
-    return status
+        checked += 1
+        errors, warnings = check(text, file=_shown_name(path), **options)
+        found: list[tuple[str, Any]] = sorted(
+            [*(("error", e) for e in errors), *(("warning", w) for w in warnings)],
+            key=lambda item: _position(item[1]))
+        problems.extend(found)
+        if args.format == "text":
+            for _, problem in found:
+                print(problem.render(), file=sys.stderr)
+        if errors or (args.strict and warnings):
+            status.add(EXIT_RULE_ERRORS)
+    counts = _counts(problems)
+    if args.format == "json":
+        print(json.dumps({"files": checked, "errors": counts[0], "warnings": counts[1],
+                          "problems": [_problem_dict(s, p) for s, p in problems]}, indent=2))
+    elif args.format == "github":
+        for severity, problem in problems:
+            print(_annotation(severity, problem))
+    print(_summary(*counts, checked), file=sys.stderr)
+    return status.value
+
+
+def _position(problem) -> int:
+    return problem.span.start if problem.span is not None else -1
+
+
+def _counts(problems: list[tuple[str, Any]]) -> tuple[int, int]:
+    errors = sum(1 for severity, _ in problems if severity == "error")
+    return errors, len(problems) - errors
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _summary(errors: int, warnings: int, files: int) -> str:
+    """``2 errors, 1 warning in 3 files``."""
+    if not errors and not warnings:
+        return f"no problems in {_plural(files, 'file')}"
+    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(files, 'file')}"
+
+
+def _problem_dict(severity: str, problem) -> dict[str, Any]:
+    span = problem.span
+    return {"severity": severity, "file": span.file if span else None,
+            "line": span.line if span else None, "column": span.column if span else None,
+            "end_line": span.end_line if span else None,
+            "end_column": span.end_column if span else None,
+            "message": problem.message, "hint": problem.hint}
+
+
+def _annotation(severity: str, problem) -> str:
+    """A GitHub Actions workflow command: ``::error file=F,line=L,col=C::message``."""
+    span = problem.span
+    fields = []
+    if span is not None:
+        fields = [f"file={_escape_property(span.file or STDIN_NAME)}", f"line={span.line}",
+                  f"col={span.column}", f"endLine={span.end_line}",
+                  f"endColumn={span.end_column}"]
+    message = problem.message + (f"\nhint: {problem.hint}" if problem.hint else "")
+    return f"::{severity} {','.join(fields)}::{_escape_data(message)}"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+# ------------------------------------------------------------------ fmt
+
+
+def _run_fmt(args: argparse.Namespace) -> int:
+    from segdsl.formatter import format_text
+
+    project = _project(args)
+    status = _Status()
+    for path in _expand(_default_paths(args, project), status):
+        try:
+            text = _read_rule_file(path)
+        except _UsageFailure as failure:
+            status.usage(str(failure))
+            continue
+        name = _shown_name(path)
+        try:
+            formatted = format_text(text, file=name)
+        except SegdslError as error:
+            print("\n".join(each.render() for each in error.errors or [error]), file=sys.stderr)
+            status.add(EXIT_RULE_ERRORS)
+            continue
+        if args.diff or args.check:
+            if formatted != text:
+                status.add(EXIT_RULE_ERRORS)
+                if args.diff:
+                    sys.stdout.writelines(_diff(text, formatted, name))
+                else:
+                    print(f"would reformat {name}")
+        elif path == STDIN:
+            sys.stdout.write(formatted)
+        elif formatted != text:
+            Path(path).write_text(formatted, encoding="utf-8", newline="")
+            print(f"reformatted {name}")
+    return status.value
+
+
+def _diff(text: str, formatted: str, name: str) -> list[str]:
+    lines = difflib.unified_diff(text.splitlines(keepends=True),
+                                 formatted.splitlines(keepends=True),
+                                 fromfile=name, tofile=f"{name} (formatted)")
+    return [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+            for line in lines]
+
+
+# ------------------------------------------------------------------ rules for eval
+
+
+class _Loaded:
+    """The rule files of an evaluation, each compiled with the project's options."""
+
+    def __init__(self, rule_sets: list[Any]) -> None:
+        self.rule_sets = rule_sets
+
+    def owner(self, name: str):
+        """The rule set defining segment ``name``."""
+        from segdsl.rules import _unknown_segment
+
+        for rules in self.rule_sets:
+            if name in rules.segments:
+                return rules
+        raise UsageError(_unknown_segment(name, self.names()))
+
+    def names(self) -> list[str]:
+        return [name for rules in self.rule_sets for name in rules.segments]
+
+
+def _load_rules(path: str, options: dict[str, Any]):
+    """The rules of ``path``; when they have errors, all of them are shown
+    (with the warnings, as ``check`` shows them) and the run ends with status 1."""
+    from segdsl.rules import check, loads
+
+    text = _read_rule_file(path)
+    name = _shown_name(path)
+    try:
+        return loads(text, file=name, **options)
+    except SegdslError as error:
+        if error.span is None or isinstance(error, UsageError):
+            raise
+        errors, warnings = check(text, file=name, **options)
+        _print_problems(errors or list(error.errors), warnings)
+        raise _Reported(EXIT_RULE_ERRORS) from None
 
 
 def _print_problems(errors: list, warnings: list) -> None:
@@ -87,139 +324,502 @@ def _print_problems(errors: list, warnings: list) -> None:
         print(problem.render(), file=sys.stderr)
 
 
-def _position(problem) -> int:
-    return problem.span.start if problem.span is not None else -1
-
-
-def _run_fmt(args: argparse.Namespace) -> int:
-    from segdsl.formatter import format_text
-
-    # Read every file first: a missing one stops the run before any is rewritten.
-    texts = {path: _read_rule_file(path) for path in args.files}
-    status = EXIT_OK
-    for path, text in texts.items():
+def _load_all(files: list[str], options: dict[str, Any], status: _Status) -> _Loaded:
+    """Every rule file that can be read; a missing one is reported, one with
+    errors has them shown; the run stops (after all are tried) if none is usable
+    or any has errors."""
+    rule_sets = []
+    owners: dict[str, str] = {}
+    for path in files:
         try:
-            formatted = format_text(text, file=path)
-        except SegdslError as error:
-            print("\n".join(each.render() for each in error.errors or [error]), file=sys.stderr)
-            status = EXIT_RULE_ERRORS
+            rules = _load_rules(path, options)
+        except _UsageFailure as failure:
+            status.usage(str(failure))
             continue
-        if formatted == text:
+        except _Reported as reported:
+            status.add(reported.status)
             continue
-        if args.check:
-            print(f"would reformat {path}")
-            status = EXIT_RULE_ERRORS
-        else:
-            Path(path).write_text(formatted, encoding="utf-8", newline="")
-            print(f"reformatted {path}")
-    return status
+        for name in rules.segments:
+            if name in owners:
+                raise _UsageFailure(f"segment {name} is defined in both {owners[name]} and "
+                                    f"{_shown_name(path)}; evaluate them separately")
+            owners[name] = _shown_name(path)
+        rule_sets.append(rules)
+    if status.value == EXIT_RULE_ERRORS or not rule_sets:
+        raise _Reported(status.value or EXIT_USAGE)
+    return _Loaded(rule_sets)
 
 
-def _load_rules(path: str):
-    """The rules of ``path``; when they have errors, all of them are shown
-    (with the warnings, as ``check`` shows them) and the run ends with status 1."""
-    from segdsl.rules import check, loads
-
-    text = _read_rule_file(path)
-    try:
-        return loads(text, file=path)
-    except SegdslError as error:
-        if error.span is None:
-            raise
-        errors, warnings = check(text, file=path)
-        _print_problems(errors or list(error.errors), warnings)
-        raise _Reported(EXIT_RULE_ERRORS) from None
+def _now(args: argparse.Namespace) -> Any:
+    return None if args.now in (None, "now") else args.now
 
 
-def _evaluation_inputs(args: argparse.Namespace):
+def _read_data(args: argparse.Namespace, project) -> list[Any]:
     from segdsl.data import read_customers
-    from segdsl.rules import evaluation_time
+    from segdsl.progress import Activity
 
-    rules = _load_rules(args.file)
-    now = evaluation_time(args.now, rules)
-    customers = read_customers(args.data)
+    data = args.data or project.data
+    if data is None:
+        raise _UsageFailure(f"{args.verb} needs --data DATA (or data = \"...\" in the project "
+                            f"file)")
+    with Activity(f"reading {data}", sys.stderr):
+        customers = read_customers(data)
     if not customers:
-        print(f"segdsl: warning: {args.data} holds no customers", file=sys.stderr)
-    return rules, customers, now
+        print(f"segdsl: warning: {data} holds no customers", file=sys.stderr)
+    args.data = data
+    return customers
+
+
+# ------------------------------------------------------------------ eval
 
 
 def _run_eval(args: argparse.Namespace) -> int:
-    rules, customers, now = _evaluation_inputs(args)
-    for warning in [*rules.warnings, *rules.missing_fields(customers),
-                    *rules.hidden_fields(customers)]:
-        print(warning.render(), file=sys.stderr)
-    names = args.segment or None
-    for name in names or ():
-        rules[name]  # an unknown name fails before the data is evaluated
-    result = rules.evaluate(customers, now=now, segments=names,
-                            progress=_progress_bar(len(customers)),
-                            id_field=args.id_field, ids=args.ids)
-    if args.format == "json":
-        print(json.dumps(result.to_dict(), indent=2, default=str))
-    elif args.format == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["segment", "customer_id"])
-        for name, ids in result.members.items():
-            writer.writerows([name, identity] for identity in ids)
+    from segdsl.progress import Progress
+    from segdsl.rules import evaluation_time
+
+    project = _project(args)
+    status = _Status()
+    output_format = _output_format(args)
+    columns = _columns(args, output_format)
+    loaded = _load_all(_expand(args.files, status), project.options(), status)
+    names = list(dict.fromkeys(args.segment or loaded.names()))
+    wanted = {id(rules): [n for n in names if n in rules.segments] for rules in loaded.rule_sets}
+    for name in names:
+        loaded.owner(name)  # an unknown name fails before the data is read
+    now = evaluation_time(_now(args), loaded.rule_sets[0])
+    customers = _read_data(args, project)
+    for rules in loaded.rule_sets:
+        for warning in [*rules.warnings, *rules.missing_fields(customers),
+                        *rules.hidden_fields(customers)]:
+            print(warning.render(), file=sys.stderr)
+    engine = _engine_option(project.engine, loaded.rule_sets[0])
+    results = {}
+    for rules in loaded.rule_sets:
+        if not wanted[id(rules)]:
+            continue
+        progress = Progress(len(customers), sys.stderr)
+        results[id(rules)] = rules.evaluate(customers, now=now, segments=wanted[id(rules)],
+                                            progress=progress, id_field=args.id_field,
+                                            ids=args.ids, **engine)
+        progress.clear()
+    members = {name: results[id(loaded.owner(name))].members[name] for name in names}
+    _write_output(args, output_format, columns, members, customers, now)
+    return status.value
+
+
+def _engine_option(engine: str | None, rules) -> dict[str, Any]:
+    """``{"engine": ...}`` for evaluate when the project names an engine other
+    than the Python one, which evaluate must then know."""
+    import inspect
+
+    if engine in (None, "python"):
+        return {}
+    if "engine" not in inspect.signature(rules.evaluate).parameters:
+        raise _UsageFailure(f"the project's engine {engine!r} is not available in this version "
+                            f"of segdsl; use engine = \"python\"")
+    return {"engine": engine}
+
+
+def _output_format(args: argparse.Namespace) -> str:
+    suffix = Path(args.output).suffix.lower() if args.output else ""
+    by_suffix = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".txt": "table"}
+    if args.format is not None:
+        if args.format == "parquet" and not args.output:
+            raise _UsageFailure("--format parquet needs --output FILE.parquet")
+        return args.format
+    if args.output and suffix not in by_suffix:
+        raise _UsageFailure(f"{args.output}: cannot tell the format from the name; give "
+                            f"--format table|csv|json|parquet")
+    return by_suffix.get(suffix, "table")
+
+
+def _columns(args: argparse.Namespace, output_format: str) -> list[str]:
+    if not args.columns:
+        return []
+    columns = [name.strip() for name in args.columns.split(",") if name.strip()]
+    if output_format == "table":
+        raise _UsageFailure("--columns adds customer fields to csv, json or parquet output; "
+                            "give --format csv, json or parquet")
+    return columns
+
+
+def _write_output(args: argparse.Namespace, output_format: str, columns: list[str],
+                  members: dict[str, list[Any]], customers: list[Any], now) -> None:
+    from segdsl.timeline import iso_text
+
+    lookup = _customer_lookup(args, customers) if columns else {}
+    rows = [(name, identity) for name, ids in members.items() for identity in ids]
+    if output_format == "parquet":
+        _write_parquet(args.output, rows, columns, lookup)
+        return
+    out = io.StringIO()
+    if output_format == "json":
+        shown: dict[str, list[Any]] = {
+            name: [_member_object(i, columns, lookup) for i in ids] if columns else list(ids)
+            for name, ids in members.items()}
+        document = {"now": iso_text(now), "total": len(customers),
+                    "sizes": {name: len(ids) for name, ids in members.items()},
+                    "members": shown}
+        out.write(json.dumps(document, indent=2, default=_json_default) + "\n")
+    elif output_format == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["segment", "customer_id", *columns])
+        for name, identity in rows:
+            writer.writerow([name, identity, *(_cell(_field(lookup.get(identity), c))
+                                               for c in columns)])
     else:
-        print(_size_table(rules, result))
-    return EXIT_OK
+        out.write(_size_table(members, len(customers), now) + "\n")
+    if args.output:
+        try:
+            Path(args.output).write_text(out.getvalue(), encoding="utf-8")
+        except OSError as error:
+            raise _UsageFailure(f"{args.output}: cannot write ({error.strerror})") from None
+    else:
+        sys.stdout.write(out.getvalue())
 
 
-def _progress_bar(total: int):
-    """A progress callback drawing on stderr, when it is a terminal and the data is large."""
-    if total < _PROGRESS_THRESHOLD or not sys.stderr.isatty():
-        return None
-
-    def draw(done: int) -> None:
-        width = 40
-        filled = width * done // total
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} customers")
-        if done >= total:
-            sys.stderr.write("\r" + " " * (width + 40) + "\r")
-        sys.stderr.flush()
-
-    return draw
+def _customer_lookup(args: argparse.Namespace, customers: list[Any]) -> dict[Any, Any]:
+    if args.ids == "position":
+        return dict(enumerate(customers))
+    return {_hashable(_field(c, args.id_field)): c for c in customers}
 
 
-def _size_table(rules, result) -> str:
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return repr(value)
+
+
+def _field(customer: Any, path: str) -> Any:
+    value = customer
+    for part in path.split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        else:
+            value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value
+
+
+def _member_object(identity: Any, columns: list[str], lookup: dict[Any, Any]) -> dict[str, Any]:
+    customer = lookup.get(identity)
+    return {"customer_id": identity, **{c: _field(customer, c) for c in columns}}
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, default=_json_default)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _json_default(value) if hasattr(value, "isoformat") else value
+
+
+def _json_default(value: Any) -> Any:
+    import datetime as dt
+
+    from segdsl.timeline import iso_text
+
+    if isinstance(value, dt.datetime):
+        return iso_text(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _write_parquet(path: str, rows: list[tuple[str, Any]], columns: list[str],
+                   lookup: dict[Any, Any]) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise _UsageFailure("writing Parquet needs pyarrow: pip install 'segdsl[parquet]'") from None
+    table = {"segment": [row[0] for row in rows], "customer_id": [row[1] for row in rows]}
+    for column in columns:
+        table[column] = [_parquet_value(_field(lookup.get(row[1]), column)) for row in rows]
+    try:
+        pq.write_table(pa.table(table), path)
+    except (pa.ArrowException, OSError) as error:
+        raise _UsageFailure(f"{path}: cannot write Parquet ({error})") from None
+
+
+def _parquet_value(value: Any) -> Any:
+    # Nested values (lists of orders) become JSON text: one column type for every row.
+    return json.dumps(value, default=_json_default) if isinstance(value, (list, dict)) else value
+
+
+def _size_table(members: dict[str, list[Any]], total: int, now) -> str:
     from segdsl.rules import percent
+    from segdsl.timeline import iso_text
 
     rows = [("segment", "customers", "share")]
-    for name, size in result.sizes.items():
-        rows.append((name, f"{size:,}", percent(size, result.total)))
+    for name, ids in members.items():
+        rows.append((name, f"{len(ids):,}", percent(len(ids), total)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{rows[0][0]:<{widths[0]}}  {rows[0][1]:>{widths[1]}}  {rows[0][2]:>{widths[2]}}"]
     lines.append("  ".join("-" * w for w in widths))
     for name, size, share in rows[1:]:
         lines.append(f"{name:<{widths[0]}}  {size:>{widths[1]}}  {share:>{widths[2]}}")
-    from segdsl.timeline import iso_text
-
-    stamp = iso_text(result.now)
-    lines.append(f"\n{result.total:,} customers evaluated at {stamp}")
+    lines.append(f"\n{total:,} customers evaluated at {iso_text(now)}")
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------ explain
+
+
 def _run_explain(args: argparse.Namespace) -> int:
-    rules, customers, now = _evaluation_inputs(args)
+    from segdsl.rules import evaluation_time
+
+    project = _project(args)
+    status = _Status()
+    loaded = _load_all(_expand(args.files, status), project.options(), status)
+    rules = loaded.owner(args.segment)
     segment = rules[args.segment]
+    now = evaluation_time(_now(args), rules)
+    customers = _read_data(args, project)
     wanted = str(args.customer)
     # Customers are named as `eval` names them: by the id field, or by position.
     customer = next((c for index, c in enumerate(customers)
-                     if str(index if args.ids == "position" else c.get(args.id_field)) == wanted),
-                    None)
+                     if str(index if args.ids == "position" else _field(c, args.id_field))
+                     == wanted), None)
     if customer is None:
         what = "position" if args.ids == "position" else args.id_field
         raise _UsageFailure(f"{args.data}: no customer with {what} {wanted}")
     population = customers if segment.needs_population else None
     print(segment.explain(customer, now=now, population=population).render())
-    return EXIT_OK
+    return status.value
+
+
+# ------------------------------------------------------------------ repl
 
 
 def _run_repl(args: argparse.Namespace) -> int:
     from segdsl.repl import main as repl
 
-    return repl(args.file, args.data, args.now)
+    project = _project(args)
+    return repl(args.file, args.data or project.data, _now(args), options=project.options())
+
+
+# ------------------------------------------------------------------ test
+
+
+def _run_test(args: argparse.Namespace) -> int:
+    from segdsl.testing import SUFFIX, load_cases, run_case
+
+    project = _project(args)
+    options = project.options()
+    status = _Status()
+    files = _expand(_default_paths(args, project), status, SUFFIX)
+    passed = failed = read = broken = 0
+    for path in files:
+        if path == STDIN:
+            status.usage("test reads test files, not standard input")
+            continue
+        try:
+            cases = load_cases(path, options)
+        except SegdslError as error:
+            if error.span is None and isinstance(error, UsageError):
+                status.usage(error.message)
+            else:
+                print("\n".join(each.render() for each in error.errors or [error]),
+                      file=sys.stderr)
+                status.add(EXIT_RULE_ERRORS)
+                broken += 1
+            continue
+        read += 1
+        for case in cases:
+            outcome = run_case(case)
+            if outcome.passed:
+                passed += 1
+                if args.verbose:
+                    print(f"PASS {case.title}")
+            else:
+                failed += 1
+                print(outcome.render())
+    if failed:
+        status.add(EXIT_RULE_ERRORS)
+    counts = [f"{failed:,} failed"] if failed else []
+    if passed or not failed:
+        counts.append(f"{passed:,} passed")
+    if broken:
+        counts.append(_plural(broken, "error"))
+    print(f"{', '.join(counts)} in {_plural(read + broken, 'file')}", file=sys.stderr)
+    return status.value
+
+
+# ------------------------------------------------------------------ init, schema
+
+
+_PROJECT_TEMPLATE = '''\
+# The segdsl project file: every segdsl command run in this directory, or
+# below it, reads it (like ruff's pyproject.toml section). Flags override it:
+# --schema, --timezone, --rfm-window, --functions, --config.
+
+# The customers' fields: with a schema, a misspelt field or event type is an
+# error of `segdsl check`, not a segment that silently matches no one.
+schema = "schema.toml"
+
+# The zone of datetimes without an offset in the data, and of period days.
+timezone = "UTC"
+
+# The analysis window of the RFM frequency and monetary scores.
+rfm_window = "365d"
+
+# Functions written in Python, as module:attribute naming a segdsl.Functions.
+# functions = "shop.rules:functions"
+
+# What `segdsl check`, `segdsl fmt` and `segdsl test` read when given no path.
+rules = ["rules"]
+
+# The data `segdsl eval`, `explain` and `repl` read when given no --data.
+{data_line}
+
+# The engine that evaluates the rules.
+engine = "python"
+
+# Where each list lives in a database, over the schema file's mapping:
+# [tables.orders]
+# table = "shop.orders"
+# key = "customer_id"
+'''
+
+_STARTER_RULES = '''\
+# Segments of this project: `segdsl check`, `segdsl fmt` and `segdsl test` read this folder.
+
+segment undecided "10+ visits and no order in 30 days" =
+    visits(30d) >= 10 and not purchased(30d)
+'''
+
+_STARTER_TESTS = '''\
+# Unit tests of undecided.seg: `segdsl test` runs them.
+now = 2026-07-15T12:00:00Z
+
+[[case]]
+name = "a visitor who never ordered is not undecided after one visit"
+
+[[case.customers]]
+id = 1
+events = [{ type = "visit", at = 2026-07-10T08:00:00Z }]
+
+[[case.expect]]
+customer = 1
+not_in = ["undecided"]
+values = { "visits(30d)" = 1 }
+'''
+
+
+def _starter_schema():
+    from segdsl.schema import ListOf, OneOf, Schema
+
+    item = {"sku": "string", "category": "string", "price": "number", "discounted": "bool"}
+    events = OneOf("visit", "cart_abandoned", "recommendation_click", "email_open", "email_click")
+    return Schema({
+        "id": "number", "country": "string", "email": "string", "tags": "list[string]",
+        "email_subscribed": "bool",
+        "orders": ListOf({"at": "datetime", "total": "number", "items": [item]}),
+        "events": ListOf({"type": events, "at": "datetime"}),
+    })
+
+
+_SCHEMA_COMMENT = """\
+The fields of the customer records: the types are bool, number, string,
+date, datetime, duration, any, record and list[T]; a string with a fixed set
+of values is { type = "string", values = [...] }. Lists of records are
+[lists.NAME] tables, with their timestamp field and where they live in a
+database (table, the key column naming the customer, column renames).
+open = false: a field not declared here is an error in rules."""
+
+
+def _run_init(args: argparse.Namespace) -> int:
+    from segdsl.schema import Schema
+    from segdsl.schema_file import write_schema
+
+    directory = Path(args.directory)
+    data_line = '# data = "data/customers.jsonl"'
+    if args.data:
+        data_line = f"data = {json.dumps(_relative_to(Path(args.data), directory))}"
+    targets = {"segdsl.toml": _PROJECT_TEMPLATE.replace("{data_line}", data_line)}
+    if args.data:
+        customers = _read_data(args, _project_without_file())
+        schema = Schema.infer(customers)
+        comment = f"Inferred by `segdsl init --data {args.data}`: review it.\n{_SCHEMA_COMMENT}"
+    else:
+        schema = _starter_schema()
+        comment = _SCHEMA_COMMENT
+    targets["schema.toml"] = write_schema(schema, comment=comment)
+    targets[str(Path("rules") / "undecided.seg")] = _STARTER_RULES
+    targets[str(Path("rules") / "undecided.segtest.toml")] = _STARTER_TESTS
+    existing = [name for name in targets if (directory / name).exists()]
+    if existing and not args.force:
+        raise _UsageFailure(f"{directory / existing[0]} exists; --force overwrites it")
+    for name, text in targets.items():
+        target = directory / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}")
+    return EXIT_OK
+
+
+def _relative_to(path: Path, directory: Path) -> str:
+    """``path`` as the project file in ``directory`` names it (relative when it can be)."""
+    try:
+        return Path(os.path.relpath(path.resolve(), directory.resolve())).as_posix()
+    except ValueError:  # another drive
+        return path.resolve().as_posix()
+
+
+def _project_without_file():
+    from segdsl.project import Project
+
+    return Project()
+
+
+def _run_schema_infer(args: argparse.Namespace) -> int:
+    from segdsl.schema import Schema
+    from segdsl.schema_file import write_schema
+
+    customers = _read_data(args, _project_without_file())
+    schema = Schema.infer(customers, limit=args.limit)
+    text = write_schema(schema, comment=f"Inferred by `segdsl schema infer --data {args.data}` "
+                                        f"from {min(len(customers), args.limit):,} customers: "
+                                        f"review it.\n{_SCHEMA_COMMENT}")
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ completion
+
+
+def _run_completion(args: argparse.Namespace) -> int:
+    try:
+        import argcomplete
+    except ImportError:
+        raise _UsageFailure("shell completion needs argcomplete: pip install "
+                            "'segdsl[completion]'") from None
+    sys.stdout.write(argcomplete.shellcode(["segdsl"], shell=args.shell))
+    return EXIT_OK
+
+
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Answer a completion request from the shell (argcomplete sets the variable)."""
+    if "_ARGCOMPLETE" not in os.environ:
+        return  # importing argcomplete on every run would slow every command
+    try:
+        import argcomplete
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)
+
+
+# ------------------------------------------------------------------ the parser
 
 
 def _version() -> str:
@@ -228,55 +828,197 @@ def _version() -> str:
     return __version__
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="segdsl", description="Check, format and evaluate customer-segment rules.")
-    parser.add_argument("--version", action="version", version=f"segdsl {_version()}")
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=_Parser)
+def _help(summary: str, example: str, findings: str, more: str = "") -> dict[str, Any]:
+    epilog = (more + "\n" if more else "") + f"example:\n{textwrap.indent(example, '  ')}\n\n" \
+        + _EXIT_CODES.format(findings=findings)
+    return {"description": textwrap.fill(summary, 79), "epilog": epilog,
+            "formatter_class": argparse.RawDescriptionHelpFormatter}
 
-    check = verbs.add_parser("check", help="report every error in rule files (exit 1 on any)")
-    check.add_argument("files", nargs="+", metavar="FILE")
-    check.set_defaults(run=_run_check)
 
-    fmt = verbs.add_parser("fmt", help="rewrite rule files in the canonical layout")
-    fmt.add_argument("files", nargs="+", metavar="FILE")
-    fmt.add_argument("--check", action="store_true",
-                     help="only list the files that would change; exit 1 if any would")
-    fmt.set_defaults(run=_run_fmt)
-
-    evaluate = verbs.add_parser("eval", help="evaluate the segments of a rule file over customers")
-    evaluate.add_argument("file", metavar="FILE")
-    _data_arguments(evaluate)
-    evaluate.add_argument("--segment", metavar="NAME", action="append",
-                          help="only this segment (repeat for several)")
-    evaluate.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                          help="sizes as a table (default), or members as CSV or JSON")
-    evaluate.set_defaults(run=_run_eval)
-
-    explain = verbs.add_parser("explain", help="show why a customer is or is not in a segment")
-    explain.add_argument("file", metavar="FILE")
-    explain.add_argument("segment", metavar="SEGMENT")
-    _data_arguments(explain)
-    explain.add_argument("--customer", required=True, metavar="ID", help="the customer's id")
-    explain.set_defaults(run=_run_explain)
-
-    repl = verbs.add_parser("repl", help="an interactive prompt to try rules on customers")
-    repl.add_argument("file", nargs="?", metavar="FILE", help="a rule file to start with")
-    repl.add_argument("--data", metavar="DATA", help="customers to start with (as for eval)")
-    repl.add_argument("--now", metavar="DATE",
-                      help="evaluation time: 2026-07-15 or 2026-07-15T12:00:00Z (default: now)")
-    repl.set_defaults(run=_run_repl)
-    return parser
+def _project_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("project options (override the project file)")
+    group.add_argument("--config", metavar="FILE",
+                       help="the project file (default: segdsl.toml or pyproject.toml's "
+                            "[tool.segdsl], from the current directory upward)")
+    group.add_argument("--isolated", action="store_true", help="ignore every project file")
+    group.add_argument("--schema", metavar="FILE", help="a schema file (TOML)")
+    group.add_argument("--timezone", metavar="ZONE",
+                       help="zone of naive datetimes and period days, e.g. Europe/Paris")
+    group.add_argument("--rfm-window", metavar="DURATION",
+                       help="analysis window of RFM frequency and monetary, e.g. 365d")
+    group.add_argument("--functions", metavar="MODULE:NAME",
+                       help="custom functions: a segdsl.Functions, e.g. shop.rules:functions")
 
 
 def _data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, metavar="DATA",
-                        help="customers: .jsonl, .json, or .csv with orders.csv/events.csv beside it")
+    parser.add_argument("--data", metavar="DATA",
+                        help="customers: .jsonl, .json, or .csv with orders.csv/events.csv "
+                             "beside it (default: data in the project file)")
     parser.add_argument("--now", metavar="DATE",
-                        help="evaluation time: 2026-07-15 or 2026-07-15T12:00:00Z (default: now)")
+                        help="evaluation time: 2026-07-15, 2026-07-15T12:00:00Z or now "
+                             "(default: now)")
     parser.add_argument("--id-field", default="id", metavar="NAME",
                         help="the field holding each customer's id (default: id)")
     parser.add_argument("--ids", choices=("field", "position"), default=None,
                         help="'position' names customers by their position in the data, from 0")
+
+
+_TEST_FILE_FORMAT = """\
+a test file (rules.segtest.toml tests rules.seg beside it; rules = "x.seg" names another):
+  now = 2026-07-15T12:00:00Z            # required, here or in each case
+
+  [[case]]
+  name = "ten visits and no order"
+  [[case.customers]]                    # or customers = "fixtures.jsonl"
+  id = 1
+  events = [{ type = "visit", at = 2026-07-10T08:00:00Z }]
+
+  [case.members]                        # exactly these customers are members
+  undecided = []
+
+  [[case.expect]]                       # or one customer at a time
+  customer = 1
+  in = []
+  not_in = ["undecided"]
+  values = { "visits(30d)" = 1 }
+"""
+
+_PATHS_HELP = ("rule files, directories (every *.seg below) or - for standard input "
+               "(default: rules in the project file, else the current directory)")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="segdsl", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Check, format, test and evaluate customer-segment rules.",
+        epilog="Run 'segdsl VERB --help' for a verb's arguments, an example and its exit codes.")
+    parser.add_argument("--version", action="version", version=f"segdsl {_version()}")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
+
+    check = verbs.add_parser("check", help="report every error in rule files (exit 1 on any)",
+                             **_help("Report every error and warning of rule files, as "
+                                     "file:line:col with the source line and a caret.",
+                                     "segdsl check rules/ --format github --strict",
+                                     "a rule error (or a warning, with --strict)"))
+    check.add_argument("paths", nargs="*", metavar="PATH", help=_PATHS_HELP)
+    check.add_argument("--format", choices=("text", "json", "github"), default="text",
+                       help="text on stderr (default), a JSON document, or GitHub Actions "
+                            "annotations (::error file=...::message) on stdout")
+    check.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    _project_arguments(check)
+    check.set_defaults(run=_run_check)
+
+    fmt = verbs.add_parser("fmt", help="rewrite rule files in the canonical layout",
+                           **_help("Rewrite rule files in the canonical layout, comments kept; "
+                                   "standard input (-) is written formatted to standard output.",
+                                   "segdsl fmt --diff rules/",
+                                   "with --check or --diff, a file would change; a file that "
+                                   "does not parse"))
+    fmt.add_argument("paths", nargs="*", metavar="PATH", help=_PATHS_HELP)
+    fmt.add_argument("--check", action="store_true",
+                     help="only list the files that would change; exit 1 if any would")
+    fmt.add_argument("--diff", action="store_true",
+                     help="print what would change as a unified diff; exit 1 if anything would")
+    _project_arguments(fmt)
+    fmt.set_defaults(run=_run_fmt)
+
+    test = verbs.add_parser("test", help="run rule unit tests (*.segtest.toml)",
+                            **_help("Run the rule unit tests of *.segtest.toml files: each case "
+                                    "gives customers and a time, and the segments each customer "
+                                    "must and must not be in. A failure shows the explanation "
+                                    "tree of the customer.",
+                                    "segdsl test rules/",
+                                    "a failed case, or a test file that does not check",
+                                    _TEST_FILE_FORMAT))
+    test.add_argument("paths", nargs="*", metavar="PATH",
+                      help="test files or directories (every *.segtest.toml below; default: "
+                           "rules in the project file, else the current directory)")
+    test.add_argument("-v", "--verbose", action="store_true", help="name every case that passes")
+    _project_arguments(test)
+    test.set_defaults(run=_run_test)
+
+    evaluate = verbs.add_parser(
+        "eval", help="evaluate the segments of rule files over customers",
+        **_help("Evaluate segments over customers: their sizes as a table, or their members "
+                "as CSV, JSON or Parquet.",
+                "segdsl eval rules/ --data customers.jsonl --now 2026-07-15 \\\n"
+                "    --segment undecided --columns email,country --output undecided.csv",
+                "a rule error"))
+    evaluate.add_argument("files", nargs="+", metavar="PATH", help=_PATHS_HELP.split(" (")[0])
+    _data_arguments(evaluate)
+    evaluate.add_argument("--segment", metavar="NAME", action="append",
+                          help="only this segment (repeat for several)")
+    evaluate.add_argument("--format", choices=("table", "csv", "json", "parquet"), default=None,
+                          help="sizes as a table (default), or members as CSV, JSON or Parquet "
+                               "(default: from the --output name)")
+    evaluate.add_argument("--columns", metavar="FIELD,...",
+                          help="customer fields to add to each member in csv, json and parquet "
+                               "output, e.g. email,country,address.city")
+    evaluate.add_argument("--output", metavar="FILE",
+                          help="write to FILE instead of standard output (.parquet needs "
+                               "pyarrow)")
+    _project_arguments(evaluate)
+    evaluate.set_defaults(run=_run_eval)
+
+    explain = verbs.add_parser(
+        "explain", help="show why a customer is or is not in a segment",
+        **_help("Show every sub-expression of a segment's rule and its value for one customer.",
+                "segdsl explain rules/ undecided --data customers.jsonl --customer 8",
+                "a rule error"))
+    explain.add_argument("files", nargs="+", metavar="PATH", help="rule files or directories")
+    explain.add_argument("segment", metavar="SEGMENT")
+    _data_arguments(explain)
+    explain.add_argument("--customer", required=True, metavar="ID", help="the customer's id")
+    _project_arguments(explain)
+    explain.set_defaults(run=_run_explain)
+
+    repl = verbs.add_parser("repl", help="an interactive prompt to try rules on customers",
+                            **_help("Try rules interactively against loaded customers.",
+                                    "segdsl repl rules/undecided.seg --data customers.jsonl",
+                                    "with a script piped in, an input that failed"))
+    repl.add_argument("file", nargs="?", metavar="FILE", help="a rule file to start with")
+    repl.add_argument("--data", metavar="DATA", help="customers to start with (as for eval)")
+    repl.add_argument("--now", metavar="DATE",
+                      help="evaluation time: 2026-07-15 or 2026-07-15T12:00:00Z (default: now)")
+    _project_arguments(repl)
+    repl.set_defaults(run=_run_repl)
+
+    init = verbs.add_parser("init", help="start a project: segdsl.toml, schema.toml, rules/",
+                            **_help("Write a commented project file (segdsl.toml), a schema file "
+                                    "(schema.toml, inferred from --data when given) and a "
+                                    "starter rule file with its tests under rules/.",
+                                    "segdsl init --data data/customers.jsonl", "never"))
+    init.add_argument("directory", nargs="?", default=".", metavar="DIR",
+                      help="where to write (default: the current directory)")
+    init.add_argument("--data", metavar="DATA", help="sample customers to infer the schema from")
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
+    init.set_defaults(run=_run_init, id_field="id", ids=None)
+
+    schema = verbs.add_parser("schema", help="schema files: schema infer --data DATA",
+                              **_help("Schema files.",
+                                      "segdsl schema infer --data customers.jsonl > schema.toml",
+                                      "never"))
+    schema_verbs = schema.add_subparsers(dest="schema_verb", metavar="VERB", required=True,
+                                         parser_class=_Parser)
+    infer = schema_verbs.add_parser(
+        "infer", help="write a schema file from sample customers",
+        **_help("Write a schema file (TOML) from sample customers: field types, lists and "
+                "their timestamps, and the values of list fields that take few.",
+                "segdsl schema infer --data customers.jsonl --output schema.toml", "never"))
+    infer.add_argument("--data", required=True, metavar="DATA", help="sample customers")
+    infer.add_argument("--output", metavar="FILE", help="write to FILE (default: standard output)")
+    infer.add_argument("--limit", type=int, default=1000, metavar="N",
+                       help="how many customers to read (default: 1000)")
+    infer.set_defaults(run=_run_schema_infer, id_field="id", ids=None)
+
+    completion = verbs.add_parser(
+        "completion", help="shell completion script for bash or zsh",
+        **_help("Print the shell code that completes segdsl's verbs and options (needs "
+                "argcomplete: pip install 'segdsl[completion]').",
+                'eval "$(segdsl completion bash)"    # in ~/.bashrc (zsh: in ~/.zshrc)', "never"))
+    completion.add_argument("shell", choices=("bash", "zsh"))
+    completion.set_defaults(run=_run_completion)
+    return parser
 
 
 def _command_line_words(message: str) -> str:
@@ -288,8 +1030,24 @@ def _command_line_words(message: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     _tolerant_output()
-    args = _build_parser().parse_args(argv)
+    parser = _build_parser()
+    _complete(parser)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if not arguments:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        args = parser.parse_args(arguments)
+    except SystemExit as leaving:
+        return leaving.code if isinstance(leaving.code, int) else EXIT_USAGE
+    if getattr(args, "run", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     run: Callable[[argparse.Namespace], int] = args.run
+    return _guarded(run, args)
+
+
+def _guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         return run(args)
     except _Reported as reported:
@@ -302,7 +1060,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"segdsl: {_command_line_words(error.message)}", file=sys.stderr)
             return EXIT_USAGE
         print("\n".join(each.render() for each in error.errors or [error]), file=sys.stderr)
-        return EXIT_RULE_ERRORS
+        return EXIT_USAGE if isinstance(error, UsageError) else EXIT_RULE_ERRORS
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -1148,16 +1148,18 @@ def _readline_matches(candidates: list[Candidate], line: str, begin: int, end: i
 
 
 def main(file: str | None = None, data: str | None = None, now: str | None = None, *,
-         stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+         stdin: TextIO | None = None, stdout: TextIO | None = None,
+         options: dict[str, Any] | None = None) -> int:
     """Start a session: load ``file`` and ``data``, then read inputs until
-    ``:quit`` or the end of input. Returns the exit status: 1 when a piped
-    script had an input that failed, else 0.
+    ``:quit`` or the end of input (``options``: of the rules, as for
+    :class:`Session`). Returns the exit status: 1 when a piped script had an
+    input that failed, else 0.
 
     Raises:
         SegdslError: the rule file, the data or ``now`` cannot be used.
     """
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
-    session = Session(now=now)
+    session = Session(now=now, **(options or {}))
     write = _Writer(stdout)
     interactive = _isatty(stdin) and _isatty(stdout)
     if interactive:

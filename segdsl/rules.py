@@ -169,8 +169,15 @@ def loads(text: str, *, file: str | None = None, schema: Schema | None = None,
     return RuleSet._from_checker(checker, bodies, text, file)
 
 
-def load(path: str | Path, **options: Any) -> RuleSet:
+def load(path: str | Path, *, project: Any = None, **options: Any) -> RuleSet:
     """Compile a rule file (see :func:`loads` for the options).
+
+    Args:
+        path: the rule file.
+        project: take the options from a project file: True (``segdsl.toml``
+            or ``[tool.segdsl]`` found from the current directory upward), a
+            :class:`segdsl.Project`, or a project file's path. Options given
+            here override the project's.
 
     Raises:
         UsageError: the file cannot be read.
@@ -179,6 +186,11 @@ def load(path: str | Path, **options: Any) -> RuleSet:
     if not isinstance(path, (str, PathLike)):
         raise UsageError(f"load takes the path of a rule file, not {shown(path)}")
     _option_values(options)
+    if project is not None and project is not False:
+        from segdsl.project import project_options
+
+        options = {**project_options(project),
+                   **{name: value for name, value in options.items() if value is not None}}
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

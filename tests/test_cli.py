@@ -99,7 +99,7 @@ def test_explain_ranks_against_the_whole_data():
 def test_check_passes_the_examples():
     """The example rule files have no error and no warning."""
     run = segdsl("check", "examples/summer_sale.seg", "examples/lifecycle.seg")
-    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "no problems in 2 files\n")
 
 
 def test_check_reports_every_error_and_warning(tmp_path):
@@ -118,6 +118,7 @@ def test_check_reports_every_error_and_warning(tmp_path):
         '  segment b = country != "FR"\n'
         "              ^^^^^^^^^^^^^^^\n"
         "  hint: add 'or country is null' to keep them\n"
+        "1 error, 1 warning in 2 files\n"
     )
 
 
@@ -169,10 +170,10 @@ def test_csv_without_id_column(tmp_path):
 
 
 def test_usage_errors_exit_2():
-    """A missing argument is a usage error with status 2."""
-    run = segdsl("eval", "examples/lifecycle.seg")
-    assert run.returncode == 2
-    assert "the following arguments are required: --data" in run.stderr
+    """eval without data (no --data, no project file naming one) is a usage error, status 2."""
+    run = segdsl("eval", "examples/lifecycle.seg", "--isolated")
+    assert (run.returncode, run.stdout, run.stderr) == (
+        2, "", 'segdsl: eval needs --data DATA (or data = "..." in the project file)\n')
 
 
 def test_version():

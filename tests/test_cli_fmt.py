@@ -67,13 +67,15 @@ def test_a_syntax_error_is_shown_with_a_caret(rule_files, tmp_path, capsys) -> N
     assert carets.strip() and set(carets.strip()) == {"^"}
 
 
-def test_a_missing_file_stops_before_anything_changes(rule_files, tmp_path, capsys) -> None:
-    """A missing file is one line on stderr, exit status 2, and no file rewritten."""
+def test_a_missing_file_is_reported_and_the_others_formatted(rule_files, tmp_path,
+                                                             capsys) -> None:
+    """A missing file is one line on stderr; the other files are still rewritten; status 2."""
     messy, _ = rule_files
     missing = tmp_path / "missing.seg"
-    assert main(["fmt", str(messy), str(missing)]) == 2
-    assert messy.read_text(encoding="utf-8") == UNFORMATTED
-    assert capsys.readouterr() == ("", f"segdsl: {missing}: no such file\n")
+    assert main(["fmt", str(missing), str(messy)]) == 2
+    assert messy.read_text(encoding="utf-8") == FORMATTED
+    assert capsys.readouterr() == (f"reformatted {messy}\n",
+                                   f"segdsl: {missing}: no such file\n")
 
 
 def test_python_dash_m_segdsl_fmt(rule_files) -> None:
