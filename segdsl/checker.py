@@ -600,7 +600,7 @@ class Checker:
                               hint=f"{name}(...)")
         hint = _did_you_mean(name, candidates, "a field, segment, period or def")
         if name.lower() in _CLOCK_WORDS:
-            hint = "did you mean 'now'? (the evaluation time: now - 30d)"
+            hint = "did you mean today (the day, a date) or now (the evaluation time)?"
         elif hint is None and len(node.path) == 1 and name.isupper():
             hint = f'did you mean the text "{name}"? (text is written in quotes)'
         return CheckError(f"unknown name '{name}'", node.span, hint=hint)
@@ -1745,8 +1745,8 @@ def _given(number: int) -> str:
     return f"{number} {'was' if number == 1 else 'were'} given"
 
 
-#: Names users reach for when they mean ``now``.
-_CLOCK_WORDS = frozenset({"today", "yesterday", "tomorrow", "current_date", "current_time",
+#: Names users reach for when they mean ``today`` or ``now``.
+_CLOCK_WORDS = frozenset({"yesterday", "tomorrow", "current_date", "current_time",
                           "current_timestamp", "sysdate", "getdate"})
 
 

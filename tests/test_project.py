@@ -72,16 +72,17 @@ def test_the_project_file_is_found_from_the_current_directory_upward(project):
 
 
 def test_the_schema_of_the_project_makes_the_issues_typos_check_errors(project):
-    """With the project's schema, contry, orders.totl, today and FR are errors with hints."""
+    """With the project's schema, contry, orders.totl, yesterday and FR are errors with hints."""
     options = Project.find().options()
     assert check_messages('segment a = contry == "FR"\n'
                           'segment b = sum(orders.totl, within = 30d) > 100\n'
-                          'segment c = last_order_at > today - 30d\n'
+                          'segment c = last_order_at > yesterday - 30d\n'
                           'segment d = country == FR\n'
                           'segment e = events("vist", 30d) > 1\n', **options) == [
         (1, 13, "unknown name 'contry'", "did you mean 'country'?"),
         (2, 17, "unknown field 'totl' of the elements of orders", "did you mean 'total'?"),
-        (3, 29, "unknown name 'today'", "did you mean 'now'? (the evaluation time: now - 30d)"),
+        (3, 29, "unknown name 'yesterday'",
+         "did you mean today (the day, a date) or now (the evaluation time)?"),
         (4, 24, "unknown name 'FR'", 'did you mean the text "FR"? (text is written in quotes)'),
         (5, 20, "'vist' is never a value of 'type'",
          "did you mean 'visit'? ('type' is one of cart_abandoned, visit)"),
