@@ -159,7 +159,9 @@ def test_pytest_collects_the_same_cases(suite):
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "segdsl.pytest_plugin",
                            "-p", "no:cacheprovider", "-q", "rules.segtest.toml"],
                           cwd=suite, capture_output=True, text=True, timeout=120, check=False,
-                          env={"PYTHONPATH": str(ROOT), "PATH": ""})
+                          # Installed, segdsl registers the plugin itself: load it once, by -p.
+                          env={"PYTHONPATH": str(ROOT), "PATH": "",
+                               "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert done.returncode == 1, done.stdout + done.stderr
     assert "customer 7 should be in undecided, but is not\n    undecided -> false\n" \
         in done.stdout
