@@ -42,11 +42,6 @@ class Duration:
             return relativedelta(months=self.amount)
         return relativedelta(years=self.amount)
 
-    def exact(self) -> dt.timedelta | None:
-        """The exact length, or None for months and years."""
-        step = self.step()
-        return step if isinstance(step, dt.timedelta) else None
-
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
 
@@ -163,8 +158,3 @@ def backwards(step: dt.timedelta | relativedelta) -> bool:
 def day_start(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
     """The first instant of ``day`` in ``zone``."""
     return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
-
-
-def period_bounds(period: Period, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
-    """``(first instant, first instant after)`` of a period's whole days in ``zone``."""
-    return day_start(period.start, zone), day_start(period.end + dt.timedelta(days=1), zone)
