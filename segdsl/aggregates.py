@@ -414,7 +414,7 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     if node.function == "exists" and plain_count:
         return lambda ctx: bool(outer(ctx)[0])
 
-    values_path = f"{list_path}.{value_path}"
+    values_path = f"{list_path}.{value_path}" if value_path else list_path
     pick = None if loose_values else {"first": 0, "last": -1}.get(node.function)
 
     def aggregate(ctx: Context):
