@@ -49,6 +49,8 @@ NUMBER_RULES = [
     "not (a == 2 or b > 1)", "a == 2 and a != 3 and b > 1",
     "a > 0 and not (a in [1, 2])", "a > 0 and not (a not in [1, 2])",
     "2 == a", "1 != a", "0 == a", "1.5 == a",
+    "a > 1 and true", "a > 1 or false", "not (a > 1 and false)", "a > 1 or null",
+    "a > 1 and not null", "false or a > 1", "not (a > 1 or true)",
 ]
 
 TEXTS = ["FR", "BE", "F", "R", "", "fr", "XFR", "FRX"]
