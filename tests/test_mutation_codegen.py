@@ -195,3 +195,18 @@ def test_an_operand_retested_from_its_own_reads():
     assert str(caught.value) == "customer 1, field c: cannot evaluate str 'x' > int 1"
     assert segment.filter([{"id": 2, "a": 2, "b": 1, "c": 2}, {"id": 3, "a": 1, "b": 2, "c": "x"}],
                           now=NOW) == [{"id": 2, "a": 2, "b": 1, "c": 2}]
+
+
+@pytest.mark.parametrize("rule", ["a between b and 2", "a between 0 and b", "a > b", "b <= a"])
+@pytest.mark.parametrize("record", [{"id": 1, "a": 1.5, "b": True}, {"id": 2, "a": 1.5, "b": False},
+                                    {"id": 3, "a": True, "b": 2}], ids=["true", "false", "bool a"])
+def test_ordering_a_boolean_against_a_number_is_bad_data_on_every_path(rule, record):
+    """The reference leaves it open; matches and filter (generated code first) must then do
+    what explain (the closures alone) does: report bad data."""
+    segment = segdsl.compile(rule)
+    with pytest.raises(segdsl.DataError):
+        segment.explain(record, now=NOW)
+    with pytest.raises(segdsl.DataError):
+        segment.matches(record, now=NOW)
+    with pytest.raises(segdsl.DataError):
+        segment.filter([record], now=NOW)
