@@ -158,3 +158,8 @@ def backwards(step: dt.timedelta | relativedelta) -> bool:
 def day_start(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
     """The first instant of ``day`` in ``zone``."""
     return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
+
+
+def period_bounds(period: Period, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    """``(first instant, first instant after)`` of a period's whole days in ``zone``."""
+    return day_start(period.start, zone), day_start(period.end + dt.timedelta(days=1), zone)
