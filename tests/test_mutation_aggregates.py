@@ -87,3 +87,14 @@ def test_a_where_over_nested_lists_names_the_item():
                                     {"items": [{"price": 2}, {"price": "x"}]}]}
     assert data_error("count(orders.items, where = price > 1) == 1", customer) == (
         "customer 1, field orders[1].items[1].price: expected a number, found 'x'")
+
+
+def test_tuples_and_arrays_inside_lists_of_unknown_records_are_lists():
+    """Without a schema, a tuple or a numpy array met on a value's path is a list too."""
+    import numpy as np
+
+    customer = {"id": 1, "baskets": [{"lines": (1, 2)}, {"lines": np.array([3, 4])},
+                                     {"lines": [5]}]}
+    assert members("count(baskets.lines) == 5", customer)
+    assert members("sum(baskets.lines) == 15", customer)
+    assert members("max(baskets.lines) == 5", customer)
