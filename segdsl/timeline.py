@@ -42,11 +42,6 @@ class Duration:
             return relativedelta(months=self.amount)
         return relativedelta(years=self.amount)
 
-    def exact(self) -> dt.timedelta | None:
-        """The exact length, or None for months and years."""
-        step = self.step()
-        return step if isinstance(step, dt.timedelta) else None
-
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
 

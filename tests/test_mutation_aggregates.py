@@ -1,0 +1,100 @@
+"""Aggregations on hand-worked data: finishing a list of values (count, sum,
+avg, min, max, first, last), nested lists, and the messages of bad data."""
+
+from __future__ import annotations
+
+import pytest
+
+import segdsl
+
+NOW = "2026-07-15T12:00:00Z"
+
+
+def members(rule: str, customer: dict) -> bool:
+    """Whether ``customer`` is in the segment ``rule``."""
+    return segdsl.loads(f"segment s = {rule}").evaluate([customer], now=NOW).members["s"] == [
+        customer["id"]]
+
+
+def data_error(rule: str, customer: dict) -> str:
+    """The message of the DataError evaluating ``rule`` for ``customer`` raises."""
+    with pytest.raises(segdsl.DataError) as caught:
+        segdsl.loads(f"segment s = {rule}").evaluate([customer], now=NOW)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("rule, values, message", [
+    ("max(scores) > 1", [3, True, 5], "values cannot be compared: [3, True, 5]"),
+    ('max(scores) == "b"', ["b", 1], "values cannot be compared: ['b', 1]"),
+    ("sum(scores) == 3", [1, "2"], "expected a number, found '2'"),
+    ("avg(scores) > 1", [1, True], "expected a number, found True"),
+    ("sum(scores) > 1", [10 ** 400, 1.5], "the sum is too large for a number"),
+    ("avg(scores) > 1", [10 ** 400, 1], "the average is too large for a number"),
+])
+def test_bad_values_of_a_plain_list_name_the_list(rule, values, message):
+    """Values an aggregation cannot finish are bad data naming the list itself, no trailing dot."""
+    assert data_error(rule, {"id": 1, "scores": values}) == f"customer 1, field scores: {message}"
+
+
+@pytest.mark.parametrize("rule, values, expected", [
+    ("avg(scores) == 2.5", [2, 3, None], True),
+    ("avg(scores) is null", [None, None], True),
+    ("avg(scores) is null", [], True),
+    ("sum(scores) == 0", [None], True),
+    ("sum(scores) == 5.5", [2, None, 3.5], True),
+    ("count(scores) == 2", [2, None, 3.5], True),
+    ("exists(scores)", [None], False),
+    ("exists(scores)", [0], True),
+    ('min(scores) == "a"', ["b", "a", None], True),
+    ("min(scores) == -1", [3, -1, 2], True),
+    ("max(scores) == 3", [3, -1, 2], True),
+    ("max(scores) == true", [True, False], True),
+    ("max(scores) is null", [None], True),
+    ("first(scores) == 3", [3, 4], True),
+    ("last(scores) == 4", [3, 4], True),
+    ("first(scores) is null", [], True),
+    ("last(scores) is null", [], True),
+])
+def test_finishing_a_plain_list(rule, values, expected):
+    """Each aggregation of a plain list gives the value worked out by hand; nulls are left out."""
+    assert members(rule, {"id": 1, "scores": values}) is expected
+
+
+def test_values_of_nested_lists_are_flattened():
+    """count and sum over lists inside lists count every innermost value."""
+    customer = {"id": 1, "baskets": [{"lines": [1, 2]}, {"lines": [3]}, {"lines": []}],
+                "orders": [{"items": [{"price": 1}, {"price": 2}]}, {"items": [{"price": 3}]}]}
+    assert members("count(baskets.lines) == 3", customer)
+    assert members("sum(orders.items.price) == 6", customer)
+    assert members("max(orders.items.price) == 3", customer)
+    assert members("count(orders.items, where = price > 1) == 2", customer)
+
+
+@pytest.mark.parametrize("orders, message", [
+    ([{"items": [{"price": 1}]}, {"items": 5}], "field orders[1].items: expected a list, found int"),
+    ([{"items": [{"price": 1}, {"price": "x"}]}],
+     "field orders.items.price: expected a number, found 'x'"),
+])
+def test_bad_nested_lists_name_the_element(orders, message):
+    """Bad data inside nested lists names the element holding it."""
+    assert data_error("sum(orders.items.price) == 6", {"id": 1, "orders": orders}) == (
+        f"customer 1, {message}")
+
+
+def test_a_where_over_nested_lists_names_the_item():
+    """A bad value met by a 'where' inside nested lists names the item by its indexes."""
+    customer = {"id": 1, "orders": [{"items": [{"price": 1}]},
+                                    {"items": [{"price": 2}, {"price": "x"}]}]}
+    assert data_error("count(orders.items, where = price > 1) == 1", customer) == (
+        "customer 1, field orders[1].items[1].price: expected a number, found 'x'")
+
+
+def test_tuples_and_arrays_inside_lists_of_unknown_records_are_lists():
+    """Without a schema, a tuple or a numpy array met on a value's path is a list too."""
+    import numpy as np
+
+    customer = {"id": 1, "baskets": [{"lines": (1, 2)}, {"lines": np.array([3, 4])},
+                                     {"lines": [5]}]}
+    assert members("count(baskets.lines) == 5", customer)
+    assert members("sum(baskets.lines) == 15", customer)
+    assert members("max(baskets.lines) == 5", customer)
