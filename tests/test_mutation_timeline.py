@@ -72,16 +72,16 @@ def counted(window: str, now: dt.datetime) -> int:
     return found
 
 
-@pytest.mark.parametrize("window, found", [("1m", 1), ("1y", 1), ("2h", 1), ("1d", 1),
-                                           ("-1m", 0), ("-2h", 0)])
+@pytest.mark.parametrize("window, found", [("1m", 1), ("1y", 1), ("2h", 1), ("1d", 1)])
 def test_a_window_reaching_before_year_one_starts_at_the_first_instant(window, found):
     """An hour into year 1, a window back past the calendar's start holds all until now."""
     assert counted(window, dt.datetime(1, 1, 1, 1, tzinfo=UTC)) == found
 
 
-@pytest.mark.parametrize("window, found", [("-5h", 0), ("-1m", 0), ("5h", 1), ("1m", 1)])
-def test_a_window_reaching_past_year_9999_is_empty(window, found):
-    """An hour before the calendar ends, a negative window, forward past its end, holds nothing."""
+@pytest.mark.parametrize("window, found", [("5h", 1), ("1m", 1), ("1h", 0), ("2h", 1)])
+def test_a_window_an_hour_before_the_calendar_ends_holds_the_order_before_now(window, found):
+    """An hour before year 9999 ends, a window back holds the order at 22:00 when it starts
+    before it: `1h` starts at 22:00 exactly, which it leaves out."""
     assert counted(window, dt.datetime(9999, 12, 31, 23, tzinfo=UTC)) == found
 
 
