@@ -82,18 +82,13 @@ class _Status:
 def _read_rule_file(path: str) -> str:
     if path == STDIN:
         return sys.stdin.read()
+    from segdsl.project import read_text
+
     try:
         # newline="": line endings as they are, so that fmt keeps CRLF files CRLF.
-        with open(path, encoding="utf-8", newline="") as file:
-            return file.read()
-    except FileNotFoundError:
-        raise _UsageFailure(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise _UsageFailure(f"{path}: is a directory, not a rule file") from None
-    except UnicodeDecodeError as error:
-        raise _UsageFailure(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except OSError as error:
-        raise _UsageFailure(f"{path}: cannot read ({error.strerror})") from None
+        return read_text(path, "a rule file", newline="")
+    except UsageError as error:
+        raise _UsageFailure(error.message) from None
 
 
 def _expand(paths: Iterable[str], status: _Status, suffix: str = RULE_SUFFIX) -> list[str]:

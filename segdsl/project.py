@@ -180,17 +180,28 @@ def _quiet_toml(text: str) -> dict[str, Any]:
         return {"tool": {"segdsl": {}}}  # reading it again reports the error with its place
 
 
-def _read(path: Path) -> str:
+def read_text(path: Path | str, kind: str, newline: str | None = None) -> str:
+    """The UTF-8 text of the file at ``path`` (``kind`` names what it should be
+    in messages: "a TOML file", "a rule file").
+
+    Raises:
+        UsageError: the file is missing, a directory, not UTF-8 or unreadable.
+    """
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline=newline) as file:
+            return file.read()
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, not a TOML file") from None
+        raise UsageError(f"{path}: is a directory, not {kind}") from None
     except UnicodeDecodeError as error:
         raise UsageError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     except OSError as error:
         raise UsageError(f"{path}: cannot read ({error.strerror})") from None
+
+
+def _read(path: Path) -> str:
+    return read_text(path, "a TOML file")
 
 
 def import_functions(spec: str, root: Path) -> Functions:
