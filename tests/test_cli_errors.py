@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from segdsl import cli
+from command_line import run
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-07-15T12:00:00Z"
@@ -32,13 +31,6 @@ def rendered_problems(path: Path) -> str:
         '  segment c = country != "FR"\n'
         "              ^^^^^^^^^^^^^^^\n"
         "  hint: add 'or country is null' to keep them\n")
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    """``(status, stdout, stderr)`` of the command line run in this process."""
-    status = cli.main(list(args))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 @pytest.fixture

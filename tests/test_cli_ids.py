@@ -5,18 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from segdsl import cli
+from command_line import run
 
 NOW = "2026-07-15T12:00:00Z"
 RULES = 'segment a = name == "ann"\nsegment b = name == "bob"\n'
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    """``(status, stdout, stderr)`` of the command line run in this process."""
-    status = cli.main(list(args))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from command_line import run
 
-from segdsl import cli
 from segdsl.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,13 +52,6 @@ TYPOS_REPORT = (
     "  segment d = country == FR\n"
     "                         ^^\n"
     '  hint: did you mean the text "FR"? (text is written in quotes)\n')
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    """``(status, stdout, stderr)`` of the command line run in this process."""
-    status = cli.main(list(args))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 @pytest.fixture

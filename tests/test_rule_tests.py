@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from command_line import run
 
 from segdsl import cli
 from segdsl.testing import load_cases, run_case
@@ -24,13 +25,6 @@ name = "one visit is not enough"
 id = 7
 events = [{ type = "visit", at = 2026-07-10T08:00:00Z }]
 '''
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    """``(status, stdout, stderr)`` of the command line run in this process."""
-    status = cli.main(list(args))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 @pytest.fixture
