@@ -70,7 +70,6 @@ import decimal
 import math
 import os
 import re
-import time as clock
 import types
 import zoneinfo
 from collections.abc import Callable
@@ -81,6 +80,7 @@ import pandas as pd
 import pytest
 import reference
 from dateutil.relativedelta import relativedelta
+from host_zone import host_zone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -1684,17 +1684,8 @@ def test_everything_at_once_agrees_with_the_reference():
 @pytest.fixture
 def new_york():
     """The process's own zone set to America/New_York for the test."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "America/New_York"
-    clock.tzset()
-    try:
+    with host_zone("America/New_York"):
         yield
-    finally:
-        if before is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = before
-        clock.tzset()
 
 
 def test_the_host_zone_changes_nothing(new_york):

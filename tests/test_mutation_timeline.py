@@ -10,10 +10,10 @@ is converted to it. The test process runs in UTC, so a zone far from UTC
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 
 import pytest
+from host_zone import host_zone
 
 import segdsl
 
@@ -103,17 +103,8 @@ def host_in_kolkata():
     """The process's own timezone set to Asia/Kolkata (UTC+5:30) for one test."""
     if not hasattr(time, "tzset"):
         pytest.skip("the host timezone can only be changed where time.tzset exists")
-    saved = os.environ.get("TZ")
-    os.environ["TZ"] = "Asia/Kolkata"
-    time.tzset()
-    try:
+    with host_zone("Asia/Kolkata"):
         yield
-    finally:
-        if saved is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = saved
-        time.tzset()
 
 
 def test_times_read_from_data_are_shown_in_utc_whatever_the_host_zone(host_in_kolkata):
