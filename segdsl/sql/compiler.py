@@ -1,0 +1,974 @@
+"""From checked trees to one SQL query computing every segment of a file.
+
+The query is built as a ``sqlglot`` expression tree, directly from the
+checked tree (never by writing SQL text and transpiling it). Its shape::
+
+    WITH g1 AS (                           -- one scan of orders for the customers
+        SELECT s1.customer_id AS k,
+               COUNT(*) FILTER (WHERE <window and where of aggregation 1>) AS a1,
+               SUM(...) FILTER (WHERE ...) AS a2, ...
+        FROM orders AS s1 GROUP BY s1.customer_id),
+         g2 AS (... FROM events AS s1 GROUP BY s1.customer_id)
+    SELECT s0.id AS customer_id, (<rule of segment 1>) IS TRUE AS "seg1", ...
+    FROM customers AS s0 LEFT JOIN g1 ON g1.k = s0.id LEFT JOIN g2 ON g2.k = s0.id
+
+Every aggregation is computed once however many segments use it; the
+aggregations over one list (in one *group*) share one scan of its table,
+grouped by the owner (the customer, or for a list nested in an element, the
+element). An aggregation inside another's ``where`` is computed in a group of
+its own, before: a ``where`` over orders that reads ``count(items)`` joins the
+items counted per order, and one that reads ``days_since_last_order`` joins
+the value computed per customer in an earlier group. Scope depths of the
+checked tree map to table aliases: ``s0`` is the customer, ``s1``, ``s2``, ...
+the elements of the lists of a scan, outermost first.
+
+The values follow the Python engine exactly (see the README for the rules):
+
+- Numbers are ``DOUBLE``; integer literals beyond 2**53, which no double
+  holds exactly, are refused. Division and modulo by zero are null; a NaN
+  result (``inf - inf``) is null; modulo takes the divisor's sign, as Python's.
+- Datetimes are ``TIMESTAMPTZ`` instants; a datetime meets a date by its
+  calendar day in the configured zone. Durations of hours, days and weeks are
+  exact microseconds; months and years step the zone's calendar, wall clocks
+  read back as python-dateutil reads them. A result outside the years 1 to
+  9999 stops the query with an error, as the Python engine raises one.
+- Windows: ``within = 30d`` holds the elements stamped after ``now - 30d`` and
+  at or before ``now``; a period holds its whole days in the zone; elements
+  stamped after ``now`` are never counted; undated elements are counted only
+  without a window, and are never ``first`` or ``last``.
+- ``first``/``last`` go by timestamp, ties broken by the list's order column
+  (``orders.id`` by default); a list without one refuses them where ties
+  could change the answer.
+- **Sums**: ``sum`` is defined, order-independently, as the sum of the values
+  each rounded to 9 decimals (``round(v * 1e9)``, halves away from zero),
+  computed exactly (``HUGEINT``), then the nearest double to that exact sum
+  (:func:`segdsl.sql.sums.exact_sum` is the same definition in Python).
+  ``avg`` is that sum divided by the count.
+
+Anything not covered yet raises :class:`~segdsl.errors.CheckError` naming the
+construct and the dialect, before any data is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+from sqlglot import exp
+
+from segdsl import checked as c
+from segdsl import types as t
+from segdsl.errors import CheckError, SegdslError
+from segdsl.sql.dialects import dialect as find_dialect
+from segdsl.sql.dialects.base import Dialect, binary, case, wrap
+from segdsl.sql.layout import Layout, ListTable
+from segdsl.timeline import UTC, Duration, Period, day_start, in_zone
+
+_UNITS_US = {"h": 3_600_000_000, "d": 86_400_000_000, "w": 7 * 86_400_000_000}
+# Beyond this, a window reaches before year 1 from any now: it has no start.
+_TEN_THOUSAND_YEARS_US = 10_000 * 366 * 86_400_000_000
+_EXACT_INTEGERS = 2 ** 53
+_SCALE = 9  # decimals kept of each summed value
+_FIRST_INSTANT = "0001-01-01 00:00:00+00:00"
+_LAST_INSTANT = "9999-12-31 23:59:59.999999+00:00"
+_DOUBLE = exp.DataType.build("DOUBLE")
+_SCALAR_TYPES = {"number": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN",
+                 "date": "DATE", "datetime": "TIMESTAMPTZ"}
+_COMPARISONS = {c.Operator.EQ: exp.EQ, c.Operator.NE: exp.NEQ, c.Operator.LT: exp.LT,
+                c.Operator.LE: exp.LTE, c.Operator.GT: exp.GT, c.Operator.GE: exp.GTE}
+
+
+@attrs.frozen
+class _Entry:
+    """What a scope depth of the checked tree is in a scan: the customer
+    (``table`` None) or the element of a list table, under alias ``s{position}``."""
+
+    position: int
+    table: ListTable | None
+
+    @property
+    def alias(self) -> str:
+        return f"s{self.position}"
+
+
+#: For each scope depth of the checked tree, its entry (None: not reachable from here).
+Scope = tuple[_Entry | None, ...]
+
+_CUSTOMER_SCOPE: Scope = (_Entry(0, None),)
+
+
+@attrs.define
+class _Group:
+    """The aggregations computed by one scan of a list's table.
+
+    Attributes:
+        name: the CTE's name (``g1``).
+        level: the owner's position (0: the customer).
+        ancestors: the tables of positions 0..level (None: customers).
+        chain: the tables scanned, outermost first (nested lists joined).
+        stage: groups of a lower stage are computed first.
+        columns: the aggregate expressions, aliased ``a1``, ``a2``, ...
+    """
+
+    name: str
+    level: int
+    ancestors: tuple[ListTable | None, ...]
+    chain: tuple[ListTable, ...]
+    stage: int
+    columns: list[exp.Expression] = attrs.field(factory=list)
+    index: dict[Any, str] = attrs.field(factory=dict)
+
+    def add(self, key: Any, expression: exp.Expression) -> exp.Column:
+        """A column computing ``expression`` (once per key)."""
+        name = self.index.get(key)
+        if name is None:
+            name = f"a{len(self.columns) + 1}"
+            self.index[key] = name
+            self.columns.append(exp.alias_(expression, name))
+        return exp.column(name, table=self.name)
+
+
+class QueryCompiler:
+    """Builds the query of a rule set's segments.
+
+    Args:
+        bodies: segment name to checked rule (the bodies of referenced
+            segments are found through ``body``).
+        body: resolves a segment name to its checked rule.
+        layout: where the lists live.
+        zone: the configured timezone.
+        dialect: the dialect's name.
+        now: the evaluation time, or None for a ``$now`` parameter.
+    """
+
+    def __init__(self, body: Callable[[str], c.Checked], layout: Layout, zone: dt.tzinfo,
+                 dialect: str = "duckdb", now: dt.datetime | None = None) -> None:
+        self.body = body
+        self.layout = layout
+        self.dialect: Dialect = find_dialect(dialect)
+        self.zone = zone
+        self.zone_name = zone_name(zone, self.dialect.name)
+        self._at = now
+        self._memo: dict[tuple[int, Scope], tuple[c.Checked, exp.Expression]] = {}
+        self._groups: dict[Any, _Group] = {}
+        self._aggregates: dict[Any, tuple[_Group, exp.Expression]] = {}
+        self._referring: list[str] = []
+
+    # ------------------------------------------------------------- the query
+
+    def query(self, names: Iterable[str]) -> exp.Select:
+        """The query giving each customer's id and one boolean column per segment."""
+        selected = [exp.alias_(exp.column(self.layout.id, table="s0"), "customer_id")]
+        for name in names:
+            condition = self._condition(self.body(name), _CUSTOMER_SCOPE, name)
+            member = exp.Is(this=wrap(condition), expression=exp.true())
+            selected.append(exp.alias_(member, exp.to_identifier(name, quoted=True)))
+        query = exp.select(*selected).from_(exp.alias_(exp.to_table(self.layout.customers),
+                                                       "s0", table=True))
+        for group in self._joined(selected, level=0):
+            query = query.join(exp.to_table(group.name), join_type="left",
+                               on=binary(exp.EQ, exp.column("k", table=group.name),
+                                         exp.column(self.layout.id, table="s0")))
+        query = query.order_by(exp.column("customer_id"))
+        for group in sorted(self._groups.values(), key=lambda g: (g.stage, g.name)):
+            query = query.with_(group.name, as_=self._scan(group))
+        return query
+
+    def _joined(self, expressions: Iterable[exp.Expression], level: int | None = None
+                ) -> list[_Group]:
+        """The groups ``expressions`` read (of the given level only, when given)."""
+        names = {column.table for e in expressions for column in e.find_all(exp.Column)}
+        by_name = {group.name: group for group in self._groups.values()}
+        return [by_name[name] for name in sorted(names, key=_natural)
+                if name in by_name and (level is None or by_name[name].level == level)]
+
+    def _scan(self, group: _Group) -> exp.Select:
+        """The CTE computing a group: one scan of its tables, grouped by owner."""
+        level, chain = group.level, group.chain
+        base = f"s{level + 1}"
+        owner = exp.column(chain[0].owner, table=base)
+        query = exp.select(exp.alias_(owner, "k"), *group.columns).from_(
+            exp.alias_(exp.to_table(chain[0].table), base, table=True))
+        for offset, table in enumerate(chain[1:], start=1):
+            outer, inner = f"s{level + offset}", f"s{level + offset + 1}"
+            query = query.join(exp.alias_(exp.to_table(table.table), inner, table=True),
+                               join_type="inner",
+                               on=binary(exp.EQ, exp.column(table.owner, table=inner),
+                                         exp.column(chain[offset - 1].key, table=outer)))
+        used = {column.table for e in group.columns for column in e.find_all(exp.Column)}
+        others = self._joined(group.columns)
+        needed = [position for position in range(level + 1) if f"s{position}" in used]
+        needed += [other.level + 1 for other in others if other.level < level]
+        deepest_join = min(needed, default=level + 1)
+        for position in range(level, deepest_join - 1, -1):
+            # Join the owner's ancestors up to the shallowest one read.
+            table = group.ancestors[position]
+            name = self.layout.customers if table is None else table.table
+            key = self.layout.id if table is None else table.key
+            query = query.join(exp.alias_(exp.to_table(name), f"s{position}", table=True),
+                               join_type="inner",
+                               on=binary(exp.EQ, exp.column(key, table=f"s{position}"),
+                                         self._identity(group, position)))
+        for other in others:
+            query = query.join(exp.to_table(other.name), join_type="left",
+                               on=binary(exp.EQ, exp.column("k", table=other.name),
+                                         self._identity(group, other.level)))
+        return query.group_by(owner.copy())
+
+    def _identity(self, group: _Group, position: int) -> exp.Expression:
+        """In ``group``'s scan, the key of the row at ``position`` (0: the customer's id)."""
+        level, chain = group.level, group.chain
+        if position <= level:
+            # The owner column of the row just below it.
+            below = chain[0] if position == level else group.ancestors[position + 1]
+            return exp.column(below.owner, table=f"s{position + 1}")
+        table = chain[position - level - 1]
+        if table.key is None:
+            raise self.dialect.refuse(f"reading the elements of {table.table} by key",
+                                      "its table has no key column")
+        return exp.column(table.key, table=f"s{position}")
+
+    # ------------------------------------------------------------- values
+
+    def value(self, node: c.Checked, scope: Scope) -> exp.Expression:
+        """The SQL expression of ``node`` in ``scope`` (a fresh copy)."""
+        key = (id(node), scope)
+        found = self._memo.get(key)
+        if found is None:
+            build = getattr(self, "_" + type(node).__name__.lower(), None)
+            if build is None:
+                raise self._refuse(node, type(node).__name__.lower())
+            found = (node, build(node, scope))
+            self._memo[key] = found
+        return found[1].copy()
+
+    def _condition(self, node: c.Checked, scope: Scope, what: str = "a condition"
+                   ) -> exp.Expression:
+        kind = self.kind(node)
+        if kind not in ("bool", "null"):
+            raise self._refuse(node, f"{what} of type {node.type}")
+        return self.value(node, scope)
+
+    def kind(self, node: c.Checked) -> str:
+        """The concrete type of ``node``'s values (``null`` for the null literal).
+
+        Raises:
+            CheckError: the type is only known when data is read.
+        """
+        if isinstance(node, c.Apply) and node.name == "coalesce":
+            kinds = {self.kind(arg) for arg in node.args} - {"null"}
+            if len(kinds) > 1:
+                raise self._refuse(node, "coalesce of values of different types")
+            return kinds.pop() if kinds else "null"
+        if isinstance(node, c.Binary) and node.type.name == "any":
+            return self.kind(node.left)
+        name = node.type.name
+        if name == "any":
+            raise self._refuse(node, "a value whose type is only known from the data",
+                               "declare its field's type in the schema")
+        return name
+
+    def _refuse(self, node: c.Checked | None, construct: str, why: str = "") -> CheckError:
+        error = self.dialect.refuse(construct, why)
+        syntax = node.syntax if node is not None else None
+        if syntax is not None and getattr(syntax, "span", None) is not None:
+            error.span = syntax.span
+        return error
+
+    # leaves
+
+    def _constant(self, node: c.Constant, scope: Scope) -> exp.Expression:
+        return self.literal(node.value, node.type, node)
+
+    def literal(self, value: Any, type_: t.Type, node: c.Checked | None = None
+                ) -> exp.Expression:
+        """A constant of the rules as SQL."""
+        if value is None:
+            sql_type = _SCALAR_TYPES.get(type_.name)
+            return exp.cast(exp.null(), sql_type) if sql_type else exp.null()
+        if isinstance(value, bool):
+            return exp.true() if value else exp.false()
+        if isinstance(value, int):
+            if abs(value) > _EXACT_INTEGERS:
+                raise self._refuse(node, f"the integer {value}",
+                                   "numbers are doubles, which hold integers exactly only up "
+                                   "to 2**53")
+            return exp.cast(exp.Literal.number(value), _DOUBLE)
+        if isinstance(value, float):
+            text = repr(value) if value == value and abs(value) != float("inf") else \
+                ("inf" if value > 0 else "-inf")
+            return exp.cast(exp.Literal.string(text), _DOUBLE)
+        if isinstance(value, str):
+            return exp.Literal.string(value)
+        if isinstance(value, dt.datetime):
+            return self.instant_literal(value, node)
+        if isinstance(value, dt.date):
+            return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+        if isinstance(value, Duration):
+            return exp.Literal.number(self._micros(value, node))
+        raise self._refuse(node, f"a constant {type_}")
+
+    def instant_literal(self, moment: dt.datetime, node: c.Checked | None = None
+                        ) -> exp.Expression:
+        try:
+            text = in_zone(moment, UTC).isoformat(sep=" ")
+        except ValueError:
+            raise self._refuse(node, f"the instant {moment.isoformat()}",
+                               "it is outside the years 1 to 9999 in UTC") from None
+        return exp.cast(exp.Literal.string(text), "TIMESTAMPTZ")
+
+    def _micros(self, duration: Duration, node: c.Checked | None) -> int:
+        if duration.is_calendar:
+            raise self._refuse(node, f"the calendar duration {duration} as a length of time")
+        return duration.amount * _UNITS_US[duration.unit]
+
+    def _listof(self, node: c.ListOf, scope: Scope) -> exp.Expression:
+        raise self._refuse(node, "a list of values outside 'in'")
+
+    def _now(self, node: c.Now | None, scope: Scope) -> exp.Expression:
+        return self.now()
+
+    def now(self) -> exp.Expression:
+        """The evaluation time: a literal, or the dialect's parameter."""
+        if self._at is None:
+            return self.dialect.now()
+        return self.instant_literal(self._at)
+
+    def _field(self, node: c.Field, scope: Scope) -> exp.Expression:
+        entry = scope[node.depth] if node.depth < len(scope) else None
+        if entry is None:
+            raise self._refuse(node, f"reading '{node.dotted}' of an enclosing element from an "
+                               "aggregation over another list")
+        if len(node.path) > 1:
+            raise self._refuse(node, f"the nested field '{node.dotted}'")
+        name = node.path[0]
+        type_ = node.type
+        if type_.is_list and (type_.element is None or type_.element.is_record
+                              or entry.table is not None):
+            raise self._refuse(node, f"the list '{name}' as a value")
+        if type_.is_record:
+            raise self._refuse(node, f"the record '{name}' as a value")
+        column = self.layout.column(name) if entry.table is None else entry.table.column(name)
+        return exp.column(column, table=entry.alias)
+
+    def _segmentref(self, node: c.SegmentRef, scope: Scope) -> exp.Expression:
+        if node.name in self._referring:
+            raise self._refuse(node, f"the cycle through segment '{node.name}'")
+        self._referring.append(node.name)
+        try:
+            body = self._condition(self.body(node.name), _customer_part(scope), node.name)
+        finally:
+            self._referring.pop()
+        return exp.Is(this=wrap(body), expression=exp.true())
+
+    # logic
+
+    def _not(self, node: c.Not, scope: Scope) -> exp.Expression:
+        return exp.not_(self._condition(node.operand, scope))
+
+    def _and(self, node: c.And, scope: Scope) -> exp.Expression:
+        return exp.and_(*(self._condition(o, scope) for o in node.operands))
+
+    def _or(self, node: c.Or, scope: Scope) -> exp.Expression:
+        return exp.or_(*(self._condition(o, scope) for o in node.operands))
+
+    def _isnull(self, node: c.IsNull, scope: Scope) -> exp.Expression:
+        if node.operand.type.name not in ("list",):
+            self.kind(node.operand)
+        test = exp.Is(this=wrap(self.value(node.operand, scope)), expression=exp.null())
+        return exp.not_(test) if node.negated else test
+
+    # comparisons and arithmetic
+
+    def _binary(self, node: c.Binary, scope: Scope) -> exp.Expression:
+        op = node.op
+        if op in _COMPARISONS:
+            return self._comparison(node, scope)
+        if op in (c.Operator.CONTAINS, c.Operator.STARTS_WITH, c.Operator.ENDS_WITH,
+                  c.Operator.MATCHES):
+            return self._text(node, scope)
+        return self._arithmetic(node, scope)
+
+    def _comparison(self, node: c.Binary, scope: Scope) -> exp.Expression:
+        kinds = {self.kind(node.left), self.kind(node.right)} - {"null"}
+        if len(kinds) > 1:
+            raise self._refuse(node, f"comparing values of types {' and '.join(sorted(kinds))}")
+        if kinds & {"list", "record", "period"} or (kinds == {"duration"} and not all(
+                _exact_durations(side) for side in (node.left, node.right))):
+            raise self._refuse(node, f"comparing {kinds.pop()} values")
+        return binary(_COMPARISONS[node.op], self.value(node.left, scope),
+                      self.value(node.right, scope))
+
+    def _text(self, node: c.Binary, scope: Scope) -> exp.Expression:
+        left, right = self.value(node.left, scope), self.value(node.right, scope)
+        d = self.dialect
+        if node.op is c.Operator.CONTAINS and node.left.type.is_list:
+            if self.kind(node.right) not in (_element_kind(node.left.type), "null"):
+                raise self._refuse(node, "looking in a list for a value of another type")
+            return d.list_contains(left, right)
+        for side in (node.left, node.right):
+            if self.kind(side) not in ("string", "null"):
+                raise self._refuse(node, f"'{node.op.value}' on a {side.type}")
+        if node.op is c.Operator.MATCHES:
+            if not (isinstance(node.right, c.Constant) and isinstance(node.right.value, str)):
+                raise self._refuse(node, "'matches' with a pattern that is not a constant")
+            pattern = node.pattern.pattern if node.pattern is not None else node.right.value
+            return d.regex_search(left, _without_surrogates(pattern))
+        name = {c.Operator.CONTAINS: "contains", c.Operator.STARTS_WITH: "starts_with",
+                c.Operator.ENDS_WITH: "ends_with"}[node.op]
+        return d.function(name, left, right)
+
+    def _arithmetic(self, node: c.Binary, scope: Scope) -> exp.Expression:
+        left_kind, right_kind = node.left.type.name, node.right.type.name
+        if "duration" in (left_kind, right_kind) and node.type.name in ("datetime", "date"):
+            return self._time_step(node, scope)
+        if node.op is c.Operator.SUBTRACT and node.type.name == "duration":
+            return self._difference(node, scope)
+        kinds = {self.kind(node.left), self.kind(node.right)} - {"null"}
+        if not kinds <= {"number"}:
+            raise self._refuse(node, f"'{node.op.value}' on {' and '.join(sorted(kinds))}")
+        left, right = self.value(node.left, scope), self.value(node.right, scope)
+        if node.op is c.Operator.DIVIDE:
+            result = binary(exp.Div, left, exp.Nullif(this=right, expression=_zero()))
+        elif node.op is c.Operator.MODULO:
+            result = self._modulo(left, right)
+        else:
+            kind = {c.Operator.ADD: exp.Add, c.Operator.SUBTRACT: exp.Sub,
+                    c.Operator.MULTIPLY: exp.Mul}[node.op]
+            result = binary(kind, left, right)
+        # inf - inf, 0 * inf: NaN, which rules read as null.
+        return exp.Nullif(this=result, expression=exp.cast(exp.Literal.string("NaN"), _DOUBLE))
+
+    def _modulo(self, left: exp.Expression, right: exp.Expression) -> exp.Expression:
+        """Python's ``a % b``: the remainder takes the divisor's sign; null for ``b == 0``."""
+        remainder = binary(exp.Mod, left, exp.Nullif(this=right, expression=_zero()))
+        differs = exp.and_(
+            binary(exp.NEQ, remainder, _zero()),
+            binary(exp.NEQ, binary(exp.LT, remainder.copy(), _zero()),
+                   binary(exp.LT, right.copy(), _zero())))
+        return case(differs, binary(exp.Add, remainder.copy(), right.copy()), remainder.copy())
+
+    def _negate(self, node: c.Negate, scope: Scope) -> exp.Expression:
+        if self.kind(node.operand) not in ("number", "duration", "null"):
+            raise self._refuse(node, f"negating a {node.operand.type}")
+        return exp.Neg(this=wrap(self.value(node.operand, scope)))
+
+    def _difference(self, node: c.Binary, scope: Scope) -> exp.Expression:
+        """``a - b`` of two datetimes or two dates: a duration in microseconds."""
+        kinds = {self.kind(node.left), self.kind(node.right)} - {"null"}
+        left, right = self.value(node.left, scope), self.value(node.right, scope)
+        if kinds == {"date"}:
+            return binary(exp.Mul, binary(exp.Sub, left, right),
+                          exp.Literal.number(_UNITS_US["d"]))
+        if kinds <= {"datetime"}:
+            d = self.dialect
+            return binary(exp.Sub, d.epoch_us(left), d.epoch_us(right))
+        raise self._refuse(node, f"subtracting {' and '.join(sorted(kinds))}")
+
+    def _time_step(self, node: c.Binary, scope: Scope) -> exp.Expression:
+        """``moment ± duration`` or ``duration + moment``, in the zone's calendar."""
+        moment_node, step_node = ((node.right, node.left) if node.left.type == t.DURATION
+                                  else (node.left, node.right))
+        duration = _duration_of(step_node)
+        if duration is None:
+            raise self._refuse(node, "a duration that is not a constant")
+        sign = -1 if node.op is c.Operator.SUBTRACT else 1
+        moment = self.value(moment_node, scope)
+        kind = self.kind(moment_node)
+        if abs(duration.amount) > 10_000 * 366 * 24:
+            raise self._refuse(node, f"a step of {duration}", "it leaves the years 1 to 9999")
+        if kind == "date":
+            return self._guarded_date(self._date_step(moment, duration, sign, node))
+        if kind != "datetime":
+            raise self._refuse(node, f"adding a duration to a {moment_node.type}")
+        return self._guarded_instant(self.shifted(moment, duration, sign))
+
+    def shifted(self, moment: exp.Expression, duration: Duration, sign: int) -> exp.Expression:
+        """``moment + sign * duration``: exact lengths, or steps of the zone's calendar."""
+        d = self.dialect
+        if not duration.is_calendar:
+            micros = sign * duration.amount * _UNITS_US[duration.unit]
+            return binary(exp.Add, moment, d.microseconds(exp.Literal.number(micros)))
+        months = sign * duration.amount * (12 if duration.unit == "y" else 1)
+        wall = binary(exp.Add, d.wall_clock(moment, self.zone_name), d.months(months))
+        return d.instant(wall, self.zone_name)
+
+    def _date_step(self, day: exp.Expression, duration: Duration, sign: int,
+                   node: c.Checked) -> exp.Expression:
+        if duration.unit == "h":
+            raise self._refuse(node, "adding hours to a date")
+        if duration.is_calendar:
+            months = sign * duration.amount * (12 if duration.unit == "y" else 1)
+            return exp.cast(binary(exp.Add, day, self.dialect.months(months)), "DATE")
+        days = sign * duration.amount * (7 if duration.unit == "w" else 1)
+        return binary(exp.Add, day, exp.cast(exp.Literal.number(days), "INTEGER"))
+
+    def _guarded_instant(self, moment: exp.Expression) -> exp.Expression:
+        outside = exp.not_(exp.Between(
+            this=wrap(moment), low=exp.cast(exp.Literal.string(_FIRST_INSTANT), "TIMESTAMPTZ"),
+            high=exp.cast(exp.Literal.string(_LAST_INSTANT), "TIMESTAMPTZ")))
+        return case(outside, self.dialect.fail("a date-time outside the years 1 to 9999"),
+                    moment.copy())
+
+    def _guarded_date(self, day: exp.Expression) -> exp.Expression:
+        outside = exp.not_(exp.Between(
+            this=wrap(day), low=exp.cast(exp.Literal.string("0001-01-01"), "DATE"),
+            high=exp.cast(exp.Literal.string("9999-12-31"), "DATE")))
+        return case(outside, self.dialect.fail("a date outside the years 1 to 9999"), day.copy())
+
+    def _todate(self, node: c.ToDate, scope: Scope) -> exp.Expression:
+        if self.kind(node.operand) not in ("datetime", "null"):
+            raise self._refuse(node, f"the day of a {node.operand.type}")
+        wall = self.dialect.wall_clock(self.value(node.operand, scope), self.zone_name)
+        return exp.cast(wall, "DATE")
+
+    def _coerce(self, node: c.Coerce, scope: Scope) -> exp.Expression:
+        raise self._refuse(node, "reading text as a date or datetime",
+                           "declare the field's type in the schema")
+
+    def _membership(self, node: c.Membership, scope: Scope) -> exp.Expression:
+        found = self._found(node, scope)
+        return exp.not_(found) if node.negated else found
+
+    def _found(self, node: c.Membership, scope: Scope) -> exp.Expression:
+        element = self.value(node.element, scope)
+        kind = self.kind(node.element)
+        container = node.container
+        if container.type.name == "string":
+            if kind not in ("string", "null"):
+                raise self._refuse(node, f"looking for a {node.element.type} in text")
+            return self.dialect.function("contains", self.value(container, scope), element)
+        if isinstance(container, c.Constant) and isinstance(container.value, tuple):
+            items = [self.literal(v, t.Type(kind)) for v in container.value
+                     if v is not None and _of_kind(v, kind)]
+            unknown = any(v is None for v in container.value)
+            return self._among(element, items, unknown)
+        if isinstance(container, c.ListOf):
+            for item in container.items:
+                if self.kind(item) not in (kind, "null"):
+                    raise self._refuse(node, "a list of values of several types")
+            return self._among(element, [self.value(i, scope) for i in container.items], False)
+        if container.type.is_list:
+            if _element_kind(container.type) not in (kind, "null") and kind != "null":
+                raise self._refuse(node, "looking in a list for a value of another type")
+            # Found: true; not found among items of which one is null: unknown.
+            items = self.value(container, scope)
+            d = self.dialect
+            has_null = binary(exp.GT, d.list_length(items), d.list_present(items.copy()))
+            return case(d.list_contains(items.copy(), element), exp.true(),
+                        case(has_null, exp.cast(exp.null(), "BOOLEAN"),
+                             d.list_contains(items.copy(), element.copy())))
+        raise self._refuse(node, f"'in' a {container.type}")
+
+    def _among(self, element: exp.Expression, items: list[exp.Expression], unknown: bool
+               ) -> exp.Expression:
+        """``element IN (items)``, a null item making a miss unknown, as SQL's IN does."""
+        if unknown:
+            items = [*items, exp.null()]
+        if not items:
+            return case(exp.Is(this=wrap(element), expression=exp.null()),
+                        exp.cast(exp.null(), "BOOLEAN"), exp.false())
+        return exp.In(this=wrap(element), expressions=items)
+
+    def _between(self, node: c.Between, scope: Scope) -> exp.Expression:
+        kinds = {self.kind(part) for part in (node.operand, node.low, node.high)} - {"null"}
+        if len(kinds) > 1 or kinds & {"list", "record", "period", "bool"}:
+            raise self._refuse(node, f"'between' on {' and '.join(sorted(kinds))}")
+        return exp.Between(this=wrap(self.value(node.operand, scope)),
+                           low=wrap(self.value(node.low, scope)),
+                           high=wrap(self.value(node.high, scope)))
+
+    # functions
+
+    def _apply(self, node: c.Apply, scope: Scope) -> exp.Expression:
+        from segdsl.functions import BUILTINS
+
+        builtin = BUILTINS.get(node.name)
+        if builtin is None or builtin.implementation is not node.function:
+            raise self._refuse(node, f"the Python function {node.name}()")
+        build = getattr(self, f"_call_{node.name}")
+        return build(node, [self.value(arg, scope) for arg in node.args])
+
+    def _call_lower(self, node: c.Apply, args: list[exp.Expression]) -> exp.Expression:
+        return self._ascii_only(node, args[0], "lower")
+
+    def _call_upper(self, node: c.Apply, args: list[exp.Expression]) -> exp.Expression:
+        return self._ascii_only(node, args[0], "upper")
+
+    def _ascii_only(self, node: c.Apply, text: exp.Expression, name: str) -> exp.Expression:
+        # Python maps some letters beyond ASCII otherwise (ß, ligatures): the query
+        # stops rather than give another answer.
+        d = self.dialect
+        beyond = d.regex_search(text, "[^\\x00-\\x7f]")
+        return case(beyond, d.fail(f"{name}() of text beyond ASCII is not supported by the "
+                                   f"{d.name} engine yet"), d.function(name, text.copy()))
+
+    def _call_length(self, node: c.Apply, args: list[exp.Expression]) -> exp.Expression:
+        kind = self.kind(node.args[0])
+        if kind == "list":
+            return exp.cast(self.dialect.list_length(args[0]), _DOUBLE)
+        if kind in ("string", "null"):
+            return exp.cast(self.dialect.function("length", args[0]), _DOUBLE)
+        raise self._refuse(node, f"length() of a {node.args[0].type}")
+
+    def _call_abs(self, node: c.Apply, args: list[exp.Expression]) -> exp.Expression:
+        return self.dialect.function("abs", args[0])
+
+    def _call_round(self, node: c.Apply, args: list[exp.Expression]) -> exp.Expression:
+        if len(node.args) > 1:
+            digits = node.args[1]
+            if not (isinstance(digits, c.Constant) and isinstance(digits.value, (int, float))
+                    and not isinstance(digits.value, bool) and int(digits.value) == 0):
+                raise self._refuse(node, "round() to decimals",
+                                   "Python rounds the exact binary value, half to even")
+        # Half to even, as Python's round: a tie is rounded to the even neighbour.
+        value = args[0]
+        d = self.dialect
+        tie = binary(exp.EQ, binary(exp.Sub, value, d.function("floor", value.copy())),
+                     exp.cast(exp.Literal.string("0.5"), _DOUBLE))
+        even = binary(exp.Mul, exp.cast(exp.Literal.number(2), _DOUBLE),
+                      d.function("round", binary(exp.Div, value.copy(),
+                                                 exp.cast(exp.Literal.number(2), _DOUBLE))))
+        return case(tie, even, d.function("round", value.copy()))
+
+    def _call_days_between(self, node: c.Apply, args: list[exp.Expression]) -> exp.Expression:
+        kinds = {self.kind(arg) for arg in node.args} - {"null"}
+        d = self.dialect
+        if kinds == {"date"}:
+            return exp.cast(binary(exp.Sub, args[1], args[0]), _DOUBLE)
+        if not kinds <= {"datetime"}:
+            raise self._refuse(node, "days_between() of a date and a datetime")
+        micros = binary(exp.Sub, d.epoch_us(args[1]), d.epoch_us(args[0]))
+        seconds = binary(exp.Div, exp.cast(micros, _DOUBLE),
+                         exp.cast(exp.Literal.number(1_000_000), _DOUBLE))
+        days = d.function("floor", binary(exp.Div, seconds,
+                                          exp.cast(exp.Literal.number(86_400), _DOUBLE)))
+        # Python divides exact microseconds; a double holds them exactly below 2**53.
+        beyond = binary(exp.GTE, d.function("abs", micros.copy()),
+                        exp.Literal.number(_EXACT_INTEGERS))
+        return case(beyond, d.fail("days_between() of instants more than 285 years apart"), days)
+
+    def _call_coalesce(self, node: c.Apply, args: list[exp.Expression]) -> exp.Expression:
+        self.kind(node)
+        return exp.Coalesce(this=args[0], expressions=args[1:])
+
+    def _population(self, node: c.Population, scope: Scope) -> exp.Expression:
+        raise self._refuse(node, node.kind)
+
+    def _window(self, node: c.Window, scope: Scope) -> exp.Expression:
+        raise self._refuse(node, "a window outside an aggregation")
+
+    # ------------------------------------------------------------- aggregations
+
+    def _aggregate(self, node: c.Aggregate, scope: Scope) -> exp.Expression:
+        source = node.source
+        if not isinstance(source, c.Field) or len(source.path) != 1:
+            raise self._refuse(node, "an aggregation over a list that is not a field")
+        owner = scope[source.depth] if source.depth < len(scope) else None
+        if owner is None:
+            raise self._refuse(node, "an aggregation over a list of an enclosing element")
+        element = source.type.element if source.type.is_list else None
+        if element is None or not element.is_record:
+            return self._plain_list(node, scope, owner)
+        return self._grouped(node, scope, owner)
+
+    def _plain_list(self, node: c.Aggregate, scope: Scope, owner: _Entry) -> exp.Expression:
+        """``count(tags)``, ``exists(tags)``: a list column of plain values."""
+        if owner.table is not None or node.value or node.where is not None:
+            raise self._refuse(node, f"{node.function}() over a list of plain values here")
+        if node.function not in ("count", "exists"):
+            raise self._refuse(node, f"{node.function}() over a list of plain values")
+        if node.window is not None:  # plain values have no time: no window holds any
+            return exp.cast(_zero(), _DOUBLE) if node.function == "count" else exp.false()
+        present = exp.Coalesce(this=self.dialect.list_present(self.value(node.source, scope)),
+                               expressions=[exp.Literal.number(0)])
+        if node.function == "count":
+            return exp.cast(present, _DOUBLE)
+        return binary(exp.GT, present, exp.Literal.number(0))
+
+    def _grouped(self, node: c.Aggregate, scope: Scope, owner: _Entry) -> exp.Expression:
+        level = owner.position
+        key = (node, tuple(e for e in scope[:node.source.depth + 1]))
+        found = self._aggregates.get(key)
+        if found is not None:
+            return found[1].copy()
+        parent = owner.table.path if owner.table is not None else ()
+        cuts = (0, *node.flatten)
+        nested = [node.value[a:b] for a, b in zip(cuts, cuts[1:])]
+        final = node.value[node.flatten[-1]:] if node.flatten else node.value
+        paths = [(*parent, *node.source.path)]
+        for part in nested:
+            paths.append((*paths[-1], *part))
+        chain = tuple(self.layout.list_table(p, self.dialect.name) for p in paths)
+        base = node.depth - len(node.flatten)
+        ancestors = tuple(e.table for e in scope[:node.source.depth + 1]
+                          if e is not None and e.position <= level)
+        inner: list[_Entry | None] = [e if e is not None and e.position <= level else None
+                                      for e in scope[:base]]
+        inner += [None] * (base - len(inner))
+        inner += [_Entry(level + 1 + i, table) for i, table in enumerate(chain)]
+        inner_scope: Scope = tuple(inner)
+        if len(final) > 1:
+            raise self._refuse(node, f"aggregating the nested field '{'.'.join(final)}'")
+        parts = self._aggregate_parts(node, inner_scope, chain, final, level)
+        references = [p for p in parts.values() if p is not None]
+        depends = self._joined(references)
+        stage = 1 + max((g.stage for g in depends), default=-1)
+        group_key = (level, ancestors, chain, stage)
+        group = self._groups.get(group_key)
+        if group is None:
+            group = _Group(f"g{len(self._groups) + 1}", level, ancestors, chain, stage)
+            self._groups[group_key] = group
+        reading = self._reading(node, group, parts)
+        self._aggregates[key] = (group, reading)
+        return reading.copy()
+
+    def _aggregate_parts(self, node: c.Aggregate, scope: Scope, chain: tuple[ListTable, ...],
+                         final: tuple[str, ...], level: int) -> dict[str, exp.Expression | None]:
+        """The SQL aggregates ``node`` needs, before they are placed in a group."""
+        outer = chain[0]
+        outer_alias = f"s{level + 1}"
+        stamp = (exp.column(outer.column(node.timestamp), table=outer_alias)
+                 if node.timestamp is not None else None)
+        conditions: list[exp.Expression] = []
+        if node.timestamp is not None and node.timestamp != outer.timestamp:
+            raise self._refuse(node, f"windows on '{node.timestamp}' of {outer.table}")
+        function = node.function
+        dated = function in ("first", "last")
+        if stamp is not None:
+            window = self._window_condition(node, stamp, dated)
+            if window is None:
+                return {"empty": None}
+            conditions.append(window)
+        elif node.window is not None:
+            return {"empty": None}
+        if node.where is not None:
+            conditions.append(self._condition(node.where, scope, "the 'where' of an aggregation"))
+        inner = chain[-1]
+        inner_alias = f"s{level + len(chain)}"
+        value = exp.column(inner.column(final[0]), table=inner_alias) if final else None
+        if final:
+            kind = _field_kind(inner, final[0])
+            if kind not in ("number", "string", "bool", "date", "datetime"):
+                raise self._refuse(node, f"{function}() of '{final[0]}', whose type is "
+                                   f"{kind or 'not declared'}")
+            if function in ("sum", "avg") and kind != "number":
+                raise self._refuse(node, f"{function}() of a {kind}")
+        where = exp.and_(*conditions) if conditions else None
+
+        def filtered(aggregate: exp.Expression) -> exp.Expression:
+            if where is None:
+                return aggregate
+            return exp.Filter(this=aggregate, expression=exp.Where(this=where.copy()))
+
+        if function in ("count", "exists"):
+            counted = exp.Count(this=value if value is not None else exp.Star())
+            return {"count": filtered(counted)}
+        if function in ("sum", "avg"):
+            units = exp.cast(self.dialect.function("round", binary(
+                exp.Mul, value, exp.cast(exp.Literal.number(10 ** _SCALE), _DOUBLE))), "HUGEINT")
+            parts = {"sum": filtered(exp.Sum(this=units))}
+            if function == "avg":
+                parts["count"] = filtered(exp.Count(this=value.copy()))
+            return parts
+        if function in ("min", "max"):
+            kind = exp.Min if function == "min" else exp.Max
+            return {"value": filtered(kind(this=value))}
+        return {"value": filtered(self._picked(node, chain, value, stamp, level))}
+
+    def _picked(self, node: c.Aggregate, chain: tuple[ListTable, ...],
+                value: exp.Expression | None, stamp: exp.Expression | None,
+                level: int) -> exp.Expression:
+        """``first``/``last``: the value of the earliest (latest) element."""
+        last = node.function == "last"
+        if value is None:
+            raise self._refuse(node, f"{node.function}() of whole elements")
+        if stamp is not None and len(chain) == 1 and value.name == stamp.name:
+            return (exp.Max if last else exp.Min)(this=value)
+        order: list[exp.Expression] = [stamp.copy()] if stamp is not None else []
+        for offset, table in enumerate(chain):
+            if table.order is None:
+                raise self._refuse(node, f"{node.function}() over {table.table}",
+                                   "elements stamped alike need an order column to break the "
+                                   "tie: name one in the layout")
+            order.append(exp.column(table.order, table=f"s{level + 1 + offset}"))
+        ordered = [exp.Ordered(this=part, desc=last, nulls_first=False) for part in order]
+        return exp.First(this=exp.Order(this=value, expressions=ordered))
+
+    def _window_condition(self, node: c.Aggregate, stamp: exp.Expression, dated: bool
+                          ) -> exp.Expression | None:
+        """Which elements the aggregation sees by time (None: none at all)."""
+        now = self.now()
+        until = binary(exp.LTE, stamp, now)
+        if node.window is None:
+            if dated:
+                return until
+            return exp.or_(until, exp.Is(this=stamp.copy(), expression=exp.null()))
+        value = node.window.value
+        if not isinstance(value, c.Constant):
+            raise self._refuse(node, "a window that is not a constant")
+        window = value.value
+        if isinstance(window, Period):
+            first, after = _period_bounds(window, self.zone)
+            parts = [binary(exp.GTE, stamp.copy(), self.instant_literal(first)), until]
+            if after is not None:
+                parts.append(binary(exp.LT, stamp.copy(), self.instant_literal(after)))
+            return exp.and_(*parts)
+        if not isinstance(window, Duration):
+            raise self._refuse(node, f"a window of {value.type}")
+        length = (window.amount * _UNITS_US[window.unit] if not window.is_calendar
+                  else window.amount * (12 if window.unit == "y" else 1) * 31 * _UNITS_US["d"])
+        if length > _TEN_THOUSAND_YEARS_US:
+            return until  # it starts before year 1 from any now: the beginning of time
+        if length < -_TEN_THOUSAND_YEARS_US:
+            return None  # it starts after year 9999: nothing
+        begin = self.shifted(self.now(), window, -1)
+        return exp.and_(binary(exp.GT, stamp.copy(), begin), until)
+
+    def _reading(self, node: c.Aggregate, group: _Group, parts: dict[str, Any]
+                 ) -> exp.Expression:
+        """How a scan's result reads ``node``'s value, from its group's columns."""
+        function = node.function
+        if "empty" in parts:  # a window that holds nothing
+            return {"count": exp.cast(_zero(), _DOUBLE), "exists": exp.false(),
+                    "sum": exp.cast(_zero(), _DOUBLE)}.get(
+                function, exp.cast(exp.null(), _SCALAR_TYPES.get(node.type.name, "DOUBLE")))
+        columns = {name: group.add(part.sql(self.dialect.name), part)
+                   for name, part in parts.items()}
+        zero = exp.Literal.number(0)
+        if function == "count":
+            return exp.cast(exp.Coalesce(this=columns["count"], expressions=[zero]), _DOUBLE)
+        if function == "exists":
+            return binary(exp.GT, exp.Coalesce(this=columns["count"], expressions=[zero]),
+                          zero.copy())
+        if function in ("sum", "avg"):
+            total = exp.Coalesce(this=self._exact(columns["sum"]),
+                                 expressions=[exp.cast(zero.copy(), _DOUBLE)])
+            if function == "sum":
+                return total
+            return case(binary(exp.GT, columns["count"], zero.copy()),
+                        binary(exp.Div, total, exp.cast(columns["count"].copy(), _DOUBLE)))
+        return columns["value"]
+
+    def _exact(self, units: exp.Expression) -> exp.Expression:
+        """The double nearest to ``units`` * 10**-9 (read from its decimal text,
+        which the database rounds correctly)."""
+        text = exp.DPipe(this=exp.cast(units, "VARCHAR"),
+                         expression=exp.Literal.string(f"e-{_SCALE}"))
+        return exp.cast(text, _DOUBLE)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def zone_name(zone: dt.tzinfo, dialect: str = "duckdb") -> str:
+    """The IANA name of a timezone, as databases know it.
+
+    Raises:
+        CheckError: the zone has no name (a fixed offset).
+    """
+    if zone is UTC or zone is None:
+        return "UTC"
+    key = getattr(zone, "key", None)  # zoneinfo
+    if isinstance(key, str):
+        return key
+    filename = getattr(zone, "_filename", None)  # dateutil's tz.gettz
+    if isinstance(filename, str):
+        name = filename.split("zoneinfo/", 1)[-1]
+        return "UTC" if name.upper() in ("UTC", "ETC/UTC", "ZULU") else name
+    raise CheckError(f"the timezone {zone!r} has no name the {dialect} engine knows: configure "
+                     f"it by name, such as 'Europe/Paris'")
+
+
+def _period_bounds(period: Period, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime | None]:
+    """The first instant of a period's days and the first after them (None: after 9999)."""
+    first = day_start(period.start, zone)
+    try:
+        after = day_start(period.end + dt.timedelta(days=1), zone)
+    except OverflowError:
+        after = None
+    return _clamped(first), None if after is None else _clamped(after)
+
+
+def _clamped(moment: dt.datetime) -> dt.datetime:
+    try:
+        return in_zone(moment, UTC)
+    except ValueError:
+        return (dt.datetime.min if moment.year == 1 else dt.datetime.max).replace(tzinfo=UTC)
+
+
+def _customer_part(scope: Scope) -> Scope:
+    """The scope of a segment's rule from inside ``scope``: the customer only."""
+    return scope[:1]
+
+
+def _zero() -> exp.Expression:
+    return exp.cast(exp.Literal.number(0), _DOUBLE)
+
+
+def _natural(name: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in name if ch.isdigit())
+    return (int(digits) if digits else 0, name)
+
+
+def _duration_of(node: c.Checked) -> Duration | None:
+    if isinstance(node, c.Constant) and isinstance(node.value, Duration):
+        return node.value
+    return None
+
+
+def _exact_durations(node: c.Checked) -> bool:
+    duration = _duration_of(node)
+    return duration is None or not duration.is_calendar
+
+
+def _element_kind(list_type: t.Type) -> str:
+    element = list_type.element
+    return element.name if element is not None else "any"
+
+
+def _field_kind(table: ListTable, name: str) -> str | None:
+    type_ = table.fields.get(name)
+    return type_.name if type_ is not None else None
+
+
+def _of_kind(value: Any, kind: str) -> bool:
+    """Whether a constant can equal a value of ``kind`` (a bool is never a number)."""
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "datetime":
+        return isinstance(value, dt.datetime)
+    if kind == "date":
+        return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+    return kind == "null"
+
+
+def _without_surrogates(text: str) -> str:
+    # A lone surrogate is no character: the Python engine reads it as U+FFFD.
+    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
+def compile_rules(rules: Any, names: Iterable[str] | None = None, *, dialect: str = "duckdb",
+                  now: dt.datetime | None = None, layout: Layout | None = None) -> exp.Select:
+    """The query computing the segments ``names`` (all by default) of ``rules``.
+
+    Raises:
+        CheckError: a construct the dialect cannot compute exactly (yet).
+    """
+    program = rules._program
+    options = program.options
+    layout = layout if layout is not None else Layout.from_schema(options.schema)
+    names = list(rules) if names is None else list(names)
+    compiler = QueryCompiler(program.body, layout, options.timezone or UTC, dialect, now)
+    try:
+        return compiler.query(names)
+    except SegdslError as error:
+        if error.source is None and rules.source is not None and error.span is not None:
+            error = error.located(rules.source, rules.file)
+        raise error from None
