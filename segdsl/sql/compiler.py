@@ -744,8 +744,10 @@ class QueryCompiler:
             conditions.append(window)
         elif node.window is not None:
             return {"empty": None}
+        chosen = None
         if node.where is not None:
-            conditions.append(self._condition(node.where, scope, "the 'where' of an aggregation"))
+            chosen = self._condition(node.where, scope, "the 'where' of an aggregation")
+            conditions.append(chosen)
         inner = chain[-1]
         inner_alias = f"s{level + len(chain)}"
         value = exp.column(inner.column(final[0]), table=inner_alias) if final else None
@@ -776,7 +778,19 @@ class QueryCompiler:
         if function in ("min", "max"):
             kind = exp.Min if function == "min" else exp.Max
             return {"value": filtered(kind(this=value))}
-        return {"value": filtered(self._picked(node, chain, value, stamp, level))}
+        parts = {"value": filtered(self._picked(node, chain, value, stamp, level))}
+        if stamp is not None and node.window is None and value is not None \
+                and value.name != stamp.name:
+            # When none of a customer's elements has a timestamp, the Python
+            # engine takes them in list order: the first is the list's first.
+            if len(chain) > 1:
+                raise self._refuse(node, f"{function}() through the nested lists of "
+                                   f"{chain[0].table}")
+            listed = self._picked(node, chain, value.copy(), None, level)
+            parts["listed"] = listed if chosen is None else exp.Filter(
+                this=listed, expression=exp.Where(this=chosen.copy()))
+            parts["stamped"] = exp.Count(this=stamp.copy())
+        return parts
 
     def _picked(self, node: c.Aggregate, chain: tuple[ListTable, ...],
                 value: exp.Expression | None, stamp: exp.Expression | None,
@@ -850,6 +864,10 @@ class QueryCompiler:
                 return total
             return case(binary(exp.GT, columns["count"], zero.copy()),
                         binary(exp.Div, total, exp.cast(columns["count"].copy(), _DOUBLE)))
+        if "listed" in columns:
+            untimed = binary(exp.EQ, exp.Coalesce(this=columns["stamped"], expressions=[zero]),
+                             zero.copy())
+            return case(untimed, columns["listed"], columns["value"])
         return columns["value"]
 
     def _exact(self, units: exp.Expression) -> exp.Expression:

@@ -93,11 +93,12 @@ class Layout:
                     id: str = "id",
                     tables: Mapping[str, str] | None = None,
                     keys: Mapping[str, str | None] | None = None,
-                    orders: Mapping[str, str | None] | None = None,
+                    order_by: Mapping[str, str | None] | None = None,
                     owners: Mapping[str, str] | None = None) -> Layout:
         """The default normalized layout for ``schema`` (the checker's default
         schema when None), with tables, keys, order columns and owner columns
-        renamed by dotted list path (``{"orders.items": "line_items"}``).
+        given by dotted list path (``tables={"orders.items": "line_items"}``,
+        ``keys=``, ``order_by=``, ``owners=``).
 
         A list of records other than ``orders``, ``orders.items`` and
         ``events`` gets a table named like its path (``visits``,
@@ -121,7 +122,7 @@ class Layout:
             element = type_.element
             listed = ListTable(
                 path, renamed.get(dotted, table), (owners or {}).get(dotted, owner),
-                (keys or {}).get(dotted, key), (orders or {}).get(dotted, order),
+                (keys or {}).get(dotted, key), (order_by or {}).get(dotted, order),
                 element.timestamp, dict(element.fields or {}))
             lists[path] = listed
             pending += [((*path, name), sub, listed)
