@@ -52,6 +52,8 @@ construct and the dialect, before any data is read.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -60,7 +62,7 @@ from sqlglot import exp
 
 from segdsl import checked as c
 from segdsl import types as t
-from segdsl.errors import CheckError, SegdslError
+from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.sql.dialects import dialect as find_dialect
 from segdsl.sql.dialects.base import Dialect, binary, case, wrap
 from segdsl.sql.layout import Layout, ListTable
@@ -76,8 +78,23 @@ _LAST_INSTANT = "9999-12-31 23:59:59.999999+00:00"
 _DOUBLE = exp.DataType.build("DOUBLE")
 _SCALAR_TYPES = {"number": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN",
                  "date": "DATE", "datetime": "TIMESTAMPTZ"}
-_COMPARISONS = {c.Operator.EQ: exp.EQ, c.Operator.NE: exp.NEQ, c.Operator.LT: exp.LT,
-                c.Operator.LE: exp.LTE, c.Operator.GT: exp.GT, c.Operator.GE: exp.GTE}
+_ADD = c.Operator["ADD"]
+_CONTAINS = c.Operator["CONTAINS"]
+_DIVIDE = c.Operator["DIVIDE"]
+_ENDS_WITH = c.Operator["ENDS_WITH"]
+_EQ = c.Operator["EQ"]
+_GE = c.Operator["GE"]
+_GT = c.Operator["GT"]
+_LE = c.Operator["LE"]
+_LT = c.Operator["LT"]
+_MATCHES = c.Operator["MATCHES"]
+_MODULO = c.Operator["MODULO"]
+_MULTIPLY = c.Operator["MULTIPLY"]
+_NE = c.Operator["NE"]
+_STARTS_WITH = c.Operator["STARTS_WITH"]
+_SUBTRACT = c.Operator["SUBTRACT"]
+_COMPARISONS = {_EQ: exp.EQ, _NE: exp.NEQ, _LT: exp.LT,
+                _LE: exp.LTE, _GT: exp.GT, _GE: exp.GTE}
 
 
 @attrs.frozen
@@ -120,10 +137,10 @@ class _Group:
     ancestors: tuple[ListTable | None, ...]
     chain: tuple[ListTable, ...]
     stage: int
-    columns: list[exp.Expression] = attrs.field(factory=list)
+    columns: list[exp.Expr] = attrs.field(factory=list)
     index: dict[Any, str] = attrs.field(factory=dict)
 
-    def add(self, key: Any, expression: exp.Expression) -> exp.Column:
+    def add(self, key: Any, expression: exp.Expr) -> exp.Column:
         """A column computing ``expression`` (once per key)."""
         name = self.index.get(key)
         if name is None:
@@ -154,9 +171,9 @@ class QueryCompiler:
         self.zone = zone
         self.zone_name = zone_name(zone, self.dialect.name)
         self._at = now
-        self._memo: dict[tuple[int, Scope], tuple[c.Checked, exp.Expression]] = {}
+        self._memo: dict[tuple[int, Scope], tuple[c.Checked, exp.Expr]] = {}
         self._groups: dict[Any, _Group] = {}
-        self._aggregates: dict[Any, tuple[_Group, exp.Expression]] = {}
+        self._aggregates: dict[Any, tuple[_Group, exp.Expr]] = {}
         self._referring: list[str] = []
         self._layered: set[str] = set()
         self._layer_index = 0
@@ -218,7 +235,7 @@ class QueryCompiler:
         self._layered = set(depth)
         return layers
 
-    def _layer(self, names: list[str], customers: exp.Expression, previous: int | None
+    def _layer(self, names: list[str], customers: exp.Expr, previous: int | None
                ) -> exp.Select:
         selected = [_alias(exp.column(self.layout.id, table="s0"), "customer_id")]
         for name in names:
@@ -245,7 +262,7 @@ class QueryCompiler:
                                          identity.copy()))
         return query
 
-    def _joined(self, expressions: Iterable[exp.Expression], level: int | None = None
+    def _joined(self, expressions: Iterable[exp.Expr], level: int | None = None
                 ) -> list[_Group]:
         """The groups ``expressions`` read (of the given level only, when given)."""
         names = {column.table for e in expressions for column in e.find_all(exp.Column)}
@@ -265,7 +282,7 @@ class QueryCompiler:
             query = query.join(_alias(exp.to_table(table.table), inner, table=True),
                                join_type="inner", copy=False,
                                on=binary(exp.EQ, exp.column(table.owner, table=inner),
-                                         exp.column(chain[offset - 1].key, table=outer)))
+                                         exp.column(_key(chain[offset - 1]), table=outer)))
         used = {column.table for e in group.columns for column in e.find_all(exp.Column)}
         others = self._joined(group.columns)
         needed = [position for position in range(level + 1) if f"s{position}" in used]
@@ -273,9 +290,9 @@ class QueryCompiler:
         deepest_join = min(needed, default=level + 1)
         for position in range(level, deepest_join - 1, -1):
             # Join the owner's ancestors up to the shallowest one read.
-            table = group.ancestors[position]
-            name = self.layout.customers if table is None else table.table
-            key = self.layout.id if table is None else table.key
+            ancestor = group.ancestors[position]
+            name = self.layout.customers if ancestor is None else ancestor.table
+            key = self.layout.id if ancestor is None else _key(ancestor)
             query = query.join(_alias(exp.to_table(name), f"s{position}", table=True),
                                join_type="inner", copy=False,
                                on=binary(exp.EQ, exp.column(key, table=f"s{position}"),
@@ -286,12 +303,13 @@ class QueryCompiler:
                                          self._identity(group, other.level)))
         return query.group_by(owner.copy(), copy=False)
 
-    def _identity(self, group: _Group, position: int) -> exp.Expression:
+    def _identity(self, group: _Group, position: int) -> exp.Expr:
         """In ``group``'s scan, the key of the row at ``position`` (0: the customer's id)."""
         level, chain = group.level, group.chain
         if position <= level:
             # The owner column of the row just below it.
             below = chain[0] if position == level else group.ancestors[position + 1]
+            assert below is not None  # positions above the customer are tables
             return exp.column(below.owner, table=f"s{position + 1}")
         table = chain[position - level - 1]
         if table.key is None:
@@ -301,7 +319,7 @@ class QueryCompiler:
 
     # ------------------------------------------------------------- values
 
-    def value(self, node: c.Checked, scope: Scope) -> exp.Expression:
+    def value(self, node: Any, scope: Scope) -> exp.Expr:
         """The SQL expression of ``node`` in ``scope`` (a fresh copy)."""
         key = (id(node), scope)
         found = self._memo.get(key)
@@ -314,14 +332,14 @@ class QueryCompiler:
         self._memo[key] = (node, built)  # the node is kept alive while its id is a key
         return built
 
-    def _condition(self, node: c.Checked, scope: Scope, what: str = "a condition"
-                   ) -> exp.Expression:
+    def _condition(self, node: Any, scope: Scope, what: str = "a condition"
+                   ) -> exp.Expr:
         kind = self.kind(node)
         if kind not in ("bool", "null"):
             raise self._refuse(node, f"{what} of type {node.type}")
         return self.value(node, scope)
 
-    def kind(self, node: c.Checked) -> str:
+    def kind(self, node: Any) -> str:
         """The concrete type of ``node``'s values (``null`` for the null literal).
 
         Raises:
@@ -340,7 +358,7 @@ class QueryCompiler:
                                "declare its field's type in the schema")
         return name
 
-    def _refuse(self, node: c.Checked | None, construct: str, why: str = "") -> CheckError:
+    def _refuse(self, node: Any, construct: str, why: str = "") -> CheckError:
         error = self.dialect.refuse(construct, why)
         syntax = node.syntax if node is not None else None
         if syntax is not None and getattr(syntax, "span", None) is not None:
@@ -349,11 +367,11 @@ class QueryCompiler:
 
     # leaves
 
-    def _constant(self, node: c.Constant, scope: Scope) -> exp.Expression:
+    def _constant(self, node: Any, scope: Scope) -> exp.Expr:
         return self.literal(node.value, node.type, node)
 
     def literal(self, value: Any, type_: t.Type, node: c.Checked | None = None
-                ) -> exp.Expression:
+                ) -> exp.Expr:
         """A constant of the rules as SQL."""
         if value is None:
             sql_type = _SCALAR_TYPES.get(type_.name)
@@ -367,8 +385,7 @@ class QueryCompiler:
                                    "to 2**53")
             return exp.cast(exp.Literal.number(value), _DOUBLE)
         if isinstance(value, float):
-            text = repr(value) if value == value and abs(value) != float("inf") else \
-                ("inf" if value > 0 else "-inf")
+            text = repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
             return exp.cast(exp.Literal.string(text), _DOUBLE)
         if isinstance(value, str):
             return exp.Literal.string(value)
@@ -381,7 +398,7 @@ class QueryCompiler:
         raise self._refuse(node, f"a constant {type_}")
 
     def instant_literal(self, moment: dt.datetime, node: c.Checked | None = None
-                        ) -> exp.Expression:
+                        ) -> exp.Expr:
         try:
             text = in_zone(moment, UTC).isoformat(sep=" ")
         except ValueError:
@@ -394,19 +411,19 @@ class QueryCompiler:
             raise self._refuse(node, f"the calendar duration {duration} as a length of time")
         return duration.amount * _UNITS_US[duration.unit]
 
-    def _listof(self, node: c.ListOf, scope: Scope) -> exp.Expression:
+    def _listof(self, node: Any, scope: Scope) -> exp.Expr:
         raise self._refuse(node, "a list of values outside 'in'")
 
-    def _now(self, node: c.Now | None, scope: Scope) -> exp.Expression:
+    def _now(self, node: Any, scope: Scope) -> exp.Expr:
         return self.now()
 
-    def now(self) -> exp.Expression:
+    def now(self) -> exp.Expr:
         """The evaluation time: a literal, or the dialect's parameter."""
         if self._at is None:
             return self.dialect.now()
         return self.instant_literal(self._at)
 
-    def _field(self, node: c.Field, scope: Scope) -> exp.Expression:
+    def _field(self, node: Any, scope: Scope) -> exp.Expr:
         entry = scope[node.depth] if node.depth < len(scope) else None
         if entry is None:
             raise self._refuse(node, f"reading '{node.dotted}' of an enclosing element from an "
@@ -423,7 +440,7 @@ class QueryCompiler:
         column = self.layout.column(name) if entry.table is None else entry.table.column(name)
         return exp.column(column, table=entry.alias)
 
-    def _segmentref(self, node: c.SegmentRef, scope: Scope) -> exp.Expression:
+    def _segmentref(self, node: Any, scope: Scope) -> exp.Expr:
         if scope == _CUSTOMER_SCOPE and node.name in self._layered:
             # Computed in an earlier layer: read its column.
             return exp.column(exp.to_identifier(node.name, quoted=True),
@@ -439,16 +456,16 @@ class QueryCompiler:
 
     # logic
 
-    def _not(self, node: c.Not, scope: Scope) -> exp.Expression:
+    def _not(self, node: Any, scope: Scope) -> exp.Expr:
         return _not(self._condition(node.operand, scope))
 
-    def _and(self, node: c.And, scope: Scope) -> exp.Expression:
+    def _and(self, node: Any, scope: Scope) -> exp.Expr:
         return _and(*(self._condition(o, scope) for o in node.operands))
 
-    def _or(self, node: c.Or, scope: Scope) -> exp.Expression:
+    def _or(self, node: Any, scope: Scope) -> exp.Expr:
         return _or(*(self._condition(o, scope) for o in node.operands))
 
-    def _isnull(self, node: c.IsNull, scope: Scope) -> exp.Expression:
+    def _isnull(self, node: Any, scope: Scope) -> exp.Expr:
         if node.operand.type.name not in ("list",):
             self.kind(node.operand)
         test = exp.Is(this=wrap(self.value(node.operand, scope)), expression=exp.null())
@@ -456,16 +473,16 @@ class QueryCompiler:
 
     # comparisons and arithmetic
 
-    def _binary(self, node: c.Binary, scope: Scope) -> exp.Expression:
+    def _binary(self, node: Any, scope: Scope) -> exp.Expr:
         op = node.op
         if op in _COMPARISONS:
             return self._comparison(node, scope)
-        if op in (c.Operator.CONTAINS, c.Operator.STARTS_WITH, c.Operator.ENDS_WITH,
-                  c.Operator.MATCHES):
+        if op in (_CONTAINS, _STARTS_WITH, _ENDS_WITH,
+                  _MATCHES):
             return self._text(node, scope)
         return self._arithmetic(node, scope)
 
-    def _comparison(self, node: c.Binary, scope: Scope) -> exp.Expression:
+    def _comparison(self, node: Any, scope: Scope) -> exp.Expr:
         kinds = {self.kind(node.left), self.kind(node.right)} - {"null"}
         if len(kinds) > 1:
             raise self._refuse(node, f"comparing values of types {' and '.join(sorted(kinds))}")
@@ -475,47 +492,47 @@ class QueryCompiler:
         return binary(_COMPARISONS[node.op], self.value(node.left, scope),
                       self.value(node.right, scope))
 
-    def _text(self, node: c.Binary, scope: Scope) -> exp.Expression:
+    def _text(self, node: Any, scope: Scope) -> exp.Expr:
         left, right = self.value(node.left, scope), self.value(node.right, scope)
         d = self.dialect
-        if node.op is c.Operator.CONTAINS and node.left.type.is_list:
+        if node.op is _CONTAINS and node.left.type.is_list:
             if self.kind(node.right) not in (_element_kind(node.left.type), "null"):
                 raise self._refuse(node, "looking in a list for a value of another type")
             return d.list_contains(left, right)
         for side in (node.left, node.right):
             if self.kind(side) not in ("string", "null"):
                 raise self._refuse(node, f"'{node.op.value}' on a {side.type}")
-        if node.op is c.Operator.MATCHES:
+        if node.op is _MATCHES:
             if not (isinstance(node.right, c.Constant) and isinstance(node.right.value, str)):
                 raise self._refuse(node, "'matches' with a pattern that is not a constant")
             pattern = node.pattern.pattern if node.pattern is not None else node.right.value
             return d.regex_search(left, _without_surrogates(pattern))
-        name = {c.Operator.CONTAINS: "contains", c.Operator.STARTS_WITH: "starts_with",
-                c.Operator.ENDS_WITH: "ends_with"}[node.op]
+        name = {_CONTAINS: "contains", _STARTS_WITH: "starts_with",
+                _ENDS_WITH: "ends_with"}[node.op]
         return d.function(name, left, right)
 
-    def _arithmetic(self, node: c.Binary, scope: Scope) -> exp.Expression:
+    def _arithmetic(self, node: Any, scope: Scope) -> exp.Expr:
         left_kind, right_kind = node.left.type.name, node.right.type.name
         if "duration" in (left_kind, right_kind) and node.type.name in ("datetime", "date"):
             return self._time_step(node, scope)
-        if node.op is c.Operator.SUBTRACT and node.type.name == "duration":
+        if node.op is _SUBTRACT and node.type.name == "duration":
             return self._difference(node, scope)
         kinds = {self.kind(node.left), self.kind(node.right)} - {"null"}
         if not kinds <= {"number"}:
             raise self._refuse(node, f"'{node.op.value}' on {' and '.join(sorted(kinds))}")
         left, right = self.value(node.left, scope), self.value(node.right, scope)
-        if node.op is c.Operator.DIVIDE:
+        if node.op is _DIVIDE:
             result = binary(exp.Div, left, exp.Nullif(this=right, expression=_zero()))
-        elif node.op is c.Operator.MODULO:
+        elif node.op is _MODULO:
             result = self._modulo(left, right)
         else:
-            kind = {c.Operator.ADD: exp.Add, c.Operator.SUBTRACT: exp.Sub,
-                    c.Operator.MULTIPLY: exp.Mul}[node.op]
+            kind = {_ADD: exp.Add, _SUBTRACT: exp.Sub,
+                    _MULTIPLY: exp.Mul}[node.op]
             result = binary(kind, left, right)
         # inf - inf, 0 * inf: NaN, which rules read as null.
         return exp.Nullif(this=result, expression=exp.cast(exp.Literal.string("NaN"), _DOUBLE))
 
-    def _modulo(self, left: exp.Expression, right: exp.Expression) -> exp.Expression:
+    def _modulo(self, left: exp.Expr, right: exp.Expr) -> exp.Expr:
         """Python's ``a % b``: the remainder takes the divisor's sign; null for ``b == 0``."""
         remainder = binary(exp.Mod, left, exp.Nullif(this=right, expression=_zero()))
         differs = _and(
@@ -524,12 +541,12 @@ class QueryCompiler:
                    binary(exp.LT, right.copy(), _zero())))
         return case(differs, binary(exp.Add, remainder.copy(), right.copy()), remainder.copy())
 
-    def _negate(self, node: c.Negate, scope: Scope) -> exp.Expression:
+    def _negate(self, node: Any, scope: Scope) -> exp.Expr:
         if self.kind(node.operand) not in ("number", "duration", "null"):
             raise self._refuse(node, f"negating a {node.operand.type}")
         return exp.Neg(this=wrap(self.value(node.operand, scope)))
 
-    def _difference(self, node: c.Binary, scope: Scope) -> exp.Expression:
+    def _difference(self, node: Any, scope: Scope) -> exp.Expr:
         """``a - b`` of two datetimes or two dates: a duration in microseconds."""
         kinds = {self.kind(node.left), self.kind(node.right)} - {"null"}
         left, right = self.value(node.left, scope), self.value(node.right, scope)
@@ -541,14 +558,14 @@ class QueryCompiler:
             return binary(exp.Sub, d.epoch_us(left), d.epoch_us(right))
         raise self._refuse(node, f"subtracting {' and '.join(sorted(kinds))}")
 
-    def _time_step(self, node: c.Binary, scope: Scope) -> exp.Expression:
+    def _time_step(self, node: Any, scope: Scope) -> exp.Expr:
         """``moment ± duration`` or ``duration + moment``, in the zone's calendar."""
         moment_node, step_node = ((node.right, node.left) if node.left.type == t.DURATION
                                   else (node.left, node.right))
         duration = _duration_of(step_node)
         if duration is None:
             raise self._refuse(node, "a duration that is not a constant")
-        sign = -1 if node.op is c.Operator.SUBTRACT else 1
+        sign = -1 if node.op is _SUBTRACT else 1
         moment = self.value(moment_node, scope)
         kind = self.kind(moment_node)
         if abs(duration.amount) > 10_000 * 366 * 24:
@@ -559,7 +576,7 @@ class QueryCompiler:
             raise self._refuse(node, f"adding a duration to a {moment_node.type}")
         return self._guarded_instant(self.shifted(moment, duration, sign))
 
-    def shifted(self, moment: exp.Expression, duration: Duration, sign: int) -> exp.Expression:
+    def shifted(self, moment: exp.Expr, duration: Duration, sign: int) -> exp.Expr:
         """``moment + sign * duration``: exact lengths, or steps of the zone's calendar."""
         d = self.dialect
         if not duration.is_calendar:
@@ -569,8 +586,8 @@ class QueryCompiler:
         wall = binary(exp.Add, d.wall_clock(moment, self.zone_name), d.months(months))
         return d.instant(wall, self.zone_name)
 
-    def _date_step(self, day: exp.Expression, duration: Duration, sign: int,
-                   node: c.Checked) -> exp.Expression:
+    def _date_step(self, day: exp.Expr, duration: Duration, sign: int,
+                   node: c.Checked) -> exp.Expr:
         if duration.unit == "h":
             raise self._refuse(node, "adding hours to a date")
         if duration.is_calendar:
@@ -579,34 +596,34 @@ class QueryCompiler:
         days = sign * duration.amount * (7 if duration.unit == "w" else 1)
         return binary(exp.Add, day, exp.cast(exp.Literal.number(days), "INTEGER"))
 
-    def _guarded_instant(self, moment: exp.Expression) -> exp.Expression:
+    def _guarded_instant(self, moment: exp.Expr) -> exp.Expr:
         outside = _not(exp.Between(
             this=wrap(moment), low=exp.cast(exp.Literal.string(_FIRST_INSTANT), "TIMESTAMPTZ"),
             high=exp.cast(exp.Literal.string(_LAST_INSTANT), "TIMESTAMPTZ")))
         return case(outside, self.dialect.fail("a date-time outside the years 1 to 9999"),
                     moment.copy())
 
-    def _guarded_date(self, day: exp.Expression) -> exp.Expression:
+    def _guarded_date(self, day: exp.Expr) -> exp.Expr:
         outside = _not(exp.Between(
             this=wrap(day), low=exp.cast(exp.Literal.string("0001-01-01"), "DATE"),
             high=exp.cast(exp.Literal.string("9999-12-31"), "DATE")))
         return case(outside, self.dialect.fail("a date outside the years 1 to 9999"), day.copy())
 
-    def _todate(self, node: c.ToDate, scope: Scope) -> exp.Expression:
+    def _todate(self, node: Any, scope: Scope) -> exp.Expr:
         if self.kind(node.operand) not in ("datetime", "null"):
             raise self._refuse(node, f"the day of a {node.operand.type}")
         wall = self.dialect.wall_clock(self.value(node.operand, scope), self.zone_name)
         return exp.cast(wall, "DATE")
 
-    def _coerce(self, node: c.Coerce, scope: Scope) -> exp.Expression:
+    def _coerce(self, node: Any, scope: Scope) -> exp.Expr:
         raise self._refuse(node, "reading text as a date or datetime",
                            "declare the field's type in the schema")
 
-    def _membership(self, node: c.Membership, scope: Scope) -> exp.Expression:
+    def _membership(self, node: Any, scope: Scope) -> exp.Expr:
         found = self._found(node, scope)
         return _not(found) if node.negated else found
 
-    def _found(self, node: c.Membership, scope: Scope) -> exp.Expression:
+    def _found(self, node: Any, scope: Scope) -> exp.Expr:
         element = self.value(node.element, scope)
         kind = self.kind(node.element)
         container = node.container
@@ -628,16 +645,16 @@ class QueryCompiler:
             if _element_kind(container.type) not in (kind, "null") and kind != "null":
                 raise self._refuse(node, "looking in a list for a value of another type")
             # Found: true; not found among items of which one is null: unknown.
-            items = self.value(container, scope)
+            listed = self.value(container, scope)
             d = self.dialect
-            has_null = binary(exp.GT, d.list_length(items), d.list_present(items.copy()))
-            return case(d.list_contains(items.copy(), element), exp.true(),
+            has_null = binary(exp.GT, d.list_length(listed), d.list_present(listed.copy()))
+            return case(d.list_contains(listed.copy(), element), exp.true(),
                         case(has_null, exp.cast(exp.null(), "BOOLEAN"),
-                             d.list_contains(items.copy(), element.copy())))
+                             d.list_contains(listed.copy(), element.copy())))
         raise self._refuse(node, f"'in' a {container.type}")
 
-    def _among(self, element: exp.Expression, items: list[exp.Expression], unknown: bool
-               ) -> exp.Expression:
+    def _among(self, element: exp.Expr, items: list[exp.Expr], unknown: bool
+               ) -> exp.Expr:
         """``element IN (items)``, a null item making a miss unknown, as SQL's IN does."""
         if unknown:
             items = [*items, exp.null()]
@@ -646,7 +663,7 @@ class QueryCompiler:
                         exp.cast(exp.null(), "BOOLEAN"), exp.false())
         return exp.In(this=wrap(element), expressions=items)
 
-    def _between(self, node: c.Between, scope: Scope) -> exp.Expression:
+    def _between(self, node: Any, scope: Scope) -> exp.Expr:
         kinds = {self.kind(part) for part in (node.operand, node.low, node.high)} - {"null"}
         if len(kinds) > 1 or kinds & {"list", "record", "period", "bool"}:
             raise self._refuse(node, f"'between' on {' and '.join(sorted(kinds))}")
@@ -656,7 +673,7 @@ class QueryCompiler:
 
     # functions
 
-    def _apply(self, node: c.Apply, scope: Scope) -> exp.Expression:
+    def _apply(self, node: Any, scope: Scope) -> exp.Expr:
         from segdsl.functions import BUILTINS
 
         builtin = BUILTINS.get(node.name)
@@ -665,13 +682,13 @@ class QueryCompiler:
         build = getattr(self, f"_call_{node.name}")
         return build(node, [self.value(arg, scope) for arg in node.args])
 
-    def _call_lower(self, node: c.Apply, args: list[exp.Expression]) -> exp.Expression:
+    def _call_lower(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         return self._ascii_only(node, args[0], "lower")
 
-    def _call_upper(self, node: c.Apply, args: list[exp.Expression]) -> exp.Expression:
+    def _call_upper(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         return self._ascii_only(node, args[0], "upper")
 
-    def _ascii_only(self, node: c.Apply, text: exp.Expression, name: str) -> exp.Expression:
+    def _ascii_only(self, node: Any, text: exp.Expr, name: str) -> exp.Expr:
         # Python maps some letters beyond ASCII otherwise (ß, ligatures): the query
         # stops rather than give another answer.
         d = self.dialect
@@ -679,7 +696,7 @@ class QueryCompiler:
         return case(beyond, d.fail(f"{name}() of text beyond ASCII is not supported by the "
                                    f"{d.name} engine yet"), d.function(name, text.copy()))
 
-    def _call_length(self, node: c.Apply, args: list[exp.Expression]) -> exp.Expression:
+    def _call_length(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         kind = self.kind(node.args[0])
         if kind == "list":
             return exp.cast(self.dialect.list_length(args[0]), _DOUBLE)
@@ -687,10 +704,10 @@ class QueryCompiler:
             return exp.cast(self.dialect.function("length", args[0]), _DOUBLE)
         raise self._refuse(node, f"length() of a {node.args[0].type}")
 
-    def _call_abs(self, node: c.Apply, args: list[exp.Expression]) -> exp.Expression:
+    def _call_abs(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         return self.dialect.function("abs", args[0])
 
-    def _call_round(self, node: c.Apply, args: list[exp.Expression]) -> exp.Expression:
+    def _call_round(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         if len(node.args) > 1:
             digits = node.args[1]
             if not (isinstance(digits, c.Constant) and isinstance(digits.value, (int, float))
@@ -707,7 +724,7 @@ class QueryCompiler:
                                                  exp.cast(exp.Literal.number(2), _DOUBLE))))
         return case(tie, even, d.function("round", value.copy()))
 
-    def _call_days_between(self, node: c.Apply, args: list[exp.Expression]) -> exp.Expression:
+    def _call_days_between(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         kinds = {self.kind(arg) for arg in node.args} - {"null"}
         d = self.dialect
         if kinds == {"date"}:
@@ -724,19 +741,19 @@ class QueryCompiler:
                         exp.Literal.number(_EXACT_INTEGERS))
         return case(beyond, d.fail("days_between() of instants more than 285 years apart"), days)
 
-    def _call_coalesce(self, node: c.Apply, args: list[exp.Expression]) -> exp.Expression:
+    def _call_coalesce(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         self.kind(node)
         return exp.Coalesce(this=args[0], expressions=args[1:])
 
-    def _population(self, node: c.Population, scope: Scope) -> exp.Expression:
+    def _population(self, node: Any, scope: Scope) -> exp.Expr:
         raise self._refuse(node, node.kind)
 
-    def _window(self, node: c.Window, scope: Scope) -> exp.Expression:
+    def _window(self, node: Any, scope: Scope) -> exp.Expr:
         raise self._refuse(node, "a window outside an aggregation")
 
     # ------------------------------------------------------------- aggregations
 
-    def _aggregate(self, node: c.Aggregate, scope: Scope) -> exp.Expression:
+    def _aggregate(self, node: Any, scope: Scope) -> exp.Expr:
         source = node.source
         if not isinstance(source, c.Field) or len(source.path) != 1:
             raise self._refuse(node, "an aggregation over a list that is not a field")
@@ -748,7 +765,7 @@ class QueryCompiler:
             return self._plain_list(node, scope, owner)
         return self._grouped(node, scope, owner)
 
-    def _plain_list(self, node: c.Aggregate, scope: Scope, owner: _Entry) -> exp.Expression:
+    def _plain_list(self, node: Any, scope: Scope, owner: _Entry) -> exp.Expr:
         """``count(tags)``, ``exists(tags)``: a list column of plain values."""
         if owner.table is not None or node.value or node.where is not None:
             raise self._refuse(node, f"{node.function}() over a list of plain values here")
@@ -762,7 +779,7 @@ class QueryCompiler:
             return exp.cast(present, _DOUBLE)
         return binary(exp.GT, present, exp.Literal.number(0))
 
-    def _grouped(self, node: c.Aggregate, scope: Scope, owner: _Entry) -> exp.Expression:
+    def _grouped(self, node: Any, scope: Scope, owner: _Entry) -> exp.Expr:
         level = owner.position
         key = (node, tuple(e for e in scope[:node.source.depth + 1]))
         found = self._aggregates.get(key)
@@ -770,7 +787,7 @@ class QueryCompiler:
             return found[1].copy()
         parent = owner.table.path if owner.table is not None else ()
         cuts = (0, *node.flatten)
-        nested = [node.value[a:b] for a, b in zip(cuts, cuts[1:])]
+        nested = [node.value[a:b] for a, b in itertools.pairwise(cuts)]
         final = node.value[node.flatten[-1]:] if node.flatten else node.value
         paths = [(*parent, *node.source.path)]
         for part in nested:
@@ -799,14 +816,14 @@ class QueryCompiler:
         self._aggregates[key] = (group, reading)
         return reading.copy()
 
-    def _aggregate_parts(self, node: c.Aggregate, scope: Scope, chain: tuple[ListTable, ...],
-                         final: tuple[str, ...], level: int) -> dict[str, exp.Expression | None]:
+    def _aggregate_parts(self, node: Any, scope: Scope, chain: tuple[ListTable, ...],
+                         final: tuple[str, ...], level: int) -> dict[str, exp.Expr | None]:
         """The SQL aggregates ``node`` needs, before they are placed in a group."""
         outer = chain[0]
         outer_alias = f"s{level + 1}"
         stamp = (exp.column(outer.column(node.timestamp), table=outer_alias)
                  if node.timestamp is not None else None)
-        conditions: list[exp.Expression] = []
+        conditions: list[exp.Expr] = []
         if node.timestamp is not None and node.timestamp != outer.timestamp:
             raise self._refuse(node, f"windows on '{node.timestamp}' of {outer.table}")
         function = node.function
@@ -834,7 +851,7 @@ class QueryCompiler:
                 raise self._refuse(node, f"{function}() of a {kind}")
         where = _and(*conditions) if conditions else None
 
-        def filtered(aggregate: exp.Expression) -> exp.Expression:
+        def filtered(aggregate: exp.Expr) -> exp.Expr:
             if where is None:
                 return aggregate
             return exp.Filter(this=aggregate, expression=exp.Where(this=where.copy()))
@@ -842,7 +859,11 @@ class QueryCompiler:
         if function in ("count", "exists"):
             counted = exp.Count(this=value if value is not None else exp.Star())
             return {"count": filtered(counted)}
+        if value is None and function not in ("first", "last"):
+            raise self._refuse(node, f"{function}() of whole elements")
+        parts: dict[str, exp.Expr | None]
         if function in ("sum", "avg"):
+            assert value is not None
             units = exp.cast(self.dialect.function("round", binary(
                 exp.Mul, value, exp.cast(exp.Literal.number(10 ** _SCALE), _DOUBLE))), "HUGEINT")
             parts = {"sum": filtered(exp.Sum(this=units))}
@@ -850,8 +871,8 @@ class QueryCompiler:
                 parts["count"] = filtered(exp.Count(this=value.copy()))
             return parts
         if function in ("min", "max"):
-            kind = exp.Min if function == "min" else exp.Max
-            return {"value": filtered(kind(this=value))}
+            extreme = exp.Min if function == "min" else exp.Max
+            return {"value": filtered(extreme(this=value))}
         parts = {"value": filtered(self._picked(node, chain, value, stamp, level))}
         if stamp is not None and node.window is None and value is not None \
                 and value.name != stamp.name:
@@ -860,22 +881,22 @@ class QueryCompiler:
             if len(chain) > 1:
                 raise self._refuse(node, f"{function}() through the nested lists of "
                                    f"{chain[0].table}")
-            listed = self._picked(node, chain, value.copy(), None, level)
+            listed: exp.Expr = self._picked(node, chain, value.copy(), None, level)
             parts["listed"] = listed if chosen is None else exp.Filter(
                 this=listed, expression=exp.Where(this=chosen.copy()))
             parts["stamped"] = exp.Count(this=stamp.copy())
         return parts
 
-    def _picked(self, node: c.Aggregate, chain: tuple[ListTable, ...],
-                value: exp.Expression | None, stamp: exp.Expression | None,
-                level: int) -> exp.Expression:
+    def _picked(self, node: Any, chain: tuple[ListTable, ...],
+                value: exp.Expr | None, stamp: exp.Expr | None,
+                level: int) -> exp.Expr:
         """``first``/``last``: the value of the earliest (latest) element."""
         last = node.function == "last"
         if value is None:
             raise self._refuse(node, f"{node.function}() of whole elements")
         if stamp is not None and len(chain) == 1 and value.name == stamp.name:
             return (exp.Max if last else exp.Min)(this=value)
-        order: list[exp.Expression] = [stamp.copy()] if stamp is not None else []
+        order: list[exp.Expr] = [stamp.copy()] if stamp is not None else []
         for offset, table in enumerate(chain):
             if table.order is None:
                 raise self._refuse(node, f"{node.function}() over {table.table}",
@@ -885,8 +906,8 @@ class QueryCompiler:
         ordered = [exp.Ordered(this=part, desc=last, nulls_first=False) for part in order]
         return exp.First(this=exp.Order(this=value, expressions=ordered))
 
-    def _window_condition(self, node: c.Aggregate, stamp: exp.Expression, dated: bool
-                          ) -> exp.Expression | None:
+    def _window_condition(self, node: Any, stamp: exp.Expr, dated: bool
+                          ) -> exp.Expr | None:
         """Which elements the aggregation sees by time (None: none at all)."""
         now = self.now()
         until = binary(exp.LTE, stamp, now)
@@ -915,8 +936,8 @@ class QueryCompiler:
         begin = self.shifted(self.now(), window, -1)
         return _and(binary(exp.GT, stamp.copy(), begin), until)
 
-    def _reading(self, node: c.Aggregate, group: _Group, parts: dict[str, Any]
-                 ) -> exp.Expression:
+    def _reading(self, node: Any, group: _Group, parts: dict[str, Any]
+                 ) -> exp.Expr:
         """How a scan's result reads ``node``'s value, from its group's columns."""
         function = node.function
         if "empty" in parts:  # a window that holds nothing
@@ -944,7 +965,7 @@ class QueryCompiler:
             return case(untimed, columns["listed"], columns["value"])
         return columns["value"]
 
-    def _exact(self, units: exp.Expression) -> exp.Expression:
+    def _exact(self, units: exp.Expr) -> exp.Expr:
         """The double nearest to ``units`` * 10**-9 (read from its decimal text,
         which the database rounds correctly)."""
         text = exp.DPipe(this=exp.cast(units, "VARCHAR"),
@@ -991,24 +1012,33 @@ def _clamped(moment: dt.datetime) -> dt.datetime:
         return (dt.datetime.min if moment.year == 1 else dt.datetime.max).replace(tzinfo=UTC)
 
 
-def _not(operand: exp.Expression) -> exp.Expression:
-    return exp.not_(operand, copy=False)
+def _not(operand: exp.Expr) -> exp.Expr:
+    made: exp.Expr = exp.not_(operand, copy=False)
+    return made
 
 
-def _and(*operands: exp.Expression) -> exp.Expression:
-    return exp.and_(*operands, copy=False)
+def _and(*operands: exp.Expr) -> exp.Expr:
+    made: exp.Expr = exp.and_(*operands, copy=False)
+    return made
 
 
-def _or(*operands: exp.Expression) -> exp.Expression:
-    return exp.or_(*operands, copy=False)
+def _or(*operands: exp.Expr) -> exp.Expr:
+    made: exp.Expr = exp.or_(*operands, copy=False)
+    return made
 
 
-def _alias(expression: exp.Expression, name: str | exp.Identifier, table: bool = False
-           ) -> exp.Expression:
+def _key(table: ListTable) -> str:
+    if table.key is None:  # Layout.from_schema refuses nested lists below such a table
+        raise UsageError(f"the table {table.table} has no key column for its nested lists")
+    return table.key
+
+
+def _alias(expression: exp.Expr, name: str | exp.Identifier, table: bool = False
+           ) -> exp.Expr:
     return exp.alias_(expression, name, table=table, copy=False)
 
 
-def _zero() -> exp.Expression:
+def _zero() -> exp.Expr:
     return exp.cast(exp.Literal.number(0), _DOUBLE)
 
 
@@ -1017,13 +1047,13 @@ def _natural(name: str) -> tuple[int, str]:
     return (int(digits) if digits else 0, name)
 
 
-def _duration_of(node: c.Checked) -> Duration | None:
+def _duration_of(node: Any) -> Duration | None:
     if isinstance(node, c.Constant) and isinstance(node.value, Duration):
         return node.value
     return None
 
 
-def _exact_durations(node: c.Checked) -> bool:
+def _exact_durations(node: Any) -> bool:
     duration = _duration_of(node)
     return duration is None or not duration.is_calendar
 

@@ -110,7 +110,8 @@ class Layout:
         renamed = {**(tables or {})}
         fields = dict(schema.root.fields or {})
         lists: dict[tuple[str, ...], ListTable] = {}
-        pending = [((name,), type_, None) for name, type_ in fields.items()]
+        pending: list[tuple[tuple[str, ...], t.Type, ListTable | None]] = [
+            ((name,), type_, None) for name, type_ in fields.items()]
         while pending:
             path, type_, parent = pending.pop(0)
             if not (type_.is_list and type_.element is not None and type_.element.is_record):

@@ -167,7 +167,7 @@ def _value(raw: Any, type_: t.Type, path: str, customer: Any, zone: dt.tzinfo) -
         return None
     try:
         if type_.is_list:
-            return [_value(item, type_.element, f"{path}[{i}]", customer, zone)
+            return [_value(item, type_.element or t.ANY, f"{path}[{i}]", customer, zone)
                     for i, item in enumerate(_list(raw, path, customer))]
         name = type_.name
         if name == "number" and type(raw) in (int, float):
@@ -191,7 +191,7 @@ def _value(raw: Any, type_: t.Type, path: str, customer: Any, zone: dt.tzinfo) -
 
 def _arrow_type(pa: Any, type_: t.Type, values: list) -> Any:
     if type_.is_list:
-        return pa.list_(_arrow_type(pa, type_.element, []))
+        return pa.list_(_arrow_type(pa, type_.element or t.ANY, []))
     if type_.name == "any":  # ids and owners: whole numbers or text
         kinds = {type(v) for v in values if v is not None}
         if kinds <= {int}:

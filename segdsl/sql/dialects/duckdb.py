@@ -28,40 +28,37 @@ class DuckDB(Dialect):
 
     name = "duckdb"
 
-    def fail(self, message: str) -> exp.Expression:
+    def fail(self, message: str) -> exp.Expr:
         return self.function("error", exp.Literal.string(message))
 
-    def now(self) -> exp.Expression:
+    def now(self) -> exp.Expr:
         return exp.cast(exp.Placeholder(this="now"), exp.DataType.build("TIMESTAMPTZ"))
 
-    def regex_search(self, text: exp.Expression, pattern: str) -> exp.Expression:
+    def regex_search(self, text: exp.Expr, pattern: str) -> exp.Expr:
         return self.function("regexp_matches", text, exp.Literal.string(pattern))
 
-    def list_contains(self, items: exp.Expression, value: exp.Expression) -> exp.Expression:
+    def list_contains(self, items: exp.Expr, value: exp.Expr) -> exp.Expr:
         return self.function("list_contains", items, value)
 
-    def list_length(self, items: exp.Expression) -> exp.Expression:
+    def list_length(self, items: exp.Expr) -> exp.Expr:
         return self.function("len", items)
 
-    def list_present(self, items: exp.Expression) -> exp.Expression:
-        """How many items of a list are not null."""
+    def list_present(self, items: exp.Expr) -> exp.Expr:
         return self.function("list_count", items)
 
-    def epoch_us(self, instant: exp.Expression) -> exp.Expression:
+    def epoch_us(self, instant: exp.Expr) -> exp.Expr:
         return self.function("epoch_us", instant)
 
-    def microseconds(self, amount: exp.Expression) -> exp.Expression:
-        """An interval of exactly ``amount`` microseconds."""
+    def microseconds(self, amount: exp.Expr) -> exp.Expr:
         return self.function("to_microseconds", amount)
 
-    def months(self, amount: int) -> exp.Expression:
+    def months(self, amount: int) -> exp.Expr:
         return self.function("to_months", exp.Literal.number(amount))
 
-    def wall_clock(self, instant: exp.Expression, zone: str) -> exp.Expression:
-        """The naive wall-clock time of ``instant`` in ``zone``."""
+    def wall_clock(self, instant: exp.Expr, zone: str) -> exp.Expr:
         return self.function("timezone", exp.Literal.string(zone), instant)
 
-    def instant(self, wall: exp.Expression, zone: str) -> exp.Expression:
+    def instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
         """The instant of wall-clock time ``wall`` in ``zone``, read as python-dateutil
         reads it: with the offset in effect before a change when that offset
         still reaches ``wall`` (a repeated hour: its first occurrence), else
@@ -77,13 +74,13 @@ class DuckDB(Dialect):
         chosen = case(holds, early.copy(), binary(exp.Sub, wall_us.copy(), after))
         return self._from_epoch_us(chosen)
 
-    def _offset_us(self, instant_us: exp.Expression, zone: str) -> exp.Expression:
+    def _offset_us(self, instant_us: exp.Expr, zone: str) -> exp.Expr:
         """The zone's offset from UTC, in microseconds, at an instant given in microseconds."""
         moment = self._from_epoch_us(instant_us)
         return binary(exp.Sub, self.epoch_us(self.wall_clock(moment, zone)),
                       self.epoch_us(moment.copy()))
 
-    def _from_epoch_us(self, instant_us: exp.Expression) -> exp.Expression:
+    def _from_epoch_us(self, instant_us: exp.Expr) -> exp.Expr:
         naive = self.function("make_timestamp", instant_us)
         return self.function("timezone", exp.Literal.string("UTC"), naive)
 
