@@ -493,12 +493,15 @@ class QueryCompiler:
                       self.value(node.right, scope))
 
     def _text(self, node: Any, scope: Scope) -> exp.Expr:
-        left, right = self.value(node.left, scope), self.value(node.right, scope)
         d = self.dialect
         if node.op is _CONTAINS and node.left.type.is_list:
-            if self.kind(node.right) not in (_element_kind(node.left.type), "null"):
+            element = _element_kind(node.left.type)
+            if self.kind(node.right) not in (element, "null"):
                 raise self._refuse(node, "looking in a list for a value of another type")
-            return d.list_contains(left, right)
+            return d.list_contains(self.value(node.left, scope),
+                                   self.typed(node.right, scope, element))
+        left, right = self.typed(node.left, scope, "string"), self.typed(node.right, scope,
+                                                                          "string")
         for side in (node.left, node.right):
             if self.kind(side) not in ("string", "null"):
                 raise self._refuse(node, f"'{node.op.value}' on a {side.type}")
@@ -544,12 +547,14 @@ class QueryCompiler:
     def _negate(self, node: Any, scope: Scope) -> exp.Expr:
         if self.kind(node.operand) not in ("number", "duration", "null"):
             raise self._refuse(node, f"negating a {node.operand.type}")
-        return exp.Neg(this=wrap(self.value(node.operand, scope)))
+        kind = "number" if node.type.name != "duration" else "duration"
+        return exp.Neg(this=wrap(self.typed(node.operand, scope, kind)))
 
     def _difference(self, node: Any, scope: Scope) -> exp.Expr:
         """``a - b`` of two datetimes or two dates: a duration in microseconds."""
         kinds = {self.kind(node.left), self.kind(node.right)} - {"null"}
-        left, right = self.value(node.left, scope), self.value(node.right, scope)
+        kind = "date" if kinds == {"date"} else "datetime"
+        left, right = self.typed(node.left, scope, kind), self.typed(node.right, scope, kind)
         if kinds == {"date"}:
             return binary(exp.Mul, binary(exp.Sub, left, right),
                           exp.Literal.number(_UNITS_US["d"]))
@@ -566,8 +571,10 @@ class QueryCompiler:
         if duration is None:
             raise self._refuse(node, "a duration that is not a constant")
         sign = -1 if node.op is _SUBTRACT else 1
-        moment = self.value(moment_node, scope)
         kind = self.kind(moment_node)
+        if kind == "null":
+            kind = node.type.name  # null, typed as the result
+        moment = self.typed(moment_node, scope, kind)
         if abs(duration.amount) > 10_000 * 366 * 24:
             raise self._refuse(node, f"a step of {duration}", "it leaves the years 1 to 9999")
         if kind == "date":
@@ -612,7 +619,8 @@ class QueryCompiler:
     def _todate(self, node: Any, scope: Scope) -> exp.Expr:
         if self.kind(node.operand) not in ("datetime", "null"):
             raise self._refuse(node, f"the day of a {node.operand.type}")
-        wall = self.dialect.wall_clock(self.value(node.operand, scope), self.zone_name)
+        wall = self.dialect.wall_clock(self.typed(node.operand, scope, "datetime"),
+                                       self.zone_name)
         return exp.cast(wall, "DATE")
 
     def _coerce(self, node: Any, scope: Scope) -> exp.Expr:
@@ -630,7 +638,8 @@ class QueryCompiler:
         if container.type.name == "string":
             if kind not in ("string", "null"):
                 raise self._refuse(node, f"looking for a {node.element.type} in text")
-            return self.dialect.function("contains", self.value(container, scope), element)
+            return self.dialect.function("contains", self.typed(container, scope, "string"),
+                                         self.typed(node.element, scope, "string"))
         if isinstance(container, c.Constant) and isinstance(container.value, tuple):
             items = [self.literal(v, t.Type(kind)) for v in container.value
                      if v is not None and _of_kind(v, kind)]
@@ -680,7 +689,18 @@ class QueryCompiler:
         if builtin is None or builtin.implementation is not node.function:
             raise self._refuse(node, f"the Python function {node.name}()")
         build = getattr(self, f"_call_{node.name}")
-        return build(node, [self.value(arg, scope) for arg in node.args])
+        params = [param.accepts[0].name for param in builtin.params]
+        return build(node, [self.typed(arg, scope, params[min(i, len(params) - 1)])
+                            for i, arg in enumerate(node.args)])
+
+    def typed(self, node: Any, scope: Scope, kind: str) -> exp.Expr:
+        """``node``'s value; the null literal typed as ``kind`` (a database must
+        know which function a call of null means)."""
+        value = self.value(node, scope)
+        sql_type = _SCALAR_TYPES.get(kind)
+        if sql_type is not None and self.kind(node) == "null":
+            return exp.cast(value, sql_type)
+        return value
 
     def _call_lower(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         return self._ascii_only(node, args[0], "lower")
