@@ -102,7 +102,7 @@ def compare(connection, case, tally: Tally) -> None:
     setting, rule, records, now = case
     rules = segdsl.loads(rule_file(setting, rule), schema=SCHEMA, timezone=setting.zone_name)
     try:
-        query = segdsl.sql.to_sql(rules, now=now)
+        query = segdsl.sql.to_sql(rules, now=now, layout=LAYOUT)
     except segdsl.CheckError as error:
         assert "duckdb" in error.message, error.message
         tally.uncovered += 1

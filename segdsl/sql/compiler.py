@@ -632,9 +632,11 @@ class QueryCompiler:
         return _not(found) if node.negated else found
 
     def _found(self, node: Any, scope: Scope) -> exp.Expr:
-        element = self.value(node.element, scope)
         kind = self.kind(node.element)
         container = node.container
+        if kind == "null":  # null is in nothing and out of nothing: unknown
+            return exp.cast(exp.null(), "BOOLEAN")
+        element = self.value(node.element, scope)
         if container.type.name == "string":
             if kind not in ("string", "null"):
                 raise self._refuse(node, f"looking for a {node.element.type} in text")
