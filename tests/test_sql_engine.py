@@ -24,6 +24,7 @@ from segdsl.sql.sums import exact_sum
 NOW = "2026-07-15T10:30:00Z"
 SCHEMA = segdsl.Schema({
     "id": "number", "country": "string", "email": "string", "age": "number",
+    "address": {"city": "string"},
     "tags": "list[string]", "email_subscribed": "bool", "signed_up_at": "datetime",
     "orders": segdsl.ListOf({"at": "datetime", "total": "number", "items": [
         {"category": "string", "sku": "string", "price": "number", "discounted": "bool"}]}),
@@ -178,6 +179,12 @@ CASES = [
     ('lower(country) == "fr"', [1, 4]), ("coalesce(age, 0) == 0", [3]),
     ("days_between(signed_up_at, now) == 30", [1]), ("count(tags) == 1", [2]),
     ("exists(tags)", [1, 2]), ("count(tags, within = 30d) == 0", [1, 2, 3, 4]),
+    # rankings over the four customers: ages 30, 17, null, 45.5 (one break point, 30);
+    # order counts 3, 2, 0, 1 (break points 1 and 2: equal values share a tile)
+    ("ntile(age, 2) == 2", [4]), ("ntile(age, 2) == 1", [1, 2]), ("ntile(age, 2) is null", [3]),
+    ("percentile(age) >= 60", [1, 4]), ("percentile(age) < 34", [2]),
+    ("ntile(count(orders), 3) == 3", [1]), ("ntile(count(orders), 3) == 1", [3, 4]),
+    ("rfm.recency == 5", [1]), ("rfm.score is null", [3]), ('rfm.group != "lost"', [1, 4]),
 ]
 
 
@@ -224,9 +231,9 @@ def test_segments_use_each_other(connection):
 
 
 @pytest.mark.parametrize(("text", "construct"), [
-    ("ntile(age, 4) == 1", "ntile"), ("percentile(age) > 50", "percentile"),
-    ("rfm.recency >= 4", "rfm.recency"), ('rfm.group == "champions"', "rfm.group"),
     ("round(age, 2) == 30", "round() to decimals"),
+    ("address.city == \"Lyon\"", "the nested field 'address.city'"),
+    ("count(orders, within = now - now) > 0", "a window that is not a constant"),
 ])
 def test_uncovered_constructs_are_check_errors(text, construct):
     """What the DuckDB engine does not compute yet is a CheckError naming the

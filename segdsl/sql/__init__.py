@@ -12,8 +12,9 @@ same tree the Python engine compiles), as a ``sqlglot`` expression tree,
 over the tables :mod:`segdsl.sql.layout` says hold each list; the quirks of
 each database live in :mod:`segdsl.sql.dialects`; :mod:`segdsl.sql.engine`
 runs it on DuckDB. Memberships are those of the Python engine for the same
-data and ``now``; a construct not covered yet (``ntile``, ``percentile``,
-``rfm.*``, functions registered from Python, fields of unknown type, ...) is a
+data and ``now`` (``ntile``, ``percentile`` and ``rfm.*`` included, ranked over
+the whole table); a construct not covered yet (functions registered from Python,
+fields of unknown type, ...) is a
 :class:`~segdsl.errors.CheckError` naming it and the dialect, raised before
 any data is read. :mod:`segdsl.sql.records` writes Python records into the
 tables (tests, benchmarks); :mod:`segdsl.sql.sums` defines sums independently

@@ -66,6 +66,7 @@ from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.sql.dialects import dialect as find_dialect
 from segdsl.sql.dialects.base import Dialect, binary, case, wrap
 from segdsl.sql.layout import Layout, ListTable
+from segdsl.sql.population import Rankings
 from segdsl.timeline import UTC, Duration, Period, day_start, in_zone
 
 _UNITS_US = {"h": 3_600_000_000, "d": 86_400_000_000, "w": 7 * 86_400_000_000}
@@ -164,7 +165,8 @@ class QueryCompiler:
     """
 
     def __init__(self, body: Callable[[str], c.Checked], layout: Layout, zone: dt.tzinfo,
-                 dialect: str = "duckdb", now: dt.datetime | None = None) -> None:
+                 dialect: str = "duckdb", now: dt.datetime | None = None,
+                 populations: dict[str, c.Population] | None = None) -> None:
         self.body = body
         self.layout = layout
         self.dialect: Dialect = find_dialect(dialect)
@@ -176,6 +178,8 @@ class QueryCompiler:
         self._aggregates: dict[Any, tuple[_Group, exp.Expr]] = {}
         self._referring: list[str] = []
         self._layered: set[str] = set()
+        self._populations = populations or {}
+        self._rankings = Rankings(lambda node: self.value(node, _CUSTOMER_SCOPE))
         self._layer_index = 0
 
     # ------------------------------------------------------------- the query
@@ -204,9 +208,11 @@ class QueryCompiler:
                 exp.column(exp.to_identifier(name, quoted=True), table=last) for name in names)
             ).from_(last)
         query = query.order_by(exp.column("customer_id"), copy=False)
+        ranked = self._rankings.ctes(customers.copy(), self._join_groups) \
+            if self._rankings.nodes else []
         scans = [(group.name, self._scan(group)) for group in
                  sorted(self._groups.values(), key=lambda g: (g.stage, g.name))]
-        for name, cte in scans + ctes:
+        for name, cte in scans + ranked + ctes:
             query = query.with_(name, as_=cte, copy=False)
         return query
 
@@ -256,7 +262,16 @@ class QueryCompiler:
                                              identity.copy()))
         else:
             query = exp.select(*selected).from_(customers)
-        for group in self._joined(selected, level=0):
+        if any(column.table == "pv" for e in selected for column in e.find_all(exp.Column)):
+            query = query.join(exp.to_table("pv"), join_type="left", copy=False,
+                               on=binary(exp.EQ, exp.column("customer_id", table="pv"),
+                                         identity.copy()))
+        return self._join_groups(query, identity)
+
+    def _join_groups(self, query: exp.Select, identity: exp.Expr | None = None) -> exp.Select:
+        """``query`` (over the customers) joined to the groups its columns read."""
+        identity = identity if identity is not None else exp.column(self.layout.id, table="s0")
+        for group in self._joined(query.expressions, level=0):
             query = query.join(exp.to_table(group.name), join_type="left", copy=False,
                                on=binary(exp.EQ, exp.column("k", table=group.name),
                                          identity.copy()))
@@ -687,6 +702,12 @@ class QueryCompiler:
     def _apply(self, node: Any, scope: Scope) -> exp.Expr:
         from segdsl.functions import BUILTINS
 
+        if node.name == "when_ordered" and getattr(node.function, "__module__", "") == \
+                "segdsl.checker":
+            # RFM frequency and monetary value: null for a customer who never ordered.
+            recency, measure = (self.value(arg, scope) for arg in node.args)
+            return case(exp.Is(this=wrap(recency), expression=exp.null()),
+                        exp.cast(exp.null(), _DOUBLE), measure)
         builtin = BUILTINS.get(node.name)
         if builtin is None or builtin.implementation is not node.function:
             raise self._refuse(node, f"the Python function {node.name}()")
@@ -768,7 +789,13 @@ class QueryCompiler:
         return exp.Coalesce(this=args[0], expressions=args[1:])
 
     def _population(self, node: Any, scope: Scope) -> exp.Expr:
-        raise self._refuse(node, node.kind)
+        def part(kind: str) -> c.Population:
+            found = self._populations.get(kind)
+            if found is None:
+                raise self._refuse(node, f"{node.kind} without its {kind}")
+            return found
+
+        return self._rankings.column(node, part)
 
     def _window(self, node: Any, scope: Scope) -> exp.Expr:
         raise self._refuse(node, "a window outside an aggregation")
@@ -1121,7 +1148,9 @@ def compile_rules(rules: Any, names: Iterable[str] | None = None, *, dialect: st
     options = program.options
     layout = layout if layout is not None else Layout.from_schema(options.schema)
     names = list(rules) if names is None else list(names)
-    compiler = QueryCompiler(program.body, layout, options.timezone or UTC, dialect, now)
+    populations = {node.key: node for node in program.population_nodes}
+    compiler = QueryCompiler(program.body, layout, options.timezone or UTC, dialect, now,
+                             populations)
     try:
         return compiler.query(names)
     except SegdslError as error:
