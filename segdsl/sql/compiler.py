@@ -367,11 +367,20 @@ class QueryCompiler:
             return kinds.pop() if kinds else "null"
         if isinstance(node, c.Binary) and node.type.name == "any":
             return self.kind(node.left)
-        name = node.type.name
+        name = self.type_of(node).name
         if name == "any":
             raise self._refuse(node, "a value whose type is only known from the data",
                                "declare its field's type in the schema")
         return name
+
+    def type_of(self, node: Any) -> t.Type:
+        """``node``'s type: the checker's, or for a customer's field it left
+        untyped, its column's in the database (when the layout knows it)."""
+        if node.type.name == "any" and isinstance(node, c.Field) and node.depth == 0 \
+                and len(node.path) == 1:
+            key = (self.layout.customers, self.layout.column(node.path[0]))
+            return self.layout.column_types.get(key, node.type)
+        return node.type
 
     def _refuse(self, node: Any, construct: str, why: str = "") -> CheckError:
         error = self.dialect.refuse(construct, why)
@@ -453,7 +462,11 @@ class QueryCompiler:
         if type_.is_record:
             raise self._refuse(node, f"the record '{name}' as a value")
         column = self.layout.column(name) if entry.table is None else entry.table.column(name)
-        return exp.column(column, table=entry.alias)
+        table = self.layout.customers if entry.table is None else entry.table.table
+        read = exp.column(column, table=entry.alias)
+        if (table, column) in self.layout.widened:
+            return exp.cast(read, _DOUBLE)
+        return read
 
     def _segmentref(self, node: Any, scope: Scope) -> exp.Expr:
         if scope == _CUSTOMER_SCOPE and node.name in self._layered:
@@ -499,6 +512,17 @@ class QueryCompiler:
 
     def _comparison(self, node: Any, scope: Scope) -> exp.Expr:
         kinds = {self.kind(node.left), self.kind(node.right)} - {"null"}
+        untyped = "any" in (node.left.type.name, node.right.type.name)
+        if kinds == {"date", "datetime"} and untyped:
+            return self._by_day(node, scope)
+        if len(kinds) > 1 and untyped and node.op in (_EQ, _NE) \
+                and not kinds & {"list", "record", "period", "duration"}:
+            # Values of two kinds are never equal (read from the data: no type error).
+            left, right = self.value(node.left, scope), self.value(node.right, scope)
+            missing = _or(exp.Is(this=wrap(left), expression=exp.null()),
+                          exp.Is(this=wrap(right), expression=exp.null()))
+            return case(missing, exp.cast(exp.null(), "BOOLEAN"),
+                        exp.false() if node.op is _EQ else exp.true())
         if len(kinds) > 1:
             raise self._refuse(node, f"comparing values of types {' and '.join(sorted(kinds))}")
         if kinds & {"list", "record", "period"} or (kinds == {"duration"} and not all(
@@ -507,10 +531,21 @@ class QueryCompiler:
         return binary(_COMPARISONS[node.op], self.value(node.left, scope),
                       self.value(node.right, scope))
 
+    def _by_day(self, node: Any, scope: Scope) -> exp.Expr:
+        """A date of unknown type compared with a datetime: by the datetime's day in
+        the zone, as the Python engine compares them."""
+        sides = []
+        for side in (node.left, node.right):
+            value = self.value(side, scope)
+            if self.kind(side) == "datetime":
+                value = exp.cast(self.dialect.wall_clock(value, self.zone_name), "DATE")
+            sides.append(value)
+        return binary(_COMPARISONS[node.op], *sides)
+
     def _text(self, node: Any, scope: Scope) -> exp.Expr:
         d = self.dialect
-        if node.op is _CONTAINS and node.left.type.is_list:
-            element = _element_kind(node.left.type)
+        if node.op is _CONTAINS and self.type_of(node.left).is_list:
+            element = _element_kind(self.type_of(node.left))
             if self.kind(node.right) not in (element, "null"):
                 raise self._refuse(node, "looking in a list for a value of another type")
             return d.list_contains(self.value(node.left, scope),
@@ -589,6 +624,9 @@ class QueryCompiler:
         kind = self.kind(moment_node)
         if kind == "null":
             kind = node.type.name  # null, typed as the result
+        if moment_node.type.name == "any" and kind != "datetime":
+            # The Python engine reads such a value as a datetime first (a date: its midnight).
+            raise self._refuse(node, f"adding a duration to a {kind} of unknown type")
         moment = self.typed(moment_node, scope, kind)
         if abs(duration.amount) > 10_000 * 366 * 24:
             raise self._refuse(node, f"a step of {duration}", "it leaves the years 1 to 9999")
@@ -639,7 +677,9 @@ class QueryCompiler:
         return exp.cast(wall, "DATE")
 
     def _coerce(self, node: Any, scope: Scope) -> exp.Expr:
-        raise self._refuse(node, "reading text as a date or datetime",
+        if self.kind(node.operand) in (node.type.name, "null"):
+            return self.value(node.operand, scope)
+        raise self._refuse(node, f"reading a {self.type_of(node.operand)} as a {node.type}",
                            "declare the field's type in the schema")
 
     def _membership(self, node: Any, scope: Scope) -> exp.Expr:
@@ -652,7 +692,12 @@ class QueryCompiler:
         if kind == "null":  # null is in nothing and out of nothing: unknown
             return exp.cast(exp.null(), "BOOLEAN")
         element = self.value(node.element, scope)
-        if container.type.name == "string":
+        container_type = self.type_of(container)
+        if node.element.type.name == "any" and kind == "date" \
+                and _element_kind(container_type) == "datetime":
+            # The Python engine looks for a date among datetimes by their days.
+            raise self._refuse(node, "looking for a date of unknown type among datetimes")
+        if container_type.name == "string":
             if kind not in ("string", "null"):
                 raise self._refuse(node, f"looking for a {node.element.type} in text")
             return self.dialect.function("contains", self.typed(container, scope, "string"),
@@ -667,8 +712,8 @@ class QueryCompiler:
                 if self.kind(item) not in (kind, "null"):
                     raise self._refuse(node, "a list of values of several types")
             return self._among(element, [self.value(i, scope) for i in container.items], False)
-        if container.type.is_list:
-            if _element_kind(container.type) not in (kind, "null") and kind != "null":
+        if container_type.is_list:
+            if _element_kind(container_type) not in (kind, "null"):
                 raise self._refuse(node, "looking in a list for a value of another type")
             # Found: true; not found among items of which one is null: unknown.
             listed = self.value(container, scope)
@@ -677,7 +722,7 @@ class QueryCompiler:
             return case(d.list_contains(listed.copy(), element), exp.true(),
                         case(has_null, exp.cast(exp.null(), "BOOLEAN"),
                              d.list_contains(listed.copy(), element.copy())))
-        raise self._refuse(node, f"'in' a {container.type}")
+        raise self._refuse(node, f"'in' a {container_type}")
 
     def _among(self, element: exp.Expr, items: list[exp.Expr], unknown: bool
                ) -> exp.Expr:
@@ -811,6 +856,9 @@ class QueryCompiler:
             raise self._refuse(node, "an aggregation over a list of an enclosing element")
         element = source.type.element if source.type.is_list else None
         if element is None or not element.is_record:
+            if not self.type_of(source).is_list:
+                raise self._refuse(node, f"{node.function}() over '{source.dotted}', which is "
+                                   "not known to be a list")
             return self._plain_list(node, scope, owner)
         return self._grouped(node, scope, owner)
 

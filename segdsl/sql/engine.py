@@ -37,8 +37,12 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
             the years 1 to 9999, a customer without id or two with the same).
         UsageError: a table or column of the layout is missing.
     """
-    names = rules._names(segments)
+    names = rules._names(segments)  # noqa: SLF001 - checked as RuleSet.evaluate checks them
     at = evaluation_time(now, rules)
+    _check_connection(connection)
+    if layout is None:
+        layout = Layout.from_schema(rules._program.options.schema)  # noqa: SLF001
+    layout = layout.with_column_types(_column_types(connection, layout))
     query = compile_rules(rules, names, dialect="duckdb", now=at, layout=layout)
     sql = query.sql(dialect="duckdb")
     rows = _run(connection, sql)
@@ -57,7 +61,16 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
     return Result(members, len(rows), at)
 
 
-def _run(connection: Any, sql: str) -> list[tuple]:
+def _column_types(connection: Any, layout: Layout) -> dict[tuple[str, str], str]:
+    """``(table, column)`` to its type's name, for the layout's tables."""
+    tables = [layout.customers, *(table.table for table in layout.lists.values())]
+    marks = ", ".join("?" for _ in tables)
+    rows = _run(connection, f"SELECT table_name, column_name, data_type FROM "
+                            f"information_schema.columns WHERE table_name IN ({marks})", tables)
+    return {(table, column): kind for table, column, kind in rows}
+
+
+def _check_connection(connection: Any) -> None:
     try:
         import duckdb
     except ImportError:
@@ -65,8 +78,13 @@ def _run(connection: Any, sql: str) -> list[tuple]:
     if not isinstance(connection, duckdb.DuckDBPyConnection):
         raise UsageError(f"the DuckDB engine evaluates on a duckdb connection, not "
                          f"{type(connection).__name__}")
+
+
+def _run(connection: Any, sql: str, parameters: list | None = None) -> list[tuple]:
+    import duckdb
+
     try:
-        return connection.execute(sql).fetchall()
+        return connection.execute(sql, parameters).fetchall()
     except duckdb.InvalidInputException as error:
         # error() inside the query: data the rules cannot read.
         raise DataError(_first_line(error)) from None

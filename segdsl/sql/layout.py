@@ -63,6 +63,17 @@ class ListTable:
         return self.columns.get(name, name)
 
 
+# Database types whose values the Python engine reads as the same values of the rules'
+# types (a naive TIMESTAMP, read in the rules' zone, and DECIMAL, read as a float, are not).
+_COLUMN_TYPES = {
+    "DOUBLE": t.NUMBER, "VARCHAR": t.STRING, "BOOLEAN": t.BOOL, "DATE": t.DATE,
+    "TIMESTAMP WITH TIME ZONE": t.DATETIME, "VARCHAR[]": t.list_of(t.STRING),
+    "DOUBLE[]": t.list_of(t.NUMBER), "BOOLEAN[]": t.list_of(t.BOOL),
+}
+# Whole numbers and single floats: read as doubles, exactly.
+_WIDENED = frozenset(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "FLOAT", "REAL",
+                      "UTINYINT", "USMALLINT", "UINTEGER"))
+
 _DEFAULT_TABLES = {
     ("orders",): ("orders", "customer_id", "id", "id"),
     ("orders", "items"): ("order_items", "order_id", None, None),
@@ -87,6 +98,27 @@ class Layout:
     fields: Mapping[str, t.Type] = attrs.field(eq=False)
     lists: Mapping[tuple[str, ...], ListTable] = attrs.field(eq=False)
     columns: Mapping[str, str] = attrs.field(factory=dict, eq=False)
+    #: ``(table, column)`` to the type the database declares for it, for fields
+    #: the schema leaves untyped (see :meth:`with_column_types`).
+    column_types: Mapping[tuple[str, str], t.Type] = attrs.field(factory=dict, eq=False)
+    #: ``(table, column)`` of the columns read as doubles (integers, floats).
+    widened: frozenset[tuple[str, str]] = attrs.field(factory=frozenset, eq=False)
+
+    def with_column_types(self, described: Mapping[tuple[str, str], str]) -> Layout:
+        """This layout knowing the database's column types (``(table, column)`` to
+        the type's name, such as ``VARCHAR`` or ``TIMESTAMP WITH TIME ZONE``):
+        fields the schema leaves untyped take the type of their column, where
+        the Python engine would read its values the same way."""
+        types: dict[tuple[str, str], t.Type] = {}
+        widened = set()
+        for key, name in described.items():
+            found = _COLUMN_TYPES.get(name.upper())
+            if found is None and name.upper() in _WIDENED:
+                found = t.NUMBER
+                widened.add(key)
+            if found is not None:
+                types[key] = found
+        return attrs.evolve(self, column_types=types, widened=frozenset(widened))
 
     @classmethod
     def from_schema(cls, schema: Schema | None = None, *, customers: str = "customers",
