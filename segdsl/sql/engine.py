@@ -37,11 +37,11 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
             the years 1 to 9999, a customer without id or two with the same).
         UsageError: a table or column of the layout is missing.
     """
-    names = rules._names(segments)  # noqa: SLF001 - checked as RuleSet.evaluate checks them
+    names = rules._names(segments)
     at = evaluation_time(now, rules)
     _check_connection(connection)
     if layout is None:
-        layout = Layout.from_schema(rules._program.options.schema)  # noqa: SLF001
+        layout = Layout.from_schema(rules._program.options.schema)
     layout = layout.with_column_types(_column_types(connection, layout))
     query = compile_rules(rules, names, dialect="duckdb", now=at, layout=layout)
     sql = query.sql(dialect="duckdb")
