@@ -339,3 +339,21 @@ def test_sums_do_not_depend_on_the_order_of_the_elements():
         assert segdsl.sql.evaluate(rules, database, now=NOW)["s"] == [1]
     assert exact_sum([0.1, 0.2]) == 0.3
     assert exact_sum([]) == 0
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('country == "FR"', [1]), ('"vip" in tags', [1, 2]), ("age > 18", [1, 4]),
+    ("signed_up_at < 2026-06-16", [1, 2]), ("signed_up_at + 1m <= now", [1]),
+    ("country == 3", []), ("country != 3", [1, 2, 4]), ("email_subscribed", [1, 4]),
+    ("count(tags) == 1", [2]), ("days_between(signed_up_at, now) == 30", [1]),
+])
+def test_without_a_schema_fields_take_their_columns_types(connection, text, expected):
+    """Without a schema the customers' fields take their columns' types (text, numbers,
+    booleans, instants, lists of text); values of two kinds are never equal."""
+    rules = segdsl.loads(f"segment s = {text}")
+    found = segdsl.sql.evaluate(rules, connection, now=NOW, layout=LAYOUT)
+    assert found["s"] == expected
+    assert rules.evaluate(CUSTOMERS, now=NOW)["s"] == expected
+    if not text.startswith("count"):  # counting a list column needs no type of its items
+        with pytest.raises(segdsl.CheckError, match="duckdb"):
+            rules.to_sql()  # the query text alone cannot know the columns' types
