@@ -357,3 +357,12 @@ def test_without_a_schema_fields_take_their_columns_types(connection, text, expe
     if not text.startswith("count"):  # counting a list column needs no type of its items
         with pytest.raises(segdsl.CheckError, match="duckdb"):
             rules.to_sql()  # the query text alone cannot know the columns' types
+
+
+def test_without_a_schema_an_instant_is_looked_for_among_dates_by_its_day(connection):
+    """Without a schema, `signed_up_at in [2026-07-14]` reads the instant as its day in
+    the zone: customer 4 signed up on July 14 in UTC, on July 15 in Paris."""
+    for zone, expected in ((None, [4]), ("Europe/Paris", [])):
+        rules = segdsl.loads("segment s = signed_up_at in [2026-07-14]", timezone=zone)
+        assert segdsl.sql.evaluate(rules, connection, now=NOW, layout=LAYOUT)["s"] == expected
+        assert rules.evaluate(CUSTOMERS, now=NOW)["s"] == expected

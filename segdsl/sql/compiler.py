@@ -693,10 +693,14 @@ class QueryCompiler:
             return exp.cast(exp.null(), "BOOLEAN")
         element = self.value(node.element, scope)
         container_type = self.type_of(container)
-        if node.element.type.name == "any" and kind == "date" \
-                and _element_kind(container_type) == "datetime":
+        items_kind = _element_kind(container_type)
+        if node.element.type.name == "any" and kind == "date" and items_kind == "datetime":
             # The Python engine looks for a date among datetimes by their days.
             raise self._refuse(node, "looking for a date of unknown type among datetimes")
+        if node.element.type.name == "any" and kind == "datetime" and items_kind == "date":
+            # ... and reads a value of unknown type as a date to look for it among dates.
+            element = exp.cast(self.dialect.wall_clock(element, self.zone_name), "DATE")
+            kind = "date"
         if container_type.name == "string":
             if kind not in ("string", "null"):
                 raise self._refuse(node, f"looking for a {node.element.type} in text")
