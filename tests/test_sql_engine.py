@@ -346,6 +346,8 @@ def test_sums_do_not_depend_on_the_order_of_the_elements():
     ("signed_up_at < 2026-06-16", [1, 2]), ("signed_up_at + 1m <= now", [1]),
     ("country == 3", []), ("country != 3", [1, 2, 4]), ("email_subscribed", [1, 4]),
     ("count(tags) == 1", [2]), ("days_between(signed_up_at, now) == 30", [1]),
+    ("signed_up_at between 2026-06-15 and now - 30d", [1]),
+    ("now between signed_up_at and 2026-07-14", []),
 ])
 def test_without_a_schema_fields_take_their_columns_types(connection, text, expected):
     """Without a schema the customers' fields take their columns' types (text, numbers,

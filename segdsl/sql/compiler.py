@@ -739,12 +739,25 @@ class QueryCompiler:
         return exp.In(this=wrap(element), expressions=items)
 
     def _between(self, node: Any, scope: Scope) -> exp.Expr:
-        kinds = {self.kind(part) for part in (node.operand, node.low, node.high)} - {"null"}
+        parts = (node.operand, node.low, node.high)
+        kinds = {self.kind(part) for part in parts} - {"null"}
+        if kinds == {"date", "datetime"} and any(p.type.name == "any" for p in parts):
+            # Each bound on its own terms, a date meeting a datetime by its day.
+            low, value, high = (self._dated(part, scope) for part in
+                                (node.low, node.operand, node.high))
+            return _and(_at_most(low, value), _at_most(value, high))
         if len(kinds) > 1 or kinds & {"list", "record", "period", "bool"}:
             raise self._refuse(node, f"'between' on {' and '.join(sorted(kinds))}")
         return exp.Between(this=wrap(self.value(node.operand, scope)),
                            low=wrap(self.value(node.low, scope)),
                            high=wrap(self.value(node.high, scope)))
+
+    def _dated(self, node: Any, scope: Scope) -> tuple[exp.Expr, exp.Expr | None]:
+        """``(value, its day when it is a datetime, else None)``."""
+        value = self.value(node, scope)
+        if self.kind(node) != "datetime":
+            return value, None
+        return value, exp.cast(self.dialect.wall_clock(value.copy(), self.zone_name), "DATE")
 
     # functions
 
@@ -1111,6 +1124,17 @@ def _clamped(moment: dt.datetime) -> dt.datetime:
         return in_zone(moment, UTC)
     except ValueError:
         return (dt.datetime.min if moment.year == 1 else dt.datetime.max).replace(tzinfo=UTC)
+
+
+def _at_most(left: tuple[exp.Expr, exp.Expr | None], right: tuple[exp.Expr, exp.Expr | None]
+             ) -> exp.Expr:
+    """``left <= right``, a datetime meeting a date by its day (see ``_dated``)."""
+    def side(this: tuple[exp.Expr, exp.Expr | None], other: tuple[exp.Expr, exp.Expr | None]):
+        value, day = this
+        dates_on_other_side = other[1] is None
+        return (day if day is not None and dates_on_other_side else value).copy()
+
+    return binary(exp.LTE, side(left, right), side(right, left))
 
 
 def _not(operand: exp.Expr) -> exp.Expr:
