@@ -368,3 +368,32 @@ def test_without_a_schema_an_instant_is_looked_for_among_dates_by_its_day(connec
         rules = segdsl.loads("segment s = signed_up_at in [2026-07-14]", timezone=zone)
         assert segdsl.sql.evaluate(rules, connection, now=NOW, layout=LAYOUT)["s"] == expected
         assert rules.evaluate(CUSTOMERS, now=NOW)["s"] == expected
+
+
+def test_first_and_last_through_nested_lists_follow_the_orders_dates():
+    """first/last of orders.items go by the orders' dates, items in list order; a
+    customer none of whose orders is dated (5) gets them in list order, one with a
+    dated order without items (6) gets none."""
+    database = duckdb.connect()
+    for statement in TABLES.split(";"):
+        if statement.strip():
+            database.execute(statement)
+    database.execute("INSERT INTO customers (id) VALUES (5), (6)")
+    database.execute("INSERT INTO orders VALUES (8, 5, NULL, 1), (9, 5, NULL, NULL), "
+                     "(10, 6, NULL, 1), (11, 6, '2026-07-01 00:00:00+00', NULL)")
+    database.execute("INSERT INTO order_items VALUES (8, 0, NULL, 'x', 7, NULL), "
+                     "(9, 0, NULL, NULL, 8, NULL), (10, 0, NULL, NULL, 7, NULL)")
+    extra = [{"id": 5, "orders": [{"total": 1, "items": [_item(None, "x", 7, None)]},
+                                  {"items": [_item(None, None, 8, None)]}]},
+             {"id": 6, "orders": [{"total": 1, "items": [_item(None, None, 7, None)]},
+                                  {"at": "2026-07-01T00:00:00Z", "items": []}]}]
+    for text, expected in [("first(orders.items.price) == 12.5", [1]),
+                           ("last(orders.items.price) == 0.1", [1]),
+                           ("first(orders.items.price) == 7", [5]),
+                           ("last(orders.items.price) == 8", [5]),
+                           ("first(orders.items.price) is null", [2, 3, 6]),
+                           ('last(orders.items.category, where = price > 5) is null', [2, 3, 5, 6]),
+                           ("first(orders.items.price, within = 30d) == 30", [1])]:
+        rules = segdsl.loads(f"segment s = {text}", schema=SCHEMA)
+        assert segdsl.sql.evaluate(rules, database, now=NOW, layout=LAYOUT)["s"] == expected, text
+        assert rules.evaluate(CUSTOMERS + extra, now=NOW)["s"] == expected, text

@@ -926,7 +926,13 @@ class QueryCompiler:
         if group is None:
             group = _Group(f"g{len(self._groups) + 1}", level, ancestors, chain, stage)
             self._groups[group_key] = group
-        reading = self._reading(node, group, parts)
+        outer = group
+        if len(chain) > 1 and "stamped" in parts:
+            outer_key = (level, ancestors, chain[:1], 0)
+            outer = self._groups.get(outer_key) or _Group(
+                f"g{len(self._groups) + 1}", level, ancestors, chain[:1], 0)
+            self._groups[outer_key] = outer
+        reading = self._reading(node, group, parts, outer)
         self._aggregates[key] = (group, reading)
         return reading.copy()
 
@@ -992,12 +998,11 @@ class QueryCompiler:
                 and value.name != stamp.name:
             # When none of a customer's elements has a timestamp, the Python
             # engine takes them in list order: the first is the list's first.
-            if len(chain) > 1:
-                raise self._refuse(node, f"{function}() through the nested lists of "
-                                   f"{chain[0].table}")
             listed: exp.Expr = self._picked(node, chain, value.copy(), None, level)
             parts["listed"] = listed if chosen is None else exp.Filter(
                 this=listed, expression=exp.Where(this=chosen.copy()))
+            # Whether the list has a dated element: counted over the outer list alone
+            # (through nested lists, an order without items still has its date).
             parts["stamped"] = exp.Count(this=stamp.copy())
         return parts
 
@@ -1050,16 +1055,17 @@ class QueryCompiler:
         begin = self.shifted(self.now(), window, -1)
         return _and(binary(exp.GT, stamp.copy(), begin), until)
 
-    def _reading(self, node: Any, group: _Group, parts: dict[str, Any]
-                 ) -> exp.Expr:
-        """How a scan's result reads ``node``'s value, from its group's columns."""
+    def _reading(self, node: Any, group: _Group, parts: dict[str, Any],
+                 outer: _Group | None = None) -> exp.Expr:
+        """How a scan's result reads ``node``'s value, from its group's columns
+        (``stamped`` from the ``outer`` list's group)."""
         function = node.function
         if "empty" in parts:  # a window that holds nothing
             return {"count": exp.cast(_zero(), _DOUBLE), "exists": exp.false(),
                     "sum": exp.cast(_zero(), _DOUBLE)}.get(
                 function, exp.cast(exp.null(), _SCALAR_TYPES.get(node.type.name, "DOUBLE")))
-        columns = {name: group.add(part.sql(self.dialect.name), part)
-                   for name, part in parts.items()}
+        columns = {name: (outer if name == "stamped" and outer is not None else group).add(
+            part.sql(self.dialect.name), part) for name, part in parts.items()}
         zero = exp.Literal.number(0)
         if function == "count":
             return exp.cast(exp.Coalesce(this=columns["count"], expressions=[zero]), _DOUBLE)
