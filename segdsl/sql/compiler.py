@@ -20,7 +20,15 @@ its own, before: a ``where`` over orders that reads ``count(items)`` joins the
 items counted per order, and one that reads ``days_since_last_order`` joins
 the value computed per customer in an earlier group. Scope depths of the
 checked tree map to table aliases: ``s0`` is the customer, ``s1``, ``s2``, ...
-the elements of the lists of a scan, outermost first.
+the elements of the lists of a scan, outermost first. A segment that others
+use is computed once, in a layer (CTEs ``m0``, ``m1``, ...) before them, and
+read as a column; rankings (``ntile``, ``percentile``, ``rfm.*``) come from
+the CTEs of :mod:`segdsl.sql.population`.
+
+Types: the checked tree's, and for a customer's field it leaves untyped (no
+schema), the type of its column in the database when the layout knows it
+(:meth:`~segdsl.sql.layout.Layout.with_column_types`): values of another type
+than the Python engine would read there are refused.
 
 The values follow the Python engine exactly (see the README for the rules):
 
@@ -38,7 +46,8 @@ The values follow the Python engine exactly (see the README for the rules):
   without a window, and are never ``first`` or ``last``.
 - ``first``/``last`` go by timestamp, ties broken by the list's order column
   (``orders.id`` by default); a list without one refuses them where ties
-  could change the answer.
+  could change the answer. A customer none of whose elements is dated gets
+  them in list order (the Python engine's rule).
 - **Sums**: ``sum`` is defined, order-independently, as the sum of the values
   each rounded to 9 decimals (``round(v * 1e9)``, halves away from zero),
   computed exactly (``HUGEINT``), then the nearest double to that exact sum
