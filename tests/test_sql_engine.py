@@ -397,3 +397,12 @@ def test_first_and_last_through_nested_lists_follow_the_orders_dates():
         rules = segdsl.loads(f"segment s = {text}", schema=SCHEMA)
         assert segdsl.sql.evaluate(rules, database, now=NOW, layout=LAYOUT)["s"] == expected, text
         assert rules.evaluate(CUSTOMERS + extra, now=NOW)["s"] == expected, text
+
+
+def test_a_segment_may_be_called_customer_id(connection):
+    """The query's own id column never clashes with a segment's name."""
+    rules = segdsl.loads("segment customer_id = age > 18\nsegment b = not customer_id",
+                         schema=SCHEMA)
+    found = segdsl.sql.evaluate(rules, connection, now=NOW, layout=LAYOUT)
+    assert found.members == {"customer_id": [1, 4], "b": [2, 3]}
+    assert found.members == rules.evaluate(CUSTOMERS, now=NOW).members

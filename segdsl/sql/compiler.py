@@ -78,6 +78,8 @@ from segdsl.sql.layout import Layout, ListTable
 from segdsl.sql.population import Rankings
 from segdsl.timeline import UTC, Duration, Period, day_start, in_zone
 
+# The customer's id in the layers of segments (a segment may be called customer_id).
+_INTERNAL_ID = "__segdsl_customer"
 _UNITS_US = {"h": 3_600_000_000, "d": 86_400_000_000, "w": 7 * 86_400_000_000}
 # Beyond this, a window reaches before year 1 from any now: it has no start.
 _TEN_THOUSAND_YEARS_US = 10_000 * 366 * 86_400_000_000
@@ -213,10 +215,10 @@ class QueryCompiler:
                 ctes.append((f"m{index}", self._layer(layer, customers.copy(),
                                                       index - 1 if index else None)))
             last = f"m{len(layers) - 1}"
-            query = exp.select(exp.column("customer_id", table=last), *(
+            query = exp.select(_alias(exp.column(_INTERNAL_ID, table=last), "customer_id"), *(
                 exp.column(exp.to_identifier(name, quoted=True), table=last) for name in names)
             ).from_(last)
-        query = query.order_by(exp.column("customer_id"), copy=False)
+        query = query.order_by(exp.Literal.number(1), copy=False)  # by id, named or not
         ranked = self._rankings.ctes(customers.copy(), self._join_groups) \
             if self._rankings.nodes else []
         scans = [(group.name, self._scan(group)) for group in
@@ -252,7 +254,8 @@ class QueryCompiler:
 
     def _layer(self, names: list[str], customers: exp.Expr, previous: int | None
                ) -> exp.Select:
-        selected = [_alias(exp.column(self.layout.id, table="s0"), "customer_id")]
+        own = "customer_id" if previous is None and len(self._layered) == 0 else _INTERNAL_ID
+        selected = [_alias(exp.column(self.layout.id, table="s0"), own)]
         for name in names:
             condition = self._condition(self.body(name), _CUSTOMER_SCOPE, name)
             member = exp.Is(this=wrap(condition), expression=exp.true())
@@ -264,7 +267,7 @@ class QueryCompiler:
                                  for column in e.find_all(exp.Column))
             selected = [exp.column(exp.Star(), table=earlier), *selected[1:]]
             query = exp.select(*selected).from_(earlier)
-            identity = exp.column("customer_id", table=earlier)
+            identity = exp.column(_INTERNAL_ID, table=earlier)
             if reads_customer:
                 query = query.join(customers, join_type="inner", copy=False,
                                    on=binary(exp.EQ, exp.column(self.layout.id, table="s0"),
