@@ -1114,7 +1114,7 @@ def zone_name(zone: dt.tzinfo, dialect: str = "duckdb") -> str:
     Raises:
         CheckError: the zone has no name (a fixed offset).
     """
-    if zone is UTC or zone is None:
+    if zone is UTC or zone is None or type(zone).__name__ == "tzutc":
         return "UTC"
     key = getattr(zone, "key", None)  # zoneinfo
     if isinstance(key, str):
