@@ -406,3 +406,35 @@ def test_a_segment_may_be_called_customer_id(connection):
     found = segdsl.sql.evaluate(rules, connection, now=NOW, layout=LAYOUT)
     assert found.members == {"customer_id": [1, 4], "b": [2, 3]}
     assert found.members == rules.evaluate(CUSTOMERS, now=NOW).members
+
+
+def test_without_a_schema_element_fields_take_their_columns_types():
+    """Fields of orders and items the default schema does not know (channel, coupon,
+    size) take their columns' types, aggregated or filtered on, as in Python."""
+    records = [
+        {"id": 1, "orders": [
+            {"at": "2026-07-01T00:00:00Z", "total": 10, "channel": "web", "coupon": True,
+             "items": [{"sku": "A", "size": 42}]},
+            {"at": "2026-07-02T00:00:00Z", "total": 20, "channel": "shop", "items": []}]},
+        {"id": 2, "orders": [{"at": "2026-07-03T00:00:00Z", "total": 5, "channel": "web",
+                              "coupon": False, "items": [{"sku": "B", "size": 38}]}]},
+        {"id": 3}]
+    database = duckdb.connect()
+    database.execute("CREATE TABLE customers AS SELECT * FROM (VALUES (1), (2), (3)) t(id)")
+    database.execute('CREATE TABLE orders (id BIGINT, customer_id BIGINT, "at" TIMESTAMPTZ, '
+                     "total DOUBLE, channel VARCHAR, coupon BOOLEAN)")
+    database.execute("INSERT INTO orders VALUES (1, 1, '2026-07-01 00:00:00+00', 10, 'web', true), "
+                     "(2, 1, '2026-07-02 00:00:00+00', 20, 'shop', NULL), "
+                     "(3, 2, '2026-07-03 00:00:00+00', 5, 'web', false)")
+    database.execute("CREATE TABLE order_items (order_id BIGINT, sku VARCHAR, size INTEGER)")
+    database.execute("INSERT INTO order_items VALUES (1, 'A', 42), (3, 'B', 38)")
+    database.execute('CREATE TABLE events (customer_id BIGINT, type VARCHAR, "at" TIMESTAMPTZ)')
+    for text, expected in [('orders(30d, where = channel == "web") == 1', [1, 2]),
+                           ("count(orders, where = coupon) == 1", [1]),
+                           ('max(orders.channel) == "web"', [1, 2]),
+                           ("count(orders.items, where = size > 40) == 1", [1]),
+                           ("sum(orders.items.size) == 38", [2]),
+                           ("exists(orders, where = channel == 3)", [])]:
+        rules = segdsl.loads(f"segment s = {text}")
+        assert segdsl.sql.evaluate(rules, database, now=NOW)["s"] == expected, text
+        assert rules.evaluate(records, now=NOW)["s"] == expected, text

@@ -192,6 +192,7 @@ class QueryCompiler:
         self._populations = populations or {}
         self._rankings = Rankings(lambda node: self.value(node, _CUSTOMER_SCOPE))
         self._layer_index = 0
+        self._scope: Scope = _CUSTOMER_SCOPE
 
     # ------------------------------------------------------------- the query
 
@@ -355,18 +356,22 @@ class QueryCompiler:
         build = getattr(self, "_" + type(node).__name__.lower(), None)
         if build is None:
             raise self._refuse(node, type(node).__name__.lower())
-        built = build(node, scope)
+        outer, self._scope = self._scope, scope
+        try:
+            built = build(node, scope)
+        finally:
+            self._scope = outer
         self._memo[key] = (node, built)  # the node is kept alive while its id is a key
         return built
 
     def _condition(self, node: Any, scope: Scope, what: str = "a condition"
                    ) -> exp.Expr:
-        kind = self.kind(node)
+        kind = self.kind(node, scope)
         if kind not in ("bool", "null"):
             raise self._refuse(node, f"{what} of type {node.type}")
         return self.value(node, scope)
 
-    def kind(self, node: Any) -> str:
+    def kind(self, node: Any, scope: Scope | None = None) -> str:
         """The concrete type of ``node``'s values (``null`` for the null literal).
 
         Raises:
@@ -379,20 +384,56 @@ class QueryCompiler:
             return kinds.pop() if kinds else "null"
         if isinstance(node, c.Binary) and node.type.name == "any":
             return self.kind(node.left)
-        name = self.type_of(node).name
+        name = self.type_of(node, scope).name
         if name == "any":
             raise self._refuse(node, "a value whose type is only known from the data",
                                "declare its field's type in the schema")
         return name
 
-    def type_of(self, node: Any) -> t.Type:
-        """``node``'s type: the checker's, or for a customer's field it left
-        untyped, its column's in the database (when the layout knows it)."""
-        if node.type.name == "any" and isinstance(node, c.Field) and node.depth == 0 \
-                and len(node.path) == 1:
+    def type_of(self, node: Any, scope: Scope | None = None) -> t.Type:
+        """``node``'s type: the checker's, or for a field it left untyped, its
+        column's in the database (when the layout knows it). ``scope``: where
+        ``node`` is read (default: that of the node being built)."""
+        if node.type.name != "any":
+            return node.type
+        scope = scope if scope is not None else self._scope
+        if isinstance(node, c.Aggregate):
+            return self._aggregated_type(node, scope)
+        if not isinstance(node, c.Field) or len(node.path) != 1:
+            return node.type
+        entry = scope[node.depth] if node.depth < len(scope) else None
+        if entry is None:
+            return node.type
+        if entry.table is None:
             key = (self.layout.customers, self.layout.column(node.path[0]))
-            return self.layout.column_types.get(key, node.type)
-        return node.type
+        else:
+            key = (entry.table.table, entry.table.column(node.path[0]))
+        return self.layout.column_types.get(key, node.type)
+
+    def _aggregated_type(self, node: Any, scope: Scope) -> t.Type:
+        """The type of ``min``/``max``/``first``/``last`` of a field the schema
+        leaves untyped: its column's, when the layout knows it."""
+        source = node.source
+        if node.function not in ("min", "max", "first", "last") or not node.value \
+                or not isinstance(source, c.Field) or source.depth >= len(scope):
+            return node.type
+        entry = scope[source.depth]
+        if entry is None:
+            return node.type
+        path = (*(entry.table.path if entry.table is not None else ()), *source.path)
+        cuts = (0, *node.flatten)
+        for start, end in itertools.pairwise(cuts):
+            path = (*path, *node.value[start:end])
+        final = node.value[node.flatten[-1]:] if node.flatten else node.value
+        table = self.layout.lists.get(path)
+        if table is None or len(final) != 1:
+            return node.type
+        found = self.layout.column_types.get((table.table, table.column(final[0])))
+        return found if found is not None and not found.is_list else node.type
+
+    def _column_kind(self, table: ListTable, name: str) -> str | None:
+        found = self.layout.column_types.get((table.table, table.column(name)))
+        return found.name if found is not None else None
 
     def _refuse(self, node: Any, construct: str, why: str = "") -> CheckError:
         error = self.dialect.refuse(construct, why)
@@ -975,7 +1016,7 @@ class QueryCompiler:
         inner_alias = f"s{level + len(chain)}"
         value = exp.column(inner.column(final[0]), table=inner_alias) if final else None
         if final:
-            kind = _field_kind(inner, final[0])
+            kind = _field_kind(inner, final[0]) or self._column_kind(inner, final[0])
             if kind not in ("number", "string", "bool", "date", "datetime"):
                 raise self._refuse(node, f"{function}() of '{final[0]}', whose type is "
                                    f"{kind or 'not declared'}")
@@ -1208,7 +1249,7 @@ def _element_kind(list_type: t.Type) -> str:
 
 def _field_kind(table: ListTable, name: str) -> str | None:
     type_ = table.fields.get(name)
-    return type_.name if type_ is not None else None
+    return type_.name if type_ is not None and type_.name != "any" else None
 
 
 def _of_kind(value: Any, kind: str) -> bool:
