@@ -438,3 +438,21 @@ def test_without_a_schema_element_fields_take_their_columns_types():
         rules = segdsl.loads(f"segment s = {text}")
         assert segdsl.sql.evaluate(rules, database, now=NOW)["s"] == expected, text
         assert rules.evaluate(records, now=NOW)["s"] == expected, text
+
+
+def test_the_database_sessions_time_zone_changes_nothing():
+    """With the session's TimeZone set to New York or Tokyo, windows, calendar steps and
+    days in Paris give the same members: the query never relies on the session's zone."""
+    database = duckdb.connect()
+    for statement in TABLES.split(";"):
+        if statement.strip():
+            database.execute(statement)
+    texts = ["purchased(30d)", "signed_up_at > now - 1m", "signed_up_at == 2026-07-15",
+             "purchased(during = 2026-07-01 .. 2026-07-01)", "count(orders, within = 6m) >= 2",
+             "2026-01-31 + 1m == 2026-02-28", "signed_up_at + 1y > 2027-06-15T10:00:00Z"]
+    rules = segdsl.loads("".join(f"segment s{i} = {text}\n" for i, text in enumerate(texts)),
+                         schema=SCHEMA, timezone="Europe/Paris")
+    expected = rules.evaluate(CUSTOMERS, now=NOW).members
+    for zone in ("America/New_York", "Asia/Tokyo"):
+        database.execute(f"SET TimeZone = '{zone}'")
+        assert segdsl.sql.evaluate(rules, database, now=NOW, layout=LAYOUT).members == expected
