@@ -5,6 +5,19 @@ and asks the dialect for everything a database spells or behaves its own way
 (regular expressions, lists, time zones, raising an error from a query). A
 dialect module exposes one :class:`~segdsl.sql.dialects.base.Dialect`
 instance named ``DIALECT``.
+
+Adding PostgreSQL or Spark: besides the methods of
+:class:`~segdsl.sql.dialects.base.Dialect`, the compiler still writes a few
+constructs the DuckDB way that a new dialect must take over (move each behind
+a ``Dialect`` method as the dialect arrives): ``FIRST(x ORDER BY ...)``
+ordered aggregates (``first``/``last``), ``HUGEINT`` and ``CAST(n AS
+VARCHAR) || 'e-9'`` (the exact sum), ``x % y`` on doubles (PostgreSQL has no
+double modulo), ``NULLIF(x, 'NaN')`` (NaN equals NaN in DuckDB and
+PostgreSQL, not in every engine), ``date + integer`` and ``date + to_months(n)``
+(calendar steps of dates), ``RANGE(1, k)`` (the rankings' quantile positions)
+and ``COUNT(*) FILTER (WHERE ...)`` (Spark 3 has it; BigQuery does not).
+PostgreSQL's ``~`` is not RE2: ``matches`` must be refused there for patterns
+whose meaning differs, or translated.
 """
 
 from __future__ import annotations
