@@ -14,6 +14,7 @@ cover is skipped only when it raises the documented CheckError.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import duckdb
@@ -101,6 +102,11 @@ class Tally:
 def compare(connection, case, tally: Tally, schema=SCHEMA) -> None:
     setting, rule, records, now = case
     rules = segdsl.loads(rule_file(setting, rule), schema=schema, timezone=setting.zone_name)
+    if schema is None and any(_holds_a_day(r) for r in records):
+        # Untyped, a date object meets a datetime by its day; its datetime column
+        # would hold its midnight: a DATE column's customers are another case.
+        tally.unloadable += 1
+        return
     try:
         segdsl.sql.load_records(connection, records, LAYOUT, rules._program.options.timezone)
     except segdsl.DataError:
@@ -140,6 +146,13 @@ def compare(connection, case, tally: Tally, schema=SCHEMA) -> None:
     assert found.total == expected.total
     tally.compared += 1
     tally.mixed += bool(expected["s"]) and bool(expected["u"] or expected["unknown"])
+
+
+def _holds_a_day(record) -> bool:
+    """Whether a customer's untyped datetime field holds a date object."""
+    value = record.get("signed_up_at") if isinstance(record, dict) else getattr(
+        record, "signed_up_at", None)
+    return type(value) is dt.date
 
 
 def run(features: frozenset | None, examples: int, name: str, schema=SCHEMA) -> Tally:
