@@ -506,7 +506,7 @@ class QueryCompiler:
             raise self._refuse(node, f"reading '{node.dotted}' of an enclosing element from an "
                                "aggregation over another list")
         if len(node.path) > 1:
-            raise self._refuse(node, f"the nested field '{node.dotted}'")
+            return self._nested_field(node, entry)
         name = node.path[0]
         type_ = node.type
         if type_.is_list and (type_.element is None or type_.element.is_record
@@ -520,6 +520,18 @@ class QueryCompiler:
         if (table, column) in self.layout.widened:
             return exp.cast(read, _DOUBLE)
         return read
+
+    def _nested_field(self, node: Any, entry: _Entry) -> exp.Expr:
+        """``address.city``: a field of a record of plain values, held as a struct column
+        of the customers' table (the schema declares its fields)."""
+        if entry.table is not None or len(node.path) != 2 or node.type.name not in (
+                "number", "string", "bool", "date", "datetime"):
+            raise self._refuse(node, f"the nested field '{node.dotted}'")
+        record = self.layout.fields.get(node.path[0])
+        if record is None or not record.is_record or node.path[1] not in (record.fields or {}):
+            raise self._refuse(node, f"the nested field '{node.dotted}'")
+        return self.dialect.struct_field(
+            exp.column(self.layout.column(node.path[0]), table=entry.alias), node.path[1])
 
     def _segmentref(self, node: Any, scope: Scope) -> exp.Expr:
         if scope == _CUSTOMER_SCOPE and node.name in self._layered:
@@ -547,9 +559,15 @@ class QueryCompiler:
         return _or(*(self._condition(o, scope) for o in node.operands))
 
     def _isnull(self, node: Any, scope: Scope) -> exp.Expr:
-        if node.operand.type.name not in ("list",):
-            self.kind(node.operand)
-        test = exp.Is(this=wrap(self.value(node.operand, scope)), expression=exp.null())
+        operand = node.operand
+        if isinstance(operand, c.Field) and operand.type.is_record and operand.depth == 0 \
+                and len(operand.path) == 1 and _storable_record(operand.type):
+            value: exp.Expr = exp.column(self.layout.column(operand.path[0]), table="s0")
+        else:
+            if operand.type.name not in ("list",):
+                self.kind(operand)
+            value = self.value(operand, scope)
+        test = exp.Is(this=wrap(value), expression=exp.null())
         return _not(test) if node.negated else test
 
     # comparisons and arithmetic
@@ -1194,6 +1212,12 @@ def _at_most(left: tuple[exp.Expr, exp.Expr | None], right: tuple[exp.Expr, exp.
         return (day if day is not None and dates_on_other_side else value).copy()
 
     return binary(exp.LTE, side(left, right), side(right, left))
+
+
+def _storable_record(type_: t.Type) -> bool:
+    """A record of plain values, held as a struct column."""
+    return bool(type_.fields) and all(sub.name in _SCALAR_TYPES
+                                      for sub in (type_.fields or {}).values())
 
 
 def _not(operand: exp.Expr) -> exp.Expr:

@@ -8,7 +8,8 @@ The default layout is the normalized one a shop's database has::
     events(customer_id, type, at, ...)               the customer's ``events``
 
 A field of the customer is a column of ``customers`` (a list of plain values
-such as ``tags`` is a list column). Each list of records is a table holding
+such as ``tags`` is a list column, a record of plain values such as
+``address`` a struct column). Each list of records is a table holding
 one row per element, with a column naming its owner (the customer, or for a
 nested list the enclosing element). A field of an element is a column of its
 list's table, under the same name unless the layout maps it.

@@ -110,6 +110,9 @@ def _element_columns(table: ListTable, layout: Layout) -> dict[str, t.Type]:
 def _storable(type_: t.Type) -> bool:
     if type_.is_list:
         return type_.element is not None and type_.element.name in _SCALARS
+    if type_.is_record:  # a record of plain values: a struct column
+        return bool(type_.fields) and all(
+            sub.name in _SCALARS for sub in (type_.fields or {}).values())
     return type_.name in _SCALARS
 
 
@@ -169,6 +172,11 @@ def _value(raw: Any, type_: t.Type, path: str, customer: Any, zone: dt.tzinfo) -
         if type_.is_list:
             return [_value(item, type_.element or t.ANY, f"{path}[{i}]", customer, zone)
                     for i, item in enumerate(_list(raw, path, customer))]
+        if type_.is_record:
+            if not is_record(raw):
+                raise TypeError(f"expected a record, found {type(raw).__name__}")
+            return {name: _value(_read(raw, name, customer), sub, f"{path}.{name}", customer,
+                                 zone) for name, sub in (type_.fields or {}).items()}
         name = type_.name
         if name == "number" and type(raw) in (int, float):
             return float(raw)
@@ -192,6 +200,9 @@ def _value(raw: Any, type_: t.Type, path: str, customer: Any, zone: dt.tzinfo) -
 def _arrow_type(pa: Any, type_: t.Type, values: list) -> Any:
     if type_.is_list:
         return pa.list_(_arrow_type(pa, type_.element or t.ANY, []))
+    if type_.is_record:
+        return pa.struct([(name, _arrow_type(pa, sub, []))
+                          for name, sub in (type_.fields or {}).items()])
     if type_.name == "any":  # ids and owners: whole numbers or text
         kinds = {type(v) for v in values if v is not None}
         if kinds <= {int}:

@@ -35,6 +35,10 @@ class Dialect:
         """The evaluation time, a parameter bound when the query runs."""
         raise self.refuse("now as a parameter")
 
+    def struct_field(self, record: exp.Expr, name: str) -> exp.Expr:
+        """Field ``name`` of a struct column (null when the struct is null)."""
+        raise self.refuse("nested record fields")
+
     def regex_search(self, text: exp.Expr, pattern: str) -> exp.Expr:
         """Whether RE2 ``pattern`` matches somewhere in ``text``."""
         raise self.refuse("matches")

@@ -34,6 +34,9 @@ class DuckDB(Dialect):
     def now(self) -> exp.Expr:
         return exp.cast(exp.Placeholder(this="now"), exp.DataType.build("TIMESTAMPTZ"))
 
+    def struct_field(self, record: exp.Expr, name: str) -> exp.Expr:
+        return self.function("struct_extract", record, exp.Literal.string(name))
+
     def regex_search(self, text: exp.Expr, pattern: str) -> exp.Expr:
         return self.function("regexp_matches", text, exp.Literal.string(pattern))
 
