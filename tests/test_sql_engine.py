@@ -474,3 +474,13 @@ def test_fields_of_a_nested_record_are_fields_of_a_struct_column():
         rules = segdsl.loads(f"segment s = {text}", schema=schema)
         assert segdsl.sql.evaluate(rules, database, now=NOW, layout=layout)["s"] == expected, text
         assert rules.evaluate(records, now=NOW)["s"] == expected, text
+
+
+def test_to_sql_without_a_schema_takes_the_column_types_of_a_database(connection):
+    """to_sql(layout=layout_of(db)) compiles rules without a schema for that database's
+    columns; the query, run with now bound, gives evaluate's members."""
+    rules = segdsl.loads('segment s = country == "FR" or ("new" in tags and purchased(30d))')
+    layout = segdsl.sql.layout_of(connection, LAYOUT)
+    text = segdsl.sql.to_sql(rules, layout=layout)
+    rows = connection.execute(text, {"now": dt.datetime(2026, 7, 15, tzinfo=dt.UTC)}).fetchall()
+    assert [row[0] for row in rows if row[1]] == [1] == rules.evaluate(CUSTOMERS, now=NOW)["s"]

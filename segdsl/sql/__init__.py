@@ -31,7 +31,7 @@ from typing import Any
 
 from segdsl.sql.layout import Layout, ListTable
 
-__all__ = ["Layout", "ListTable", "evaluate", "load_records", "to_sql"]
+__all__ = ["Layout", "ListTable", "evaluate", "layout_of", "load_records", "to_sql"]
 
 
 def to_sql(rules: Any, dialect: str = "duckdb", *, now: Any = None,
@@ -69,6 +69,14 @@ def evaluate(rules: Any, connection: Any, now: Any = None, **options: Any):
     from segdsl.sql.engine import evaluate as run
 
     return run(rules, connection, now, **options)
+
+
+def layout_of(connection: Any, layout: Layout | None = None) -> Layout:
+    """The layout knowing its tables' column types in a DuckDB connection (see
+    :func:`segdsl.sql.engine.layout_of`)."""
+    from segdsl.sql.engine import layout_of as described
+
+    return described(connection, layout)
 
 
 def load_records(connection: Any, records: Iterable[Any], layout: Layout,

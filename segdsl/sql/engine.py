@@ -39,10 +39,9 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
     """
     names = rules._names(segments)
     at = evaluation_time(now, rules)
-    _check_connection(connection)
     if layout is None:
         layout = Layout.from_schema(rules._program.options.schema)
-    layout = layout.with_column_types(_column_types(connection, layout))
+    layout = layout_of(connection, layout)
     query = compile_rules(rules, names, dialect="duckdb", now=at, layout=layout)
     sql = query.sql(dialect="duckdb")
     rows = _run(connection, sql)
@@ -59,6 +58,19 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
             if member:
                 members[name].append(identity)
     return Result(members, len(rows), at)
+
+
+def layout_of(connection: Any, layout: Layout | None = None) -> Layout:
+    """``layout`` (default: the normalized one of the default schema) knowing the
+    column types of its tables in ``connection``, so that rules checked without
+    a schema can be compiled for them (``to_sql(rules, layout=layout_of(db))``).
+
+    Raises:
+        UsageError: ``connection`` is not a DuckDB connection.
+    """
+    _check_connection(connection)
+    layout = layout if layout is not None else Layout.from_schema(None)
+    return layout.with_column_types(_column_types(connection, layout))
 
 
 def _column_types(connection: Any, layout: Layout) -> dict[tuple[str, str], str]:
