@@ -28,6 +28,7 @@ from segdsl import checked as c
 from segdsl import codegen
 from segdsl import types as t
 from segdsl.compiler import Closure, Compiler, Context, data_error
+from segdsl.sums import exact_sum
 from segdsl.timeline import (
     UTC,
     Period,
@@ -561,7 +562,7 @@ def _numbers(ctx, values, path):
 
 def _sum(ctx, values, path):
     try:
-        return sum(_numbers(ctx, values, path))
+        return exact_sum(_numbers(ctx, values, path))
     except OverflowError:
         raise data_error(ctx, "the sum is too large for a number", path) from None
 
@@ -571,7 +572,7 @@ def _avg(ctx, values, path):
     if not numbers:
         return None
     try:
-        return sum(numbers) / len(numbers)
+        return exact_sum(numbers) / len(numbers)
     except OverflowError:
         raise data_error(ctx, "the average is too large for a number", path) from None
 

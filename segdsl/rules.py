@@ -752,6 +752,12 @@ class RuleSet:
                         f"rename the {kind}", self.source)
                 for kind, d in definitions if d.name in present]
 
+    def to_sql(self, dialect: str = "duckdb", **options: Any) -> str:
+        """The SQL query computing every segment (see :func:`segdsl.sql.to_sql`)."""
+        from segdsl.sql import to_sql
+
+        return to_sql(self, dialect, **options)
+
     def population(self, customers: Any, now: Any = None) -> PopulationStats:
         """Population statistics of ``customers``, to score single customers later."""
         at = _now(now, self._program.options.timezone)

@@ -1,0 +1,91 @@
+"""DuckDB's spellings and quirks.
+
+- ``regexp_matches`` searches with RE2, as ``matches`` does in Python.
+- ``timezone(zone, instant)`` gives the wall clock in a zone; the reverse,
+  ``timezone(zone, wall clock)``, resolves wall clocks that a daylight-saving
+  change skips or repeats otherwise than python-dateutil (which reads a
+  repeated wall clock by its first occurrence and a skipped one with the
+  offset after the change): :meth:`DuckDB.instant` corrects it.
+- ``TIMESTAMPTZ + INTERVAL '1 month'`` steps the calendar of the session's
+  time zone: calendar steps are taken on wall clocks instead.
+- Division by zero gives infinity (not null), and NaN equals NaN and orders
+  above every number: the compiler guards both.
+- ``error(message)`` stops the query; inside ``CASE`` it runs only for the
+  rows that reach it.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from segdsl.sql.dialects.base import Dialect, binary, case
+
+_DAY_US = 86_400_000_000
+
+
+class DuckDB(Dialect):
+    """The DuckDB dialect."""
+
+    name = "duckdb"
+
+    def fail(self, message: str) -> exp.Expr:
+        return self.function("error", exp.Literal.string(message))
+
+    def now(self) -> exp.Expr:
+        return exp.cast(exp.Placeholder(this="now"), exp.DataType.build("TIMESTAMPTZ"))
+
+    def struct_field(self, record: exp.Expr, name: str) -> exp.Expr:
+        return self.function("struct_extract", record, exp.Literal.string(name))
+
+    def regex_search(self, text: exp.Expr, pattern: str) -> exp.Expr:
+        return self.function("regexp_matches", text, exp.Literal.string(pattern))
+
+    def list_contains(self, items: exp.Expr, value: exp.Expr) -> exp.Expr:
+        return self.function("list_contains", items, value)
+
+    def list_length(self, items: exp.Expr) -> exp.Expr:
+        return self.function("len", items)
+
+    def list_present(self, items: exp.Expr) -> exp.Expr:
+        return self.function("list_count", items)
+
+    def epoch_us(self, instant: exp.Expr) -> exp.Expr:
+        return self.function("epoch_us", instant)
+
+    def microseconds(self, amount: exp.Expr) -> exp.Expr:
+        return self.function("to_microseconds", amount)
+
+    def months(self, amount: int) -> exp.Expr:
+        return self.function("to_months", exp.Literal.number(amount))
+
+    def wall_clock(self, instant: exp.Expr, zone: str) -> exp.Expr:
+        return self.function("timezone", exp.Literal.string(zone), instant)
+
+    def instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
+        """The instant of wall-clock time ``wall`` in ``zone``, read as python-dateutil
+        reads it: with the offset in effect before a change when that offset
+        still reaches ``wall`` (a repeated hour: its first occurrence), else
+        with the offset after it (a skipped hour)."""
+        if zone == "UTC":
+            return self.function("timezone", exp.Literal.string("UTC"), wall)
+        wall_us = self.epoch_us(wall)
+        day = exp.Literal.number(_DAY_US)
+        before = self._offset_us(binary(exp.Sub, wall_us, day), zone)
+        after = self._offset_us(binary(exp.Add, wall_us.copy(), day.copy()), zone)
+        early = binary(exp.Sub, wall_us.copy(), before)
+        holds = binary(exp.EQ, self._offset_us(early, zone), before.copy())
+        chosen = case(holds, early.copy(), binary(exp.Sub, wall_us.copy(), after))
+        return self._from_epoch_us(chosen)
+
+    def _offset_us(self, instant_us: exp.Expr, zone: str) -> exp.Expr:
+        """The zone's offset from UTC, in microseconds, at an instant given in microseconds."""
+        moment = self._from_epoch_us(instant_us)
+        return binary(exp.Sub, self.epoch_us(self.wall_clock(moment, zone)),
+                      self.epoch_us(moment.copy()))
+
+    def _from_epoch_us(self, instant_us: exp.Expr) -> exp.Expr:
+        naive = self.function("make_timestamp", instant_us)
+        return self.function("timezone", exp.Literal.string("UTC"), naive)
+
+
+DIALECT = DuckDB()

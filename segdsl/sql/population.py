@@ -1,0 +1,146 @@
+"""Population functions in SQL: ``ntile``, ``percentile`` and ``rfm.*``.
+
+They rank each customer among all the customers of the table, by the method
+of :mod:`segdsl.population` (the Python engine's), computed with the same
+double operations:
+
+- the break points of ``k`` tiles are the type-7 quantiles at ``i/k`` of the
+  non-null measures: ``v[lo] + (v[lo + 1] - v[lo]) * (pos - lo)`` with
+  ``pos = (n - 1) * (i / k)`` and ``lo = floor(pos)``;
+- a measure's tile is 1 plus the number of break points strictly below it
+  (equal measures share a tile; SQL's ``NTILE``, which splits ties, is not
+  used); RFM recency is scored in reverse;
+- ``percentile`` is ``100 * (number of measures <= this one) / n``;
+- ``rfm.score`` is ``R * 100 + F * 10 + M``, ``rfm.group`` its name in the RFM
+  group table.
+
+The query gains, after the scans of the lists: ``pm`` (each customer's
+measures), for each tiled measure ``j`` the CTEs ``r{j}`` (the sorted
+measures, numbered from 0), ``t{j}`` (the quantile positions) and ``b{j}``
+(the break points), and ``pv`` (each customer's tiles and percentiles),
+which the segments read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from segdsl.population import GROUP_OF_CODE
+from segdsl.sql.dialects.base import binary, case
+
+_DOUBLE = exp.DataType.build("DOUBLE")
+_RFM_PARTS = ("rfm.recency", "rfm.frequency", "rfm.monetary")
+
+
+def _double(value: float) -> exp.Expr:
+    return exp.cast(exp.Literal.number(repr(value) if isinstance(value, float) else value),
+                    _DOUBLE)
+
+
+class Rankings:
+    """The population statistics a rule set's query computes.
+
+    Args:
+        measure: compiles a measure (a checked node) at the customer's level.
+    """
+
+    def __init__(self, measure: Any) -> None:
+        self._measure = measure
+        self.nodes: dict[str, Any] = {}  # key -> Population node, in order met
+
+    def column(self, node: Any, combine: Any) -> exp.Expr:
+        """The value of population node ``node`` for the customer, read from ``pv``."""
+        if node.kind in ("rfm.score", "rfm.group"):
+            parts = [self.column(combine(part), combine) for part in _RFM_PARTS]
+            code = binary(exp.Add, binary(exp.Add, binary(exp.Mul, parts[0], _double(100)),
+                                          binary(exp.Mul, parts[1], _double(10))), parts[2])
+            if node.kind == "rfm.score":
+                return code
+            return exp.Case(this=exp.cast(code, "INTEGER"), ifs=[
+                exp.If(this=exp.Literal.number(number), true=exp.Literal.string(name))
+                for number, name in sorted(GROUP_OF_CODE.items())])
+        self.nodes.setdefault(node.key, node)
+        index = list(self.nodes).index(node.key)
+        return exp.column(f"p{index}", table="pv")
+
+    def ctes(self, customers: exp.Expr, joined: Any) -> list[tuple[str, exp.Expr]]:
+        """The CTEs computing every ranking (after the lists' scans).
+
+        Args:
+            customers: the customers' table, aliased ``s0``.
+            joined: adds to a query over ``s0`` the joins its expressions need.
+        """
+        measures = [exp.alias_(exp.column("id", table="s0"), "customer_id")]
+        measures += [exp.alias_(self._measure(node.measure), f"v{j}")
+                     for j, node in enumerate(self.nodes.values())]
+        ctes: list[tuple[str, exp.Expr]] = [("pm", joined(exp.select(*measures).from_(customers)))]
+        values: list[exp.Expr] = [exp.column("customer_id", table="pm")]
+        for j, node in enumerate(self.nodes.values()):
+            v = exp.column(f"v{j}", table="pm")
+            if node.kind == "percentile":
+                values.append(exp.alias_(_percentile(v), f"p{j}"))
+                continue
+            ctes += _break_points(j, node.buckets)
+            tile = binary(exp.Add, _double(1), exp.cast(exp.Subquery(this=exp.select(
+                exp.Count(this=exp.Star())).from_(f"b{j}").where(
+                binary(exp.LT, exp.column("b", table=f"b{j}"), v.copy()))), _DOUBLE))
+            if node.kind == "rfm.recency":
+                tile = binary(exp.Sub, _double(node.buckets + 1), tile)
+            values.append(exp.alias_(case(exp.Is(this=v.copy(), expression=exp.null()),
+                                          exp.cast(exp.null(), _DOUBLE), tile), f"p{j}"))
+        ctes.append(("pv", exp.select(*values).from_("pm")))
+        return ctes
+
+
+def _percentile(v: exp.Expr) -> exp.Expr:
+    up_to = exp.Window(this=exp.Count(this=v), order=exp.Order(expressions=[
+        exp.Ordered(this=v.copy(), nulls_first=False)]), spec=exp.WindowSpec(
+        kind="RANGE", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"),
+        over="OVER")
+    everyone = exp.Window(this=exp.Count(this=v.copy()), over="OVER")
+    share = binary(exp.Div, binary(exp.Mul, _double(100), exp.cast(up_to, _DOUBLE)),
+                   exp.cast(everyone, _DOUBLE))
+    return case(exp.Is(this=v.copy(), expression=exp.null()), exp.cast(exp.null(), _DOUBLE),
+                share)
+
+
+def _break_points(j: int, tiles: int) -> list[tuple[str, exp.Expr]]:
+    """``r{j}``, ``t{j}``, ``b{j}``: the sorted measures, the positions, the break points."""
+    v = exp.column(f"v{j}", table="pm")
+    ranked = exp.select(
+        exp.alias_(v, "v"),
+        exp.alias_(binary(exp.Sub, exp.Window(this=exp.RowNumber(), order=exp.Order(
+            expressions=[exp.Ordered(this=v.copy(), nulls_first=False)]), over="OVER"),
+            exp.Literal.number(1)), "r"),
+    ).from_("pm").where(exp.not_(exp.Is(this=v.copy(), expression=exp.null())))
+    size = exp.column("n", table="c")
+    position = binary(exp.Mul, exp.cast(binary(exp.Sub, size, exp.Literal.number(1)), _DOUBLE),
+                      exp.Paren(this=binary(exp.Div, exp.cast(exp.column("i", table="q"),
+                                                              _DOUBLE), _double(tiles))))
+    steps = exp.Table(this=exp.GenerateSeries(start=exp.Literal.number(1),
+                                              end=exp.Literal.number(tiles),
+                                              is_end_exclusive=True),
+                      alias=exp.TableAlias(this=exp.to_identifier("q"),
+                                           columns=[exp.to_identifier("i")]))
+    counted = exp.Subquery(this=exp.select(exp.alias_(exp.Count(this=exp.Star()), "n"))
+                           .from_(f"r{j}"), alias=exp.TableAlias(this=exp.to_identifier("c")))
+    positions = exp.select(
+        exp.column("i", table="q"), exp.alias_(size.copy(), "n"),
+        exp.alias_(position, "pos"),
+        exp.alias_(exp.Floor(this=position.copy()), "lo"),
+    ).from_(steps).join(counted, join_type="cross").where(
+        binary(exp.GT, size.copy(), exp.Literal.number(0)))
+    lower, upper = exp.column("v", table="a"), exp.column("v", table="z")
+    fraction = binary(exp.Sub, exp.column("pos", table="t"), exp.column("lo", table="t"))
+    breaks = exp.select(exp.alias_(binary(exp.Add, lower, binary(
+        exp.Mul, exp.Paren(this=binary(exp.Sub, upper, lower.copy())), fraction)), "b")
+    ).from_(exp.alias_(exp.to_table(f"t{j}"), "t", table=True)).join(
+        exp.alias_(exp.to_table(f"r{j}"), "a", table=True), join_type="inner",
+        on=binary(exp.EQ, exp.column("r", table="a"), exp.column("lo", table="t"))).join(
+        exp.alias_(exp.to_table(f"r{j}"), "z", table=True), join_type="inner",
+        on=binary(exp.EQ, exp.column("r", table="z"), exp.Least(
+            this=binary(exp.Add, exp.column("lo", table="t"), exp.Literal.number(1)),
+            expressions=[binary(exp.Sub, exp.column("n", table="t"), exp.Literal.number(1))])))
+    return [(f"r{j}", ranked), (f"t{j}", positions), (f"b{j}", breaks)]
