@@ -382,12 +382,18 @@ def _run_eval(args: argparse.Namespace) -> int:
     for name in names:
         loaded.owner(name)  # an unknown name fails before the data is read
     now = evaluation_time(_now(args), loaded.rule_sets[0])
+    engine = _engine_choice(args, project, loaded, columns)
+    if engine != "python":
+        return _run_eval_sql(args, project, loaded, names, wanted, now, engine, output_format,
+                             status)
+    if args.into:
+        raise _UsageFailure("--into writes into the database the data comes from: give --data "
+                            "a DuckDB file or a postgresql:// URL")
     customers = _read_data(args, project)
     for rules in loaded.rule_sets:
         for warning in [*rules.warnings, *rules.missing_fields(customers),
                         *rules.hidden_fields(customers)]:
             print(warning.render(), file=sys.stderr)
-    engine = _engine_option(project.engine, loaded.rule_sets[0])
     results = {}
     for rules in loaded.rule_sets:
         if not wanted[id(rules)]:
@@ -395,24 +401,102 @@ def _run_eval(args: argparse.Namespace) -> int:
         progress = Progress(len(customers), sys.stderr)
         results[id(rules)] = rules.evaluate(customers, now=now, segments=wanted[id(rules)],
                                             progress=progress, id_field=args.id_field,
-                                            ids=args.ids, **engine)
+                                            ids=args.ids, engine="python")
         progress.clear()
     members = {name: results[id(loaded.owner(name))].members[name] for name in names}
     _write_output(args, output_format, columns, members, customers, now)
     return status.value
 
 
-def _engine_option(engine: str | None, rules) -> dict[str, Any]:
-    """``{"engine": ...}`` for evaluate when the project names an engine other
-    than the Python one, which evaluate must then know."""
-    import inspect
+def _engine_choice(args: argparse.Namespace, project, loaded: _Loaded,
+                   columns: list[str]) -> str:
+    """The engine of ``eval``: ``--engine``, else the project's ``engine``, else
+    chosen from DATA: a database or Parquet files go to an SQL engine, JSON Lines
+    to DuckDB when it is large and the answer provably the same (else, and
+    for JSON and CSV, the Python engine)."""
+    from segdsl.sql.sources import SQL_FROM_BYTES, kind_of
 
-    if engine in (None, "python"):
-        return {}
-    if "engine" not in inspect.signature(rules.evaluate).parameters:
-        raise _UsageFailure(f"the project's engine {engine!r} is not available in this version "
-                            f"of segdsl; use engine = \"python\"")
-    return {"engine": engine}
+    data = args.data or project.data
+    engine = args.engine or project.engine
+    if data is None:
+        return "python"  # _read_data names what is missing
+    kind = kind_of(data)
+    by_position = args.ids == "position"
+    if engine in (None, "auto"):
+        if kind in ("records", "jsonl"):
+            small = kind == "records" or _size(data) < SQL_FROM_BYTES
+            return "python" if small or columns or by_position or args.id_field != "id" \
+                else "auto"
+        engine = "postgres" if kind == "postgres" else "duckdb"
+    if engine != "python" and (columns or by_position):
+        what = "--columns" if columns else "--ids position"
+        raise _UsageFailure(f"{what} reads the customers' records: give --engine python (with "
+                            f"JSON, JSON Lines or CSV data)")
+    if engine == "python" and kind not in ("records", "jsonl"):
+        raise _UsageFailure(f"{data}: the Python engine reads .jsonl, .json or .csv files; "
+                            f"this data needs an SQL engine (--engine duckdb)")
+    return engine
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _run_eval_sql(args: argparse.Namespace, project, loaded: _Loaded, names: list[str],
+                  wanted: dict[int, list[str]], now, engine: str, output_format: str,
+                  status: _Status) -> int:
+    """``eval`` on an SQL engine: DATA read where it lies, never as Python records."""
+    from segdsl.sql import sources
+
+    data = args.data or project.data
+    args.data = data
+    layout = _layout(project, loaded.rule_sets[0], args.id_field)
+    for rules in loaded.rule_sets:
+        for warning in rules.warnings:
+            print(warning.render(), file=sys.stderr)
+        if engine == "auto" and rules._program.options.schema is None:  # noqa: SLF001
+            # The notes on fields no customer has, from the columns the data holds.
+            skeleton = sources.skeleton(data)
+            for warning in [*rules.missing_fields(skeleton), *rules.hidden_fields(skeleton)]:
+                print(warning.render(), file=sys.stderr)
+    target = sources.database(data, writable=bool(args.into)) if sources.kind_of(data) in (
+        "database",) else data
+    try:
+        results = {}
+        total = 0
+        for rules in loaded.rule_sets:
+            if not wanted[id(rules)]:
+                continue
+            result = rules.evaluate(target, now=now, segments=wanted[id(rules)],
+                                    engine=None if engine == "auto" else engine, layout=layout)
+            results[id(rules)] = result
+            total = result.total
+        members = {name: results[id(loaded.owner(name))].members[name] for name in names}
+        if not total and not any(members.values()):
+            print(f"segdsl: warning: {data} holds no customers", file=sys.stderr)
+        if args.into:
+            written = sources.write_memberships(target, args.into, members, now)
+            print(f"wrote {written:,} memberships into {args.into}", file=sys.stderr)
+    finally:
+        if target is not data:
+            target.close()
+    _write_output(args, output_format, [], members, [], now, total)
+    return status.value
+
+
+def _layout(project, rules, id_field: str = "id"):
+    """The SQL layout of the project's table mapping (the rules' schema's own without one)."""
+    import attrs
+
+    from segdsl.sql.layout import Layout
+
+    schema = rules._program.options.schema  # noqa: SLF001
+    layout = Layout.from_tables(schema, project.tables) if project.tables \
+        else Layout.from_schema(schema)
+    return attrs.evolve(layout, id=id_field) if id_field != "id" else layout
 
 
 def _output_format(args: argparse.Namespace) -> str:
@@ -439,9 +523,11 @@ def _columns(args: argparse.Namespace, output_format: str) -> list[str]:
 
 
 def _write_output(args: argparse.Namespace, output_format: str, columns: list[str],
-                  members: dict[str, list[Any]], customers: list[Any], now) -> None:
+                  members: dict[str, list[Any]], customers: list[Any], now,
+                  total: int | None = None) -> None:
     from segdsl.timeline import iso_text
 
+    total = len(customers) if total is None else total
     lookup = _customer_lookup(args, customers) if columns else {}
     rows = [(name, identity) for name, ids in members.items() for identity in ids]
     if output_format == "parquet":
@@ -452,7 +538,7 @@ def _write_output(args: argparse.Namespace, output_format: str, columns: list[st
         shown: dict[str, list[Any]] = {
             name: [_member_object(i, columns, lookup) for i in ids] if columns else list(ids)
             for name, ids in members.items()}
-        document = {"now": iso_text(now), "total": len(customers),
+        document = {"now": iso_text(now), "total": total,
                     "sizes": {name: len(ids) for name, ids in members.items()},
                     "members": shown}
         out.write(json.dumps(document, indent=2, default=_json_default) + "\n")
@@ -463,7 +549,7 @@ def _write_output(args: argparse.Namespace, output_format: str, columns: list[st
             writer.writerow([name, identity, *(_cell(_field(lookup.get(identity), c))
                                                for c in columns)])
     else:
-        out.write(_size_table(members, len(customers), now) + "\n")
+        out.write(_size_table(members, total, now) + "\n")
     if args.output:
         try:
             Path(args.output).write_text(out.getvalue(), encoding="utf-8")
@@ -561,6 +647,46 @@ def _size_table(members: dict[str, list[Any]], total: int, now) -> str:
         lines.append(f"{name:<{widths[0]}}  {size:>{widths[1]}}  {share:>{widths[2]}}")
     lines.append(f"\n{total:,} customers evaluated at {iso_text(now)}")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ sql
+
+
+def _run_sql(args: argparse.Namespace) -> int:
+    from segdsl.sql.dialects import dialect as find_dialect
+
+    project = _project(args)
+    find_dialect(args.dialect)  # an unknown dialect fails before the rules are read
+    status = _Status()
+    loaded = _load_all([args.file], project.options(), status)
+    rules = loaded.rule_sets[0]
+    layout = _layout(project, rules)
+    if args.data:
+        layout = _typed_layout(args.data, layout)
+    now = None if args.now is None else _now(args)
+    if args.now == "now":
+        raise _UsageFailure("--now now would write the current time into the query; give a "
+                            "time, or no --now for the $now parameter")
+    query = rules.to_sql(args.dialect, now=now, segments=args.segment, layout=layout)
+    sys.stdout.write(query.rstrip("\n") + "\n")
+    return status.value
+
+
+def _typed_layout(data: str, layout):
+    """``layout`` knowing the column types of the tables of ``data``."""
+    import duckdb
+
+    from segdsl.sql import layout_of, sources
+
+    kind = sources.kind_of(data)
+    if kind == "database":
+        with sources.database(data) as connection:
+            return layout_of(connection, layout)
+    if kind != "files":
+        raise _UsageFailure(f"{data}: --data of sql is a DuckDB file or a directory of tables")
+    with duckdb.connect() as connection:
+        _, layout = sources.attach(connection, data, layout, kind=kind)
+        return layout_of(connection, layout)
 
 
 # ------------------------------------------------------------------ explain
@@ -952,8 +1078,38 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--output", metavar="FILE",
                           help="write to FILE instead of standard output (.parquet needs "
                                "pyarrow)")
+    evaluate.add_argument("--engine", choices=("python", "duckdb", "postgres", "spark"),
+                          default=None,
+                          help="the engine (default: the project's, else chosen from DATA: a "
+                               "database or Parquet on SQL, JSON Lines on DuckDB when large "
+                               "and the rules compile, else Python)")
+    evaluate.add_argument("--into", metavar="TABLE",
+                          help="also append the memberships (segment, customer_id, now) to "
+                               "TABLE of the database DATA names (made when missing)")
     _project_arguments(evaluate)
     evaluate.set_defaults(run=_run_eval)
+
+    sql = verbs.add_parser(
+        "sql", help="print the SQL query computing the segments of a rule file",
+        **_help("Print the query computing every segment of a rule file (or the --segment "
+                "ones) on a database: one row per customer, customer_id and one boolean "
+                "column per segment. Tables and columns follow the project's table mapping.",
+                "segdsl sql examples/summer_sale.seg --dialect duckdb --now 2026-07-15 \\\n"
+                "    --segment undecided > undecided.sql",
+                "a rule the dialect cannot compute exactly (a check error)"))
+    sql.add_argument("file", metavar="FILE", help="a rule file, or - for standard input")
+    sql.add_argument("--dialect", default="duckdb", metavar="D",
+                     help="the SQL dialect (default: duckdb)")
+    sql.add_argument("--now", metavar="DATE",
+                     help="the evaluation time written into the query (default: a $now "
+                          "parameter bound when it runs)")
+    sql.add_argument("--segment", metavar="NAME", action="append",
+                     help="only this segment (repeat for several)")
+    sql.add_argument("--data", metavar="DATA",
+                     help="a DuckDB file or directory of tables whose column types type the "
+                          "fields the schema leaves untyped")
+    _project_arguments(sql)
+    sql.set_defaults(run=_run_sql)
 
     explain = verbs.add_parser(
         "explain", help="show why a customer is or is not in a segment",

@@ -770,14 +770,21 @@ class RuleSet:
     def evaluate(self, customers: Any, now: Any = None, *,
                  segments: str | Iterable[str] | None = None,
                  progress: Callable[[int], None] | None = None,
-                 id_field: str = "id", ids: str | None = None) -> Result:
+                 id_field: str = "id", ids: str | None = None,
+                 engine: str | None = None, layout: Any = None) -> Result:
         """Evaluate every segment (or the named ones) over ``customers``.
 
         Args:
             customers: a list (or any iterable) of customers, or a pandas,
                 polars or pyarrow table (one customer per row); read once
                 (twice when rules rank customers: the first pass computes
-                RFM and other rankings).
+                RFM and other rankings). Also, through the SQL engine
+                (:mod:`segdsl.sql.sources`): a DuckDB connection or relation,
+                a ``.duckdb`` file, Parquet, CSV or JSON Lines files of the
+                normalized tables (a directory, a glob, a list of paths), one
+                JSON Lines or Parquet file of nested customers, a mapping of
+                table name to DataFrame; a large table in memory or JSON Lines
+                file goes through DuckDB when its answer is provably the same.
             now: evaluation time (datetime, date or ISO text; default: now).
             segments: only this segment, or only these segments.
             progress: called with the number of customers done so far, every
@@ -785,11 +792,49 @@ class RuleSet:
             id_field: the field holding each customer's id.
             ids: ``"position"`` names customers by their position in the
                 input (from 0) instead of by ``id_field``.
+            engine: ``"python"``, ``"duckdb"``, ``"postgres"``, ``"spark"``, or
+                None to choose from ``customers`` (see :mod:`segdsl.sql.sources`).
+            layout: where the lists live for an SQL engine (a
+                :class:`segdsl.sql.Layout`; default: the schema's normalized one).
 
         Raises:
             DataError: a customer has no id, a null id, or another's id; or
                 what was given is not customers.
         """
+        from segdsl.sql.sources import wants_sql
+
+        if engine not in (None, "python") or layout is not None \
+                or wants_sql(customers, ids is None and id_field == "id"):
+            return self._evaluate_sql(customers, now, segments, progress, id_field, ids,
+                                      engine, layout)
+        return self._evaluate_python(customers, now, segments, progress, id_field, ids)
+
+    def _evaluate_sql(self, customers: Any, now: Any, segments: Any, progress: Any,
+                      id_field: str, ids: str | None, engine: str | None, layout: Any) -> Result:
+        from segdsl.sql.sources import evaluate as through_sql
+
+        if ids is not None or id_field != "id":
+            if engine not in (None, "python"):
+                raise UsageError(f"the {engine} engine names customers by the layout's id "
+                                 f"column: give layout= instead of id_field= or ids=")
+            engine = "python"
+        if progress is not None and not callable(progress):
+            raise UsageError(f"progress must be a function called with the number of customers "
+                             f"done, not {shown(progress)}")
+        ran_python = []
+
+        def python(records: Any) -> Result:
+            ran_python.append(True)
+            return self._evaluate_python(records, now, segments, progress, id_field, ids)
+
+        result = through_sql(self, customers, now, segments=segments, engine=engine,
+                             layout=layout, python=python)
+        if progress is not None and not ran_python:
+            progress(result.total)
+        return result
+
+    def _evaluate_python(self, customers: Any, now: Any, segments: Any, progress: Any,
+                         id_field: str, ids: str | None) -> Result:
         names = self._names(segments)
         if progress is not None and not callable(progress):
             raise UsageError(f"progress must be a function called with the number of customers "
