@@ -21,12 +21,16 @@ checker uses (:meth:`Layout.from_schema`); tables and columns can be renamed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import attrs
 
 from segdsl import types as t
 from segdsl.errors import CheckError, UsageError
 from segdsl.schema import DEFAULT_SCHEMA, Schema
+
+if TYPE_CHECKING:
+    from segdsl.schema_file import Table
 
 
 @attrs.frozen
@@ -168,27 +172,27 @@ class Layout:
         return cls(customers, id, fields, lists)
 
     @classmethod
-    def from_tables(cls, schema: Schema | None, tables: Mapping[str, object]) -> Layout:
+    def from_tables(cls, schema: Schema | None, tables: Mapping[str, Table]) -> Layout:
         """The layout of a schema file's or project file's table mapping:
         ``tables`` maps ``customers`` and dotted list paths to
         :class:`segdsl.schema_file.Table` (``table``, ``id``: the table's own
         key column, ``key``: the column naming the owner, ``columns``)."""
         lists = {path: found for path, found in tables.items() if path != "customers"}
         layout = cls.from_schema(
-            schema, tables={p: getattr(m, "table") for p, m in lists.items()},
-            keys={p: getattr(m, "id") for p, m in lists.items()},
-            owners={p: getattr(m, "key") for p, m in lists.items() if getattr(m, "key")})
+            schema, tables={p: m.table for p, m in lists.items()},
+            keys={p: m.id for p, m in lists.items()},
+            owners={p: m.key for p, m in lists.items() if m.key})
         # A list ordered by its key (orders by id) stays ordered by the mapped key.
         renamed = {path: attrs.evolve(
-            table, columns=dict(getattr(lists[".".join(path)], "columns")),
+            table, columns=dict(lists[".".join(path)].columns),
             order=table.key if table.order is not None else None)
             for path, table in layout.lists.items() if ".".join(path) in lists}
         customers = tables.get("customers")
         if customers is None:
             return attrs.evolve(layout, lists={**layout.lists, **renamed})
-        return attrs.evolve(layout, customers=getattr(customers, "table"),
-                            id=getattr(customers, "id") or "id",
-                            columns=dict(getattr(customers, "columns")),
+        return attrs.evolve(layout, customers=customers.table,
+                            id=customers.id or "id",
+                            columns=dict(customers.columns),
                             lists={**layout.lists, **renamed})
 
     def list_table(self, path: tuple[str, ...], dialect: str) -> ListTable:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,7 @@ def evaluate(rules: Any, source: Any, now: Any = None, *, segments: Any = None,
                          f"CSV tables of the normalized layout or a database, not this file "
                          f"of the Python engine's formats")
     layout = layout if layout is not None else Layout.from_schema(
-        rules._program.options.schema)  # noqa: SLF001
+        rules._program.options.schema)
     fallback = kind in ("frame", "jsonl") and engine == "auto"
     try:
         return _duckdb(rules, source, kind, now, segments, layout, checked=fallback)
@@ -123,7 +123,7 @@ def wants_sql(source: Any, plain_ids: bool = True) -> bool:
             and kind_of(source) == "files"
     if kind is dict or isinstance(source, (str, os.PathLike)):
         return kind_of(source) is not None
-    module = kind.__module__ or ""
+    module = (kind.__module__ or "").lstrip("_")
     if module.startswith(("duckdb", "psycopg", "pyspark")):
         return kind_of(source) is not None
     if plain_ids and module.startswith(("pandas", "polars", "pyarrow")) and _is_frame(source):
@@ -149,7 +149,7 @@ def kind_of(source: Any) -> str | None:
     ``records`` (a CSV or JSON file of :mod:`segdsl.data`), ``frame`` (a
     table of nested records), ``frames`` (table name to table),
     ``postgres``, ``spark``; None for what only the Python engine reads."""
-    module = type(source).__module__ or ""
+    module = (type(source).__module__ or "").lstrip("_")
     if module.startswith("duckdb"):
         name = type(source).__name__
         return "connection" if name == "DuckDBPyConnection" else \
@@ -253,6 +253,14 @@ def _other_engine(name: str, rules: Any, source: Any, now: Any, segments: Any,
                          f"the SQL engines are {', '.join(KNOWN)}")
     import segdsl.sql
 
+    if name == "postgres" and isinstance(source, str):
+        try:
+            import psycopg
+        except ImportError:
+            raise UsageError("the postgres engine needs psycopg: pip install psycopg") from None
+        with psycopg.connect(source) as connection:
+            return segdsl.sql.evaluate(rules, connection, now, segments=segments,
+                                       layout=layout, dialect=dialect)  # type: ignore[call-arg]
     return segdsl.sql.evaluate(rules, source, now, segments=segments, layout=layout,
                                dialect=dialect)  # type: ignore[call-arg]
 
@@ -275,7 +283,7 @@ def _duckdb(rules: Any, source: Any, kind: str, now: Any, segments: Any, layout:
             raise UsageError(f"{text}: cannot open the DuckDB database ({error})") from None
         with connection:
             return run(rules, connection, now, segments=segments, layout=layout)
-    zone = rules._program.options.timezone  # noqa: SLF001
+    zone = rules._program.options.timezone
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
         order, layout = attach(connection, source, layout, kind=kind, zone=zone, checked=checked)
@@ -331,17 +339,19 @@ def _first_line(error: Exception) -> str:
 def _attached(connection: Any, source: Any, layout: Layout, kind: str | None, zone: Any,
               checked: bool) -> tuple[list[Any] | None, Layout]:
     if kind == "files":
-        _attach_files(connection, source, layout)
+        layout = _attach_files(connection, source, layout)
         order = None
     elif kind == "frames":
         for name, frame in source.items():
             _view(connection, name, _register(connection, name, frame))
         order = None
-    else:
+    elif kind in ("relation", "frame", "jsonl", "nested"):
         relation = _nested_relation(connection, source, kind)
         layout = _spread(connection, relation, layout, zone)
         order = [row[0] for row in connection.execute(
             f'SELECT {_quote(layout.id)} FROM {_quote(layout.customers)}').fetchall()]
+    else:
+        raise UsageError(f"DuckDB reads no tables from {_what(kind or type(source).__name__)}")
     if checked:
         _check_types(connection, layout)
     return order, layout
@@ -388,17 +398,26 @@ def _view(connection: Any, name: str, scan: str) -> None:
                        f"{', '.join(parts) or '*'} FROM {scan}")
 
 
-def _attach_files(connection: Any, source: Any, layout: Layout) -> None:
+def _attach_files(connection: Any, source: Any, layout: Layout) -> Layout:
+    """Views over the files of each table; a list table without an order column
+    of its own is ordered by its ``position`` column when it has one (as
+    :func:`write_tables` writes it)."""
     files = _table_files(source)
     wanted = [layout.customers, *(table.table for table in layout.lists.values())]
-    for name in wanted:
-        if name in files:
-            _view(connection, name, files[name])
     if layout.customers not in files:
         shown = source if not isinstance(source, (list, tuple)) else ", ".join(map(str, source))
         raise UsageError(f"{shown}: no {layout.customers} table (a {layout.customers}.parquet, "
                          f".csv or .jsonl file, or a {layout.customers}/ folder of Parquet "
                          f"files); the tables are {', '.join(wanted)}")
+    for name in wanted:
+        if name in files:
+            _view(connection, name, files[name])
+    lists = dict(layout.lists)
+    for path, table in layout.lists.items():
+        if table.order is None and table.table in files and POSITION in dict(
+                _describe(connection, f"SELECT * FROM {_quote(table.table)}")):
+            lists[path] = attrs.evolve(table, order=POSITION)
+    return attrs.evolve(layout, lists=lists)
 
 
 def _table_files(source: Any) -> dict[str, str]:
@@ -478,10 +497,10 @@ def _spread_list(connection: Any, owner_scan: str, owner_key: str, field: str,
     key = f"row_number() OVER (ORDER BY {_quote(table.owner)}, {_quote(POSITION)}) AS " \
           f"{_quote(table.key)}, " if table.key is not None and table.key != POSITION else ""
     columns = {} if absent else _element_columns(connection, owner_scan, field)
-    clash = {table.owner, POSITION, table.key} & set(columns)
+    clash = {table.owner, POSITION, table.key} & set(columns or {})
     if clash:
         raise UsageError(f"the elements of {'.'.join(table.path)} have a field "
-                         f"{sorted(c for c in clash if c)[0]!r}, the name of a column the "
+                         f"{min(c for c in clash if c)!r}, the name of a column the "
                          f"table of the list needs")
     if columns is None and not absent:
         raise UsageError(f"{'.'.join(table.path)} is not a list of records of one shape")
@@ -592,7 +611,7 @@ def _literal(text: str) -> str:
 
 
 def write_tables(source: Any, directory: str | os.PathLike[str], *,
-                 layout: Layout | None = None, format: str = "parquet",  # noqa: A002
+                 layout: Layout | None = None, format: str = "parquet",
                  zone: Any = None) -> list[Path]:
     """Write nested customer records (a JSON Lines or Parquet file, a table in
     memory) as the normalized layout's tables, one file per table, in
