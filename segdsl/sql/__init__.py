@@ -31,7 +31,8 @@ from typing import Any
 
 from segdsl.sql.layout import Layout, ListTable
 
-__all__ = ["Layout", "ListTable", "evaluate", "layout_of", "load_records", "to_sql"]
+__all__ = ["Layout", "ListTable", "evaluate", "layout_of", "load_records", "to_sql",
+           "write_tables"]
 
 
 def to_sql(rules: Any, dialect: str = "duckdb", *, now: Any = None,
@@ -86,3 +87,12 @@ def load_records(connection: Any, records: Iterable[Any], layout: Layout,
     from segdsl.timeline import UTC
 
     return load(connection, records, layout, zone or UTC)
+
+
+def write_tables(source: Any, directory: Any, **options: Any) -> list:
+    """Write nested customer records (a JSON Lines or Parquet file, a DataFrame)
+    as the normalized tables, one file per table (see
+    :func:`segdsl.sql.sources.write_tables`)."""
+    from segdsl.sql.sources import write_tables as write
+
+    return write(source, directory, **options)

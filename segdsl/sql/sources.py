@@ -679,28 +679,22 @@ def write_memberships(connection: Any, table: str, members: Mapping[str, list[An
         raise UsageError(f"--into writes into a DuckDB database or PostgreSQL, not "
                          f"{type(connection).__name__}")
     import duckdb
-    import pyarrow as pa
 
     rows = [(name, identity) for name, ids in members.items() for identity in ids]
     ids = [identity for _, identity in rows]
     kinds = {type(identity) for identity in ids}
-    id_type = pa.string() if kinds == {str} else pa.int64() if kinds <= {int} else pa.float64()
-    batch = pa.table({"segment": pa.array([name for name, _ in rows], pa.string()),
-                      "customer_id": pa.array(ids, id_type),
-                      "now": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC"))})
-    view = f"{_PREFIX}memberships"
+    id_type = "VARCHAR" if kinds == {str} else "BIGINT" if kinds <= {int} else "DOUBLE"
     target = ".".join(_quote(part) for part in table.split("."))
-    connection.register(view, batch)
     try:
-        connection.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM {view} "
-                           f"WHERE false")
-        connection.execute(f"INSERT INTO {target} (segment, customer_id, now) "
-                           f"SELECT segment, customer_id, now FROM {view}")
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {target} (segment VARCHAR, "
+                           f"customer_id {id_type}, now TIMESTAMPTZ)")
+        # Lists bound as parameters: one statement, however many members.
+        connection.execute(f"INSERT INTO {target} (segment, customer_id, now) SELECT "
+                           f"unnest($1::VARCHAR[]), unnest($2::{id_type}[]), $3::TIMESTAMPTZ",
+                           [[name for name, _ in rows], ids, now])
     except duckdb.Error as error:
         raise UsageError(f"cannot write the memberships into {table}: "
                          f"{_first_line(error)}") from None
-    finally:
-        connection.unregister(view)
     return len(rows)
 
 
