@@ -121,7 +121,12 @@ def wants_sql(source: Any, plain_ids: bool = True) -> bool:
     if kind is list or kind is tuple:
         return bool(source) and isinstance(source[0], (str, os.PathLike)) \
             and kind_of(source) == "files"
-    if kind is dict or isinstance(source, (str, os.PathLike)):
+    if isinstance(source, (str, os.PathLike)):
+        # A name of nothing stays the Python engine's: text is not customers.
+        text = os.fspath(source)
+        return (text.startswith(("postgresql://", "postgres://", "duckdb:"))
+                or glob.has_magic(text) or os.path.exists(text)) and kind_of(source) is not None
+    if kind is dict:
         return kind_of(source) is not None
     module = (kind.__module__ or "").lstrip("_")
     if module.startswith(("duckdb", "psycopg", "pyspark")):
