@@ -144,3 +144,37 @@ def test_help_shows_the_new_verb_and_flags(capsys):
     assert "exit status:" in out
     status, out, _ = run(capsys, "eval", "--help")
     assert "--engine {python,duckdb,postgres,spark}" in out and "--into TABLE" in out
+
+
+def test_the_project_engine_and_table_mapping(capsys, data, tmp_path, monkeypatch):
+    """engine = "duckdb" and [tables] in segdsl.toml: eval reads renamed tables and columns."""
+    source = Path(data["tables"])
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    with duckdb.connect() as connection:
+        connection.execute(f"COPY (FROM '{source / 'customers.parquet'}') TO "
+                           f"'{shop / 'people.parquet'}'")
+        connection.execute(f"COPY (SELECT * RENAME (\"at\" AS placed_at) FROM "
+                           f"'{source / 'orders.parquet'}') TO '{shop / 'sales.parquet'}'")
+        for name in ("order_items", "events"):
+            connection.execute(f"COPY (FROM '{source / name}.parquet') TO '{shop / name}.parquet'")
+    (tmp_path / "segdsl.toml").write_text(
+        'engine = "duckdb"\ndata = "shop"\n\n[tables.customers]\ntable = "people"\n\n'
+        '[tables.orders]\ntable = "sales"\ncolumns = { at = "placed_at" }\n', encoding="utf-8")
+    expected = members(capsys, "--data", data["jsonl"])
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, "eval", RULES, "--now", NOW, "--format", "json")
+    assert (status, err) == (0, "")
+    assert json.loads(out) == expected
+
+
+def test_notes_on_missing_fields_are_the_same_on_duckdb(capsys, data, tmp_path, monkeypatch):
+    """Without a schema, a field no customer has is noted on the DuckDB route as on the
+    Python one (the notes come from the columns of the JSON Lines)."""
+    rules = tmp_path / "typo.seg"
+    rules.write_text('segment french = countrty == "FR" and purchased(30d)\n', encoding="utf-8")
+    python = run(capsys, "eval", str(rules), "--data", data["jsonl"], "--now", NOW)
+    monkeypatch.setattr(sources, "SQL_FROM_BYTES", 1)
+    duck = run(capsys, "eval", str(rules), "--data", data["jsonl"], "--now", NOW)
+    assert duck == python
+    assert "no customer has a field 'countrty'" in python[2]
