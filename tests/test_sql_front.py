@@ -268,3 +268,8 @@ def test_memberships_are_appended_to_a_table(files, tmp_path):
     assert len(rows) == 2 * len(result["buyers"]) > 0
     assert {row[1] for row in rows} == set(result["buyers"])
     assert {row[2].isoformat() for row in rows} == {"2026-07-15T12:00:00+00:00"}
+
+
+def test_records_on_the_duckdb_engine(rules, expected, records):
+    """engine="duckdb" on a list of records writes them into tables first: same Result."""
+    same(rules.evaluate(records, now=NOW, engine="duckdb"), expected)

@@ -84,8 +84,12 @@ def evaluate(rules: Any, source: Any, now: Any = None, *, segments: Any = None,
     """
     engine = _engine(engine)
     kind = kind_of(source)
+    if kind is None and engine in ("auto", "python"):
+        return _python(python, source)
+    if kind is None and engine == "duckdb":
+        return _records_on_duckdb(rules, source, now, segments, layout)
     if kind is None:
-        raise UsageError(f"no SQL engine reads {type(source).__name__}")
+        raise UsageError(f"the {engine} engine reads tables, not {type(source).__name__}")
     if kind in ("postgres", "spark") or engine in ("postgres", "spark"):
         return _other_engine(engine if engine in ("postgres", "spark") else kind, rules, source,
                              now, segments, layout)
@@ -294,6 +298,26 @@ def _duckdb(rules: Any, source: Any, kind: str, now: Any, segments: Any, layout:
         order, layout = attach(connection, source, layout, kind=kind, zone=zone, checked=checked)
         result = run(rules, connection, now, segments=segments, layout=layout)
         return _in_order(result, order) if order is not None else result
+
+
+def _records_on_duckdb(rules: Any, records: Any, now: Any, segments: Any,
+                       layout: Layout | None) -> Any:
+    """Records written into the tables of an in-memory database (by
+    :func:`segdsl.sql.records.load_records`, which reads values as the Python
+    engine does), then evaluated there; members in the records' order."""
+    from segdsl.customers import listed
+    from segdsl.sql.engine import evaluate as run
+    from segdsl.sql.records import load_records
+    from segdsl.timeline import UTC
+
+    options = rules._program.options
+    layout = layout if layout is not None else Layout.from_schema(options.schema)
+    rows = listed(records, "evaluate")
+    with _duckdb_module().connect() as connection:
+        load_records(connection, rows, layout, options.timezone or UTC)
+        result = run(rules, connection, now, segments=segments, layout=layout)
+    return _in_order(result, [row.get(layout.id) if isinstance(row, dict)
+                              else getattr(row, layout.id, None) for row in rows])
 
 
 def _duckdb_module() -> Any:
