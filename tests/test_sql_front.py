@@ -273,3 +273,31 @@ def test_memberships_are_appended_to_a_table(files, tmp_path):
 def test_records_on_the_duckdb_engine(rules, expected, records):
     """engine="duckdb" on a list of records writes them into tables first: same Result."""
     same(rules.evaluate(records, now=NOW, engine="duckdb"), expected)
+
+
+def test_lists_and_fields_no_customer_has_are_empty_and_null(records):
+    """A table without an events column, orders without items or totals: no elements and
+    nulls, as the Python engine reads missing fields; text ids join their lists."""
+    rules = segdsl.loads('segment a = purchased(30d) and events("visit", 30d) == 0\n'
+                         'segment b = exists(orders, where = total is null)\n'
+                         'segment c = count(orders.items) == 0')
+    customers = [{"id": "x", "orders": [{"at": "2026-07-10T00:00:00Z"}]},
+                 {"id": "y", "orders": None}, {"id": "z"}]
+    frame = pd.DataFrame(customers)
+    assert rules.evaluate(frame, now=NOW, engine="duckdb") == rules.evaluate(customers, now=NOW)
+    assert rules.evaluate(customers, now=NOW).members == {"a": ["x"], "b": ["x"],
+                                                          "c": ["x", "y", "z"]}
+
+
+def test_naive_datetimes_in_a_table_are_refused_on_duckdb(monkeypatch):
+    """A naive datetime column is read in the rules' zone by the Python engine; DuckDB
+    would read it otherwise: engine="duckdb" refuses it, the automatic choice runs Python."""
+    import datetime as dt
+
+    rules = segdsl.loads("segment r = purchased(30d)", timezone="Europe/Paris")
+    frame = pd.DataFrame([{"id": 1, "orders": [{"at": dt.datetime(2026, 7, 10), "total": 1.0}]}])
+    with pytest.raises(UsageError) as error:
+        rules.evaluate(frame, now=NOW, engine="duckdb")
+    assert str(error.value) == "orders.at is TIMESTAMP, not a datetime"
+    monkeypatch.setattr(sources, "SQL_FROM_ROWS", 1)
+    assert rules.evaluate(frame, now=NOW).members == {"r": [1]}

@@ -103,8 +103,11 @@ def evaluate(rules: Any, source: Any, now: Any = None, *, segments: Any = None,
     layout = layout if layout is not None else Layout.from_schema(
         rules._program.options.schema)
     fallback = kind in ("frame", "jsonl") and engine == "auto"
+    # Nested records are checked against the schema's types (a naive TIMESTAMP is not
+    # the instant the Python engine reads in the rules' zone): the Python engine, or an error.
+    checked = kind in ("frame", "jsonl", "relation", "nested")
     try:
-        return _duckdb(rules, source, kind, now, segments, layout, checked=fallback)
+        return _duckdb(rules, source, kind, now, segments, layout, checked=checked)
     except SegdslError:
         if not fallback:
             raise
@@ -503,25 +506,28 @@ def _spread(connection: Any, scan: str, layout: Layout, zone: Any) -> Layout:
         raise UsageError(f"the customers have no {layout.id} column")
     lists = {path[0] for path in layout.lists}
     kept = [c for c in columns if c not in lists]
-    selected = ", ".join(_read_column(c, columns[c], layout.fields.get(c), zone) for c in kept)
+    selected = ", ".join([*(_read_column(c, columns[c], layout.fields.get(c), zone)
+                            for c in kept), *_nulls(layout.fields, columns, layout.column)])
     source = f"{_PREFIX}nested"
     connection.execute(f"CREATE TEMP TABLE {source} AS SELECT * FROM {scan}")
     connection.execute(f"CREATE TEMP TABLE {_quote(layout.customers)} AS SELECT {selected} "
                        f"FROM {source}")
     tables: dict[tuple[str, ...], ListTable] = {}
+    fields: dict[tuple[str, ...], dict[str, str]] = {(): columns}
     for path, table in sorted(layout.lists.items(), key=lambda item: len(item[0])):
         parent = tables.get(path[:-1])
         owner_scan = source if parent is None else _quote(f"{_PREFIX}{parent.table}")
         owner_key = _quote(layout.id) if parent is None else _quote(parent.key or "")
         table = attrs.evolve(table, order=POSITION) if table.order is None else table
         tables[path] = table
-        _spread_list(connection, owner_scan, owner_key, path[-1], table, zone,
-                     parent is None and path[-1] not in columns)
+        fields[path] = _spread_list(connection, owner_scan, owner_key, path[-1], table, zone,
+                                    path[-1] not in fields.get(path[:-1], {}))
     return attrs.evolve(layout, lists={**layout.lists, **tables})
 
 
 def _spread_list(connection: Any, owner_scan: str, owner_key: str, field: str,
-                 table: ListTable, zone: Any, absent: bool) -> None:
+                 table: ListTable, zone: Any, absent: bool) -> dict[str, str]:
+    """The table of one list's elements; returns their columns and types."""
     full = _quote(f"{_PREFIX}{table.table}")
     key = f"row_number() OVER (ORDER BY {_quote(table.owner)}, {_quote(POSITION)}) AS " \
           f"{_quote(table.key)}, " if table.key is not None and table.key != POSITION else ""
@@ -533,21 +539,49 @@ def _spread_list(connection: Any, owner_scan: str, owner_key: str, field: str,
                          f"table of the list needs")
     if columns is None and not absent:
         raise UsageError(f"{'.'.join(table.path)} is not a list of records of one shape")
-    if absent or columns is None:
-        connection.execute(f"CREATE TEMP TABLE {full} AS SELECT NULL::BIGINT AS "
-                           f"{_quote(table.owner)}, 0 AS {_quote(POSITION)} WHERE false")
+    fields = [_read_column(f"e.{_quote(name)}", kind, table.fields.get(name), zone, name)
+              for name, kind in (columns or {}).items()]
+    fields += _nulls(table.fields, columns or {}, table.column)
+    if absent:
+        # No customer has the list: an empty table of the declared columns.
+        owner_type = _describe(connection, f"SELECT {owner_key} FROM {owner_scan}")[0][1]
+        key_column = f"NULL::BIGINT AS {_quote(table.key)}, " if key else ""
+        connection.execute(
+            f"CREATE TEMP TABLE {full} AS SELECT NULL::{owner_type} AS {_quote(table.owner)}, "
+            f"NULL::BIGINT AS {_quote(POSITION)}, {key_column}"
+            f"{', '.join(fields) or 'NULL AS __none'} WHERE false")
     else:
-        fields = ", ".join(_read_column(f"e.{_quote(name)}", kind, table.fields.get(name), zone,
-                                        name) for name, kind in columns.items())
         connection.execute(
             f"CREATE TEMP TABLE {full} AS SELECT {_quote(table.owner)}, {_quote(POSITION)}, "
-            f"{key}{fields} FROM (SELECT {owner_key} AS {_quote(table.owner)}, "
-            f"unnest(range(len({_quote(field)}))) AS {_quote(POSITION)}, "
+            f"{key}{', '.join(fields) or 'NULL AS __none'} FROM (SELECT {owner_key} AS "
+            f"{_quote(table.owner)}, unnest(range(len({_quote(field)}))) AS {_quote(POSITION)}, "
             f"unnest({_quote(field)}) AS e FROM {owner_scan}) WHERE e IS NOT NULL")
     nested = [name for name, kind in (columns or {}).items() if kind.endswith("[]")
               and kind.startswith("STRUCT")]
     shown = f"* EXCLUDE ({', '.join(_quote(n) for n in nested)})" if nested else "*"
     connection.execute(f"CREATE TEMP VIEW {_quote(table.table)} AS SELECT {shown} FROM {full}")
+    return columns or {}
+
+
+#: The column type holding each declared type's values.
+_SQL_TYPES = {"number": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN", "date": "DATE",
+              "datetime": "TIMESTAMPTZ"}
+
+
+def _nulls(declared: Mapping[str, t.Type], present: Mapping[str, str],
+           column: Callable[[str], str]) -> list[str]:
+    """Null columns for the declared fields no record has (the Python engine reads
+    a missing field as null)."""
+    items = []
+    for name, type_ in declared.items():
+        if column(name) in present:
+            continue
+        element = type_.element if type_.is_list else None
+        found = _SQL_TYPES.get(element.name if element is not None else type_.name)
+        if found is not None and (element is None or not element.is_record):
+            items.append(f"NULL::{found}{'[]' if element is not None else ''} AS "
+                         f"{_quote(column(name))}")
+    return items
 
 
 def _element_columns(connection: Any, scan: str, field: str) -> dict[str, str] | None:
