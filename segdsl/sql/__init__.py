@@ -16,7 +16,10 @@ data and ``now`` (``ntile``, ``percentile`` and ``rfm.*`` included, ranked over
 the whole table); a construct not covered yet (functions registered from Python,
 fields of unknown type, ...) is a
 :class:`~segdsl.errors.CheckError` naming it and the dialect, raised before
-any data is read. :mod:`segdsl.sql.records` writes Python records into the
+any data is read. ``rules.evaluate(source)`` reaches the engine from files,
+DataFrames, DuckDB connections and relations (:mod:`segdsl.sql.sources`, which
+also writes nested records as the tables: :func:`write_tables`).
+:mod:`segdsl.sql.records` writes Python records into the
 tables (tests, benchmarks); :mod:`segdsl.sums` defines sums independently
 of the elements' order.
 
