@@ -301,3 +301,17 @@ def test_naive_datetimes_in_a_table_are_refused_on_duckdb(monkeypatch):
     assert str(error.value) == "orders.at is TIMESTAMP, not a datetime"
     monkeypatch.setattr(sources, "SQL_FROM_ROWS", 1)
     assert rules.evaluate(frame, now=NOW).members == {"r": [1]}
+
+
+def test_ids_the_python_engine_refuses_are_its_error(monkeypatch):
+    """Boolean ids are bad data for the Python engine; on DuckDB they are refused, and the
+    automatic choice gives the Python engine's DataError."""
+    rules = segdsl.loads("segment everyone = true")
+    customers = [{"id": True}, {"id": False}]
+    monkeypatch.setattr(sources, "SQL_FROM_ROWS", 1)
+    with pytest.raises(DataError) as error:
+        rules.evaluate(pd.DataFrame(customers), now=NOW)
+    assert str(error.value) == "the customer at position 0 has id bool True: an id is text or a number"
+    with pytest.raises(UsageError) as refused:
+        rules.evaluate(pd.DataFrame(customers), now=NOW, engine="duckdb")
+    assert str(refused.value) == "the ids are BOOLEAN: an id is text or a number"

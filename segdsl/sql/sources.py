@@ -622,7 +622,13 @@ def _iso(column: str, kind: str, zone: Any) -> str:
 
 
 def _check_types(connection: Any, layout: Layout) -> None:
-    """Refuse (UsageError) a declared column that is missing or of another type."""
+    """Refuse (UsageError) a declared column that is missing or of another type, and
+    ids the Python engine refuses (booleans) or reads otherwise (lists, records)."""
+    ids = dict(_describe(connection, f"SELECT {_quote(layout.id)} FROM "
+                                     f"{_quote(layout.customers)}"))
+    kind = ids.get(layout.id, "")
+    if kind == "BOOLEAN" or kind.endswith("]") or kind.startswith(("STRUCT", "MAP", "JSON")):
+        raise UsageError(f"the ids are {kind}: an id is text or a number")
     tables = [(layout.customers, layout.fields, layout.column),
               *((table.table, table.fields, table.column) for table in layout.lists.values())]
     for table, fields, column in tables:
