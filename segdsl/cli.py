@@ -457,7 +457,7 @@ def _run_eval_sql(args: argparse.Namespace, project, loaded: _Loaded, names: lis
     for rules in loaded.rule_sets:
         for warning in rules.warnings:
             print(warning.render(), file=sys.stderr)
-        if engine == "auto" and rules._program.options.schema is None:  # noqa: SLF001
+        if engine == "auto" and rules._program.options.schema is None:
             # The notes on fields no customer has, from the columns the data holds.
             skeleton = sources.skeleton(data)
             for warning in [*rules.missing_fields(skeleton), *rules.hidden_fields(skeleton)]:
@@ -493,7 +493,7 @@ def _layout(project, rules, id_field: str = "id"):
 
     from segdsl.sql.layout import Layout
 
-    schema = rules._program.options.schema  # noqa: SLF001
+    schema = rules._program.options.schema
     layout = Layout.from_tables(schema, project.tables) if project.tables \
         else Layout.from_schema(schema)
     return attrs.evolve(layout, id=id_field) if id_field != "id" else layout

@@ -74,16 +74,16 @@ def test_large_json_lines_go_to_duckdb_unless_the_rules_do_not_compile(capsys, d
 def test_the_engine_flag_overrides_the_choice(capsys, data):
     """--engine python cannot read Parquet; spark and postgres wait for their dialects."""
     status, _, err = run(capsys, "eval", RULES, "--data", data["tables"], "--engine", "python")
-    assert (status, err) == (2, f"segdsl: {data['tables']}: the Python engine reads .jsonl, "
+    assert (status, err) == (2, (f"segdsl: {data['tables']}: the Python engine reads .jsonl, "
                                 f".json or .csv files; this data needs an SQL engine "
-                                f"(--engine duckdb)\n")
+                                f"(--engine duckdb)\n"))
     status, _, err = run(capsys, "eval", RULES, "--data", data["tables"], "--engine", "spark")
-    assert (status, err) == (2, "segdsl: the spark engine is not available yet in this "
-                                "version of segdsl; the SQL engines are duckdb\n")
+    assert (status, err) == (2, ("segdsl: the spark engine is not available yet in this "
+                                "version of segdsl; the SQL engines are duckdb\n"))
     status, _, err = run(capsys, "eval", RULES, "--data", data["tables"], "--columns", "email",
                          "--format", "csv")
-    assert (status, err) == (2, "segdsl: --columns reads the customers' records: give --engine "
-                                "python (with JSON, JSON Lines or CSV data)\n")
+    assert (status, err) == (2, ("segdsl: --columns reads the customers' records: give --engine "
+                                "python (with JSON, JSON Lines or CSV data)\n"))
 
 
 def test_into_appends_the_memberships_to_the_database(capsys, data, tmp_path):
@@ -94,8 +94,8 @@ def test_into_appends_the_memberships_to_the_database(capsys, data, tmp_path):
     for _ in range(2):
         status, _, err = run(capsys, "eval", RULES, "--data", str(database), "--now", NOW,
                              "--segment", "undecided", "--into", "memberships")
-        assert (status, err) == (0, f"wrote {expected['sizes']['undecided']} memberships into "
-                                    f"memberships\n")
+        assert (status, err) == (0, (f"wrote {expected['sizes']['undecided']} memberships into "
+                                    f"memberships\n"))
     with duckdb.connect(str(database), read_only=True) as connection:
         rows = connection.execute("SELECT segment, customer_id, now FROM memberships "
                                   "ORDER BY rowid").fetchall()
@@ -108,8 +108,8 @@ def test_into_appends_the_memberships_to_the_database(capsys, data, tmp_path):
 def test_into_needs_a_database(capsys, data):
     """--into with JSON Lines data: nowhere to write, exit 2."""
     status, _, err = run(capsys, "eval", RULES, "--data", data["jsonl"], "--into", "m")
-    assert (status, err) == (2, "segdsl: --into writes into the database the data comes "
-                                "from: give --data a DuckDB file or a postgresql:// URL\n")
+    assert (status, err) == (2, ("segdsl: --into writes into the database the data comes "
+                                "from: give --data a DuckDB file or a postgresql:// URL\n"))
 
 
 def test_sql_prints_a_query_sqlglot_reads_back(capsys):
@@ -129,8 +129,8 @@ def test_sql_prints_a_query_sqlglot_reads_back(capsys):
 def test_sql_errors(capsys):
     """An unknown dialect is a usage error (2); a rule the dialect refuses, a check error (1)."""
     status, _, err = run(capsys, "sql", RULES, "--dialect", "oracle")
-    assert (status, err) == (2, "segdsl: unknown SQL dialect 'oracle'; the dialects are "
-                                "duckdb\n")
+    assert (status, err) == (2, ("segdsl: unknown SQL dialect 'oracle'; the dialects are "
+                                "duckdb\n"))
     status, _, err = run(capsys, "sql", str(ROOT / "examples" / "recipes.seg"))
     assert status == 1
     assert "the function month() is not supported by the duckdb engine yet" in err
