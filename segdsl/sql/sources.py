@@ -127,12 +127,9 @@ def wants_sql(source: Any, plain_ids: bool = True) -> bool:
     kind = type(source)
     if kind is list or kind is tuple:
         return bool(source) and isinstance(source[0], (str, os.PathLike)) \
-            and kind_of(source) == "files"
+            and _names_data(source[0]) and kind_of(source) == "files"
     if isinstance(source, (str, os.PathLike)):
-        # A name of nothing stays the Python engine's: text is not customers.
-        text = os.fspath(source)
-        return (text.startswith(("postgresql://", "postgres://", "duckdb:"))
-                or glob.has_magic(text) or os.path.exists(text)) and kind_of(source) is not None
+        return _names_data(source) and kind_of(source) is not None
     if kind is dict:
         return kind_of(source) is not None
     module = (kind.__module__ or "").lstrip("_")
@@ -141,6 +138,14 @@ def wants_sql(source: Any, plain_ids: bool = True) -> bool:
     if plain_ids and module.startswith(("pandas", "polars", "pyarrow")) and _is_frame(source):
         return _rows(source) >= SQL_FROM_ROWS
     return False
+
+
+def _names_data(path: Any) -> bool:
+    """Whether ``path`` names data: a file, a directory, a glob or a database URL (a
+    name of nothing stays the Python engine's: text is not customers)."""
+    text = os.fspath(path)
+    return text.startswith(("postgresql://", "postgres://", "duckdb:")) \
+        or glob.has_magic(text) or os.path.exists(text)
 
 
 def _rows(frame: Any) -> int:
@@ -545,7 +550,7 @@ def _spread_list(connection: Any, owner_scan: str, owner_key: str, field: str,
     if absent:
         # No customer has the list: an empty table of the declared columns.
         owner_type = _describe(connection, f"SELECT {owner_key} FROM {owner_scan}")[0][1]
-        key_column = f"NULL::BIGINT AS {_quote(table.key)}, " if key else ""
+        key_column = f"NULL::BIGINT AS {_quote(table.key)}, " if key and table.key else ""
         connection.execute(
             f"CREATE TEMP TABLE {full} AS SELECT NULL::{owner_type} AS {_quote(table.owner)}, "
             f"NULL::BIGINT AS {_quote(POSITION)}, {key_column}"
@@ -641,9 +646,9 @@ def _check_types(connection: Any, layout: Layout) -> None:
                     declared.is_list and declared.element is not None
                     and declared.element.is_record):
                 continue
-            kind = found.get(column(name))
-            if kind is None or not _fits(kind, declared):
-                raise UsageError(f"{table}.{column(name)} is {kind or 'missing'}, not a "
+            held = found.get(column(name))
+            if held is None or not _fits(held, declared):
+                raise UsageError(f"{table}.{column(name)} is {held or 'missing'}, not a "
                                  f"{declared}")
 
 
