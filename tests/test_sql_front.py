@@ -315,3 +315,11 @@ def test_ids_the_python_engine_refuses_are_its_error(monkeypatch):
     with pytest.raises(UsageError) as refused:
         rules.evaluate(pd.DataFrame(customers), now=NOW, engine="duckdb")
     assert str(refused.value) == "the ids are BOOLEAN: an id is text or a number"
+
+
+def test_json_lines_in_another_zone(records, files):
+    """lifecycle.seg in Paris (calendar months, RFM groups): the JSON Lines file on DuckDB
+    gives the records' Result."""
+    rules = segdsl.load(ROOT / "examples" / "lifecycle.seg", timezone="Europe/Paris")
+    same(rules.evaluate(files["jsonl"], now=NOW, engine="duckdb"),
+         rules.evaluate(records, now=NOW))
