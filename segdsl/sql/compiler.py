@@ -719,7 +719,7 @@ class QueryCompiler:
         d = self.dialect
         if not duration.is_calendar:
             micros = sign * duration.amount * _UNITS_US[duration.unit]
-            return binary(exp.Add, moment, d.microseconds(exp.Literal.number(micros)))
+            return d.plus_microseconds(moment, micros)
         months = sign * duration.amount * (12 if duration.unit == "y" else 1)
         wall = d.months_later(d.wall_clock(moment, self.zone_name), months)
         return d.instant(wall, self.zone_name)
@@ -738,14 +738,14 @@ class QueryCompiler:
         outside = _not(exp.Between(
             this=wrap(moment), low=exp.cast(exp.Literal.string(_FIRST_INSTANT), "TIMESTAMPTZ"),
             high=exp.cast(exp.Literal.string(_LAST_INSTANT), "TIMESTAMPTZ")))
-        return case(outside, self.dialect.fail("a date-time outside the years 1 to 9999"),
-                    moment.copy())
+        return self.dialect.fail_when(outside, "a date-time outside the years 1 to 9999",
+                                      moment.copy())
 
     def _guarded_date(self, day: exp.Expr) -> exp.Expr:
         outside = _not(exp.Between(
             this=wrap(day), low=exp.cast(exp.Literal.string("0001-01-01"), "DATE"),
             high=exp.cast(exp.Literal.string("9999-12-31"), "DATE")))
-        return case(outside, self.dialect.fail("a date outside the years 1 to 9999"), day.copy())
+        return self.dialect.fail_when(outside, "a date outside the years 1 to 9999", day.copy())
 
     def _todate(self, node: Any, scope: Scope) -> exp.Expr:
         if self.kind(node.operand) not in ("datetime", "null"):
@@ -879,9 +879,9 @@ class QueryCompiler:
         # Python maps some letters beyond ASCII otherwise (ß, ligatures): the query
         # stops rather than give another answer.
         d = self.dialect
-        beyond = d.regex_search(text, "[^\\x00-\\x7f]")
-        return case(beyond, d.fail(f"{name}() of text beyond ASCII is not supported by the "
-                                   f"{d.name} engine yet"), d.function(name, text.copy()))
+        beyond = d.beyond_ascii(text)
+        return d.fail_when(beyond, f"{name}() of text beyond ASCII is not supported by the "
+                           f"{d.name} engine yet", d.function(name, text.copy()))
 
     def _call_length(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         kind = self.kind(node.args[0])
@@ -926,7 +926,7 @@ class QueryCompiler:
         # Python divides exact microseconds; a double holds them exactly below 2**53.
         beyond = binary(exp.GTE, d.function("abs", micros.copy()),
                         exp.Literal.number(_EXACT_INTEGERS))
-        return case(beyond, d.fail("days_between() of instants more than 285 years apart"), days)
+        return d.fail_when(beyond, "days_between() of instants more than 285 years apart", days)
 
     def _call_coalesce(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         self.kind(node)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 
 from segdsl.population import GROUP_OF_CODE
@@ -82,7 +83,8 @@ class Rankings:
         for j, node in enumerate(self.nodes.values()):
             v = exp.column(f"v{j}", table="pm")
             if node.kind == "percentile":
-                values.append(exp.alias_(_percentile(v), f"p{j}"))
+                values.append(exp.alias_(_percentile(v, _nulls_first(self._dialect)),
+                                         f"p{j}"))
                 continue
             ctes += _break_points(j, node.buckets, self._dialect)
             tile = binary(exp.Add, _double(1), exp.cast(exp.Subquery(this=exp.select(
@@ -96,9 +98,18 @@ class Rankings:
         return ctes
 
 
-def _percentile(v: exp.Expr) -> exp.Expr:
+def _nulls_first(dialect: Any) -> bool:
+    """Where the database puts nulls in an ascending order by default: the rankings
+    order so that the place of nulls does not matter (they are counted by
+    nothing, or left out), and write no ``NULLS FIRST/LAST``, which some
+    windows of some databases (BigQuery) do not take."""
+    name = getattr(dialect, "name", "duckdb")
+    return sqlglot.Dialect.get_or_raise(name).NULL_ORDERING == "nulls_are_small"
+
+
+def _percentile(v: exp.Expr, nulls_first: bool = False) -> exp.Expr:
     up_to = exp.Window(this=exp.Count(this=v), order=exp.Order(expressions=[
-        exp.Ordered(this=v.copy(), nulls_first=False)]), spec=exp.WindowSpec(
+        exp.Ordered(this=v.copy(), nulls_first=nulls_first)]), spec=exp.WindowSpec(
         kind="RANGE", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"),
         over="OVER")
     everyone = exp.Window(this=exp.Count(this=v.copy()), over="OVER")
@@ -114,7 +125,8 @@ def _break_points(j: int, tiles: int, dialect: Any) -> list[tuple[str, exp.Expr]
     ranked = exp.select(
         exp.alias_(v, "v"),
         exp.alias_(binary(exp.Sub, exp.Window(this=exp.RowNumber(), order=exp.Order(
-            expressions=[exp.Ordered(this=v.copy(), nulls_first=False)]), over="OVER"),
+            expressions=[exp.Ordered(this=v.copy(), nulls_first=_nulls_first(dialect))]),
+            over="OVER"),
             exp.Literal.number(1)), "r"),
     ).from_("pm").where(exp.not_(exp.Is(this=v.copy(), expression=exp.null())))
     size = exp.column("n", table="c")

@@ -27,8 +27,8 @@ import importlib
 from segdsl.errors import UsageError
 from segdsl.sql.dialects.base import Dialect
 
-#: The dialects the compiler writes, by name; PostgreSQL and Spark come next.
-KNOWN = ("duckdb",)
+#: The dialects the compiler writes, by name (BigQuery and Snowflake: generated only).
+KNOWN = ("duckdb", "bigquery", "snowflake")
 
 
 def dialect(name: str) -> Dialect:

@@ -31,6 +31,11 @@ class Dialect:
         """An expression that stops the query with ``message`` when evaluated."""
         raise self.refuse("raising an error from a query")
 
+    def fail_when(self, condition: exp.Expr, message: str, value: exp.Expr) -> exp.Expr:
+        """``value``, except that the query stops with ``message`` for a row where
+        ``condition`` is true."""
+        return case(condition, self.fail(message), value)
+
     def now(self) -> exp.Expr:
         """The evaluation time, a parameter bound when the query runs."""
         raise self.refuse("now as a parameter")
@@ -42,6 +47,10 @@ class Dialect:
     def regex_search(self, text: exp.Expr, pattern: str) -> exp.Expr:
         """Whether RE2 ``pattern`` matches somewhere in ``text``."""
         raise self.refuse("matches")
+
+    def beyond_ascii(self, text: exp.Expr) -> exp.Expr:
+        """Whether ``text`` holds a character beyond ASCII."""
+        return self.regex_search(text, "[^\\x00-\\x7f]")
 
     def list_contains(self, items: exp.Expr, value: exp.Expr) -> exp.Expr:
         """Whether a list column holds ``value`` (false when not, null items or not)."""
@@ -76,6 +85,10 @@ class Dialect:
         raise self.refuse("time zones")
 
     # Constructs that were written the DuckDB way in the compiler.
+
+    def plus_microseconds(self, instant: exp.Expr, micros: int) -> exp.Expr:
+        """The instant ``micros`` microseconds after ``instant`` (before it when negative)."""
+        return binary(exp.Add, instant, self.microseconds(exp.Literal.number(micros)))
 
     def is_true(self, condition: exp.Expr) -> exp.Expr:
         """True when ``condition`` is true, false when it is false or null."""
