@@ -362,9 +362,9 @@ class QueryCompiler:
             built = build(node, scope)
         except CheckError as error:
             # A dialect's refusal, placed at the node that needed the construct.
-            syntax = getattr(node, "syntax", None)
-            if error.span is None and getattr(syntax, "span", None) is not None:
-                error.span = syntax.span
+            span = getattr(getattr(node, "syntax", None), "span", None)
+            if error.span is None and span is not None:
+                error.span = span
             raise
         finally:
             self._scope = outer

@@ -20,6 +20,8 @@ The query is generated only: no server runs it here. What it relies on:
 - No ``FILTER`` clause (``COUNT_IF``, ``IFF``), no ``IS TRUE`` (``COALESCE(c,
   FALSE)``), no function raising an error: a row stops the query by reading
   the message as a number (:meth:`Snowflake.fail_when`).
+- ``NaN = NaN`` is true (Snowflake's documented rule): ``NULLIF(x, 'NaN')``
+  turns a NaN result into null, as on DuckDB.
 - The exact sum: each value's ``ROUND(v * 1e9)`` is split into parts below 2**53
   (exact in any conversion) cast to ``NUMBER(38, 0)`` and summed exactly;
   beyond 10**38 the query stops with an overflow error.
@@ -35,7 +37,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from segdsl.errors import CheckError
-from segdsl.sql.dialects.base import binary, case
+from segdsl.sql.dialects.base import binary
 from segdsl.sql.dialects.warehouse import Warehouse
 
 _DOUBLE = exp.DataType.build("DOUBLE")
@@ -131,15 +133,9 @@ class Snowflake(Warehouse):
                          expression=exp.Literal.string(f"e-{scale}"))
         return exp.cast(text, _DOUBLE)
 
-    def filtered_aggregate(self, aggregate: exp.Expr, condition: exp.Expr) -> exp.Expr:
-        return super().filtered_aggregate(aggregate, condition)
-
     def not_nan(self, number: exp.Expr) -> exp.Expr:
-        # Snowflake documents NaN = NaN as true; x <> x catches an IEEE NaN as well.
-        nan = binary(exp.EQ, number, exp.cast(exp.Literal.string("NaN"), _DOUBLE))
-        unequal = binary(exp.NEQ, number.copy(), number.copy())
-        return case(exp.or_(nan, unequal, copy=False), exp.cast(exp.null(), _DOUBLE),
-                    number.copy())
+        # Snowflake documents NaN as equal to NaN (unlike IEEE), as DuckDB has it.
+        return exp.Nullif(this=number, expression=exp.cast(exp.Literal.string("NaN"), _DOUBLE))
 
     def modulo(self, dividend: exp.Expr, divisor: exp.Expr) -> exp.Expr:
         return binary(exp.Mod, dividend, divisor)
@@ -279,7 +275,8 @@ class _Translator:
     def literal(self, ch: str) -> None:
         if ord(ch) > 0x7F:
             raise self.fail(f"the character {ch!r} beyond ASCII")
-        self.emit("\\" + ch if ch in _META else ch, "atom")
+        # A lone ']' or '}' is the character itself in both.
+        self.emit("\\" + ch if ch in _META and ch not in "]}" else ch, "atom")
 
     def escape(self) -> None:
         if self.at >= len(self.text):
