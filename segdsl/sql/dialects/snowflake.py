@@ -9,10 +9,10 @@ The query is generated only: no server runs it here. What it relies on:
   time zone. How a wall clock that a daylight-saving change skips or repeats
   is read is not documented: the instant is found from the zone's offsets (see
   :mod:`.warehouse`).
-- ``DATEADD(month, ...)`` and ``ADD_MONTHS`` move a month's last day to the
-  last day of the next (``ADD_MONTHS('2023-02-28', 1)`` is March 31), unlike
-  python-dateutil: months are stepped with ``DATE_FROM_PARTS`` and
-  ``LAST_DAY``.
+- ``DATEADD(MONTH, n, x)`` keeps the day of the month, or takes the last day
+  of a shorter month, as python-dateutil does; ``ADD_MONTHS`` is not used: it
+  also moves a month's last day to the last day of the other month
+  (``ADD_MONTHS('2023-02-28', 1)`` is March 31).
 - Regular expressions are POSIX ERE with some Perl escapes, not RE2: a
   pattern is translated into an equivalent one when every part of it means
   the same in both (:func:`posix_pattern`), else refused. ``RLIKE`` matches
@@ -153,22 +153,10 @@ class Snowflake(Warehouse):
         return exp.DateDiff(this=later, expression=earlier, unit=exp.var("DAY"))
 
     def months_later(self, moment: exp.Expr, months: int, date: bool = False) -> exp.Expr:
-        """The day of the month kept, or cut to the last day of a shorter month:
-        ``DATE_FROM_PARTS`` carries months beyond 12 or below 1 into the years."""
-        def part(name: str) -> exp.Expr:
-            return self.function(name, moment.copy())
-
-        month = binary(exp.Add, part("MONTH"), exp.Literal.number(months))
-        first = self.function("DATE_FROM_PARTS", part("YEAR"), month, exp.Literal.number(1))
-        last = self.function("DAY", self.function("LAST_DAY", first))
-        day = binary(exp.Sub, exp.Least(this=part("DAY"), expressions=[last]),
-                     exp.Literal.number(1))
-        stepped = exp.DateAdd(this=first.copy(), expression=day, unit=exp.var("DAY"))
-        if date:
-            return stepped
-        moved = exp.DateDiff(this=stepped, expression=exp.cast(moment.copy(), "DATE"),
-                             unit=exp.var("DAY"))
-        return exp.DateAdd(this=moment.copy(), expression=moved, unit=exp.var("DAY"))
+        """``DATEADD(MONTH, ...)``, not ``ADD_MONTHS`` (which moves a month's last day
+        to the last day of the other month)."""
+        return exp.DateAdd(this=moment, expression=exp.Literal.number(months),
+                           unit=exp.var("MONTH"))
 
     def positions(self, count: int) -> exp.Expr:
         alias = exp.TableAlias(this=exp.to_identifier("q"), columns=[exp.to_identifier("i")])

@@ -106,45 +106,8 @@ WITH g1 AS (
                     DATE_PART(
                       epoch_microsecond,
                       DATEADD(
-                        DAY,
-                        DATEDIFF(
-                          DAY,
-                          CAST(CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ) AS DATE),
-                          DATEADD(
-                            DAY,
-                            LEAST(
-                              DAY(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ),
-                              DAY(
-                                LAST_DAY(
-                                  DATE_FROM_PARTS(
-                                    YEAR(
-                                      CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                    ),
-                                    MONTH(
-                                      CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                    ) + (
-                                      -12
-                                    ),
-                                    1
-                                  )
-                                )
-                              )
-                            ) - 1,
-                            DATE_FROM_PARTS(
-                              YEAR(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ),
-                              MONTH(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ) + (
-                                -12
-                              ),
-                              1
-                            )
-                          )
-                        ),
+                        MONTH,
+                        -12,
                         CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
                       )
                     ) - (
@@ -157,45 +120,8 @@ WITH g1 AS (
                             DATE_PART(
                               epoch_microsecond,
                               DATEADD(
-                                DAY,
-                                DATEDIFF(
-                                  DAY,
-                                  CAST(CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ) AS DATE),
-                                  DATEADD(
-                                    DAY,
-                                    LEAST(
-                                      DAY(
-                                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                      ),
-                                      DAY(
-                                        LAST_DAY(
-                                          DATE_FROM_PARTS(
-                                            YEAR(
-                                              CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                            ),
-                                            MONTH(
-                                              CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                            ) + (
-                                              -12
-                                            ),
-                                            1
-                                          )
-                                        )
-                                      )
-                                    ) - 1,
-                                    DATE_FROM_PARTS(
-                                      YEAR(
-                                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                      ),
-                                      MONTH(
-                                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                      ) + (
-                                        -12
-                                      ),
-                                      1
-                                    )
-                                  )
-                                ),
+                                MONTH,
+                                -12,
                                 CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
                               )
                             ) - 86400000000,
@@ -206,45 +132,8 @@ WITH g1 AS (
                         DATE_PART(
                           epoch_microsecond,
                           DATEADD(
-                            DAY,
-                            DATEDIFF(
-                              DAY,
-                              CAST(CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ) AS DATE),
-                              DATEADD(
-                                DAY,
-                                LEAST(
-                                  DAY(
-                                    CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                  ),
-                                  DAY(
-                                    LAST_DAY(
-                                      DATE_FROM_PARTS(
-                                        YEAR(
-                                          CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                        ),
-                                        MONTH(
-                                          CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                        ) + (
-                                          -12
-                                        ),
-                                        1
-                                      )
-                                    )
-                                  )
-                                ) - 1,
-                                DATE_FROM_PARTS(
-                                  YEAR(
-                                    CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                  ),
-                                  MONTH(
-                                    CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                  ) + (
-                                    -12
-                                  ),
-                                  1
-                                )
-                              )
-                            ),
+                            MONTH,
+                            -12,
                             CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
                           )
                         ) - 86400000000
@@ -257,45 +146,8 @@ WITH g1 AS (
                 DATE_PART(
                   epoch_microsecond,
                   DATEADD(
-                    DAY,
-                    DATEDIFF(
-                      DAY,
-                      CAST(CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ) AS DATE),
-                      DATEADD(
-                        DAY,
-                        LEAST(
-                          DAY(
-                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                          ),
-                          DAY(
-                            LAST_DAY(
-                              DATE_FROM_PARTS(
-                                YEAR(
-                                  CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                ),
-                                MONTH(
-                                  CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                ) + (
-                                  -12
-                                ),
-                                1
-                              )
-                            )
-                          )
-                        ) - 1,
-                        DATE_FROM_PARTS(
-                          YEAR(
-                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                          ),
-                          MONTH(
-                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                          ) + (
-                            -12
-                          ),
-                          1
-                        )
-                      )
-                    ),
+                    MONTH,
+                    -12,
                     CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
                   )
                 ) - (
@@ -308,45 +160,8 @@ WITH g1 AS (
                         DATE_PART(
                           epoch_microsecond,
                           DATEADD(
-                            DAY,
-                            DATEDIFF(
-                              DAY,
-                              CAST(CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ) AS DATE),
-                              DATEADD(
-                                DAY,
-                                LEAST(
-                                  DAY(
-                                    CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                  ),
-                                  DAY(
-                                    LAST_DAY(
-                                      DATE_FROM_PARTS(
-                                        YEAR(
-                                          CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                        ),
-                                        MONTH(
-                                          CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                        ) + (
-                                          -12
-                                        ),
-                                        1
-                                      )
-                                    )
-                                  )
-                                ) - 1,
-                                DATE_FROM_PARTS(
-                                  YEAR(
-                                    CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                  ),
-                                  MONTH(
-                                    CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                  ) + (
-                                    -12
-                                  ),
-                                  1
-                                )
-                              )
-                            ),
+                            MONTH,
+                            -12,
                             CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
                           )
                         ) - 86400000000,
@@ -357,45 +172,8 @@ WITH g1 AS (
                     DATE_PART(
                       epoch_microsecond,
                       DATEADD(
-                        DAY,
-                        DATEDIFF(
-                          DAY,
-                          CAST(CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ) AS DATE),
-                          DATEADD(
-                            DAY,
-                            LEAST(
-                              DAY(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ),
-                              DAY(
-                                LAST_DAY(
-                                  DATE_FROM_PARTS(
-                                    YEAR(
-                                      CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                    ),
-                                    MONTH(
-                                      CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                    ) + (
-                                      -12
-                                    ),
-                                    1
-                                  )
-                                )
-                              )
-                            ) - 1,
-                            DATE_FROM_PARTS(
-                              YEAR(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ),
-                              MONTH(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ) + (
-                                -12
-                              ),
-                              1
-                            )
-                          )
-                        ),
+                        MONTH,
+                        -12,
                         CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
                       )
                     ) - 86400000000
@@ -412,45 +190,8 @@ WITH g1 AS (
                     DATE_PART(
                       epoch_microsecond,
                       DATEADD(
-                        DAY,
-                        DATEDIFF(
-                          DAY,
-                          CAST(CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ) AS DATE),
-                          DATEADD(
-                            DAY,
-                            LEAST(
-                              DAY(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ),
-                              DAY(
-                                LAST_DAY(
-                                  DATE_FROM_PARTS(
-                                    YEAR(
-                                      CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                    ),
-                                    MONTH(
-                                      CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                    ) + (
-                                      -12
-                                    ),
-                                    1
-                                  )
-                                )
-                              )
-                            ) - 1,
-                            DATE_FROM_PARTS(
-                              YEAR(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ),
-                              MONTH(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ) + (
-                                -12
-                              ),
-                              1
-                            )
-                          )
-                        ),
+                        MONTH,
+                        -12,
                         CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
                       )
                     ) - 86400000000,
@@ -461,45 +202,8 @@ WITH g1 AS (
                 DATE_PART(
                   epoch_microsecond,
                   DATEADD(
-                    DAY,
-                    DATEDIFF(
-                      DAY,
-                      CAST(CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ) AS DATE),
-                      DATEADD(
-                        DAY,
-                        LEAST(
-                          DAY(
-                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                          ),
-                          DAY(
-                            LAST_DAY(
-                              DATE_FROM_PARTS(
-                                YEAR(
-                                  CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                ),
-                                MONTH(
-                                  CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                ) + (
-                                  -12
-                                ),
-                                1
-                              )
-                            )
-                          )
-                        ) - 1,
-                        DATE_FROM_PARTS(
-                          YEAR(
-                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                          ),
-                          MONTH(
-                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                          ) + (
-                            -12
-                          ),
-                          1
-                        )
-                      )
-                    ),
+                    MONTH,
+                    -12,
                     CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
                   )
                 ) - 86400000000
@@ -508,45 +212,8 @@ WITH g1 AS (
             THEN DATE_PART(
               epoch_microsecond,
               DATEADD(
-                DAY,
-                DATEDIFF(
-                  DAY,
-                  CAST(CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ) AS DATE),
-                  DATEADD(
-                    DAY,
-                    LEAST(
-                      DAY(
-                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                      ),
-                      DAY(
-                        LAST_DAY(
-                          DATE_FROM_PARTS(
-                            YEAR(
-                              CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                            ),
-                            MONTH(
-                              CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                            ) + (
-                              -12
-                            ),
-                            1
-                          )
-                        )
-                      )
-                    ) - 1,
-                    DATE_FROM_PARTS(
-                      YEAR(
-                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                      ),
-                      MONTH(
-                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                      ) + (
-                        -12
-                      ),
-                      1
-                    )
-                  )
-                ),
+                MONTH,
+                -12,
                 CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
               )
             ) - (
@@ -559,45 +226,8 @@ WITH g1 AS (
                     DATE_PART(
                       epoch_microsecond,
                       DATEADD(
-                        DAY,
-                        DATEDIFF(
-                          DAY,
-                          CAST(CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ) AS DATE),
-                          DATEADD(
-                            DAY,
-                            LEAST(
-                              DAY(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ),
-                              DAY(
-                                LAST_DAY(
-                                  DATE_FROM_PARTS(
-                                    YEAR(
-                                      CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                    ),
-                                    MONTH(
-                                      CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                    ) + (
-                                      -12
-                                    ),
-                                    1
-                                  )
-                                )
-                              )
-                            ) - 1,
-                            DATE_FROM_PARTS(
-                              YEAR(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ),
-                              MONTH(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ) + (
-                                -12
-                              ),
-                              1
-                            )
-                          )
-                        ),
+                        MONTH,
+                        -12,
                         CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
                       )
                     ) - 86400000000,
@@ -608,45 +238,8 @@ WITH g1 AS (
                 DATE_PART(
                   epoch_microsecond,
                   DATEADD(
-                    DAY,
-                    DATEDIFF(
-                      DAY,
-                      CAST(CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ) AS DATE),
-                      DATEADD(
-                        DAY,
-                        LEAST(
-                          DAY(
-                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                          ),
-                          DAY(
-                            LAST_DAY(
-                              DATE_FROM_PARTS(
-                                YEAR(
-                                  CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                ),
-                                MONTH(
-                                  CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                ) + (
-                                  -12
-                                ),
-                                1
-                              )
-                            )
-                          )
-                        ) - 1,
-                        DATE_FROM_PARTS(
-                          YEAR(
-                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                          ),
-                          MONTH(
-                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                          ) + (
-                            -12
-                          ),
-                          1
-                        )
-                      )
-                    ),
+                    MONTH,
+                    -12,
                     CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
                   )
                 ) - 86400000000
@@ -655,45 +248,8 @@ WITH g1 AS (
             ELSE DATE_PART(
               epoch_microsecond,
               DATEADD(
-                DAY,
-                DATEDIFF(
-                  DAY,
-                  CAST(CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ) AS DATE),
-                  DATEADD(
-                    DAY,
-                    LEAST(
-                      DAY(
-                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                      ),
-                      DAY(
-                        LAST_DAY(
-                          DATE_FROM_PARTS(
-                            YEAR(
-                              CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                            ),
-                            MONTH(
-                              CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                            ) + (
-                              -12
-                            ),
-                            1
-                          )
-                        )
-                      )
-                    ) - 1,
-                    DATE_FROM_PARTS(
-                      YEAR(
-                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                      ),
-                      MONTH(
-                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                      ) + (
-                        -12
-                      ),
-                      1
-                    )
-                  )
-                ),
+                MONTH,
+                -12,
                 CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
               )
             ) - (
@@ -706,45 +262,8 @@ WITH g1 AS (
                     DATE_PART(
                       epoch_microsecond,
                       DATEADD(
-                        DAY,
-                        DATEDIFF(
-                          DAY,
-                          CAST(CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ) AS DATE),
-                          DATEADD(
-                            DAY,
-                            LEAST(
-                              DAY(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ),
-                              DAY(
-                                LAST_DAY(
-                                  DATE_FROM_PARTS(
-                                    YEAR(
-                                      CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                    ),
-                                    MONTH(
-                                      CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                    ) + (
-                                      -12
-                                    ),
-                                    1
-                                  )
-                                )
-                              )
-                            ) - 1,
-                            DATE_FROM_PARTS(
-                              YEAR(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ),
-                              MONTH(
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              ) + (
-                                -12
-                              ),
-                              1
-                            )
-                          )
-                        ),
+                        MONTH,
+                        -12,
                         CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
                       )
                     ) + 86400000000,
@@ -755,45 +274,8 @@ WITH g1 AS (
                 DATE_PART(
                   epoch_microsecond,
                   DATEADD(
-                    DAY,
-                    DATEDIFF(
-                      DAY,
-                      CAST(CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ) AS DATE),
-                      DATEADD(
-                        DAY,
-                        LEAST(
-                          DAY(
-                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                          ),
-                          DAY(
-                            LAST_DAY(
-                              DATE_FROM_PARTS(
-                                YEAR(
-                                  CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                ),
-                                MONTH(
-                                  CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                                ) + (
-                                  -12
-                                ),
-                                1
-                              )
-                            )
-                          )
-                        ) - 1,
-                        DATE_FROM_PARTS(
-                          YEAR(
-                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                          ),
-                          MONTH(
-                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                          ) + (
-                            -12
-                          ),
-                          1
-                        )
-                      )
-                    ),
+                    MONTH,
+                    -12,
                     CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
                   )
                 ) + 86400000000
