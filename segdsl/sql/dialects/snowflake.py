@@ -263,6 +263,8 @@ class _Translator:
     def literal(self, ch: str) -> None:
         if ord(ch) > 0x7F:
             raise self.fail(f"the character {ch!r} beyond ASCII")
+        if (ord(ch) < 0x20 and ch not in "\t\n\r\f\v") or ord(ch) == 0x7F:
+            raise self.fail(f"the control character {ch!r}")
         # A lone ']' or '}' is the character itself in both.
         self.emit("\\" + ch if ch in _META and ch not in "]}" else ch, "atom")
 
