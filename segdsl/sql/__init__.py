@@ -46,7 +46,8 @@ def to_sql(rules: Any, dialect: str = "duckdb", *, now: Any = None,
 
     Args:
         rules: a :class:`~segdsl.rules.RuleSet`.
-        dialect: ``"duckdb"`` (PostgreSQL and Spark to come).
+        dialect: ``"duckdb"``, ``"bigquery"`` or ``"snowflake"`` (the last two
+            generated only: run the text on the warehouse).
         now: the evaluation time written into the query; None leaves the
             parameter ``$now`` (a TIMESTAMPTZ) to bind when it runs.
         segments: only this segment, or only these segments.
@@ -65,7 +66,27 @@ def to_sql(rules: Any, dialect: str = "duckdb", *, now: Any = None,
     names = rules._names(segments)
     at: dt.datetime | None = None if now is None else evaluation_time(now, rules)
     query = compile_rules(rules, names, dialect=found.name, now=at, layout=layout)
-    return query.sql(dialect=found.name, pretty=pretty)
+    return write(query, found.name, pretty)
+
+
+def write(query: Any, dialect: str, pretty: bool = True) -> str:
+    """The text of a compiled query in ``dialect``.
+
+    Raises:
+        CheckError: sqlglot cannot write a part of it in that dialect (it would
+            otherwise drop it with a warning, and the query would mean another thing).
+    """
+    from sqlglot.errors import ErrorLevel, UnsupportedError
+
+    from segdsl.errors import CheckError
+
+    try:
+        text: str = query.sql(dialect=dialect, pretty=pretty,
+                              unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as error:
+        raise CheckError(f"the query cannot be written for the {dialect} engine: "
+                         f"{error}") from None
+    return text
 
 
 def evaluate(rules: Any, connection: Any, now: Any = None, **options: Any):

@@ -191,7 +191,7 @@ class QueryCompiler:
         self._referring: list[str] = []
         self._layered: set[str] = set()
         self._populations = populations or {}
-        self._rankings = Rankings(lambda node: self.value(node, _CUSTOMER_SCOPE))
+        self._rankings = Rankings(lambda node: self.value(node, _CUSTOMER_SCOPE), self.dialect)
         self._layer_index = 0
         self._scope: Scope = _CUSTOMER_SCOPE
 
@@ -260,7 +260,7 @@ class QueryCompiler:
         selected = [_alias(exp.column(self.layout.id, table="s0"), own)]
         for name in names:
             condition = self._condition(self.body(name), _CUSTOMER_SCOPE, name)
-            member = exp.Is(this=wrap(condition), expression=exp.true())
+            member = self.dialect.is_true(condition)
             selected.append(_alias(member, exp.to_identifier(name, quoted=True)))
         identity = exp.column(self.layout.id, table="s0")
         if previous is not None:
@@ -360,6 +360,12 @@ class QueryCompiler:
         outer, self._scope = self._scope, scope
         try:
             built = build(node, scope)
+        except CheckError as error:
+            # A dialect's refusal, placed at the node that needed the construct.
+            span = getattr(getattr(node, "syntax", None), "span", None)
+            if error.span is None and span is not None:
+                error.span = span
+            raise
         finally:
             self._scope = outer
         self._memo[key] = (node, built)  # the node is kept alive while its id is a key
@@ -546,7 +552,7 @@ class QueryCompiler:
             body = self._condition(self.body(node.name), _WRITTEN_OUT, node.name)
         finally:
             self._referring.pop()
-        return exp.Is(this=wrap(body), expression=exp.true())
+        return self.dialect.is_true(body)
 
     # logic
 
@@ -634,7 +640,7 @@ class QueryCompiler:
             return d.regex_search(left, _without_surrogates(pattern))
         name = {_CONTAINS: "contains", _STARTS_WITH: "starts_with",
                 _ENDS_WITH: "ends_with"}[node.op]
-        return d.function(name, left, right)
+        return d.text_test(name, left, right)
 
     def _arithmetic(self, node: Any, scope: Scope) -> exp.Expr:
         left_kind, right_kind = node.left.type.name, node.right.type.name
@@ -655,11 +661,11 @@ class QueryCompiler:
                     _MULTIPLY: exp.Mul}[node.op]
             result = binary(kind, left, right)
         # inf - inf, 0 * inf: NaN, which rules read as null.
-        return exp.Nullif(this=result, expression=exp.cast(exp.Literal.string("NaN"), _DOUBLE))
+        return self.dialect.not_nan(result)
 
     def _modulo(self, left: exp.Expr, right: exp.Expr) -> exp.Expr:
         """Python's ``a % b``: the remainder takes the divisor's sign; null for ``b == 0``."""
-        remainder = binary(exp.Mod, left, exp.Nullif(this=right, expression=_zero()))
+        remainder = self.dialect.modulo(left, exp.Nullif(this=right, expression=_zero()))
         differs = _and(
             binary(exp.NEQ, remainder, _zero()),
             binary(exp.NEQ, binary(exp.LT, remainder.copy(), _zero()),
@@ -678,7 +684,7 @@ class QueryCompiler:
         kind = "date" if kinds == {"date"} else "datetime"
         left, right = self.typed(node.left, scope, kind), self.typed(node.right, scope, kind)
         if kinds == {"date"}:
-            return binary(exp.Mul, binary(exp.Sub, left, right),
+            return binary(exp.Mul, self.dialect.days_apart(left, right),
                           exp.Literal.number(_UNITS_US["d"]))
         if kinds <= {"datetime"}:
             d = self.dialect
@@ -713,9 +719,9 @@ class QueryCompiler:
         d = self.dialect
         if not duration.is_calendar:
             micros = sign * duration.amount * _UNITS_US[duration.unit]
-            return binary(exp.Add, moment, d.microseconds(exp.Literal.number(micros)))
+            return d.plus_microseconds(moment, micros)
         months = sign * duration.amount * (12 if duration.unit == "y" else 1)
-        wall = binary(exp.Add, d.wall_clock(moment, self.zone_name), d.months(months))
+        wall = d.months_later(d.wall_clock(moment, self.zone_name), months)
         return d.instant(wall, self.zone_name)
 
     def _date_step(self, day: exp.Expr, duration: Duration, sign: int,
@@ -724,22 +730,22 @@ class QueryCompiler:
             raise self._refuse(node, "adding hours to a date")
         if duration.is_calendar:
             months = sign * duration.amount * (12 if duration.unit == "y" else 1)
-            return exp.cast(binary(exp.Add, day, self.dialect.months(months)), "DATE")
+            return exp.cast(self.dialect.months_later(day, months, date=True), "DATE")
         days = sign * duration.amount * (7 if duration.unit == "w" else 1)
-        return binary(exp.Add, day, exp.cast(exp.Literal.number(days), "INTEGER"))
+        return self.dialect.date_plus_days(day, days)
 
     def _guarded_instant(self, moment: exp.Expr) -> exp.Expr:
         outside = _not(exp.Between(
             this=wrap(moment), low=exp.cast(exp.Literal.string(_FIRST_INSTANT), "TIMESTAMPTZ"),
             high=exp.cast(exp.Literal.string(_LAST_INSTANT), "TIMESTAMPTZ")))
-        return case(outside, self.dialect.fail("a date-time outside the years 1 to 9999"),
-                    moment.copy())
+        return self.dialect.fail_when(outside, "a date-time outside the years 1 to 9999",
+                                      moment.copy())
 
     def _guarded_date(self, day: exp.Expr) -> exp.Expr:
         outside = _not(exp.Between(
             this=wrap(day), low=exp.cast(exp.Literal.string("0001-01-01"), "DATE"),
             high=exp.cast(exp.Literal.string("9999-12-31"), "DATE")))
-        return case(outside, self.dialect.fail("a date outside the years 1 to 9999"), day.copy())
+        return self.dialect.fail_when(outside, "a date outside the years 1 to 9999", day.copy())
 
     def _todate(self, node: Any, scope: Scope) -> exp.Expr:
         if self.kind(node.operand) not in ("datetime", "null"):
@@ -776,8 +782,8 @@ class QueryCompiler:
         if container_type.name == "string":
             if kind not in ("string", "null"):
                 raise self._refuse(node, f"looking for a {node.element.type} in text")
-            return self.dialect.function("contains", self.typed(container, scope, "string"),
-                                         self.typed(node.element, scope, "string"))
+            return self.dialect.text_test("contains", self.typed(container, scope, "string"),
+                                          self.typed(node.element, scope, "string"))
         if isinstance(container, c.Constant) and isinstance(container.value, tuple):
             items = [self.literal(v, t.Type(kind)) for v in container.value
                      if v is not None and _of_kind(v, kind)]
@@ -873,9 +879,9 @@ class QueryCompiler:
         # Python maps some letters beyond ASCII otherwise (ß, ligatures): the query
         # stops rather than give another answer.
         d = self.dialect
-        beyond = d.regex_search(text, "[^\\x00-\\x7f]")
-        return case(beyond, d.fail(f"{name}() of text beyond ASCII is not supported by the "
-                                   f"{d.name} engine yet"), d.function(name, text.copy()))
+        beyond = d.beyond_ascii(text)
+        return d.fail_when(beyond, f"{name}() of text beyond ASCII is not supported by the "
+                           f"{d.name} engine yet", d.function(name, text.copy()))
 
     def _call_length(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         kind = self.kind(node.args[0])
@@ -909,7 +915,7 @@ class QueryCompiler:
         kinds = {self.kind(arg) for arg in node.args} - {"null"}
         d = self.dialect
         if kinds == {"date"}:
-            return exp.cast(binary(exp.Sub, args[1], args[0]), _DOUBLE)
+            return exp.cast(d.days_apart(args[1], args[0]), _DOUBLE)
         if not kinds <= {"datetime"}:
             raise self._refuse(node, "days_between() of a date and a datetime")
         micros = binary(exp.Sub, d.epoch_us(args[1]), d.epoch_us(args[0]))
@@ -920,7 +926,7 @@ class QueryCompiler:
         # Python divides exact microseconds; a double holds them exactly below 2**53.
         beyond = binary(exp.GTE, d.function("abs", micros.copy()),
                         exp.Literal.number(_EXACT_INTEGERS))
-        return case(beyond, d.fail("days_between() of instants more than 285 years apart"), days)
+        return d.fail_when(beyond, "days_between() of instants more than 285 years apart", days)
 
     def _call_coalesce(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         self.kind(node)
@@ -1052,7 +1058,7 @@ class QueryCompiler:
         def filtered(aggregate: exp.Expr) -> exp.Expr:
             if where is None:
                 return aggregate
-            return exp.Filter(this=aggregate, expression=exp.Where(this=where.copy()))
+            return self.dialect.filtered_aggregate(aggregate, where.copy())
 
         if function in ("count", "exists"):
             counted = exp.Count(this=value if value is not None else exp.Star())
@@ -1062,8 +1068,7 @@ class QueryCompiler:
         parts: dict[str, exp.Expr | None]
         if function in ("sum", "avg"):
             assert value is not None
-            units = exp.cast(self.dialect.function("round", binary(
-                exp.Mul, value, exp.cast(exp.Literal.number(10 ** _SCALE), _DOUBLE))), "HUGEINT")
+            units = self.dialect.exact_units(value, _SCALE)
             parts = {"sum": filtered(exp.Sum(this=units))}
             if function == "avg":
                 parts["count"] = filtered(exp.Count(this=value.copy()))
@@ -1071,14 +1076,14 @@ class QueryCompiler:
         if function in ("min", "max"):
             extreme = exp.Min if function == "min" else exp.Max
             return {"value": filtered(extreme(this=value))}
-        parts = {"value": filtered(self._picked(node, chain, value, stamp, level))}
+        parts = {"value": self._picked(node, chain, value, stamp, level,
+                                       where.copy() if where is not None else None)}
         if stamp is not None and node.window is None and value is not None \
                 and value.name != stamp.name:
             # When none of a customer's elements has a timestamp, the Python
             # engine takes them in list order: the first is the list's first.
-            listed: exp.Expr = self._picked(node, chain, value.copy(), None, level)
-            parts["listed"] = listed if chosen is None else exp.Filter(
-                this=listed, expression=exp.Where(this=chosen.copy()))
+            parts["listed"] = self._picked(node, chain, value.copy(), None, level,
+                                           chosen.copy() if chosen is not None else None)
             # Whether the list has a dated element: counted over the outer list alone
             # (through nested lists, an order without items still has its date).
             parts["stamped"] = exp.Count(this=stamp.copy())
@@ -1086,13 +1091,15 @@ class QueryCompiler:
 
     def _picked(self, node: Any, chain: tuple[ListTable, ...],
                 value: exp.Expr | None, stamp: exp.Expr | None,
-                level: int) -> exp.Expr:
-        """``first``/``last``: the value of the earliest (latest) element."""
+                level: int, where: exp.Expr | None = None) -> exp.Expr:
+        """``first``/``last``: the value of the earliest (latest) element (of
+        those where ``where`` holds)."""
         last = node.function == "last"
         if value is None:
             raise self._refuse(node, f"{node.function}() of whole elements")
         if stamp is not None and len(chain) == 1 and value.name == stamp.name:
-            return (exp.Max if last else exp.Min)(this=value)
+            extreme = (exp.Max if last else exp.Min)(this=value)
+            return extreme if where is None else self.dialect.filtered_aggregate(extreme, where)
         order: list[exp.Expr] = [stamp.copy()] if stamp is not None else []
         for offset, table in enumerate(chain):
             if table.order is None:
@@ -1101,7 +1108,7 @@ class QueryCompiler:
                                    "tie: name one in the layout")
             order.append(exp.column(table.order, table=f"s{level + 1 + offset}"))
         ordered = [exp.Ordered(this=part, desc=last, nulls_first=False) for part in order]
-        return exp.First(this=exp.Order(this=value, expressions=ordered))
+        return self.dialect.ordered_first(value, ordered, where)
 
     def _window_condition(self, node: Any, stamp: exp.Expr, dated: bool
                           ) -> exp.Expr | None:
@@ -1166,9 +1173,7 @@ class QueryCompiler:
     def _exact(self, units: exp.Expr) -> exp.Expr:
         """The double nearest to ``units`` * 10**-9 (read from its decimal text,
         which the database rounds correctly)."""
-        text = exp.DPipe(this=exp.cast(units, "VARCHAR"),
-                         expression=exp.Literal.string(f"e-{_SCALE}"))
-        return exp.cast(text, _DOUBLE)
+        return self.dialect.from_exact_units(units, _SCALE)
 
 
 # ------------------------------------------------------------------ helpers

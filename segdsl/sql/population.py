@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 
 from segdsl.population import GROUP_OF_CODE
@@ -44,10 +45,12 @@ class Rankings:
 
     Args:
         measure: compiles a measure (a checked node) at the customer's level.
+        dialect: the :class:`~segdsl.sql.dialects.base.Dialect` (its ``positions``).
     """
 
-    def __init__(self, measure: Any) -> None:
+    def __init__(self, measure: Any, dialect: Any = None) -> None:
         self._measure = measure
+        self._dialect = dialect
         self.nodes: dict[str, Any] = {}  # key -> Population node, in order met
 
     def column(self, node: Any, combine: Any) -> exp.Expr:
@@ -80,9 +83,10 @@ class Rankings:
         for j, node in enumerate(self.nodes.values()):
             v = exp.column(f"v{j}", table="pm")
             if node.kind == "percentile":
-                values.append(exp.alias_(_percentile(v), f"p{j}"))
+                values.append(exp.alias_(_percentile(v, _nulls_first(self._dialect)),
+                                         f"p{j}"))
                 continue
-            ctes += _break_points(j, node.buckets)
+            ctes += _break_points(j, node.buckets, self._dialect)
             tile = binary(exp.Add, _double(1), exp.cast(exp.Subquery(this=exp.select(
                 exp.Count(this=exp.Star())).from_(f"b{j}").where(
                 binary(exp.LT, exp.column("b", table=f"b{j}"), v.copy()))), _DOUBLE))
@@ -94,9 +98,18 @@ class Rankings:
         return ctes
 
 
-def _percentile(v: exp.Expr) -> exp.Expr:
+def _nulls_first(dialect: Any) -> bool:
+    """Where the database puts nulls in an ascending order by default: the rankings
+    order so that the place of nulls does not matter (they are counted by
+    nothing, or left out), and write no ``NULLS FIRST/LAST``, which some
+    windows of some databases (BigQuery) do not take."""
+    name = getattr(dialect, "name", "duckdb")
+    return sqlglot.Dialect.get_or_raise(name).NULL_ORDERING == "nulls_are_small"
+
+
+def _percentile(v: exp.Expr, nulls_first: bool = False) -> exp.Expr:
     up_to = exp.Window(this=exp.Count(this=v), order=exp.Order(expressions=[
-        exp.Ordered(this=v.copy(), nulls_first=False)]), spec=exp.WindowSpec(
+        exp.Ordered(this=v.copy(), nulls_first=nulls_first)]), spec=exp.WindowSpec(
         kind="RANGE", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"),
         over="OVER")
     everyone = exp.Window(this=exp.Count(this=v.copy()), over="OVER")
@@ -106,24 +119,21 @@ def _percentile(v: exp.Expr) -> exp.Expr:
                 share)
 
 
-def _break_points(j: int, tiles: int) -> list[tuple[str, exp.Expr]]:
+def _break_points(j: int, tiles: int, dialect: Any) -> list[tuple[str, exp.Expr]]:
     """``r{j}``, ``t{j}``, ``b{j}``: the sorted measures, the positions, the break points."""
     v = exp.column(f"v{j}", table="pm")
     ranked = exp.select(
         exp.alias_(v, "v"),
         exp.alias_(binary(exp.Sub, exp.Window(this=exp.RowNumber(), order=exp.Order(
-            expressions=[exp.Ordered(this=v.copy(), nulls_first=False)]), over="OVER"),
+            expressions=[exp.Ordered(this=v.copy(), nulls_first=_nulls_first(dialect))]),
+            over="OVER"),
             exp.Literal.number(1)), "r"),
     ).from_("pm").where(exp.not_(exp.Is(this=v.copy(), expression=exp.null())))
     size = exp.column("n", table="c")
     position = binary(exp.Mul, exp.cast(binary(exp.Sub, size, exp.Literal.number(1)), _DOUBLE),
                       exp.Paren(this=binary(exp.Div, exp.cast(exp.column("i", table="q"),
                                                               _DOUBLE), _double(tiles))))
-    steps = exp.Table(this=exp.GenerateSeries(start=exp.Literal.number(1),
-                                              end=exp.Literal.number(tiles),
-                                              is_end_exclusive=True),
-                      alias=exp.TableAlias(this=exp.to_identifier("q"),
-                                           columns=[exp.to_identifier("i")]))
+    steps = dialect.positions(tiles)
     counted = exp.Subquery(this=exp.select(exp.alias_(exp.Count(this=exp.Star()), "n"))
                            .from_(f"r{j}"), alias=exp.TableAlias(this=exp.to_identifier("c")))
     positions = exp.select(

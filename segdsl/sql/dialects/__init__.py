@@ -6,18 +6,23 @@ and asks the dialect for everything a database spells or behaves its own way
 dialect module exposes one :class:`~segdsl.sql.dialects.base.Dialect`
 instance named ``DIALECT``.
 
-Adding PostgreSQL or Spark: besides the methods of
-:class:`~segdsl.sql.dialects.base.Dialect`, the compiler still writes a few
-constructs the DuckDB way that a new dialect must take over (move each behind
-a ``Dialect`` method as the dialect arrives): ``FIRST(x ORDER BY ...)``
-ordered aggregates (``first``/``last``), ``HUGEINT`` and ``CAST(n AS
-VARCHAR) || 'e-9'`` (the exact sum), ``x % y`` on doubles (PostgreSQL has no
-double modulo), ``NULLIF(x, 'NaN')`` (NaN equals NaN in DuckDB and
-PostgreSQL, not in every engine), ``date + integer`` and ``date + to_months(n)``
-(calendar steps of dates), ``RANGE(1, k)`` (the rankings' quantile positions)
-and ``COUNT(*) FILTER (WHERE ...)`` (Spark 3 has it; BigQuery does not).
+Adding a dialect: implement the methods of
+:class:`~segdsl.sql.dialects.base.Dialect` that raise by default. Those the
+compiler used to write the DuckDB way are methods too: ``ordered_first``
+(``FIRST(x ORDER BY ...)``), ``exact_units`` / ``from_exact_units`` (the exact
+sum: ``HUGEINT`` and ``CAST(n AS VARCHAR) || 'e-9'``), ``modulo`` (``%`` on
+doubles), ``not_nan`` (``NULLIF(x, 'NaN')``: NaN equals NaN in DuckDB, not in
+every engine), ``date_plus_days``, ``days_apart`` and ``months_later``
+(calendar steps of dates and wall clocks), ``plus_microseconds``,
+``positions`` (``RANGE(1, k)``, the rankings' quantile positions),
+``filtered_aggregate`` (``COUNT(*) FILTER (WHERE ...)``; BigQuery and Snowflake
+have none), ``is_true`` (Snowflake has no ``IS TRUE``), ``text_test``
+(``contains``/``starts_with``/``ends_with``), ``beyond_ascii`` and
+``fail_when`` (stopping the query for the rows where a condition holds).
 PostgreSQL's ``~`` is not RE2: ``matches`` must be refused there for patterns
-whose meaning differs, or translated.
+whose meaning differs, or translated (Snowflake's module translates them).
+BigQuery and Snowflake share :mod:`.warehouse` (aggregates without
+``FILTER``, wall clocks read from the zone's offsets).
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ import importlib
 from segdsl.errors import UsageError
 from segdsl.sql.dialects.base import Dialect
 
-#: The dialects the compiler writes, by name; PostgreSQL and Spark come next.
-KNOWN = ("duckdb",)
+#: The dialects the compiler writes, by name (BigQuery and Snowflake: generated only).
+KNOWN = ("duckdb", "bigquery", "snowflake")
 
 
 def dialect(name: str) -> Dialect:

@@ -31,6 +31,11 @@ class Dialect:
         """An expression that stops the query with ``message`` when evaluated."""
         raise self.refuse("raising an error from a query")
 
+    def fail_when(self, condition: exp.Expr, message: str, value: exp.Expr) -> exp.Expr:
+        """``value``, except that the query stops with ``message`` for a row where
+        ``condition`` is true."""
+        return case(condition, self.fail(message), value)
+
     def now(self) -> exp.Expr:
         """The evaluation time, a parameter bound when the query runs."""
         raise self.refuse("now as a parameter")
@@ -42,6 +47,10 @@ class Dialect:
     def regex_search(self, text: exp.Expr, pattern: str) -> exp.Expr:
         """Whether RE2 ``pattern`` matches somewhere in ``text``."""
         raise self.refuse("matches")
+
+    def beyond_ascii(self, text: exp.Expr) -> exp.Expr:
+        """Whether ``text`` holds a character beyond ASCII."""
+        return self.regex_search(text, "[^\\x00-\\x7f]")
 
     def list_contains(self, items: exp.Expr, value: exp.Expr) -> exp.Expr:
         """Whether a list column holds ``value`` (false when not, null items or not)."""
@@ -74,6 +83,68 @@ class Dialect:
     def instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
         """The instant of wall-clock time ``wall`` in ``zone``, as python-dateutil reads it."""
         raise self.refuse("time zones")
+
+    # Constructs that were written the DuckDB way in the compiler.
+
+    def plus_microseconds(self, instant: exp.Expr, micros: int) -> exp.Expr:
+        """The instant ``micros`` microseconds after ``instant`` (before it when negative)."""
+        return binary(exp.Add, instant, self.microseconds(exp.Literal.number(micros)))
+
+    def is_true(self, condition: exp.Expr) -> exp.Expr:
+        """True when ``condition`` is true, false when it is false or null."""
+        return exp.Is(this=wrap(condition), expression=exp.true())
+
+    def filtered_aggregate(self, aggregate: exp.Expr, condition: exp.Expr) -> exp.Expr:
+        """``aggregate`` (COUNT, SUM, MIN, MAX of one argument, or ``COUNT(*)``) over
+        the rows where ``condition`` is true."""
+        raise self.refuse("aggregations with a condition")
+
+    def ordered_first(self, value: exp.Expr, order: list[exp.Ordered],
+                      condition: exp.Expr | None = None) -> exp.Expr:
+        """The ``value`` of the first row by ``order`` (among the rows where
+        ``condition`` is true), null or not; null when there is none."""
+        raise self.refuse("first() and last() of another field than the timestamp")
+
+    def exact_units(self, value: exp.Expr, scale: int) -> exp.Expr:
+        """``round(value * 10**scale)`` (a double product, halves away from zero) as
+        an integer type whose ``SUM`` is exact (see :mod:`segdsl.sums`)."""
+        raise self.refuse("sum() and avg()", "no exact integer sum")
+
+    def from_exact_units(self, total: exp.Expr, scale: int) -> exp.Expr:
+        """The double nearest to ``total * 10**-scale``, for a sum of :meth:`exact_units`."""
+        raise self.refuse("sum() and avg()", "no exact integer sum")
+
+    def not_nan(self, number: exp.Expr) -> exp.Expr:
+        """``number``, or null when it is NaN."""
+        raise self.refuse("arithmetic", "NaN cannot be told apart")
+
+    def modulo(self, dividend: exp.Expr, divisor: exp.Expr) -> exp.Expr:
+        """The remainder of doubles with the dividend's sign (C's ``fmod``)."""
+        raise self.refuse("'%'")
+
+    def text_test(self, test: str, text: exp.Expr, part: exp.Expr) -> exp.Expr:
+        """Whether ``text`` contains, starts with or ends with ``part``
+        (``test``: ``contains``, ``starts_with``, ``ends_with``; the empty text
+        is in every text)."""
+        return self.function(test, text, part)
+
+    def date_plus_days(self, day: exp.Expr, days: int) -> exp.Expr:
+        """The date ``days`` days after ``day``."""
+        raise self.refuse("steps of dates")
+
+    def days_apart(self, later: exp.Expr, earlier: exp.Expr) -> exp.Expr:
+        """The number of days from date ``earlier`` to date ``later`` (an integer)."""
+        raise self.refuse("differences of dates")
+
+    def months_later(self, moment: exp.Expr, months: int, date: bool = False) -> exp.Expr:
+        """Date or naive wall clock ``moment`` stepped by ``months`` calendar months,
+        the day of the month cut to the last day of a shorter month (python-dateutil's
+        ``relativedelta``); the time of day unchanged."""
+        raise self.refuse("calendar steps")
+
+    def positions(self, count: int) -> exp.Expr:
+        """A table ``q`` of one column ``i`` holding the integers 1 to ``count - 1``."""
+        raise self.refuse("ntile(), percentile() and rfm")
 
 
 def case(condition: exp.Expr, then: exp.Expr,

@@ -21,6 +21,7 @@ from sqlglot import exp
 from segdsl.sql.dialects.base import Dialect, binary, case
 
 _DAY_US = 86_400_000_000
+_DOUBLE = exp.DataType.build("DOUBLE")
 
 
 class DuckDB(Dialect):
@@ -60,6 +61,46 @@ class DuckDB(Dialect):
 
     def wall_clock(self, instant: exp.Expr, zone: str) -> exp.Expr:
         return self.function("timezone", exp.Literal.string(zone), instant)
+
+    def filtered_aggregate(self, aggregate: exp.Expr, condition: exp.Expr) -> exp.Expr:
+        return exp.Filter(this=aggregate, expression=exp.Where(this=condition))
+
+    def ordered_first(self, value: exp.Expr, order: list[exp.Ordered],
+                      condition: exp.Expr | None = None) -> exp.Expr:
+        first = exp.First(this=exp.Order(this=value, expressions=order))
+        return first if condition is None else self.filtered_aggregate(first, condition)
+
+    def exact_units(self, value: exp.Expr, scale: int) -> exp.Expr:
+        return exp.cast(self.function("round", binary(
+            exp.Mul, value, exp.cast(exp.Literal.number(10 ** scale), _DOUBLE))), "HUGEINT")
+
+    def from_exact_units(self, total: exp.Expr, scale: int) -> exp.Expr:
+        # The decimal text is read with correct rounding.
+        text = exp.DPipe(this=exp.cast(total, "VARCHAR"),
+                         expression=exp.Literal.string(f"e-{scale}"))
+        return exp.cast(text, _DOUBLE)
+
+    def not_nan(self, number: exp.Expr) -> exp.Expr:
+        return exp.Nullif(this=number, expression=exp.cast(exp.Literal.string("NaN"), _DOUBLE))
+
+    def modulo(self, dividend: exp.Expr, divisor: exp.Expr) -> exp.Expr:
+        return binary(exp.Mod, dividend, divisor)
+
+    def date_plus_days(self, day: exp.Expr, days: int) -> exp.Expr:
+        return binary(exp.Add, day, exp.cast(exp.Literal.number(days), "INTEGER"))
+
+    def days_apart(self, later: exp.Expr, earlier: exp.Expr) -> exp.Expr:
+        return binary(exp.Sub, later, earlier)
+
+    def months_later(self, moment: exp.Expr, months: int, date: bool = False) -> exp.Expr:
+        return binary(exp.Add, moment, self.months(months))
+
+    def positions(self, count: int) -> exp.Expr:
+        return exp.Table(this=exp.GenerateSeries(start=exp.Literal.number(1),
+                                                 end=exp.Literal.number(count),
+                                                 is_end_exclusive=True),
+                         alias=exp.TableAlias(this=exp.to_identifier("q"),
+                                              columns=[exp.to_identifier("i")]))
 
     def instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
         """The instant of wall-clock time ``wall`` in ``zone``, read as python-dateutil

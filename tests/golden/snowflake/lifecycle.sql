@@ -1,0 +1,1148 @@
+WITH g1 AS (
+  SELECT
+    s1.customer_id AS k,
+    MIN(IFF(s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ), s1.at, NULL)) AS a1,
+    COUNT_IF(
+      s1.at > DATEADD(MICROSECOND, -7776000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+      AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+    ) AS a2,
+    MAX(IFF(s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ), s1.at, NULL)) AS a3,
+    COUNT_IF(
+      s1.at > DATEADD(MICROSECOND, -31536000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+      AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+    ) AS a4,
+    SUM(
+      IFF(
+        s1.at > DATEADD(MICROSECOND, -31536000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ),
+        (
+          CAST(ROUND(s1.total * CAST(1000000000 AS DOUBLE)) - (
+            TRUNC(ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(9007199254740992 AS DOUBLE)) * CAST(9007199254740992 AS DOUBLE)
+          ) AS DECIMAL(38, 0)) + (
+            CAST(TRUNC(ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(9007199254740992 AS DOUBLE)) - (
+              TRUNC(
+                ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(81129638414606681695789005144064 AS DOUBLE)
+              ) * CAST(9007199254740992 AS DOUBLE)
+            ) AS DECIMAL(38, 0)) * CAST(9007199254740992 AS DECIMAL(38, 0))
+          )
+        ) + (
+          CAST(TRUNC(
+            ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(81129638414606681695789005144064 AS DOUBLE)
+          ) AS DECIMAL(38, 0)) * CAST(81129638414606681695789005144064 AS DECIMAL(38, 0))
+        ),
+        NULL
+      )
+    ) AS a5
+  FROM orders AS s1
+  GROUP BY
+    s1.customer_id
+), g2 AS (
+  SELECT
+    s1.customer_id AS k,
+    COUNT_IF(
+      (
+        s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+      )
+      AND s1.type = 'visit'
+    ) AS a1,
+    COUNT_IF(
+      (
+        s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+      )
+      AND s1.type = 'email_open'
+    ) AS a2,
+    COUNT_IF(
+      (
+        s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+      )
+      AND s1.type = 'email_click'
+    ) AS a3
+  FROM events AS s1
+  GROUP BY
+    s1.customer_id
+), pm AS (
+  SELECT
+    s0.id AS customer_id,
+    IFF(
+      CAST(IFF(
+        ABS(
+          DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3)
+        ) >= 9007199254740992,
+        'days_between() of instants more than 285 years apart',
+        '0'
+      ) AS INT) = 0,
+      FLOOR(
+        (
+          CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+        ) / CAST(86400 AS DOUBLE)
+      ),
+      NULL
+    ) AS v0,
+    CASE
+      WHEN IFF(
+        CAST(IFF(
+          ABS(
+            DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3)
+          ) >= 9007199254740992,
+          'days_between() of instants more than 285 years apart',
+          '0'
+        ) AS INT) = 0,
+        FLOOR(
+          (
+            CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+          ) / CAST(86400 AS DOUBLE)
+        ),
+        NULL
+      ) IS NULL
+      THEN CAST(NULL AS DOUBLE)
+      ELSE CAST(COALESCE(g1.a4, 0) AS DOUBLE)
+    END AS v1,
+    CASE
+      WHEN IFF(
+        CAST(IFF(
+          ABS(
+            DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3)
+          ) >= 9007199254740992,
+          'days_between() of instants more than 285 years apart',
+          '0'
+        ) AS INT) = 0,
+        FLOOR(
+          (
+            CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+          ) / CAST(86400 AS DOUBLE)
+        ),
+        NULL
+      ) IS NULL
+      THEN CAST(NULL AS DOUBLE)
+      ELSE COALESCE(CAST(CAST(g1.a5 AS VARCHAR) || 'e-9' AS DOUBLE), CAST(0 AS DOUBLE))
+    END AS v2
+  FROM customers AS s0
+  LEFT JOIN g1
+    ON g1.k = s0.id
+), r0 AS (
+  SELECT
+    pm.v0 AS v,
+    ROW_NUMBER() OVER (ORDER BY pm.v0) - 1 AS r
+  FROM pm
+  WHERE
+    NOT pm.v0 IS NULL
+), t0 AS (
+  SELECT
+    q.i,
+    c.n AS n,
+    CAST(c.n - 1 AS DOUBLE) * (
+      CAST(q.i AS DOUBLE) / CAST(5 AS DOUBLE)
+    ) AS pos,
+    FLOOR(CAST(c.n - 1 AS DOUBLE) * (
+      CAST(q.i AS DOUBLE) / CAST(5 AS DOUBLE)
+    )) AS lo
+  FROM (VALUES
+    (1),
+    (2),
+    (3),
+    (4)) AS q(i)
+  CROSS JOIN (
+    SELECT
+      COUNT(*) AS n
+    FROM r0
+  ) AS c
+  WHERE
+    c.n > 0
+), b0 AS (
+  SELECT
+    a.v + (
+      (
+        z.v - a.v
+      ) * (
+        t.pos - t.lo
+      )
+    ) AS b
+  FROM t0 AS t
+  INNER JOIN r0 AS a
+    ON a.r = t.lo
+  INNER JOIN r0 AS z
+    ON z.r = LEAST(t.lo + 1, t.n - 1)
+), r1 AS (
+  SELECT
+    pm.v1 AS v,
+    ROW_NUMBER() OVER (ORDER BY pm.v1) - 1 AS r
+  FROM pm
+  WHERE
+    NOT pm.v1 IS NULL
+), t1 AS (
+  SELECT
+    q.i,
+    c.n AS n,
+    CAST(c.n - 1 AS DOUBLE) * (
+      CAST(q.i AS DOUBLE) / CAST(5 AS DOUBLE)
+    ) AS pos,
+    FLOOR(CAST(c.n - 1 AS DOUBLE) * (
+      CAST(q.i AS DOUBLE) / CAST(5 AS DOUBLE)
+    )) AS lo
+  FROM (VALUES
+    (1),
+    (2),
+    (3),
+    (4)) AS q(i)
+  CROSS JOIN (
+    SELECT
+      COUNT(*) AS n
+    FROM r1
+  ) AS c
+  WHERE
+    c.n > 0
+), b1 AS (
+  SELECT
+    a.v + (
+      (
+        z.v - a.v
+      ) * (
+        t.pos - t.lo
+      )
+    ) AS b
+  FROM t1 AS t
+  INNER JOIN r1 AS a
+    ON a.r = t.lo
+  INNER JOIN r1 AS z
+    ON z.r = LEAST(t.lo + 1, t.n - 1)
+), r2 AS (
+  SELECT
+    pm.v2 AS v,
+    ROW_NUMBER() OVER (ORDER BY pm.v2) - 1 AS r
+  FROM pm
+  WHERE
+    NOT pm.v2 IS NULL
+), t2 AS (
+  SELECT
+    q.i,
+    c.n AS n,
+    CAST(c.n - 1 AS DOUBLE) * (
+      CAST(q.i AS DOUBLE) / CAST(5 AS DOUBLE)
+    ) AS pos,
+    FLOOR(CAST(c.n - 1 AS DOUBLE) * (
+      CAST(q.i AS DOUBLE) / CAST(5 AS DOUBLE)
+    )) AS lo
+  FROM (VALUES
+    (1),
+    (2),
+    (3),
+    (4)) AS q(i)
+  CROSS JOIN (
+    SELECT
+      COUNT(*) AS n
+    FROM r2
+  ) AS c
+  WHERE
+    c.n > 0
+), b2 AS (
+  SELECT
+    a.v + (
+      (
+        z.v - a.v
+      ) * (
+        t.pos - t.lo
+      )
+    ) AS b
+  FROM t2 AS t
+  INNER JOIN r2 AS a
+    ON a.r = t.lo
+  INNER JOIN r2 AS z
+    ON z.r = LEAST(t.lo + 1, t.n - 1)
+), pv AS (
+  SELECT
+    pm.customer_id,
+    CASE
+      WHEN pm.v0 IS NULL
+      THEN CAST(NULL AS DOUBLE)
+      ELSE CAST(6 AS DOUBLE) - (
+        CAST(1 AS DOUBLE) + CAST((
+          SELECT
+            COUNT(*)
+          FROM b0
+          WHERE
+            b0.b < pm.v0
+        ) AS DOUBLE)
+      )
+    END AS p0,
+    CASE
+      WHEN pm.v1 IS NULL
+      THEN CAST(NULL AS DOUBLE)
+      ELSE CAST(1 AS DOUBLE) + CAST((
+        SELECT
+          COUNT(*)
+        FROM b1
+        WHERE
+          b1.b < pm.v1
+      ) AS DOUBLE)
+    END AS p1,
+    CASE
+      WHEN pm.v2 IS NULL
+      THEN CAST(NULL AS DOUBLE)
+      ELSE CAST(1 AS DOUBLE) + CAST((
+        SELECT
+          COUNT(*)
+        FROM b2
+        WHERE
+          b2.b < pm.v2
+      ) AS DOUBLE)
+    END AS p2
+  FROM pm
+)
+SELECT
+  s0.id AS customer_id,
+  COALESCE(
+    g1.a1 > IFF(
+      CAST(IFF(
+        NOT DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) BETWEEN CAST('0001-01-01 00:00:00+00:00' AS TIMESTAMPTZ) AND CAST('9999-12-31 23:59:59.999999+00:00' AS TIMESTAMPTZ),
+        'a date-time outside the years 1 to 9999',
+        '0'
+      ) AS INT) = 0,
+      DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)),
+      NULL
+    )
+    OR (
+      g1.a1 IS NULL AND CAST(COALESCE(g2.a1, 0) AS DOUBLE) >= CAST(1 AS DOUBLE)
+    ),
+    FALSE
+  ) AS "new_customers",
+  COALESCE(
+    CAST(COALESCE(g1.a2, 0) AS DOUBLE) >= CAST(2 AS DOUBLE)
+    AND (
+      COALESCE(g2.a2, 0) > 0
+      OR COALESCE(g2.a3, 0) > 0
+      OR CAST(COALESCE(g2.a1, 0) AS DOUBLE) >= CAST(2 AS DOUBLE)
+    ),
+    FALSE
+  ) AS "active",
+  COALESCE(
+    IFF(
+      CAST(IFF(
+        ABS(
+          DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3)
+        ) >= 9007199254740992,
+        'days_between() of instants more than 285 years apart',
+        '0'
+      ) AS INT) = 0,
+      FLOOR(
+        (
+          CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+        ) / CAST(86400 AS DOUBLE)
+      ),
+      NULL
+    ) BETWEEN CAST(90 AS DOUBLE) AND CAST(365 AS DOUBLE),
+    FALSE
+  ) AS "at_risk",
+  COALESCE(
+    IFF(
+      CAST(IFF(
+        ABS(
+          DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3)
+        ) >= 9007199254740992,
+        'days_between() of instants more than 285 years apart',
+        '0'
+      ) AS INT) = 0,
+      FLOOR(
+        (
+          CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+        ) / CAST(86400 AS DOUBLE)
+      ),
+      NULL
+    ) > CAST(365 AS DOUBLE),
+    FALSE
+  ) AS "churned",
+  COALESCE(g1.a1 IS NULL, FALSE) AS "prospects",
+  COALESCE(
+    CASE CAST((
+        (
+          pv.p0 * CAST(100 AS DOUBLE)
+        ) + (
+          pv.p1 * CAST(10 AS DOUBLE)
+        )
+      ) + pv.p2 AS INT)
+      WHEN 111
+      THEN 'lost'
+      WHEN 112
+      THEN 'lost'
+      WHEN 113
+      THEN 'cant_lose_them'
+      WHEN 114
+      THEN 'cant_lose_them'
+      WHEN 115
+      THEN 'cant_lose_them'
+      WHEN 121
+      THEN 'lost'
+      WHEN 122
+      THEN 'hibernating'
+      WHEN 123
+      THEN 'hibernating'
+      WHEN 124
+      THEN 'at_risk'
+      WHEN 125
+      THEN 'at_risk'
+      WHEN 131
+      THEN 'lost'
+      WHEN 132
+      THEN 'hibernating'
+      WHEN 133
+      THEN 'at_risk'
+      WHEN 134
+      THEN 'at_risk'
+      WHEN 135
+      THEN 'at_risk'
+      WHEN 141
+      THEN 'lost'
+      WHEN 142
+      THEN 'at_risk'
+      WHEN 143
+      THEN 'at_risk'
+      WHEN 144
+      THEN 'cant_lose_them'
+      WHEN 145
+      THEN 'at_risk'
+      WHEN 151
+      THEN 'lost'
+      WHEN 152
+      THEN 'at_risk'
+      WHEN 153
+      THEN 'at_risk'
+      WHEN 154
+      THEN 'cant_lose_them'
+      WHEN 155
+      THEN 'cant_lose_them'
+      WHEN 211
+      THEN 'hibernating'
+      WHEN 212
+      THEN 'hibernating'
+      WHEN 213
+      THEN 'about_to_sleep'
+      WHEN 214
+      THEN 'cant_lose_them'
+      WHEN 215
+      THEN 'cant_lose_them'
+      WHEN 221
+      THEN 'about_to_sleep'
+      WHEN 222
+      THEN 'hibernating'
+      WHEN 223
+      THEN 'hibernating'
+      WHEN 224
+      THEN 'at_risk'
+      WHEN 225
+      THEN 'at_risk'
+      WHEN 231
+      THEN 'about_to_sleep'
+      WHEN 232
+      THEN 'hibernating'
+      WHEN 233
+      THEN 'hibernating'
+      WHEN 234
+      THEN 'at_risk'
+      WHEN 235
+      THEN 'at_risk'
+      WHEN 241
+      THEN 'about_to_sleep'
+      WHEN 242
+      THEN 'at_risk'
+      WHEN 243
+      THEN 'at_risk'
+      WHEN 244
+      THEN 'at_risk'
+      WHEN 245
+      THEN 'at_risk'
+      WHEN 251
+      THEN 'about_to_sleep'
+      WHEN 252
+      THEN 'at_risk'
+      WHEN 253
+      THEN 'at_risk'
+      WHEN 254
+      THEN 'at_risk'
+      WHEN 255
+      THEN 'at_risk'
+      WHEN 311
+      THEN 'new_customers'
+      WHEN 312
+      THEN 'about_to_sleep'
+      WHEN 313
+      THEN 'promising'
+      WHEN 314
+      THEN 'promising'
+      WHEN 315
+      THEN 'promising'
+      WHEN 321
+      THEN 'about_to_sleep'
+      WHEN 322
+      THEN 'hibernating'
+      WHEN 323
+      THEN 'potential_loyalist'
+      WHEN 324
+      THEN 'need_attention'
+      WHEN 325
+      THEN 'need_attention'
+      WHEN 331
+      THEN 'about_to_sleep'
+      WHEN 332
+      THEN 'hibernating'
+      WHEN 333
+      THEN 'potential_loyalist'
+      WHEN 334
+      THEN 'need_attention'
+      WHEN 335
+      THEN 'loyal'
+      WHEN 341
+      THEN 'potential_loyalist'
+      WHEN 342
+      THEN 'potential_loyalist'
+      WHEN 343
+      THEN 'need_attention'
+      WHEN 344
+      THEN 'loyal'
+      WHEN 345
+      THEN 'loyal'
+      WHEN 351
+      THEN 'potential_loyalist'
+      WHEN 352
+      THEN 'potential_loyalist'
+      WHEN 353
+      THEN 'potential_loyalist'
+      WHEN 354
+      THEN 'loyal'
+      WHEN 355
+      THEN 'loyal'
+      WHEN 411
+      THEN 'new_customers'
+      WHEN 412
+      THEN 'new_customers'
+      WHEN 413
+      THEN 'promising'
+      WHEN 414
+      THEN 'promising'
+      WHEN 415
+      THEN 'promising'
+      WHEN 421
+      THEN 'new_customers'
+      WHEN 422
+      THEN 'new_customers'
+      WHEN 423
+      THEN 'potential_loyalist'
+      WHEN 424
+      THEN 'promising'
+      WHEN 425
+      THEN 'promising'
+      WHEN 431
+      THEN 'potential_loyalist'
+      WHEN 432
+      THEN 'potential_loyalist'
+      WHEN 433
+      THEN 'potential_loyalist'
+      WHEN 434
+      THEN 'need_attention'
+      WHEN 435
+      THEN 'loyal'
+      WHEN 441
+      THEN 'potential_loyalist'
+      WHEN 442
+      THEN 'potential_loyalist'
+      WHEN 443
+      THEN 'need_attention'
+      WHEN 444
+      THEN 'loyal'
+      WHEN 445
+      THEN 'champions'
+      WHEN 451
+      THEN 'potential_loyalist'
+      WHEN 452
+      THEN 'potential_loyalist'
+      WHEN 453
+      THEN 'potential_loyalist'
+      WHEN 454
+      THEN 'champions'
+      WHEN 455
+      THEN 'champions'
+      WHEN 511
+      THEN 'new_customers'
+      WHEN 512
+      THEN 'new_customers'
+      WHEN 513
+      THEN 'promising'
+      WHEN 514
+      THEN 'promising'
+      WHEN 515
+      THEN 'promising'
+      WHEN 521
+      THEN 'promising'
+      WHEN 522
+      THEN 'promising'
+      WHEN 523
+      THEN 'promising'
+      WHEN 524
+      THEN 'promising'
+      WHEN 525
+      THEN 'promising'
+      WHEN 531
+      THEN 'potential_loyalist'
+      WHEN 532
+      THEN 'potential_loyalist'
+      WHEN 533
+      THEN 'potential_loyalist'
+      WHEN 534
+      THEN 'need_attention'
+      WHEN 535
+      THEN 'need_attention'
+      WHEN 541
+      THEN 'potential_loyalist'
+      WHEN 542
+      THEN 'potential_loyalist'
+      WHEN 543
+      THEN 'loyal'
+      WHEN 544
+      THEN 'champions'
+      WHEN 545
+      THEN 'champions'
+      WHEN 551
+      THEN 'potential_loyalist'
+      WHEN 552
+      THEN 'potential_loyalist'
+      WHEN 553
+      THEN 'potential_loyalist'
+      WHEN 554
+      THEN 'champions'
+      WHEN 555
+      THEN 'champions'
+    END = 'champions',
+    FALSE
+  ) AS "champions",
+  COALESCE(
+    CASE CAST((
+        (
+          pv.p0 * CAST(100 AS DOUBLE)
+        ) + (
+          pv.p1 * CAST(10 AS DOUBLE)
+        )
+      ) + pv.p2 AS INT)
+      WHEN 111
+      THEN 'lost'
+      WHEN 112
+      THEN 'lost'
+      WHEN 113
+      THEN 'cant_lose_them'
+      WHEN 114
+      THEN 'cant_lose_them'
+      WHEN 115
+      THEN 'cant_lose_them'
+      WHEN 121
+      THEN 'lost'
+      WHEN 122
+      THEN 'hibernating'
+      WHEN 123
+      THEN 'hibernating'
+      WHEN 124
+      THEN 'at_risk'
+      WHEN 125
+      THEN 'at_risk'
+      WHEN 131
+      THEN 'lost'
+      WHEN 132
+      THEN 'hibernating'
+      WHEN 133
+      THEN 'at_risk'
+      WHEN 134
+      THEN 'at_risk'
+      WHEN 135
+      THEN 'at_risk'
+      WHEN 141
+      THEN 'lost'
+      WHEN 142
+      THEN 'at_risk'
+      WHEN 143
+      THEN 'at_risk'
+      WHEN 144
+      THEN 'cant_lose_them'
+      WHEN 145
+      THEN 'at_risk'
+      WHEN 151
+      THEN 'lost'
+      WHEN 152
+      THEN 'at_risk'
+      WHEN 153
+      THEN 'at_risk'
+      WHEN 154
+      THEN 'cant_lose_them'
+      WHEN 155
+      THEN 'cant_lose_them'
+      WHEN 211
+      THEN 'hibernating'
+      WHEN 212
+      THEN 'hibernating'
+      WHEN 213
+      THEN 'about_to_sleep'
+      WHEN 214
+      THEN 'cant_lose_them'
+      WHEN 215
+      THEN 'cant_lose_them'
+      WHEN 221
+      THEN 'about_to_sleep'
+      WHEN 222
+      THEN 'hibernating'
+      WHEN 223
+      THEN 'hibernating'
+      WHEN 224
+      THEN 'at_risk'
+      WHEN 225
+      THEN 'at_risk'
+      WHEN 231
+      THEN 'about_to_sleep'
+      WHEN 232
+      THEN 'hibernating'
+      WHEN 233
+      THEN 'hibernating'
+      WHEN 234
+      THEN 'at_risk'
+      WHEN 235
+      THEN 'at_risk'
+      WHEN 241
+      THEN 'about_to_sleep'
+      WHEN 242
+      THEN 'at_risk'
+      WHEN 243
+      THEN 'at_risk'
+      WHEN 244
+      THEN 'at_risk'
+      WHEN 245
+      THEN 'at_risk'
+      WHEN 251
+      THEN 'about_to_sleep'
+      WHEN 252
+      THEN 'at_risk'
+      WHEN 253
+      THEN 'at_risk'
+      WHEN 254
+      THEN 'at_risk'
+      WHEN 255
+      THEN 'at_risk'
+      WHEN 311
+      THEN 'new_customers'
+      WHEN 312
+      THEN 'about_to_sleep'
+      WHEN 313
+      THEN 'promising'
+      WHEN 314
+      THEN 'promising'
+      WHEN 315
+      THEN 'promising'
+      WHEN 321
+      THEN 'about_to_sleep'
+      WHEN 322
+      THEN 'hibernating'
+      WHEN 323
+      THEN 'potential_loyalist'
+      WHEN 324
+      THEN 'need_attention'
+      WHEN 325
+      THEN 'need_attention'
+      WHEN 331
+      THEN 'about_to_sleep'
+      WHEN 332
+      THEN 'hibernating'
+      WHEN 333
+      THEN 'potential_loyalist'
+      WHEN 334
+      THEN 'need_attention'
+      WHEN 335
+      THEN 'loyal'
+      WHEN 341
+      THEN 'potential_loyalist'
+      WHEN 342
+      THEN 'potential_loyalist'
+      WHEN 343
+      THEN 'need_attention'
+      WHEN 344
+      THEN 'loyal'
+      WHEN 345
+      THEN 'loyal'
+      WHEN 351
+      THEN 'potential_loyalist'
+      WHEN 352
+      THEN 'potential_loyalist'
+      WHEN 353
+      THEN 'potential_loyalist'
+      WHEN 354
+      THEN 'loyal'
+      WHEN 355
+      THEN 'loyal'
+      WHEN 411
+      THEN 'new_customers'
+      WHEN 412
+      THEN 'new_customers'
+      WHEN 413
+      THEN 'promising'
+      WHEN 414
+      THEN 'promising'
+      WHEN 415
+      THEN 'promising'
+      WHEN 421
+      THEN 'new_customers'
+      WHEN 422
+      THEN 'new_customers'
+      WHEN 423
+      THEN 'potential_loyalist'
+      WHEN 424
+      THEN 'promising'
+      WHEN 425
+      THEN 'promising'
+      WHEN 431
+      THEN 'potential_loyalist'
+      WHEN 432
+      THEN 'potential_loyalist'
+      WHEN 433
+      THEN 'potential_loyalist'
+      WHEN 434
+      THEN 'need_attention'
+      WHEN 435
+      THEN 'loyal'
+      WHEN 441
+      THEN 'potential_loyalist'
+      WHEN 442
+      THEN 'potential_loyalist'
+      WHEN 443
+      THEN 'need_attention'
+      WHEN 444
+      THEN 'loyal'
+      WHEN 445
+      THEN 'champions'
+      WHEN 451
+      THEN 'potential_loyalist'
+      WHEN 452
+      THEN 'potential_loyalist'
+      WHEN 453
+      THEN 'potential_loyalist'
+      WHEN 454
+      THEN 'champions'
+      WHEN 455
+      THEN 'champions'
+      WHEN 511
+      THEN 'new_customers'
+      WHEN 512
+      THEN 'new_customers'
+      WHEN 513
+      THEN 'promising'
+      WHEN 514
+      THEN 'promising'
+      WHEN 515
+      THEN 'promising'
+      WHEN 521
+      THEN 'promising'
+      WHEN 522
+      THEN 'promising'
+      WHEN 523
+      THEN 'promising'
+      WHEN 524
+      THEN 'promising'
+      WHEN 525
+      THEN 'promising'
+      WHEN 531
+      THEN 'potential_loyalist'
+      WHEN 532
+      THEN 'potential_loyalist'
+      WHEN 533
+      THEN 'potential_loyalist'
+      WHEN 534
+      THEN 'need_attention'
+      WHEN 535
+      THEN 'need_attention'
+      WHEN 541
+      THEN 'potential_loyalist'
+      WHEN 542
+      THEN 'potential_loyalist'
+      WHEN 543
+      THEN 'loyal'
+      WHEN 544
+      THEN 'champions'
+      WHEN 545
+      THEN 'champions'
+      WHEN 551
+      THEN 'potential_loyalist'
+      WHEN 552
+      THEN 'potential_loyalist'
+      WHEN 553
+      THEN 'potential_loyalist'
+      WHEN 554
+      THEN 'champions'
+      WHEN 555
+      THEN 'champions'
+    END = 'cant_lose_them',
+    FALSE
+  ) AS "cant_lose_them",
+  COALESCE(
+    CASE CAST((
+        (
+          pv.p0 * CAST(100 AS DOUBLE)
+        ) + (
+          pv.p1 * CAST(10 AS DOUBLE)
+        )
+      ) + pv.p2 AS INT)
+      WHEN 111
+      THEN 'lost'
+      WHEN 112
+      THEN 'lost'
+      WHEN 113
+      THEN 'cant_lose_them'
+      WHEN 114
+      THEN 'cant_lose_them'
+      WHEN 115
+      THEN 'cant_lose_them'
+      WHEN 121
+      THEN 'lost'
+      WHEN 122
+      THEN 'hibernating'
+      WHEN 123
+      THEN 'hibernating'
+      WHEN 124
+      THEN 'at_risk'
+      WHEN 125
+      THEN 'at_risk'
+      WHEN 131
+      THEN 'lost'
+      WHEN 132
+      THEN 'hibernating'
+      WHEN 133
+      THEN 'at_risk'
+      WHEN 134
+      THEN 'at_risk'
+      WHEN 135
+      THEN 'at_risk'
+      WHEN 141
+      THEN 'lost'
+      WHEN 142
+      THEN 'at_risk'
+      WHEN 143
+      THEN 'at_risk'
+      WHEN 144
+      THEN 'cant_lose_them'
+      WHEN 145
+      THEN 'at_risk'
+      WHEN 151
+      THEN 'lost'
+      WHEN 152
+      THEN 'at_risk'
+      WHEN 153
+      THEN 'at_risk'
+      WHEN 154
+      THEN 'cant_lose_them'
+      WHEN 155
+      THEN 'cant_lose_them'
+      WHEN 211
+      THEN 'hibernating'
+      WHEN 212
+      THEN 'hibernating'
+      WHEN 213
+      THEN 'about_to_sleep'
+      WHEN 214
+      THEN 'cant_lose_them'
+      WHEN 215
+      THEN 'cant_lose_them'
+      WHEN 221
+      THEN 'about_to_sleep'
+      WHEN 222
+      THEN 'hibernating'
+      WHEN 223
+      THEN 'hibernating'
+      WHEN 224
+      THEN 'at_risk'
+      WHEN 225
+      THEN 'at_risk'
+      WHEN 231
+      THEN 'about_to_sleep'
+      WHEN 232
+      THEN 'hibernating'
+      WHEN 233
+      THEN 'hibernating'
+      WHEN 234
+      THEN 'at_risk'
+      WHEN 235
+      THEN 'at_risk'
+      WHEN 241
+      THEN 'about_to_sleep'
+      WHEN 242
+      THEN 'at_risk'
+      WHEN 243
+      THEN 'at_risk'
+      WHEN 244
+      THEN 'at_risk'
+      WHEN 245
+      THEN 'at_risk'
+      WHEN 251
+      THEN 'about_to_sleep'
+      WHEN 252
+      THEN 'at_risk'
+      WHEN 253
+      THEN 'at_risk'
+      WHEN 254
+      THEN 'at_risk'
+      WHEN 255
+      THEN 'at_risk'
+      WHEN 311
+      THEN 'new_customers'
+      WHEN 312
+      THEN 'about_to_sleep'
+      WHEN 313
+      THEN 'promising'
+      WHEN 314
+      THEN 'promising'
+      WHEN 315
+      THEN 'promising'
+      WHEN 321
+      THEN 'about_to_sleep'
+      WHEN 322
+      THEN 'hibernating'
+      WHEN 323
+      THEN 'potential_loyalist'
+      WHEN 324
+      THEN 'need_attention'
+      WHEN 325
+      THEN 'need_attention'
+      WHEN 331
+      THEN 'about_to_sleep'
+      WHEN 332
+      THEN 'hibernating'
+      WHEN 333
+      THEN 'potential_loyalist'
+      WHEN 334
+      THEN 'need_attention'
+      WHEN 335
+      THEN 'loyal'
+      WHEN 341
+      THEN 'potential_loyalist'
+      WHEN 342
+      THEN 'potential_loyalist'
+      WHEN 343
+      THEN 'need_attention'
+      WHEN 344
+      THEN 'loyal'
+      WHEN 345
+      THEN 'loyal'
+      WHEN 351
+      THEN 'potential_loyalist'
+      WHEN 352
+      THEN 'potential_loyalist'
+      WHEN 353
+      THEN 'potential_loyalist'
+      WHEN 354
+      THEN 'loyal'
+      WHEN 355
+      THEN 'loyal'
+      WHEN 411
+      THEN 'new_customers'
+      WHEN 412
+      THEN 'new_customers'
+      WHEN 413
+      THEN 'promising'
+      WHEN 414
+      THEN 'promising'
+      WHEN 415
+      THEN 'promising'
+      WHEN 421
+      THEN 'new_customers'
+      WHEN 422
+      THEN 'new_customers'
+      WHEN 423
+      THEN 'potential_loyalist'
+      WHEN 424
+      THEN 'promising'
+      WHEN 425
+      THEN 'promising'
+      WHEN 431
+      THEN 'potential_loyalist'
+      WHEN 432
+      THEN 'potential_loyalist'
+      WHEN 433
+      THEN 'potential_loyalist'
+      WHEN 434
+      THEN 'need_attention'
+      WHEN 435
+      THEN 'loyal'
+      WHEN 441
+      THEN 'potential_loyalist'
+      WHEN 442
+      THEN 'potential_loyalist'
+      WHEN 443
+      THEN 'need_attention'
+      WHEN 444
+      THEN 'loyal'
+      WHEN 445
+      THEN 'champions'
+      WHEN 451
+      THEN 'potential_loyalist'
+      WHEN 452
+      THEN 'potential_loyalist'
+      WHEN 453
+      THEN 'potential_loyalist'
+      WHEN 454
+      THEN 'champions'
+      WHEN 455
+      THEN 'champions'
+      WHEN 511
+      THEN 'new_customers'
+      WHEN 512
+      THEN 'new_customers'
+      WHEN 513
+      THEN 'promising'
+      WHEN 514
+      THEN 'promising'
+      WHEN 515
+      THEN 'promising'
+      WHEN 521
+      THEN 'promising'
+      WHEN 522
+      THEN 'promising'
+      WHEN 523
+      THEN 'promising'
+      WHEN 524
+      THEN 'promising'
+      WHEN 525
+      THEN 'promising'
+      WHEN 531
+      THEN 'potential_loyalist'
+      WHEN 532
+      THEN 'potential_loyalist'
+      WHEN 533
+      THEN 'potential_loyalist'
+      WHEN 534
+      THEN 'need_attention'
+      WHEN 535
+      THEN 'need_attention'
+      WHEN 541
+      THEN 'potential_loyalist'
+      WHEN 542
+      THEN 'potential_loyalist'
+      WHEN 543
+      THEN 'loyal'
+      WHEN 544
+      THEN 'champions'
+      WHEN 545
+      THEN 'champions'
+      WHEN 551
+      THEN 'potential_loyalist'
+      WHEN 552
+      THEN 'potential_loyalist'
+      WHEN 553
+      THEN 'potential_loyalist'
+      WHEN 554
+      THEN 'champions'
+      WHEN 555
+      THEN 'champions'
+    END IN ('hibernating', 'lost'),
+    FALSE
+  ) AS "hibernating"
+FROM customers AS s0
+LEFT JOIN pv
+  ON pv.customer_id = s0.id
+LEFT JOIN g1
+  ON g1.k = s0.id
+LEFT JOIN g2
+  ON g2.k = s0.id
+ORDER BY
+  1

@@ -1,0 +1,550 @@
+WITH g1 AS (
+  SELECT
+    s2.order_id AS k,
+    COUNT_IF(s2.category = 'shoes') AS a1,
+    COUNT_IF(s2.discounted = TRUE) AS a2
+  FROM order_items AS s2
+  GROUP BY
+    s2.order_id
+), g3 AS (
+  SELECT
+    s1.customer_id AS k,
+    COUNT_IF(
+      s1.at >= CAST('2025-06-24 22:00:00+00:00' AS TIMESTAMPTZ)
+      AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+      AND s1.at < CAST('2025-07-22 22:00:00+00:00' AS TIMESTAMPTZ)
+    ) AS a1,
+    COUNT_IF(
+      s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+      AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+    ) AS a2,
+    COUNT_IF(
+      s1.at >= CAST('2026-06-23 22:00:00+00:00' AS TIMESTAMPTZ)
+      AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+      AND s1.at < CAST('2026-07-21 22:00:00+00:00' AS TIMESTAMPTZ)
+    ) AS a3,
+    MAX(IFF(s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ), s1.at, NULL)) AS a4,
+    COUNT_IF(
+      s1.at > DATEADD(MICROSECOND, -31536000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+      AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+    ) AS a5,
+    SUM(
+      IFF(
+        s1.at > DATEADD(MICROSECOND, -31536000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ),
+        (
+          CAST(ROUND(s1.total * CAST(1000000000 AS DOUBLE)) - (
+            TRUNC(ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(9007199254740992 AS DOUBLE)) * CAST(9007199254740992 AS DOUBLE)
+          ) AS DECIMAL(38, 0)) + (
+            CAST(TRUNC(ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(9007199254740992 AS DOUBLE)) - (
+              TRUNC(
+                ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(81129638414606681695789005144064 AS DOUBLE)
+              ) * CAST(9007199254740992 AS DOUBLE)
+            ) AS DECIMAL(38, 0)) * CAST(9007199254740992 AS DECIMAL(38, 0))
+          )
+        ) + (
+          CAST(TRUNC(
+            ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(81129638414606681695789005144064 AS DOUBLE)
+          ) AS DECIMAL(38, 0)) * CAST(81129638414606681695789005144064 AS DECIMAL(38, 0))
+        ),
+        NULL
+      )
+    ) AS a6
+  FROM orders AS s1
+  GROUP BY
+    s1.customer_id
+), g4 AS (
+  SELECT
+    s1.customer_id AS k,
+    COUNT_IF(
+      (
+        s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+      )
+      AND s1.type = 'recommendation_click'
+    ) AS a1,
+    COUNT_IF(
+      (
+        s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+      )
+      AND s1.type = 'visit'
+    ) AS a2,
+    COUNT_IF(
+      (
+        s1.at >= CAST('2026-06-23 22:00:00+00:00' AS TIMESTAMPTZ)
+        AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+        AND s1.at < CAST('2026-07-21 22:00:00+00:00' AS TIMESTAMPTZ)
+      )
+      AND s1.type = 'cart_abandoned'
+    ) AS a3
+  FROM events AS s1
+  GROUP BY
+    s1.customer_id
+), g2 AS (
+  SELECT
+    s1.customer_id AS k,
+    COUNT_IF(
+      (
+        s1.at > DATEADD(MICROSECOND, -31536000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+      )
+      AND COALESCE(g1.a1, 0) > 0
+    ) AS a1,
+    COUNT_IF(
+      (
+        s1.at > DATEADD(
+          MICROSECOND,
+          CASE
+            WHEN (
+              DATE_PART(
+                epoch_microsecond,
+                CAST(CONVERT_TIMEZONE(
+                  'Europe/Paris',
+                  DATEADD(
+                    MICROSECOND,
+                    DATE_PART(
+                      epoch_microsecond,
+                      DATEADD(
+                        MONTH,
+                        -12,
+                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
+                      )
+                    ) - (
+                      DATE_PART(
+                        epoch_microsecond,
+                        CAST(CONVERT_TIMEZONE(
+                          'Europe/Paris',
+                          DATEADD(
+                            MICROSECOND,
+                            DATE_PART(
+                              epoch_microsecond,
+                              DATEADD(
+                                MONTH,
+                                -12,
+                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
+                              )
+                            ) - 86400000000,
+                            CAST('1970-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
+                          )
+                        ) AS TIMESTAMPNTZ)
+                      ) - (
+                        DATE_PART(
+                          epoch_microsecond,
+                          DATEADD(
+                            MONTH,
+                            -12,
+                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
+                          )
+                        ) - 86400000000
+                      )
+                    ),
+                    CAST('1970-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
+                  )
+                ) AS TIMESTAMPNTZ)
+              ) - (
+                DATE_PART(
+                  epoch_microsecond,
+                  DATEADD(
+                    MONTH,
+                    -12,
+                    CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
+                  )
+                ) - (
+                  DATE_PART(
+                    epoch_microsecond,
+                    CAST(CONVERT_TIMEZONE(
+                      'Europe/Paris',
+                      DATEADD(
+                        MICROSECOND,
+                        DATE_PART(
+                          epoch_microsecond,
+                          DATEADD(
+                            MONTH,
+                            -12,
+                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
+                          )
+                        ) - 86400000000,
+                        CAST('1970-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
+                      )
+                    ) AS TIMESTAMPNTZ)
+                  ) - (
+                    DATE_PART(
+                      epoch_microsecond,
+                      DATEADD(
+                        MONTH,
+                        -12,
+                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
+                      )
+                    ) - 86400000000
+                  )
+                )
+              )
+            ) = (
+              DATE_PART(
+                epoch_microsecond,
+                CAST(CONVERT_TIMEZONE(
+                  'Europe/Paris',
+                  DATEADD(
+                    MICROSECOND,
+                    DATE_PART(
+                      epoch_microsecond,
+                      DATEADD(
+                        MONTH,
+                        -12,
+                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
+                      )
+                    ) - 86400000000,
+                    CAST('1970-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
+                  )
+                ) AS TIMESTAMPNTZ)
+              ) - (
+                DATE_PART(
+                  epoch_microsecond,
+                  DATEADD(
+                    MONTH,
+                    -12,
+                    CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
+                  )
+                ) - 86400000000
+              )
+            )
+            THEN DATE_PART(
+              epoch_microsecond,
+              DATEADD(
+                MONTH,
+                -12,
+                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
+              )
+            ) - (
+              DATE_PART(
+                epoch_microsecond,
+                CAST(CONVERT_TIMEZONE(
+                  'Europe/Paris',
+                  DATEADD(
+                    MICROSECOND,
+                    DATE_PART(
+                      epoch_microsecond,
+                      DATEADD(
+                        MONTH,
+                        -12,
+                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
+                      )
+                    ) - 86400000000,
+                    CAST('1970-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
+                  )
+                ) AS TIMESTAMPNTZ)
+              ) - (
+                DATE_PART(
+                  epoch_microsecond,
+                  DATEADD(
+                    MONTH,
+                    -12,
+                    CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
+                  )
+                ) - 86400000000
+              )
+            )
+            ELSE DATE_PART(
+              epoch_microsecond,
+              DATEADD(
+                MONTH,
+                -12,
+                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
+              )
+            ) - (
+              DATE_PART(
+                epoch_microsecond,
+                CAST(CONVERT_TIMEZONE(
+                  'Europe/Paris',
+                  DATEADD(
+                    MICROSECOND,
+                    DATE_PART(
+                      epoch_microsecond,
+                      DATEADD(
+                        MONTH,
+                        -12,
+                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
+                      )
+                    ) + 86400000000,
+                    CAST('1970-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
+                  )
+                ) AS TIMESTAMPNTZ)
+              ) - (
+                DATE_PART(
+                  epoch_microsecond,
+                  DATEADD(
+                    MONTH,
+                    -12,
+                    CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
+                  )
+                ) + 86400000000
+              )
+            )
+          END,
+          CAST('1970-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
+        )
+        AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+      )
+      AND COALESCE(g1.a2, 0) > 0
+    ) AS a2
+  FROM orders AS s1
+  LEFT JOIN g1
+    ON g1.k = s1.id
+  GROUP BY
+    s1.customer_id
+), pm AS (
+  SELECT
+    s0.id AS customer_id,
+    IFF(
+      CAST(IFF(
+        ABS(
+          DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g3.a4)
+        ) >= 9007199254740992,
+        'days_between() of instants more than 285 years apart',
+        '0'
+      ) AS INT) = 0,
+      FLOOR(
+        (
+          CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g3.a4) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+        ) / CAST(86400 AS DOUBLE)
+      ),
+      NULL
+    ) AS v0,
+    CASE
+      WHEN IFF(
+        CAST(IFF(
+          ABS(
+            DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g3.a4)
+          ) >= 9007199254740992,
+          'days_between() of instants more than 285 years apart',
+          '0'
+        ) AS INT) = 0,
+        FLOOR(
+          (
+            CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g3.a4) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+          ) / CAST(86400 AS DOUBLE)
+        ),
+        NULL
+      ) IS NULL
+      THEN CAST(NULL AS DOUBLE)
+      ELSE CAST(COALESCE(g3.a5, 0) AS DOUBLE)
+    END AS v1,
+    CASE
+      WHEN IFF(
+        CAST(IFF(
+          ABS(
+            DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g3.a4)
+          ) >= 9007199254740992,
+          'days_between() of instants more than 285 years apart',
+          '0'
+        ) AS INT) = 0,
+        FLOOR(
+          (
+            CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g3.a4) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+          ) / CAST(86400 AS DOUBLE)
+        ),
+        NULL
+      ) IS NULL
+      THEN CAST(NULL AS DOUBLE)
+      ELSE COALESCE(CAST(CAST(g3.a6 AS VARCHAR) || 'e-9' AS DOUBLE), CAST(0 AS DOUBLE))
+    END AS v2
+  FROM customers AS s0
+  LEFT JOIN g3
+    ON g3.k = s0.id
+), r0 AS (
+  SELECT
+    pm.v0 AS v,
+    ROW_NUMBER() OVER (ORDER BY pm.v0) - 1 AS r
+  FROM pm
+  WHERE
+    NOT pm.v0 IS NULL
+), t0 AS (
+  SELECT
+    q.i,
+    c.n AS n,
+    CAST(c.n - 1 AS DOUBLE) * (
+      CAST(q.i AS DOUBLE) / CAST(5 AS DOUBLE)
+    ) AS pos,
+    FLOOR(CAST(c.n - 1 AS DOUBLE) * (
+      CAST(q.i AS DOUBLE) / CAST(5 AS DOUBLE)
+    )) AS lo
+  FROM (VALUES
+    (1),
+    (2),
+    (3),
+    (4)) AS q(i)
+  CROSS JOIN (
+    SELECT
+      COUNT(*) AS n
+    FROM r0
+  ) AS c
+  WHERE
+    c.n > 0
+), b0 AS (
+  SELECT
+    a.v + (
+      (
+        z.v - a.v
+      ) * (
+        t.pos - t.lo
+      )
+    ) AS b
+  FROM t0 AS t
+  INNER JOIN r0 AS a
+    ON a.r = t.lo
+  INNER JOIN r0 AS z
+    ON z.r = LEAST(t.lo + 1, t.n - 1)
+), r1 AS (
+  SELECT
+    pm.v1 AS v,
+    ROW_NUMBER() OVER (ORDER BY pm.v1) - 1 AS r
+  FROM pm
+  WHERE
+    NOT pm.v1 IS NULL
+), t1 AS (
+  SELECT
+    q.i,
+    c.n AS n,
+    CAST(c.n - 1 AS DOUBLE) * (
+      CAST(q.i AS DOUBLE) / CAST(5 AS DOUBLE)
+    ) AS pos,
+    FLOOR(CAST(c.n - 1 AS DOUBLE) * (
+      CAST(q.i AS DOUBLE) / CAST(5 AS DOUBLE)
+    )) AS lo
+  FROM (VALUES
+    (1),
+    (2),
+    (3),
+    (4)) AS q(i)
+  CROSS JOIN (
+    SELECT
+      COUNT(*) AS n
+    FROM r1
+  ) AS c
+  WHERE
+    c.n > 0
+), b1 AS (
+  SELECT
+    a.v + (
+      (
+        z.v - a.v
+      ) * (
+        t.pos - t.lo
+      )
+    ) AS b
+  FROM t1 AS t
+  INNER JOIN r1 AS a
+    ON a.r = t.lo
+  INNER JOIN r1 AS z
+    ON z.r = LEAST(t.lo + 1, t.n - 1)
+), r2 AS (
+  SELECT
+    pm.v2 AS v,
+    ROW_NUMBER() OVER (ORDER BY pm.v2) - 1 AS r
+  FROM pm
+  WHERE
+    NOT pm.v2 IS NULL
+), t2 AS (
+  SELECT
+    q.i,
+    c.n AS n,
+    CAST(c.n - 1 AS DOUBLE) * (
+      CAST(q.i AS DOUBLE) / CAST(5 AS DOUBLE)
+    ) AS pos,
+    FLOOR(CAST(c.n - 1 AS DOUBLE) * (
+      CAST(q.i AS DOUBLE) / CAST(5 AS DOUBLE)
+    )) AS lo
+  FROM (VALUES
+    (1),
+    (2),
+    (3),
+    (4)) AS q(i)
+  CROSS JOIN (
+    SELECT
+      COUNT(*) AS n
+    FROM r2
+  ) AS c
+  WHERE
+    c.n > 0
+), b2 AS (
+  SELECT
+    a.v + (
+      (
+        z.v - a.v
+      ) * (
+        t.pos - t.lo
+      )
+    ) AS b
+  FROM t2 AS t
+  INNER JOIN r2 AS a
+    ON a.r = t.lo
+  INNER JOIN r2 AS z
+    ON z.r = LEAST(t.lo + 1, t.n - 1)
+), pv AS (
+  SELECT
+    pm.customer_id,
+    CASE
+      WHEN pm.v0 IS NULL
+      THEN CAST(NULL AS DOUBLE)
+      ELSE CAST(6 AS DOUBLE) - (
+        CAST(1 AS DOUBLE) + CAST((
+          SELECT
+            COUNT(*)
+          FROM b0
+          WHERE
+            b0.b < pm.v0
+        ) AS DOUBLE)
+      )
+    END AS p0,
+    CASE
+      WHEN pm.v1 IS NULL
+      THEN CAST(NULL AS DOUBLE)
+      ELSE CAST(1 AS DOUBLE) + CAST((
+        SELECT
+          COUNT(*)
+        FROM b1
+        WHERE
+          b1.b < pm.v1
+      ) AS DOUBLE)
+    END AS p1,
+    CASE
+      WHEN pm.v2 IS NULL
+      THEN CAST(NULL AS DOUBLE)
+      ELSE CAST(1 AS DOUBLE) + CAST((
+        SELECT
+          COUNT(*)
+        FROM b2
+        WHERE
+          b2.b < pm.v2
+      ) AS DOUBLE)
+    END AS p2
+  FROM pm
+)
+SELECT
+  s0.id AS customer_id,
+  COALESCE(pv.p0 >= CAST(4 AS DOUBLE) AND pv.p1 >= CAST(4 AS DOUBLE), FALSE) AS "loyal_buyers",
+  COALESCE(pv.p2 <= CAST(2 AS DOUBLE) AND pv.p1 >= CAST(4 AS DOUBLE), FALSE) AS "bargain_hunters",
+  COALESCE(CAST(COALESCE(g2.a1, 0) AS DOUBLE) >= CAST(2 AS DOUBLE), FALSE) AS "repeat_shoe_buyers",
+  COALESCE(COALESCE(g3.a1, 0) > 0, FALSE) AS "last_sale_buyers",
+  COALESCE(COALESCE(g2.a2, 0) > 0, FALSE) AS "discount_buyers",
+  COALESCE(pv.p2 >= CAST(4 AS DOUBLE) AND pv.p1 <= CAST(2 AS DOUBLE), FALSE) AS "big_rare_spenders",
+  COALESCE(COALESCE(g4.a1, 0) > 0 AND NOT COALESCE(g3.a2, 0) > 0, FALSE) AS "recommendation_clickers",
+  COALESCE(
+    CAST(COALESCE(g4.a2, 0) AS DOUBLE) >= CAST(10 AS DOUBLE)
+    AND NOT COALESCE(g3.a2, 0) > 0,
+    FALSE
+  ) AS "undecided",
+  COALESCE(COALESCE(g4.a3, 0) > 0 AND NOT COALESCE(g3.a3, 0) > 0, FALSE) AS "sale_cart_abandoners",
+  COALESCE(COALESCE(g3.a3, 0) > 0, FALSE) AS "sale_buyers"
+FROM customers AS s0
+LEFT JOIN pv
+  ON pv.customer_id = s0.id
+LEFT JOIN g2
+  ON g2.k = s0.id
+LEFT JOIN g3
+  ON g3.k = s0.id
+LEFT JOIN g4
+  ON g4.k = s0.id
+ORDER BY
+  1
