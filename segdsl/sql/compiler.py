@@ -191,7 +191,8 @@ class QueryCompiler:
         self._referring: list[str] = []
         self._layered: set[str] = set()
         self._populations = populations or {}
-        self._rankings = Rankings(lambda node: self.value(node, _CUSTOMER_SCOPE))
+        self._rankings = Rankings(lambda node: self.value(node, _CUSTOMER_SCOPE),
+                                  self.dialect)
         self._layer_index = 0
         self._scope: Scope = _CUSTOMER_SCOPE
 
@@ -600,8 +601,10 @@ class QueryCompiler:
         if kinds & {"list", "record", "period"} or (kinds == {"duration"} and not all(
                 _exact_durations(side) for side in (node.left, node.right))):
             raise self._refuse(node, f"comparing {kinds.pop()} values")
-        return binary(_COMPARISONS[node.op], self.value(node.left, scope),
-                      self.value(node.right, scope))
+        left, right = self.value(node.left, scope), self.value(node.right, scope)
+        if kinds == {"string"} and node.op not in (_EQ, _NE):
+            left, right = self.dialect.ordered_text(left), self.dialect.ordered_text(right)
+        return binary(_COMPARISONS[node.op], left, right)
 
     def _by_day(self, node: Any, scope: Scope) -> exp.Expr:
         """A date of unknown type compared with a datetime: by the datetime's day in
@@ -634,7 +637,7 @@ class QueryCompiler:
             return d.regex_search(left, _without_surrogates(pattern))
         name = {_CONTAINS: "contains", _STARTS_WITH: "starts_with",
                 _ENDS_WITH: "ends_with"}[node.op]
-        return d.function(name, left, right)
+        return d.text_test(name, left, right)
 
     def _arithmetic(self, node: Any, scope: Scope) -> exp.Expr:
         left_kind, right_kind = node.left.type.name, node.right.type.name
@@ -655,11 +658,11 @@ class QueryCompiler:
                     _MULTIPLY: exp.Mul}[node.op]
             result = binary(kind, left, right)
         # inf - inf, 0 * inf: NaN, which rules read as null.
-        return exp.Nullif(this=result, expression=exp.cast(exp.Literal.string("NaN"), _DOUBLE))
+        return self.dialect.not_nan(result)
 
     def _modulo(self, left: exp.Expr, right: exp.Expr) -> exp.Expr:
         """Python's ``a % b``: the remainder takes the divisor's sign; null for ``b == 0``."""
-        remainder = binary(exp.Mod, left, exp.Nullif(this=right, expression=_zero()))
+        remainder = self.dialect.remainder(left, exp.Nullif(this=right, expression=_zero()))
         differs = _and(
             binary(exp.NEQ, remainder, _zero()),
             binary(exp.NEQ, binary(exp.LT, remainder.copy(), _zero()),
@@ -726,20 +729,22 @@ class QueryCompiler:
             months = sign * duration.amount * (12 if duration.unit == "y" else 1)
             return exp.cast(binary(exp.Add, day, self.dialect.months(months)), "DATE")
         days = sign * duration.amount * (7 if duration.unit == "w" else 1)
-        return binary(exp.Add, day, exp.cast(exp.Literal.number(days), "INTEGER"))
+        return self.dialect.add_days(day, days)
 
     def _guarded_instant(self, moment: exp.Expr) -> exp.Expr:
         outside = _not(exp.Between(
             this=wrap(moment), low=exp.cast(exp.Literal.string(_FIRST_INSTANT), "TIMESTAMPTZ"),
             high=exp.cast(exp.Literal.string(_LAST_INSTANT), "TIMESTAMPTZ")))
-        return case(outside, self.dialect.fail("a date-time outside the years 1 to 9999"),
+        return case(outside, self.dialect.fail("a date-time outside the years 1 to 9999",
+                                                   "TIMESTAMPTZ"),
                     moment.copy())
 
     def _guarded_date(self, day: exp.Expr) -> exp.Expr:
         outside = _not(exp.Between(
             this=wrap(day), low=exp.cast(exp.Literal.string("0001-01-01"), "DATE"),
             high=exp.cast(exp.Literal.string("9999-12-31"), "DATE")))
-        return case(outside, self.dialect.fail("a date outside the years 1 to 9999"), day.copy())
+        return case(outside, self.dialect.fail("a date outside the years 1 to 9999", "DATE"),
+                    day.copy())
 
     def _todate(self, node: Any, scope: Scope) -> exp.Expr:
         if self.kind(node.operand) not in ("datetime", "null"):
@@ -776,8 +781,8 @@ class QueryCompiler:
         if container_type.name == "string":
             if kind not in ("string", "null"):
                 raise self._refuse(node, f"looking for a {node.element.type} in text")
-            return self.dialect.function("contains", self.typed(container, scope, "string"),
-                                         self.typed(node.element, scope, "string"))
+            return self.dialect.text_test("contains", self.typed(container, scope, "string"),
+                                          self.typed(node.element, scope, "string"))
         if isinstance(container, c.Constant) and isinstance(container.value, tuple):
             items = [self.literal(v, t.Type(kind)) for v in container.value
                      if v is not None and _of_kind(v, kind)]
@@ -820,9 +825,10 @@ class QueryCompiler:
             return _and(_at_most(low, value), _at_most(value, high))
         if len(kinds) > 1 or kinds & {"list", "record", "period", "bool"}:
             raise self._refuse(node, f"'between' on {' and '.join(sorted(kinds))}")
-        return exp.Between(this=wrap(self.value(node.operand, scope)),
-                           low=wrap(self.value(node.low, scope)),
-                           high=wrap(self.value(node.high, scope)))
+        sides = [self.value(part, scope) for part in parts]
+        if kinds == {"string"}:
+            sides = [self.dialect.ordered_text(side) for side in sides]
+        return exp.Between(this=wrap(sides[0]), low=wrap(sides[1]), high=wrap(sides[2]))
 
     def _dated(self, node: Any, scope: Scope) -> tuple[exp.Expr, exp.Expr | None]:
         """``(value, its day when it is a datetime, else None)``."""
@@ -875,7 +881,8 @@ class QueryCompiler:
         d = self.dialect
         beyond = d.regex_search(text, "[^\\x00-\\x7f]")
         return case(beyond, d.fail(f"{name}() of text beyond ASCII is not supported by the "
-                                   f"{d.name} engine yet"), d.function(name, text.copy()))
+                                   f"{d.name} engine yet", "VARCHAR"),
+                    d.function(name, text.copy()))
 
     def _call_length(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         kind = self.kind(node.args[0])
@@ -920,7 +927,8 @@ class QueryCompiler:
         # Python divides exact microseconds; a double holds them exactly below 2**53.
         beyond = binary(exp.GTE, d.function("abs", micros.copy()),
                         exp.Literal.number(_EXACT_INTEGERS))
-        return case(beyond, d.fail("days_between() of instants more than 285 years apart"), days)
+        return case(beyond, d.fail("days_between() of instants more than 285 years apart",
+                                   "DOUBLE"), days)
 
     def _call_coalesce(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         self.kind(node)
@@ -1050,9 +1058,7 @@ class QueryCompiler:
         where = _and(*conditions) if conditions else None
 
         def filtered(aggregate: exp.Expr) -> exp.Expr:
-            if where is None:
-                return aggregate
-            return exp.Filter(this=aggregate, expression=exp.Where(this=where.copy()))
+            return self.dialect.filtered(aggregate, None if where is None else where.copy())
 
         if function in ("count", "exists"):
             counted = exp.Count(this=value if value is not None else exp.Star())
@@ -1062,23 +1068,24 @@ class QueryCompiler:
         parts: dict[str, exp.Expr | None]
         if function in ("sum", "avg"):
             assert value is not None
-            units = exp.cast(self.dialect.function("round", binary(
-                exp.Mul, value, exp.cast(exp.Literal.number(10 ** _SCALE), _DOUBLE))), "HUGEINT")
+            units = self.dialect.sum_units(value)
             parts = {"sum": filtered(exp.Sum(this=units))}
             if function == "avg":
                 parts["count"] = filtered(exp.Count(this=value.copy()))
             return parts
         if function in ("min", "max"):
             extreme = exp.Min if function == "min" else exp.Max
+            if final and kind == "string":
+                value = self.dialect.ordered_text(value)
             return {"value": filtered(extreme(this=value))}
-        parts = {"value": filtered(self._picked(node, chain, value, stamp, level))}
+        parts = {"value": self._picked(node, chain, value, stamp, level,
+                                       None if where is None else where.copy())}
         if stamp is not None and node.window is None and value is not None \
                 and value.name != stamp.name:
             # When none of a customer's elements has a timestamp, the Python
             # engine takes them in list order: the first is the list's first.
-            listed: exp.Expr = self._picked(node, chain, value.copy(), None, level)
-            parts["listed"] = listed if chosen is None else exp.Filter(
-                this=listed, expression=exp.Where(this=chosen.copy()))
+            parts["listed"] = self._picked(node, chain, value.copy(), None, level,
+                                           None if chosen is None else chosen.copy())
             # Whether the list has a dated element: counted over the outer list alone
             # (through nested lists, an order without items still has its date).
             parts["stamped"] = exp.Count(this=stamp.copy())
@@ -1086,13 +1093,14 @@ class QueryCompiler:
 
     def _picked(self, node: Any, chain: tuple[ListTable, ...],
                 value: exp.Expr | None, stamp: exp.Expr | None,
-                level: int) -> exp.Expr:
-        """``first``/``last``: the value of the earliest (latest) element."""
+                level: int, where: exp.Expr | None = None) -> exp.Expr:
+        """``first``/``last``: the value of the earliest (latest) element (of those
+        where ``where`` holds)."""
         last = node.function == "last"
         if value is None:
             raise self._refuse(node, f"{node.function}() of whole elements")
         if stamp is not None and len(chain) == 1 and value.name == stamp.name:
-            return (exp.Max if last else exp.Min)(this=value)
+            return self.dialect.filtered((exp.Max if last else exp.Min)(this=value), where)
         order: list[exp.Expr] = [stamp.copy()] if stamp is not None else []
         for offset, table in enumerate(chain):
             if table.order is None:
@@ -1101,7 +1109,7 @@ class QueryCompiler:
                                    "tie: name one in the layout")
             order.append(exp.column(table.order, table=f"s{level + 1 + offset}"))
         ordered = [exp.Ordered(this=part, desc=last, nulls_first=False) for part in order]
-        return exp.First(this=exp.Order(this=value, expressions=ordered))
+        return self.dialect.first_value(value, ordered, where)
 
     def _window_condition(self, node: Any, stamp: exp.Expr, dated: bool
                           ) -> exp.Expr | None:

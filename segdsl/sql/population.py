@@ -44,10 +44,12 @@ class Rankings:
 
     Args:
         measure: compiles a measure (a checked node) at the customer's level.
+        dialect: the :class:`~segdsl.sql.dialects.base.Dialect` (default: DuckDB's).
     """
 
-    def __init__(self, measure: Any) -> None:
+    def __init__(self, measure: Any, dialect: Any = None) -> None:
         self._measure = measure
+        self._dialect = dialect
         self.nodes: dict[str, Any] = {}  # key -> Population node, in order met
 
     def column(self, node: Any, combine: Any) -> exp.Expr:
@@ -82,7 +84,7 @@ class Rankings:
             if node.kind == "percentile":
                 values.append(exp.alias_(_percentile(v), f"p{j}"))
                 continue
-            ctes += _break_points(j, node.buckets)
+            ctes += _break_points(j, node.buckets, self._dialect)
             tile = binary(exp.Add, _double(1), exp.cast(exp.Subquery(this=exp.select(
                 exp.Count(this=exp.Star())).from_(f"b{j}").where(
                 binary(exp.LT, exp.column("b", table=f"b{j}"), v.copy()))), _DOUBLE))
@@ -106,7 +108,7 @@ def _percentile(v: exp.Expr) -> exp.Expr:
                 share)
 
 
-def _break_points(j: int, tiles: int) -> list[tuple[str, exp.Expr]]:
+def _break_points(j: int, tiles: int, dialect: Any = None) -> list[tuple[str, exp.Expr]]:
     """``r{j}``, ``t{j}``, ``b{j}``: the sorted measures, the positions, the break points."""
     v = exp.column(f"v{j}", table="pm")
     ranked = exp.select(
@@ -119,9 +121,11 @@ def _break_points(j: int, tiles: int) -> list[tuple[str, exp.Expr]]:
     position = binary(exp.Mul, exp.cast(binary(exp.Sub, size, exp.Literal.number(1)), _DOUBLE),
                       exp.Paren(this=binary(exp.Div, exp.cast(exp.column("i", table="q"),
                                                               _DOUBLE), _double(tiles))))
-    steps = exp.Table(this=exp.GenerateSeries(start=exp.Literal.number(1),
-                                              end=exp.Literal.number(tiles),
-                                              is_end_exclusive=True),
+    if dialect is None:
+        from segdsl.sql.dialects import dialect as find_dialect
+
+        dialect = find_dialect("duckdb")
+    steps = exp.Table(this=dialect.positions(tiles),
                       alias=exp.TableAlias(this=exp.to_identifier("q"),
                                            columns=[exp.to_identifier("i")]))
     counted = exp.Subquery(this=exp.select(exp.alias_(exp.Count(this=exp.Star()), "n"))

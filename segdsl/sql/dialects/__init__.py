@@ -6,18 +6,20 @@ and asks the dialect for everything a database spells or behaves its own way
 dialect module exposes one :class:`~segdsl.sql.dialects.base.Dialect`
 instance named ``DIALECT``.
 
-Adding PostgreSQL or Spark: besides the methods of
-:class:`~segdsl.sql.dialects.base.Dialect`, the compiler still writes a few
-constructs the DuckDB way that a new dialect must take over (move each behind
-a ``Dialect`` method as the dialect arrives): ``FIRST(x ORDER BY ...)``
-ordered aggregates (``first``/``last``), ``HUGEINT`` and ``CAST(n AS
-VARCHAR) || 'e-9'`` (the exact sum), ``x % y`` on doubles (PostgreSQL has no
-double modulo), ``NULLIF(x, 'NaN')`` (NaN equals NaN in DuckDB and
-PostgreSQL, not in every engine), ``date + integer`` and ``date + to_months(n)``
-(calendar steps of dates), ``RANGE(1, k)`` (the rankings' quantile positions)
-and ``COUNT(*) FILTER (WHERE ...)`` (Spark 3 has it; BigQuery does not).
-PostgreSQL's ``~`` is not RE2: ``matches`` must be refused there for patterns
-whose meaning differs, or translated.
+Adding a dialect: implement every method of
+:class:`~segdsl.sql.dialects.base.Dialect` the database can compute exactly
+(the base class refuses each with a ``CheckError`` naming the construct and
+the dialect). Among them are the constructs the compiler once wrote the DuckDB
+way: ordered aggregates (``first_value``: ``FIRST(x ORDER BY ...)``), the exact
+sum's integers (``sum_units``: ``HUGEINT`` in DuckDB, ``NUMERIC`` in
+PostgreSQL), ``%`` on doubles (``remainder``), NaN as null (``not_nan``),
+``date + integer`` (``add_days``), the rankings' quantile positions
+(``positions``: ``RANGE(1, k)``), ``COUNT(*) FILTER (WHERE ...)``
+(``filtered``), text ordered by code points (``ordered_text``), ``contains``
+/ ``starts_with`` / ``ends_with`` (``text_test``) and ``fail`` with the type
+it stands in for. ``matches`` is RE2: a database whose regular expressions
+are not (PostgreSQL's ``~``) translates what means the same and refuses the
+rest (:mod:`segdsl.sql.dialects.posix`).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ import importlib
 from segdsl.errors import UsageError
 from segdsl.sql.dialects.base import Dialect
 
-#: The dialects the compiler writes, by name; PostgreSQL and Spark come next.
-KNOWN = ("duckdb",)
+#: The dialects the compiler writes, by name.
+KNOWN = ("duckdb", "postgres")
 
 
 def dialect(name: str) -> Dialect:

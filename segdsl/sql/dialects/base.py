@@ -27,8 +27,10 @@ class Dialect:
         """A call of the database's own function ``name``."""
         return exp.Anonymous(this=name, expressions=list(args))
 
-    def fail(self, message: str) -> exp.Expr:
-        """An expression that stops the query with ``message`` when evaluated."""
+    def fail(self, message: str, kind: str | None = None) -> exp.Expr:
+        """An expression that stops the query with ``message`` when evaluated;
+        ``kind``: the SQL type it stands in for (``DOUBLE``, ``TIMESTAMPTZ``, ...),
+        which a database may need (PostgreSQL refuses when it is not given)."""
         raise self.refuse("raising an error from a query")
 
     def now(self) -> exp.Expr:
@@ -74,6 +76,53 @@ class Dialect:
     def instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
         """The instant of wall-clock time ``wall`` in ``zone``, as python-dateutil reads it."""
         raise self.refuse("time zones")
+
+    # The constructs the compiler once wrote the DuckDB way.
+
+    def filtered(self, aggregate: exp.Expr, where: exp.Expr | None) -> exp.Expr:
+        """``aggregate`` over the rows where ``where`` holds (None: every row),
+        as ``COUNT(*) FILTER (WHERE ...)``."""
+        raise self.refuse("filtered aggregates")
+
+    def first_value(self, value: exp.Expr, order: list[exp.Expr],
+                    where: exp.Expr | None) -> exp.Expr:
+        """The aggregate giving ``value`` of the first row by ``order`` (a list of
+        ``exp.Ordered``), nulls included, among the rows where ``where`` holds."""
+        raise self.refuse("first() and last()")
+
+    def sum_units(self, value: exp.Expr) -> exp.Expr:
+        """``round(value * 1e9)`` (the product a double, halves away from zero) as an
+        exact integer whose ``SUM`` the database computes exactly (:mod:`segdsl.sums`);
+        the compiler reads the sum back through its decimal text."""
+        raise self.refuse("sum() and avg()")
+
+    def remainder(self, left: exp.Expr, right: exp.Expr) -> exp.Expr:
+        """C's ``fmod`` of two doubles: the remainder with the sign of ``left``
+        (null when either is null; the compiler adjusts the sign as Python does)."""
+        raise self.refuse("'%'")
+
+    def not_nan(self, value: exp.Expr) -> exp.Expr:
+        """A double, null when it is NaN."""
+        raise self.refuse("arithmetic")
+
+    def add_days(self, day: exp.Expr, days: int) -> exp.Expr:
+        """The date ``days`` days after ``day``."""
+        raise self.refuse("calendar steps of dates")
+
+    def positions(self, tiles: int) -> exp.Expr:
+        """A table function giving the integers 1 to ``tiles - 1``, one per row
+        (the rankings alias it ``q(i)``)."""
+        raise self.refuse("ntile(), percentile() and rfm")
+
+    def ordered_text(self, text: exp.Expr) -> exp.Expr:
+        """Text that ``<``, ``between``, ``min`` and ``max`` order by code points,
+        as Python does (not by a collation)."""
+        raise self.refuse("ordering text")
+
+    def text_test(self, operator: str, text: exp.Expr, part: exp.Expr) -> exp.Expr:
+        """``contains``, ``starts_with`` or ``ends_with`` (``operator``) of two texts,
+        character by character (null when either is null)."""
+        raise self.refuse(f"'{operator}'")
 
 
 def case(condition: exp.Expr, then: exp.Expr,

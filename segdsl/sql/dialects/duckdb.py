@@ -21,6 +21,7 @@ from sqlglot import exp
 from segdsl.sql.dialects.base import Dialect, binary, case
 
 _DAY_US = 86_400_000_000
+_DOUBLE = exp.DataType.build("DOUBLE")
 
 
 class DuckDB(Dialect):
@@ -28,7 +29,7 @@ class DuckDB(Dialect):
 
     name = "duckdb"
 
-    def fail(self, message: str) -> exp.Expr:
+    def fail(self, message: str, kind: str | None = None) -> exp.Expr:
         return self.function("error", exp.Literal.string(message))
 
     def now(self) -> exp.Expr:
@@ -86,6 +87,38 @@ class DuckDB(Dialect):
     def _from_epoch_us(self, instant_us: exp.Expr) -> exp.Expr:
         naive = self.function("make_timestamp", instant_us)
         return self.function("timezone", exp.Literal.string("UTC"), naive)
+
+    def filtered(self, aggregate: exp.Expr, where: exp.Expr | None) -> exp.Expr:
+        if where is None:
+            return aggregate
+        return exp.Filter(this=aggregate, expression=exp.Where(this=where))
+
+    def first_value(self, value: exp.Expr, order: list[exp.Expr],
+                    where: exp.Expr | None) -> exp.Expr:
+        return self.filtered(exp.First(this=exp.Order(this=value, expressions=order)), where)
+
+    def sum_units(self, value: exp.Expr) -> exp.Expr:
+        scaled = binary(exp.Mul, value, exp.cast(exp.Literal.number(10 ** 9), _DOUBLE))
+        return exp.cast(self.function("round", scaled), "HUGEINT")
+
+    def remainder(self, left: exp.Expr, right: exp.Expr) -> exp.Expr:
+        return binary(exp.Mod, left, right)
+
+    def not_nan(self, value: exp.Expr) -> exp.Expr:
+        return exp.Nullif(this=value, expression=exp.cast(exp.Literal.string("NaN"), _DOUBLE))
+
+    def add_days(self, day: exp.Expr, days: int) -> exp.Expr:
+        return binary(exp.Add, day, exp.cast(exp.Literal.number(days), "INTEGER"))
+
+    def positions(self, tiles: int) -> exp.Expr:
+        return exp.GenerateSeries(start=exp.Literal.number(1), end=exp.Literal.number(tiles),
+                                  is_end_exclusive=True)
+
+    def ordered_text(self, text: exp.Expr) -> exp.Expr:
+        return text  # DuckDB compares text by its bytes: UTF-8 keeps code points' order
+
+    def text_test(self, operator: str, text: exp.Expr, part: exp.Expr) -> exp.Expr:
+        return self.function(operator, text, part)
 
 
 DIALECT = DuckDB()
