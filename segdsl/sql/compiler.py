@@ -227,7 +227,8 @@ class QueryCompiler:
         scans = [(group.name, self._scan(group)) for group in
                  sorted(self._groups.values(), key=lambda g: (g.stage, g.name))]
         for name, cte in scans + ranked + ctes:
-            query = query.with_(name, as_=cte, copy=False)
+            query = query.with_(name, as_=cte, copy=False,
+                                materialized=self.dialect.materialized or None)
         return query
 
     def _layers(self, names: list[str]) -> list[list[str]]:
@@ -361,6 +362,12 @@ class QueryCompiler:
         outer, self._scope = self._scope, scope
         try:
             built = build(node, scope)
+        except CheckError as error:
+            # A dialect's refusal: at the place of the node it was building.
+            syntax = getattr(node, "syntax", None)
+            if error.span is None and getattr(syntax, "span", None) is not None:
+                error.span = syntax.span
+            raise
         finally:
             self._scope = outer
         self._memo[key] = (node, built)  # the node is kept alive while its id is a key

@@ -103,14 +103,13 @@ class PostgresRunner:
         tables as the search path finds them."""
         from segdsl.sql.engine import tables_of
 
-        found: dict[tuple[str, str], str] = {}
-        for table in tables_of(layout):
-            rows = self._run("SELECT a.attname, a.atttypid::regtype::text FROM pg_attribute a "
-                             "WHERE a.attrelid = to_regclass(%(table)s) AND a.attnum > 0 "
-                             "AND NOT a.attisdropped", {"table": f'"{table}"'})
-            for column, kind in rows:
-                found[(table, column)] = _TYPE_NAMES.get(kind, kind.upper())
-        return found
+        rows = self._run("SELECT t.name, a.attname, a.atttypid::regtype::text "
+                         "FROM unnest(%(tables)s::text[]) AS t(name) JOIN pg_attribute a "
+                         "ON a.attrelid = to_regclass(quote_ident(t.name)) "
+                         "WHERE a.attnum > 0 AND NOT a.attisdropped",
+                         {"tables": tables_of(layout)})
+        return {(table, column): _TYPE_NAMES.get(kind, kind.upper())
+                for table, column, kind in rows}
 
     def memberships(self, query: exp.Expr, at: dt.datetime) -> list[tuple]:
         """The query's rows (``now`` bound to ``at``), in the order of the ids."""
@@ -161,18 +160,36 @@ def write_tables(connection: Any, tables: list[tuple[str, dict[str, t.Type],
     its rows in, in one transaction. A column of type ``any`` holds ids: whole
     numbers (``BIGINT``) or text.
 
+    A record of plain values (a struct column) gets a composite type named
+    ``<table>_<column>``.
+
     Raises:
-        UsageError: ids of mixed kinds, or a record column (PostgreSQL has no
-            struct columns here).
+        UsageError: ids of mixed kinds.
     """
     psycopg = _psycopg()
     from psycopg import sql
 
     with connection.transaction(), connection.cursor() as cursor:
         for name, types, columns in tables:
-            declared = [sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(
-                _sql_type(types[column], values))) for column, values in columns.items()]
             cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+            declared = []
+            for column, values in columns.items():
+                type_ = types[column]
+                if type_.is_record:  # a composite type of its own, named after the column
+                    composite = f"{name}_{column}"
+                    fields = sql.SQL(", ").join(sql.SQL("{} {}").format(
+                        sql.Identifier(field), sql.SQL(_sql_type(sub, [])))
+                        for field, sub in (type_.fields or {}).items())
+                    cursor.execute(sql.SQL("DROP TYPE IF EXISTS {}").format(
+                        sql.Identifier(composite)))
+                    cursor.execute(sql.SQL("CREATE TYPE {} AS ({})").format(
+                        sql.Identifier(composite), fields))
+                    declared.append(sql.SQL("{} {}").format(sql.Identifier(column),
+                                                            sql.Identifier(composite)))
+                    columns[column] = [_composite(value, type_) for value in values]
+                else:
+                    declared.append(sql.SQL("{} {}").format(sql.Identifier(column),
+                                                            sql.SQL(_sql_type(type_, values))))
             cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(
                 sql.Identifier(name), sql.SQL(", ").join(declared)))
             names = sql.SQL(", ").join(sql.Identifier(column) for column in columns)
@@ -186,12 +203,26 @@ def write_tables(connection: Any, tables: list[tuple[str, dict[str, t.Type],
                                 f"{_first_line(error)}") from None
 
 
+def _composite(value: dict | None, type_: t.Type) -> str | None:
+    """A record of plain values as the text of a composite value: ``("Paris",)``."""
+    if value is None:
+        return None
+    parts = []
+    for field in type_.fields or {}:
+        item = value.get(field)
+        if item is None:
+            parts.append("")
+            continue
+        text = ("t" if item else "f") if isinstance(item, bool) else (
+            repr(item) if isinstance(item, float) else
+            item.isoformat() if isinstance(item, dt.date) else str(item))
+        parts.append('"' + text.replace("\\", "\\\\").replace('"', '""') + '"')
+    return "(" + ",".join(parts) + ")"
+
+
 def _sql_type(type_: t.Type, values: list) -> str:
     if type_.is_list:
         return _sql_type(type_.element or t.ANY, []) + "[]"
-    if type_.is_record:
-        raise UsageError("records of plain values (struct columns) are not written to "
-                         "PostgreSQL")
     if type_.name == "any":
         kinds = {type(v) for v in values if v is not None}
         if kinds <= {int}:

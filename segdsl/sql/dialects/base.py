@@ -17,6 +17,10 @@ class Dialect:
 
     #: the dialect's name, as sqlglot knows it
     name = "generic"
+    #: whether the query's CTEs are written ``AS MATERIALIZED`` (computed once: a
+    #: database that inlines a CTE used once would recompute the rankings' break
+    #: points for every customer)
+    materialized = False
 
     def refuse(self, construct: str, why: str = "") -> CheckError:
         """The error for ``construct``, which this dialect cannot compute exactly."""

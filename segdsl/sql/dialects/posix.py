@@ -84,8 +84,8 @@ class _Translator:
         elif ch in "*+?":
             self.at += 1
             self.quantifier(ch)
-        elif ch == "{" and self.count() is not None:
-            self.quantifier(self.count() or "")
+        elif ch == "{" and (repeat := self.count()) is not None:
+            self.quantifier(repeat)
         else:
             self.at += 1
             self.emit(_literal(ch), True)

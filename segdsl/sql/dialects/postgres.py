@@ -44,6 +44,7 @@ class Postgres(Dialect):
     """The PostgreSQL dialect."""
 
     name = "postgres"
+    materialized = True  # PostgreSQL inlines a CTE used once, even into a subquery
 
     def fail(self, message: str, kind: str | None = None) -> exp.Expr:
         if kind is None:
@@ -57,6 +58,11 @@ class Postgres(Dialect):
     def now(self) -> exp.Expr:
         return exp.cast(exp.Placeholder(this="now"), exp.DataType.build("TIMESTAMPTZ"))
 
+    def struct_field(self, record: exp.Expr, name: str) -> exp.Expr:
+        # A composite column: (record).name is null when the record is.
+        return exp.Dot(this=exp.Paren(this=record), expression=exp.to_identifier(name,
+                                                                                 quoted=True))
+
     def regex_search(self, text: exp.Expr, pattern: str) -> exp.Expr:
         translated = translate(pattern)
         if isinstance(translated, tuple):
@@ -66,7 +72,8 @@ class Postgres(Dialect):
     def list_contains(self, items: exp.Expr, value: exp.Expr) -> exp.Expr:
         missing = exp.or_(exp.Is(this=wrap(items), expression=exp.null()),
                           exp.Is(this=wrap(value), expression=exp.null()))
-        found = binary(exp.EQ, value.copy(), exp.Any(this=exp.Paren(this=items.copy())))
+        found = exp.EQ(this=wrap(value.copy()), expression=exp.Any(
+            this=exp.Paren(this=items.copy())))
         return case(missing, exp.cast(exp.null(), "BOOLEAN"),
                     exp.Coalesce(this=found, expressions=[exp.false()]))
 
