@@ -106,7 +106,7 @@ class PostgresServer:
                        else [runner, self.user, "-c", shlex.join(command)])
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=120,
-                                    cwd=self.root)
+                                    cwd=self.root, check=False)
         except (OSError, subprocess.SubprocessError) as error:
             raise ServerUnavailable(f"{name} failed: {error}") from None
         if result.returncode != 0:

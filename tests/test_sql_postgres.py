@@ -266,8 +266,9 @@ def test_now_is_a_bound_parameter_and_the_session_zone_changes_nothing(postgres_
 
 
 def test_text_is_ordered_by_code_points_whatever_the_collation(database):
-    """``<``, ``between`` and ``max`` order text by code points, as Python does, even in a
-    column whose collation orders it otherwise; percent signs in literals are text."""
+    """``<``, ``between``, ``==`` and ``in`` compare text by code points, as Python does,
+    even in a column whose collation orders it otherwise or finds other texts equal;
+    percent signs in literals are text, not parameters."""
     customers = [{"id": 1, "country": "B"}, {"id": 2, "country": "a"},
                  {"id": 3, "country": "%(now)s"}]
     segdsl.sql.load_records(database, customers, hand.LAYOUT)
@@ -280,5 +281,11 @@ def test_text_is_ordered_by_code_points_whatever_the_collation(database):
     assert database.execute("SELECT 'a' < 'B' COLLATE segdsl_root").fetchone() == (True,)
     assert members(database, 'country < "a"', customers=customers) == [1, 3]
     assert members(database, 'country between "B" and "a"', customers=customers) == [1, 2]
-    assert members(database, 'country == "%(now)s" or country contains "%"',
+    assert members(database, 'country == "%(now)s" or country ends_with "%(now)s"',
                    customers=customers) == [3]
+    # A collation that finds "b" equal to "B": equality and 'in' are still Python's.
+    database.execute("CREATE COLLATION IF NOT EXISTS segdsl_caseless (provider = icu, "
+                     "locale = 'und-u-ks-level2', deterministic = false)")
+    database.execute("ALTER TABLE customers ALTER COLUMN country TYPE TEXT "
+                     "COLLATE segdsl_caseless")
+    assert members(database, 'country == "b" or country in ["A"]', customers=customers) == []

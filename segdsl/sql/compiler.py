@@ -364,9 +364,9 @@ class QueryCompiler:
             built = build(node, scope)
         except CheckError as error:
             # A dialect's refusal: at the place of the node it was building.
-            syntax = getattr(node, "syntax", None)
-            if error.span is None and getattr(syntax, "span", None) is not None:
-                error.span = syntax.span
+            span = getattr(getattr(node, "syntax", None), "span", None)
+            if error.span is None and span is not None:
+                error.span = span
             raise
         finally:
             self._scope = outer
@@ -609,7 +609,7 @@ class QueryCompiler:
                 _exact_durations(side) for side in (node.left, node.right))):
             raise self._refuse(node, f"comparing {kinds.pop()} values")
         left, right = self.value(node.left, scope), self.value(node.right, scope)
-        if kinds == {"string"} and node.op not in (_EQ, _NE):
+        if kinds == {"string"}:
             left, right = self.dialect.ordered_text(left), self.dialect.ordered_text(right)
         return binary(_COMPARISONS[node.op], left, right)
 
@@ -790,6 +790,8 @@ class QueryCompiler:
                 raise self._refuse(node, f"looking for a {node.element.type} in text")
             return self.dialect.text_test("contains", self.typed(container, scope, "string"),
                                           self.typed(node.element, scope, "string"))
+        if kind == "string":
+            element = self.dialect.ordered_text(element)
         if isinstance(container, c.Constant) and isinstance(container.value, tuple):
             items = [self.literal(v, t.Type(kind)) for v in container.value
                      if v is not None and _of_kind(v, kind)]
@@ -1082,9 +1084,9 @@ class QueryCompiler:
             return parts
         if function in ("min", "max"):
             extreme = exp.Min if function == "min" else exp.Max
-            if final and kind == "string":
-                value = self.dialect.ordered_text(value)
-            return {"value": filtered(extreme(this=value))}
+            compared = (self.dialect.ordered_text(value)
+                        if value is not None and final and kind == "string" else value)
+            return {"value": filtered(extreme(this=compared))}
         parts = {"value": self._picked(node, chain, value, stamp, level,
                                        None if where is None else where.copy())}
         if stamp is not None and node.window is None and value is not None \

@@ -12,7 +12,7 @@ here, PostgreSQL's in :mod:`segdsl.sql.postgres`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Self
 
 from segdsl.errors import DataError, UsageError
 from segdsl.rules import Result, evaluation_time
@@ -118,7 +118,7 @@ class DuckDBRunner:
     def __init__(self, connection: Any) -> None:
         self.connection = connection
 
-    def __enter__(self) -> DuckDBRunner:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

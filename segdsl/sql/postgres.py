@@ -19,7 +19,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from operator import itemgetter
-from typing import Any
+from typing import Any, Self
 
 from sqlglot import exp
 
@@ -77,7 +77,7 @@ class PostgresRunner:
         self.connection = connection
         self._psycopg = psycopg
 
-    def __enter__(self) -> PostgresRunner:
+    def __enter__(self) -> Self:
         try:
             self._check_server()
         except BaseException:

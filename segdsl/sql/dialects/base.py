@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlglot import exp
 
 from segdsl.errors import CheckError
@@ -88,7 +90,7 @@ class Dialect:
         as ``COUNT(*) FILTER (WHERE ...)``."""
         raise self.refuse("filtered aggregates")
 
-    def first_value(self, value: exp.Expr, order: list[exp.Expr],
+    def first_value(self, value: exp.Expr, order: Sequence[exp.Expr],
                     where: exp.Expr | None) -> exp.Expr:
         """The aggregate giving ``value`` of the first row by ``order`` (a list of
         ``exp.Ordered``), nulls included, among the rows where ``where`` holds."""
@@ -119,8 +121,9 @@ class Dialect:
         raise self.refuse("ntile(), percentile() and rfm")
 
     def ordered_text(self, text: exp.Expr) -> exp.Expr:
-        """Text that ``<``, ``between``, ``min`` and ``max`` order by code points,
-        as Python does (not by a collation)."""
+        """Text that comparisons (``==``, ``<``, ``between``, ``in``, ``min``, ``max``)
+        compare character by character and order by code points, as Python does
+        (not by a collation)."""
         raise self.refuse("ordering text")
 
     def text_test(self, operator: str, text: exp.Expr, part: exp.Expr) -> exp.Expr:

@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlglot import exp
 
 from segdsl.sql.dialects.base import Dialect, binary, case
@@ -93,9 +95,10 @@ class DuckDB(Dialect):
             return aggregate
         return exp.Filter(this=aggregate, expression=exp.Where(this=where))
 
-    def first_value(self, value: exp.Expr, order: list[exp.Expr],
+    def first_value(self, value: exp.Expr, order: Sequence[exp.Expr],
                     where: exp.Expr | None) -> exp.Expr:
-        return self.filtered(exp.First(this=exp.Order(this=value, expressions=order)), where)
+        return self.filtered(exp.First(this=exp.Order(this=value, expressions=list(order))),
+                             where)
 
     def sum_units(self, value: exp.Expr) -> exp.Expr:
         scaled = binary(exp.Mul, value, exp.cast(exp.Literal.number(10 ** 9), _DOUBLE))

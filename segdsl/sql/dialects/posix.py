@@ -97,7 +97,7 @@ class _Translator:
         if end < 0:
             return None
         inside = self.text[self.at + 1:end]
-        low, comma, high = inside.partition(",")
+        low, _, high = inside.partition(",")
         if not (low.isascii() and low.isdigit()) or (high and not (
                 high.isascii() and high.isdigit())):
             return None

@@ -13,14 +13,16 @@
   numbers, halves, quarters, ...) and stops the query otherwise.
 - ``round`` of a double takes halves to even: the exact sum rounds with
   ``trunc`` and sums ``NUMERIC`` whole numbers.
-- Text is ordered by the database's collation: comparisons use ``COLLATE
-  "C"``, the order of code points.
+- Text is compared by the database's collation: comparisons, ``lower`` and
+  ``upper`` use ``COLLATE "C"`` (code points; ASCII case mapping only).
 - There is no ``error()``: a failing cast of the message stops the query
   (the runner turns it back into the message).
 - ``EXTRACT(EPOCH ...)`` is exact (``NUMERIC``) from PostgreSQL 14 on.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlglot import exp
 
@@ -36,7 +38,7 @@ _US_PER_HOUR = 3_600_000_000
 _EXACT_DECIMALS = 2 ** 52
 
 
-def _number(value: int | float | str) -> exp.Expr:
+def _number(value: float | str) -> exp.Expr:
     return exp.cast(exp.Literal.string(str(value)), _DOUBLE)
 
 
@@ -45,6 +47,11 @@ class Postgres(Dialect):
 
     name = "postgres"
     materialized = True  # PostgreSQL inlines a CTE used once, even into a subquery
+
+    def function(self, name: str, *args: exp.Expr) -> exp.Expr:
+        if name in ("lower", "upper"):  # ASCII letters only (the compiler guards the rest)
+            args = (self.ordered_text(args[0]), *args[1:])
+        return super().function(name, *args)
 
     def fail(self, message: str, kind: str | None = None) -> exp.Expr:
         if kind is None:
@@ -88,17 +95,18 @@ class Postgres(Dialect):
         return exp.cast(binary(exp.Mul, seconds, exp.Literal.number(1_000_000)), "BIGINT")
 
     def microseconds(self, amount: exp.Expr) -> exp.Expr:
-        # Whole hours exactly (an integer), the rest as seconds below an hour.
+        # Whole hours exactly (an integer), the rest as seconds below an hour
+        # (make_interval rounds seconds to whole microseconds).
         if isinstance(amount, exp.Literal) and not amount.is_string:
             micros = int(amount.name)
-            hours, rest = int(micros / _US_PER_HOUR), micros - int(micros / _US_PER_HOUR) \
-                * _US_PER_HOUR
-            return self._interval(hours=exp.Literal.number(hours),
+            whole = abs(micros) // _US_PER_HOUR * (1 if micros >= 0 else -1)
+            rest = micros - whole * _US_PER_HOUR
+            return self._interval(hours=exp.Literal.number(whole),
                                   secs=_number(repr(rest / 1_000_000)))
         hours = exp.cast(self.function("div", amount, exp.Literal.number(_US_PER_HOUR)), "INT")
-        rest = exp.cast(self.function("mod", amount.copy(), exp.Literal.number(_US_PER_HOUR)),
-                        _DOUBLE)
-        return self._interval(hours=hours, secs=binary(exp.Div, rest, _number(1_000_000)))
+        remainder = exp.cast(self.function("mod", amount.copy(),
+                                           exp.Literal.number(_US_PER_HOUR)), _DOUBLE)
+        return self._interval(hours=hours, secs=binary(exp.Div, remainder, _number(1_000_000)))
 
     def months(self, amount: int) -> exp.Expr:
         return self._interval(months=exp.Literal.number(amount))
@@ -139,9 +147,9 @@ class Postgres(Dialect):
             return aggregate
         return exp.Filter(this=aggregate, expression=exp.Where(this=where))
 
-    def first_value(self, value: exp.Expr, order: list[exp.Expr],
+    def first_value(self, value: exp.Expr, order: Sequence[exp.Expr],
                     where: exp.Expr | None) -> exp.Expr:
-        listed = self.filtered(exp.ArrayAgg(this=exp.Order(this=value, expressions=order)),
+        listed = self.filtered(exp.ArrayAgg(this=exp.Order(this=value, expressions=list(order))),
                                where)
         return exp.Bracket(this=exp.Paren(this=listed), expressions=[exp.Literal.number(0)])
 
