@@ -20,6 +20,7 @@ from test_sql_differential import run
 
 import segdsl
 import segdsl.sql
+from segdsl.sql.dialects.posix import translate
 from segdsl.sql.layout import Layout
 
 psycopg = pytest.importorskip("psycopg")
@@ -289,3 +290,39 @@ def test_text_is_ordered_by_code_points_whatever_the_collation(database):
     database.execute("ALTER TABLE customers ALTER COLUMN country TYPE TEXT "
                      "COLLATE segdsl_caseless")
     assert members(database, 'country == "b" or country in ["A"]', customers=customers) == []
+
+
+_TOKENS = ["a", "b", "é", ".", "^", "$", "|", "(", ")", "(?:", "[", "]", "[^", "-", "*", "+",
+           "?", "*?", "{2}", "{1,2}", "{2,}", "{", "}", ",", "\\d", "\\w", "\\s", "\\D", "\\W",
+           "\\S", "\\.", "\\n", "\\x41", "\\A", "\\z", "\n", " ", "1", "_", "\\]", "\\-", "\\\\"]
+_SAMPLES = ["", "a", "ab", "ba", "aab", "a\n", "\nb", "a b", "é", "A", "1", "_", "a.b", "-",
+            "]", "\\", "a{2}", "ab\nab", "\t", "éa1 _", "b-a", "aaab"]
+
+
+def test_random_patterns_find_what_re2_finds(database):
+    """Random RE2 patterns (built from a grammar's tokens) that the dialect translates are
+    valid PostgreSQL regular expressions matching exactly the texts RE2 matches."""
+    import random
+
+    import re2
+
+    chance = random.Random(20260715)
+    options = re2.Options()
+    options.log_errors = False
+    checked = 0
+    for _ in range(600):
+        pattern = "".join(chance.choice(_TOKENS) for _ in range(chance.randint(1, 6)))
+        try:
+            compiled = re2.compile(pattern, options)
+        except re2.error:
+            continue
+        translated = translate(pattern)
+        if isinstance(translated, tuple):
+            continue
+        found = database.execute(
+            "SELECT array_agg(t ~ %(p)s ORDER BY i) FROM unnest(%(texts)s::text[]) "
+            "WITH ORDINALITY AS s(t, i)", {"p": translated, "texts": _SAMPLES}).fetchone()[0]
+        expected = [compiled.search(text) is not None for text in _SAMPLES]
+        assert found == expected, (pattern, translated)
+        checked += 1
+    assert checked >= 150
