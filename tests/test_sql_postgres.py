@@ -42,6 +42,14 @@ def _connector(url):
     return lambda: psycopg.connect(url, autocommit=True)
 
 
+def _in_schema(url, schema):
+    """A connection whose tables are those of ``schema`` (created if need be), so that
+    the data sets of the tests do not replace each other's tables."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    return psycopg.connect(url, autocommit=True, options=f"-c search_path={schema}")
+
+
 # ------------------------------------------------------------------ differential
 
 
@@ -80,24 +88,26 @@ def test_rankings_and_untyped_fields_give_the_python_engines_members(postgres_ur
 
 
 @pytest.fixture(scope="module")
-def example_data(database):
-    """The example customers, as records and as PostgreSQL tables."""
+def example_data(postgres_url):
+    """The example customers, as records and as PostgreSQL tables (of a schema of their own)."""
     with open(ROOT / "examples" / "data" / "customers.jsonl", encoding="utf-8") as lines:
         records = [json.loads(line) for line in lines]
-    segdsl.sql.load_records(database, records, Layout.from_schema(None))
-    return records
+    connection = _in_schema(postgres_url, "examples")
+    segdsl.sql.load_records(connection, records, Layout.from_schema(None))
+    yield records, connection
+    connection.close()
 
 
 @pytest.mark.parametrize("zone", [None, "Europe/Paris"])
 @pytest.mark.parametrize("path", FILES, ids=[path.name for path in FILES])
-def test_every_example_segment_has_the_python_engines_members(database, example_data, path,
-                                                              zone):
+def test_every_example_segment_has_the_python_engines_members(example_data, path, zone):
     """Every segment of the example files, on the 2,000 example customers in PostgreSQL."""
+    records, connection = example_data
     rules = segdsl.load(path, timezone=zone)
-    expected = rules.evaluate(example_data, now=NOW)
-    found = segdsl.sql.evaluate(rules, database, now=NOW)
+    expected = rules.evaluate(records, now=NOW)
+    found = segdsl.sql.evaluate(rules, connection, now=NOW)
     assert found.members == {name: sorted(ids) for name, ids in expected.members.items()}
-    assert found.total == expected.total == len(example_data)
+    assert found.total == expected.total == len(records)
     assert any(found.members.values())
 
 
@@ -105,10 +115,13 @@ def test_every_example_segment_has_the_python_engines_members(database, example_
 
 
 @pytest.fixture(scope="module")
-def hand_built(database):
-    """The hand-built customers of tests/test_sql_engine.py, in PostgreSQL tables."""
-    segdsl.sql.load_records(database, hand.CUSTOMERS, hand.LAYOUT)
-    return database
+def hand_built(postgres_url):
+    """The hand-built customers of tests/test_sql_engine.py, in PostgreSQL tables (of a
+    schema of their own)."""
+    connection = _in_schema(postgres_url, "hand")
+    segdsl.sql.load_records(connection, hand.CUSTOMERS, hand.LAYOUT)
+    yield connection
+    connection.close()
 
 
 def members(connection, text: str, zone: str | None = None, now: str = hand.NOW,
@@ -241,11 +254,15 @@ def test_patterns_that_may_mean_otherwise_are_refused(pattern, why):
 
 def test_lower_and_upper_beyond_ascii_stop_the_query(hand_built):
     """lower() and upper() of text beyond ASCII (whose case mapping differs from
-    Python's) stop the query with a DataError, as on DuckDB."""
-    rules = segdsl.loads('segment s = upper(email) == "X"', schema=hand.SCHEMA)
-    with pytest.raises(segdsl.DataError, match="^upper\\(\\) of text beyond ASCII is not "
-                       "supported by the postgres engine yet$"):
-        segdsl.sql.evaluate(rules, hand_built, now=hand.NOW, layout=hand.LAYOUT)
+    Python's: "ß".upper() is "SS") stop the query with a DataError, as on DuckDB, and
+    leave the caller's open transaction usable."""
+    with psycopg.connect(hand_built.info.dsn) as connection:  # a transaction stays open
+        connection.execute("SET search_path = hand")
+        rules = segdsl.loads('segment s = upper(email) == "X"', schema=hand.SCHEMA)
+        with pytest.raises(segdsl.DataError, match="^upper\\(\\) of text beyond ASCII is "
+                           "not supported by the postgres engine yet$"):
+            segdsl.sql.evaluate(rules, connection, now=hand.NOW, layout=hand.LAYOUT)
+        assert connection.execute("SELECT count(*) FROM customers").fetchone() == (4,)
 
 
 def test_now_is_a_bound_parameter_and_the_session_zone_changes_nothing(postgres_url):

@@ -6,8 +6,10 @@
     ...     result = segdsl.sql.evaluate(rules, connection, now="2026-07-15")
 
 ``now`` is bound as the query's parameter ``%(now)s``; the query runs in a
-transaction of its own (a savepoint inside the caller's) whose session zone
-is UTC. :func:`write_tables` writes the tables of
+transaction of its own (a savepoint inside the caller's). Nothing in it
+depends on the session's ``TimeZone``: instants are written with their
+offset, wall clocks come from ``AT TIME ZONE``, and only whole hours are
+added to instants. :func:`write_tables` writes the tables of
 :func:`segdsl.sql.load_records` (tests, benchmarks, the README's examples).
 
 Needs ``pip install 'segdsl[postgres]'`` (psycopg).
@@ -113,16 +115,16 @@ class PostgresRunner:
 
     def memberships(self, query: exp.Expr, at: dt.datetime) -> list[tuple]:
         """The query's rows (``now`` bound to ``at``), in the order of the ids."""
-        rows = self._run(sql_text(query), {"now": at}, utc=True)
+        rows = self._run(sql_text(query), {"now": at})
         rows.sort(key=itemgetter(0))  # as Python orders ids, whatever the collation
         return rows
 
-    def _run(self, text: str, parameters: Mapping[str, Any], utc: bool = False) -> list[tuple]:
+    def _run(self, text: str, parameters: Mapping[str, Any]) -> list[tuple]:
         errors = self._psycopg.errors
         try:
+            # A transaction of its own (a savepoint in the caller's): an error leaves the
+            # caller's connection as it was.
             with self.connection.transaction(), self.connection.cursor() as cursor:
-                if utc:
-                    cursor.execute("SET LOCAL TIME ZONE 'UTC'")
                 cursor.execute(text, parameters)
                 return list(cursor.fetchall())
         except (errors.UndefinedTable, errors.UndefinedColumn) as error:

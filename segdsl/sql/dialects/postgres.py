@@ -56,8 +56,9 @@ class Postgres(Dialect):
     def fail(self, message: str, kind: str | None = None) -> exp.Expr:
         if kind is None:
             raise self.refuse("raising an error from a query where the type is not known")
-        # A volatile part keeps the planner from casting the constant ahead of time.
-        volatile = self.function("substr", exp.cast(self.function("random"), "TEXT"),
+        # A volatile (and parallel-safe) empty part keeps the planner from casting the
+        # constant ahead of time, when no row needs it.
+        volatile = self.function("substr", exp.cast(self.function("gen_random_uuid"), "TEXT"),
                                  exp.Literal.number(1), exp.Literal.number(0))
         text = exp.DPipe(this=exp.Literal.string(FAILURE + message), expression=volatile)
         return exp.cast(exp.cast(exp.cast(exp.Paren(this=text), "INT"), "TEXT"), kind)
