@@ -98,8 +98,8 @@ class Postgres(Dialect):
     def microseconds(self, amount: exp.Expr) -> exp.Expr:
         # Whole hours exactly (an integer), the rest as seconds below an hour
         # (make_interval rounds seconds to whole microseconds).
-        if isinstance(amount, exp.Literal) and not amount.is_string:
-            micros = int(amount.name)
+        if amount.is_int:  # a constant (a negative one is a Neg of a Literal)
+            micros = int(amount.to_py())
             whole = abs(micros) // _US_PER_HOUR * (1 if micros >= 0 else -1)
             rest = micros - whole * _US_PER_HOUR
             return self._interval(hours=exp.Literal.number(whole),
