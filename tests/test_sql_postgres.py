@@ -66,22 +66,22 @@ def _check(tally, mixed: float = 0.0) -> None:
 
 def test_core_and_nested_rules_give_the_python_engines_members(postgres_url):
     """Random core rules and rules through orders.items: the same members on PostgreSQL."""
-    _check(run(frozenset(), 90, "pg_core", connect=_connector(postgres_url)), 0.1)
-    _check(run(frozenset({"nested"}), 45, "pg_nested", connect=_connector(postgres_url)), 0.1)
+    _check(run(frozenset(), 120, "pg_core", connect=_connector(postgres_url)), 0.1)
+    _check(run(frozenset({"nested"}), 60, "pg_nested", connect=_connector(postgres_url)), 0.1)
 
 
 def test_windows_and_time_give_the_python_engines_members(postgres_url):
     """Rules through windows, periods, calendar months and time arithmetic, in UTC and
     Paris (daylight-saving days included): the same members on PostgreSQL."""
-    _check(run(None, 105, "pg_windows", connect=_connector(postgres_url)), 0.1)
+    _check(run(None, 130, "pg_windows", connect=_connector(postgres_url)), 0.1)
 
 
 def test_rankings_and_untyped_fields_give_the_python_engines_members(postgres_url):
     """ntile, percentile and rfm.*, and rules without a schema (types from the columns):
-    the same members on PostgreSQL (330 random cases in all, with the tests above)."""
-    _check(run(frozenset({"population"}), 45, "pg_population",
+    the same members on PostgreSQL (430 random cases in all, with the tests above)."""
+    _check(run(frozenset({"population"}), 60, "pg_population",
                connect=_connector(postgres_url)), 0.1)
-    _check(run(None, 45, "pg_untyped", schema=None, connect=_connector(postgres_url)))
+    _check(run(None, 60, "pg_untyped", schema=None, connect=_connector(postgres_url)))
 
 
 # ------------------------------------------------------------------ the examples
