@@ -9,8 +9,8 @@
   python-dateutil, so :meth:`Postgres.instant` picks the offset itself, as
   the DuckDB dialect does.
 - There is no ``%`` on doubles: :meth:`Postgres.remainder` computes it in
-  ``NUMERIC`` where the operands are exactly their shortest decimals (whole
-  numbers, halves, quarters, ...) and stops the query otherwise.
+  ``NUMERIC`` where the operands (below 2**52) are exactly their shortest
+  decimals (whole numbers, halves, quarters, ...) and stops the query otherwise.
 - ``round`` of a double takes halves to even: the exact sum rounds with
   ``trunc`` and sums ``NUMERIC`` whole numbers.
 - Text is compared by the database's collation: comparisons, ``lower`` and
