@@ -11,7 +11,7 @@ The query is built by :mod:`segdsl.sql.compiler` from the checked rules (the
 same tree the Python engine compiles), as a ``sqlglot`` expression tree,
 over the tables :mod:`segdsl.sql.layout` says hold each list; the quirks of
 each database live in :mod:`segdsl.sql.dialects`; :mod:`segdsl.sql.engine`
-runs it on DuckDB. Memberships are those of the Python engine for the same
+runs it on DuckDB, and :mod:`segdsl.sql.postgres` on PostgreSQL. Memberships are those of the Python engine for the same
 data and ``now`` (``ntile``, ``percentile`` and ``rfm.*`` included, ranked over
 the whole table); a construct not covered yet (functions registered from Python,
 fields of unknown type, ...) is a
@@ -23,7 +23,8 @@ also writes nested records as the tables: :func:`write_tables`).
 tables (tests, benchmarks); :mod:`segdsl.sums` defines sums independently
 of the elements' order.
 
-Needs ``pip install 'segdsl[sql]'`` (sqlglot and duckdb).
+Needs ``pip install 'segdsl[sql]'`` (sqlglot and duckdb), and for PostgreSQL
+``pip install 'segdsl[postgres]'`` (psycopg).
 """
 
 from __future__ import annotations
@@ -46,10 +47,11 @@ def to_sql(rules: Any, dialect: str = "duckdb", *, now: Any = None,
 
     Args:
         rules: a :class:`~segdsl.rules.RuleSet`.
-        dialect: ``"duckdb"``, ``"bigquery"`` or ``"snowflake"`` (the last two
-            generated only: run the text on the warehouse).
+        dialect: ``"duckdb"``, ``"postgres"``, ``"bigquery"`` or ``"snowflake"``
+            (the last two generated only: run the text on the warehouse).
         now: the evaluation time written into the query; None leaves the
-            parameter ``$now`` (a TIMESTAMPTZ) to bind when it runs.
+            parameter (a TIMESTAMPTZ: ``$now`` in DuckDB, psycopg's ``%(now)s``
+            in PostgreSQL) to bind when it runs.
         segments: only this segment, or only these segments.
         layout: where the lists live (default: the normalized layout of the
             rules' schema).
@@ -90,14 +92,15 @@ def write(query: Any, dialect: str, pretty: bool = True) -> str:
 
 
 def evaluate(rules: Any, connection: Any, now: Any = None, **options: Any):
-    """Evaluate ``rules`` on a DuckDB connection (see :func:`segdsl.sql.engine.evaluate`)."""
+    """Evaluate ``rules`` on a DuckDB connection, a psycopg connection to PostgreSQL or a
+    ``postgresql://`` URL (see :func:`segdsl.sql.engine.evaluate`)."""
     from segdsl.sql.engine import evaluate as run
 
     return run(rules, connection, now, **options)
 
 
 def layout_of(connection: Any, layout: Layout | None = None) -> Layout:
-    """The layout knowing its tables' column types in a DuckDB connection (see
+    """The layout knowing its tables' column types in a DuckDB or PostgreSQL connection (see
     :func:`segdsl.sql.engine.layout_of`)."""
     from segdsl.sql.engine import layout_of as described
 

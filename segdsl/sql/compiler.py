@@ -226,7 +226,8 @@ class QueryCompiler:
         scans = [(group.name, self._scan(group)) for group in
                  sorted(self._groups.values(), key=lambda g: (g.stage, g.name))]
         for name, cte in scans + ranked + ctes:
-            query = query.with_(name, as_=cte, copy=False)
+            query = query.with_(name, as_=cte, copy=False,
+                                materialized=self.dialect.materialized or None)
         return query
 
     def _layers(self, names: list[str]) -> list[list[str]]:
@@ -606,8 +607,10 @@ class QueryCompiler:
         if kinds & {"list", "record", "period"} or (kinds == {"duration"} and not all(
                 _exact_durations(side) for side in (node.left, node.right))):
             raise self._refuse(node, f"comparing {kinds.pop()} values")
-        return binary(_COMPARISONS[node.op], self.value(node.left, scope),
-                      self.value(node.right, scope))
+        left, right = self.value(node.left, scope), self.value(node.right, scope)
+        if kinds == {"string"}:
+            left, right = self.dialect.ordered_text(left), self.dialect.ordered_text(right)
+        return binary(_COMPARISONS[node.op], left, right)
 
     def _by_day(self, node: Any, scope: Scope) -> exp.Expr:
         """A date of unknown type compared with a datetime: by the datetime's day in
@@ -739,13 +742,14 @@ class QueryCompiler:
             this=wrap(moment), low=exp.cast(exp.Literal.string(_FIRST_INSTANT), "TIMESTAMPTZ"),
             high=exp.cast(exp.Literal.string(_LAST_INSTANT), "TIMESTAMPTZ")))
         return self.dialect.fail_when(outside, "a date-time outside the years 1 to 9999",
-                                      moment.copy())
+                                      moment.copy(), "TIMESTAMPTZ")
 
     def _guarded_date(self, day: exp.Expr) -> exp.Expr:
         outside = _not(exp.Between(
             this=wrap(day), low=exp.cast(exp.Literal.string("0001-01-01"), "DATE"),
             high=exp.cast(exp.Literal.string("9999-12-31"), "DATE")))
-        return self.dialect.fail_when(outside, "a date outside the years 1 to 9999", day.copy())
+        return self.dialect.fail_when(outside, "a date outside the years 1 to 9999", day.copy(),
+                                      "DATE")
 
     def _todate(self, node: Any, scope: Scope) -> exp.Expr:
         if self.kind(node.operand) not in ("datetime", "null"):
@@ -784,6 +788,8 @@ class QueryCompiler:
                 raise self._refuse(node, f"looking for a {node.element.type} in text")
             return self.dialect.text_test("contains", self.typed(container, scope, "string"),
                                           self.typed(node.element, scope, "string"))
+        if kind == "string":
+            element = self.dialect.ordered_text(element)
         if isinstance(container, c.Constant) and isinstance(container.value, tuple):
             items = [self.literal(v, t.Type(kind)) for v in container.value
                      if v is not None and _of_kind(v, kind)]
@@ -826,9 +832,10 @@ class QueryCompiler:
             return _and(_at_most(low, value), _at_most(value, high))
         if len(kinds) > 1 or kinds & {"list", "record", "period", "bool"}:
             raise self._refuse(node, f"'between' on {' and '.join(sorted(kinds))}")
-        return exp.Between(this=wrap(self.value(node.operand, scope)),
-                           low=wrap(self.value(node.low, scope)),
-                           high=wrap(self.value(node.high, scope)))
+        sides = [self.value(part, scope) for part in parts]
+        if kinds == {"string"}:
+            sides = [self.dialect.ordered_text(side) for side in sides]
+        return exp.Between(this=wrap(sides[0]), low=wrap(sides[1]), high=wrap(sides[2]))
 
     def _dated(self, node: Any, scope: Scope) -> tuple[exp.Expr, exp.Expr | None]:
         """``(value, its day when it is a datetime, else None)``."""
@@ -881,7 +888,7 @@ class QueryCompiler:
         d = self.dialect
         beyond = d.beyond_ascii(text)
         return d.fail_when(beyond, f"{name}() of text beyond ASCII is not supported by the "
-                           f"{d.name} engine yet", d.function(name, text.copy()))
+                           f"{d.name} engine yet", d.function(name, text.copy()), "VARCHAR")
 
     def _call_length(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         kind = self.kind(node.args[0])
@@ -926,7 +933,8 @@ class QueryCompiler:
         # Python divides exact microseconds; a double holds them exactly below 2**53.
         beyond = binary(exp.GTE, d.function("abs", micros.copy()),
                         exp.Literal.number(_EXACT_INTEGERS))
-        return d.fail_when(beyond, "days_between() of instants more than 285 years apart", days)
+        return d.fail_when(beyond, "days_between() of instants more than 285 years apart", days,
+                           "DOUBLE")
 
     def _call_coalesce(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         self.kind(node)
@@ -1075,7 +1083,9 @@ class QueryCompiler:
             return parts
         if function in ("min", "max"):
             extreme = exp.Min if function == "min" else exp.Max
-            return {"value": filtered(extreme(this=value))}
+            compared = (self.dialect.ordered_text(value)
+                        if value is not None and final and kind == "string" else value)
+            return {"value": filtered(extreme(this=compared))}
         parts = {"value": self._picked(node, chain, value, stamp, level,
                                        where.copy() if where is not None else None)}
         if stamp is not None and node.window is None and value is not None \

@@ -1,15 +1,18 @@
-"""Running a rule set's query on a DuckDB connection.
+"""Running a rule set's query on a database: DuckDB, or PostgreSQL.
 
-The query is compiled for the evaluation time (a literal, never the
-database's clock), run once, and its wide table of memberships read back into
-the same :class:`~segdsl.rules.Result` the Python engine returns: member ids
-per segment, in the order of the customers' ids.
+The query is compiled for the evaluation time (a literal or a bound
+parameter, never the database's clock), run once, and its wide table of
+memberships read back into the same :class:`~segdsl.rules.Result` the Python
+engine returns: member ids per segment, in the order of the customers' ids.
+What differs between databases (the connection, reading column types,
+binding ``now``, turning errors into segdsl's) is a small *runner*: DuckDB's
+here, PostgreSQL's in :mod:`segdsl.sql.postgres`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Self
 
 from segdsl.errors import DataError, UsageError
 from segdsl.rules import Result, evaluation_time
@@ -21,30 +24,38 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
              segments: str | Iterable[str] | None = None, layout: Layout | None = None
              ) -> Result:
     """Every segment of ``rules`` (or the named ones) over the customers in
-    ``connection``'s tables (a ``duckdb.DuckDBPyConnection``).
+    ``connection``'s tables.
 
     Args:
         rules: a :class:`~segdsl.rules.RuleSet`.
-        connection: a DuckDB connection holding the layout's tables.
+        connection: a DuckDB connection, a psycopg (3) connection to PostgreSQL
+            or a ``postgresql://`` URL, holding the layout's tables.
         now: the evaluation time (datetime, date or ISO text; default: now).
         segments: only this segment, or only these segments.
         layout: where the lists live (default: the normalized layout of the
             rules' schema).
 
     Raises:
-        CheckError: a rule uses what the DuckDB engine does not compute yet.
+        CheckError: a rule uses what the database's engine does not compute yet.
         DataError: the data holds what the rules cannot read (a step leaving
             the years 1 to 9999, a customer without id or two with the same).
-        UsageError: a table or column of the layout is missing.
+        UsageError: a table or column of the layout is missing, or the
+            connection is of no database the engine knows.
     """
     names = rules._names(segments)
     at = evaluation_time(now, rules)
     if layout is None:
         layout = Layout.from_schema(rules._program.options.schema)
-    layout = layout_of(connection, layout)
-    query = compile_rules(rules, names, dialect="duckdb", now=at, layout=layout)
-    sql = query.sql(dialect="duckdb")
-    rows = _run(connection, sql)
+    with runner_for(connection) as runner:
+        layout = layout.with_column_types(runner.column_types(layout))
+        query = compile_rules(rules, names, dialect=runner.dialect,
+                              now=None if runner.binds_now else at, layout=layout)
+        rows = runner.memberships(query, at)
+    return _result(names, rows, at)
+
+
+def _result(names: list[str], rows: list[tuple], at: Any) -> Result:
+    """The Result of the query's rows (id first, one boolean per segment), in id order."""
     members: dict[str, list[Any]] = {name: [] for name in names}
     seen: set[Any] = set()
     for row in rows:
@@ -66,20 +77,65 @@ def layout_of(connection: Any, layout: Layout | None = None) -> Layout:
     a schema can be compiled for them (``to_sql(rules, layout=layout_of(db))``).
 
     Raises:
-        UsageError: ``connection`` is not a DuckDB connection.
+        UsageError: ``connection`` is no DuckDB or PostgreSQL connection.
     """
-    _check_connection(connection)
     layout = layout if layout is not None else Layout.from_schema(None)
-    return layout.with_column_types(_column_types(connection, layout))
+    with runner_for(connection) as runner:
+        return layout.with_column_types(runner.column_types(layout))
 
 
-def _column_types(connection: Any, layout: Layout) -> dict[tuple[str, str], str]:
-    """``(table, column)`` to its type's name, for the layout's tables."""
-    tables = [layout.customers, *(table.table for table in layout.lists.values())]
-    marks = ", ".join("?" for _ in tables)
-    rows = _run(connection, f"SELECT table_name, column_name, data_type FROM "
-                            f"information_schema.columns WHERE table_name IN ({marks})", tables)
-    return {(table, column): kind for table, column, kind in rows}
+def runner_for(connection: Any) -> Any:
+    """The runner of the database ``connection`` reaches (a context manager).
+
+    Raises:
+        UsageError: a connection of no database the engine knows.
+    """
+    if _is_postgres(connection):
+        from segdsl.sql.postgres import PostgresRunner
+
+        return PostgresRunner(connection)
+    _check_connection(connection)
+    return DuckDBRunner(connection)
+
+
+def _is_postgres(connection: Any) -> bool:
+    if isinstance(connection, str):
+        return connection.startswith(("postgresql://", "postgres://"))
+    return type(connection).__module__.split(".")[0] == "psycopg"
+
+
+def tables_of(layout: Layout) -> list[str]:
+    """The names of the layout's tables, customers first."""
+    return [layout.customers, *(table.table for table in layout.lists.values())]
+
+
+class DuckDBRunner:
+    """Runs queries on a DuckDB connection (``now`` is written into the query)."""
+
+    dialect = "duckdb"
+    binds_now = False
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def column_types(self, layout: Layout) -> dict[tuple[str, str], str]:
+        """``(table, column)`` to its type's name, for the layout's tables."""
+        tables = tables_of(layout)
+        marks = ", ".join("?" for _ in tables)
+        rows = _run(self.connection, f"SELECT table_name, column_name, data_type FROM "
+                                     f"information_schema.columns WHERE table_name IN ({marks})",
+                    tables)
+        return {(table, column): kind for table, column, kind in rows}
+
+    def memberships(self, query: Any, at: Any) -> list[tuple]:
+        """The query's rows, in the order of the ids."""
+        return _run(self.connection, query.sql(dialect="duckdb"))
 
 
 def _check_connection(connection: Any) -> None:
@@ -88,8 +144,8 @@ def _check_connection(connection: Any) -> None:
     except ImportError:
         raise UsageError("the DuckDB engine needs duckdb: pip install 'segdsl[sql]'") from None
     if not isinstance(connection, duckdb.DuckDBPyConnection):
-        raise UsageError(f"the DuckDB engine evaluates on a duckdb connection, not "
-                         f"{type(connection).__name__}")
+        raise UsageError(f"the SQL engine evaluates on a duckdb connection or a PostgreSQL "
+                         f"(psycopg) connection or URL, not {type(connection).__name__}")
 
 
 def _run(connection: Any, sql: str, parameters: list | None = None) -> list[tuple]:

@@ -35,20 +35,16 @@ from segdsl.values import (
 def load_records(connection: Any, records: Iterable[Any], layout: Layout,
                  zone: dt.tzinfo = UTC) -> int:
     """Write ``records`` into ``layout``'s tables on a DuckDB ``connection``
-    (replacing tables of the same names).
+    (through pyarrow) or a PostgreSQL (psycopg) one, replacing tables of the
+    same names.
 
     Returns:
         the number of customers written.
 
     Raises:
         DataError: a value is not of its declared type, or a list is no list.
-        UsageError: pyarrow is not installed, or the ids are of mixed kinds.
+        UsageError: pyarrow is not installed (DuckDB), or the ids are of mixed kinds.
     """
-    try:
-        import pyarrow as pa
-    except ImportError:
-        raise UsageError("writing records into tables needs pyarrow: pip install pyarrow") \
-            from None
     customers = _Rows(_customer_columns(layout))
     tables = {path: _Rows(_element_columns(table, layout)) for path, table in layout.lists.items()}
     keys = itertools.count(1)
@@ -66,6 +62,22 @@ def load_records(connection: Any, records: Iterable[Any], layout: Layout,
                 _add_elements(tables, layout, table, _read(record, path[0], identity), identity,
                               f"{path[0]}", identity, keys, zone)
         count += 1
+    if type(connection).__module__.split(".")[0] == "psycopg":
+        from segdsl.sql.postgres import write_tables
+
+        owned = [(layout.customers, customers.types, customers.columns)]
+        for path, rows in tables.items():
+            table = layout.lists[path]
+            # A nested list's owner is the enclosing element's key, a number.
+            types = {**rows.types, table.owner: t.ANY if len(path) == 1 else t.NUMBER}
+            owned.append((table.table, types, rows.columns))
+        write_tables(connection, owned)
+        return count
+    try:
+        import pyarrow as pa
+    except ImportError:
+        raise UsageError("writing records into tables needs pyarrow: pip install pyarrow") \
+            from None
     identity_type = _arrow_type(pa, t.ANY, customers.columns[layout.id])
     _create(connection, pa, layout.customers, customers, {layout.id: identity_type})
     for path, rows in tables.items():

@@ -260,26 +260,16 @@ def _what(kind: str) -> str:
 
 def _other_engine(name: str, rules: Any, source: Any, now: Any, segments: Any,
                   layout: Layout | None) -> Any:
-    """PostgreSQL and Spark: through ``segdsl.sql.evaluate`` once it takes their
-    dialect (each dialect's module adds its name to ``KNOWN``)."""
+    """PostgreSQL and Spark: ``segdsl.sql.evaluate`` finds the runner from the
+    connection (a ``postgresql://`` URL, a psycopg connection, a SparkSession)."""
     from segdsl.sql.dialects import KNOWN
 
-    dialect = {"postgres": "postgres", "spark": "spark"}[name]
-    if dialect not in KNOWN:
+    if name not in KNOWN:
         raise UsageError(f"the {name} engine is not available yet in this version of segdsl; "
                          f"the SQL engines are {', '.join(KNOWN)}")
     import segdsl.sql
 
-    if name == "postgres" and isinstance(source, str):
-        try:
-            import psycopg
-        except ImportError:
-            raise UsageError("the postgres engine needs psycopg: pip install psycopg") from None
-        with psycopg.connect(source) as connection:
-            return segdsl.sql.evaluate(rules, connection, now, segments=segments,
-                                       layout=layout, dialect=dialect)  # type: ignore[call-arg]
-    return segdsl.sql.evaluate(rules, source, now, segments=segments, layout=layout,
-                               dialect=dialect)  # type: ignore[call-arg]
+    return segdsl.sql.evaluate(rules, source, now, segments=segments, layout=layout)
 
 
 # ------------------------------------------------------------ DuckDB

@@ -18,9 +18,11 @@ every engine), ``date_plus_days``, ``days_apart`` and ``months_later``
 ``filtered_aggregate`` (``COUNT(*) FILTER (WHERE ...)``; BigQuery and Snowflake
 have none), ``is_true`` (Snowflake has no ``IS TRUE``), ``text_test``
 (``contains``/``starts_with``/``ends_with``), ``beyond_ascii`` and
-``fail_when`` (stopping the query for the rows where a condition holds).
-PostgreSQL's ``~`` is not RE2: ``matches`` must be refused there for patterns
-whose meaning differs, or translated (Snowflake's module translates them).
+``fail_when`` (stopping the query for the rows where a condition holds)
+and ``ordered_text`` (text ordered by code points, not by a collation).
+``matches`` is RE2: a database whose regular expressions are not
+(PostgreSQL's ``~``, Snowflake's) translates what means the same and refuses
+the rest (:mod:`segdsl.sql.dialects.posix`, :mod:`.snowflake`).
 BigQuery and Snowflake share :mod:`.warehouse` (aggregates without
 ``FILTER``, wall clocks read from the zone's offsets).
 """
@@ -33,7 +35,7 @@ from segdsl.errors import UsageError
 from segdsl.sql.dialects.base import Dialect
 
 #: The dialects the compiler writes, by name (BigQuery and Snowflake: generated only).
-KNOWN = ("duckdb", "bigquery", "snowflake")
+KNOWN = ("duckdb", "postgres", "bigquery", "snowflake")
 
 
 def dialect(name: str) -> Dialect:

@@ -17,6 +17,10 @@ class Dialect:
 
     #: the dialect's name, as sqlglot knows it
     name = "generic"
+    #: whether the query's CTEs are written ``AS MATERIALIZED`` (computed once: a
+    #: database that inlines a CTE used once would recompute the rankings' break
+    #: points for every customer)
+    materialized = False
 
     def refuse(self, construct: str, why: str = "") -> CheckError:
         """The error for ``construct``, which this dialect cannot compute exactly."""
@@ -27,14 +31,17 @@ class Dialect:
         """A call of the database's own function ``name``."""
         return exp.Anonymous(this=name, expressions=list(args))
 
-    def fail(self, message: str) -> exp.Expr:
-        """An expression that stops the query with ``message`` when evaluated."""
+    def fail(self, message: str, kind: str | None = None) -> exp.Expr:
+        """An expression that stops the query with ``message`` when evaluated;
+        ``kind``: the SQL type it stands in for (``DOUBLE``, ``TIMESTAMPTZ``, ...),
+        which a database may need (PostgreSQL refuses when it is not given)."""
         raise self.refuse("raising an error from a query")
 
-    def fail_when(self, condition: exp.Expr, message: str, value: exp.Expr) -> exp.Expr:
-        """``value``, except that the query stops with ``message`` for a row where
-        ``condition`` is true."""
-        return case(condition, self.fail(message), value)
+    def fail_when(self, condition: exp.Expr, message: str, value: exp.Expr,
+                  kind: str) -> exp.Expr:
+        """``value`` (of SQL type ``kind``), except that the query stops with
+        ``message`` for a row where ``condition`` is true."""
+        return case(condition, self.fail(message, kind), value)
 
     def now(self) -> exp.Expr:
         """The evaluation time, a parameter bound when the query runs."""
@@ -145,6 +152,12 @@ class Dialect:
     def positions(self, count: int) -> exp.Expr:
         """A table ``q`` of one column ``i`` holding the integers 1 to ``count - 1``."""
         raise self.refuse("ntile(), percentile() and rfm")
+
+    def ordered_text(self, text: exp.Expr) -> exp.Expr:
+        """Text that comparisons (``==``, ``<``, ``between``, ``in``, ``min``, ``max``)
+        compare character by character and order by code points, as Python does
+        (not by a collation)."""
+        raise self.refuse("ordering text")
 
 
 def case(condition: exp.Expr, then: exp.Expr,

@@ -51,8 +51,11 @@ class BigQuery(Warehouse):
 
     name = "bigquery"
 
-    def fail(self, message: str) -> exp.Expr:
+    def fail(self, message: str, kind: str | None = None) -> exp.Expr:
         return self.function("ERROR", exp.Literal.string(message))
+
+    def ordered_text(self, text: exp.Expr) -> exp.Expr:
+        return text  # STRING compares by its UTF-8 bytes: code points' order
 
     def now(self) -> exp.Expr:
         return exp.cast(exp.Placeholder(this="now"), exp.DataType.build("TIMESTAMPTZ"))

@@ -29,7 +29,7 @@ class DuckDB(Dialect):
 
     name = "duckdb"
 
-    def fail(self, message: str) -> exp.Expr:
+    def fail(self, message: str, kind: str | None = None) -> exp.Expr:
         return self.function("error", exp.Literal.string(message))
 
     def now(self) -> exp.Expr:
@@ -127,6 +127,9 @@ class DuckDB(Dialect):
     def _from_epoch_us(self, instant_us: exp.Expr) -> exp.Expr:
         naive = self.function("make_timestamp", instant_us)
         return self.function("timezone", exp.Literal.string("UTC"), naive)
+
+    def ordered_text(self, text: exp.Expr) -> exp.Expr:
+        return text  # DuckDB compares text by its bytes: UTF-8 keeps code points' order
 
 
 DIALECT = DuckDB()

@@ -55,11 +55,12 @@ class Snowflake(Warehouse):
 
     name = "snowflake"
 
-    def fail(self, message: str) -> exp.Expr:
+    def fail(self, message: str, kind: str | None = None) -> exp.Expr:
         raise self.refuse("raising an error from a query",
                           "Snowflake has no expression that raises an error")
 
-    def fail_when(self, condition: exp.Expr, message: str, value: exp.Expr) -> exp.Expr:
+    def fail_when(self, condition: exp.Expr, message: str, value: exp.Expr,
+                  kind: str) -> exp.Expr:
         """``IFF(CAST(IFF(condition, message, '0') AS INT) = 0, value, NULL)``: the
         message is no number, so reading it stops the query (naming it), for
         the rows where ``condition`` holds only; the two branches differ, so no
@@ -68,6 +69,9 @@ class Snowflake(Warehouse):
                       false=exp.Literal.string("0"))
         read = binary(exp.EQ, exp.cast(text, "INTEGER"), exp.Literal.number(0))
         return exp.If(this=read, true=value, false=exp.null())
+
+    def ordered_text(self, text: exp.Expr) -> exp.Expr:
+        return text  # without a collation, text compares by its UTF-8 bytes: code points
 
     def beyond_ascii(self, text: exp.Expr) -> exp.Expr:
         # UTF-8 takes more than one byte for any other character.
