@@ -79,7 +79,7 @@ def test_the_engine_flag_overrides_the_choice(capsys, data):
                                 f"(--engine duckdb)\n"))
     status, _, err = run(capsys, "eval", RULES, "--data", data["tables"], "--engine", "spark")
     assert (status, err) == (2, ("segdsl: the spark engine is not available yet in this "
-                                "version of segdsl; the SQL engines are duckdb\n"))
+                                "version of segdsl; the SQL engines are duckdb, postgres\n"))
     status, _, err = run(capsys, "eval", RULES, "--data", data["tables"], "--columns", "email",
                          "--format", "csv")
     assert (status, err) == (2, ("segdsl: --columns reads the customers' records: give --engine "
@@ -130,7 +130,7 @@ def test_sql_errors(capsys):
     """An unknown dialect is a usage error (2); a rule the dialect refuses, a check error (1)."""
     status, _, err = run(capsys, "sql", RULES, "--dialect", "oracle")
     assert (status, err) == (2, ("segdsl: unknown SQL dialect 'oracle'; the dialects are "
-                                "duckdb\n"))
+                                "duckdb, postgres, bigquery, snowflake\n"))
     status, _, err = run(capsys, "sql", str(ROOT / "examples" / "recipes.seg"))
     assert status == 1
     assert "the function month() is not supported by the duckdb engine yet" in err

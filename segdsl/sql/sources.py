@@ -265,8 +265,9 @@ def _other_engine(name: str, rules: Any, source: Any, now: Any, segments: Any,
     from segdsl.sql.dialects import KNOWN
 
     if name not in KNOWN:
+        running = [engine for engine in ENGINES[2:] if engine in KNOWN]
         raise UsageError(f"the {name} engine is not available yet in this version of segdsl; "
-                         f"the SQL engines are {', '.join(KNOWN)}")
+                         f"the SQL engines are {', '.join(running)}")
     import segdsl.sql
 
     return segdsl.sql.evaluate(rules, source, now, segments=segments, layout=layout)
