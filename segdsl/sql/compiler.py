@@ -191,7 +191,7 @@ class QueryCompiler:
         self._referring: list[str] = []
         self._layered: set[str] = set()
         self._populations = populations or {}
-        self._rankings = Rankings(lambda node: self.value(node, _CUSTOMER_SCOPE))
+        self._rankings = Rankings(lambda node: self.value(node, _CUSTOMER_SCOPE), self.dialect)
         self._layer_index = 0
         self._scope: Scope = _CUSTOMER_SCOPE
 
@@ -610,7 +610,7 @@ class QueryCompiler:
         for side in (node.left, node.right):
             value = self.value(side, scope)
             if self.kind(side) == "datetime":
-                value = exp.cast(self.dialect.wall_clock(value, self.zone_name), "DATE")
+                value = self.dialect.wall_day(value, self.zone_name)
             sides.append(value)
         return binary(_COMPARISONS[node.op], *sides)
 
@@ -655,11 +655,11 @@ class QueryCompiler:
                     _MULTIPLY: exp.Mul}[node.op]
             result = binary(kind, left, right)
         # inf - inf, 0 * inf: NaN, which rules read as null.
-        return exp.Nullif(this=result, expression=exp.cast(exp.Literal.string("NaN"), _DOUBLE))
+        return self.dialect.nan_as_null(result)
 
     def _modulo(self, left: exp.Expr, right: exp.Expr) -> exp.Expr:
         """Python's ``a % b``: the remainder takes the divisor's sign; null for ``b == 0``."""
-        remainder = binary(exp.Mod, left, exp.Nullif(this=right, expression=_zero()))
+        remainder = self.dialect.remainder(left, exp.Nullif(this=right, expression=_zero()))
         differs = _and(
             binary(exp.NEQ, remainder, _zero()),
             binary(exp.NEQ, binary(exp.LT, remainder.copy(), _zero()),
@@ -678,7 +678,7 @@ class QueryCompiler:
         kind = "date" if kinds == {"date"} else "datetime"
         left, right = self.typed(node.left, scope, kind), self.typed(node.right, scope, kind)
         if kinds == {"date"}:
-            return binary(exp.Mul, binary(exp.Sub, left, right),
+            return binary(exp.Mul, self.dialect.day_difference(left, right),
                           exp.Literal.number(_UNITS_US["d"]))
         if kinds <= {"datetime"}:
             d = self.dialect
@@ -715,7 +715,7 @@ class QueryCompiler:
             micros = sign * duration.amount * _UNITS_US[duration.unit]
             return binary(exp.Add, moment, d.microseconds(exp.Literal.number(micros)))
         months = sign * duration.amount * (12 if duration.unit == "y" else 1)
-        wall = binary(exp.Add, d.wall_clock(moment, self.zone_name), d.months(months))
+        wall = d.wall_months_later(d.wall_clock(moment, self.zone_name), months)
         return d.instant(wall, self.zone_name)
 
     def _date_step(self, day: exp.Expr, duration: Duration, sign: int,
@@ -724,9 +724,9 @@ class QueryCompiler:
             raise self._refuse(node, "adding hours to a date")
         if duration.is_calendar:
             months = sign * duration.amount * (12 if duration.unit == "y" else 1)
-            return exp.cast(binary(exp.Add, day, self.dialect.months(months)), "DATE")
+            return self.dialect.months_later(day, months)
         days = sign * duration.amount * (7 if duration.unit == "w" else 1)
-        return binary(exp.Add, day, exp.cast(exp.Literal.number(days), "INTEGER"))
+        return self.dialect.date_plus_days(day, days)
 
     def _guarded_instant(self, moment: exp.Expr) -> exp.Expr:
         outside = _not(exp.Between(
@@ -744,9 +744,8 @@ class QueryCompiler:
     def _todate(self, node: Any, scope: Scope) -> exp.Expr:
         if self.kind(node.operand) not in ("datetime", "null"):
             raise self._refuse(node, f"the day of a {node.operand.type}")
-        wall = self.dialect.wall_clock(self.typed(node.operand, scope, "datetime"),
-                                       self.zone_name)
-        return exp.cast(wall, "DATE")
+        return self.dialect.wall_day(self.typed(node.operand, scope, "datetime"),
+                                     self.zone_name)
 
     def _coerce(self, node: Any, scope: Scope) -> exp.Expr:
         if self.kind(node.operand) in (node.type.name, "null"):
@@ -771,7 +770,7 @@ class QueryCompiler:
             raise self._refuse(node, "looking for a date of unknown type among datetimes")
         if node.element.type.name == "any" and kind == "datetime" and items_kind == "date":
             # ... and reads a value of unknown type as a date to look for it among dates.
-            element = exp.cast(self.dialect.wall_clock(element, self.zone_name), "DATE")
+            element = self.dialect.wall_day(element, self.zone_name)
             kind = "date"
         if container_type.name == "string":
             if kind not in ("string", "null"):
@@ -829,7 +828,7 @@ class QueryCompiler:
         value = self.value(node, scope)
         if self.kind(node) != "datetime":
             return value, None
-        return value, exp.cast(self.dialect.wall_clock(value.copy(), self.zone_name), "DATE")
+        return value, self.dialect.wall_day(value.copy(), self.zone_name)
 
     # functions
 
@@ -909,7 +908,7 @@ class QueryCompiler:
         kinds = {self.kind(arg) for arg in node.args} - {"null"}
         d = self.dialect
         if kinds == {"date"}:
-            return exp.cast(binary(exp.Sub, args[1], args[0]), _DOUBLE)
+            return exp.cast(d.day_difference(args[1], args[0]), _DOUBLE)
         if not kinds <= {"datetime"}:
             raise self._refuse(node, "days_between() of a date and a datetime")
         micros = binary(exp.Sub, d.epoch_us(args[1]), d.epoch_us(args[0]))
@@ -1062,9 +1061,7 @@ class QueryCompiler:
         parts: dict[str, exp.Expr | None]
         if function in ("sum", "avg"):
             assert value is not None
-            units = exp.cast(self.dialect.function("round", binary(
-                exp.Mul, value, exp.cast(exp.Literal.number(10 ** _SCALE), _DOUBLE))), "HUGEINT")
-            parts = {"sum": filtered(exp.Sum(this=units))}
+            parts = {"sum": filtered(self.dialect.exact_units_sum(value, _SCALE))}
             if function == "avg":
                 parts["count"] = filtered(exp.Count(this=value.copy()))
             return parts
@@ -1101,7 +1098,7 @@ class QueryCompiler:
                                    "tie: name one in the layout")
             order.append(exp.column(table.order, table=f"s{level + 1 + offset}"))
         ordered = [exp.Ordered(this=part, desc=last, nulls_first=False) for part in order]
-        return exp.First(this=exp.Order(this=value, expressions=ordered))
+        return self.dialect.ordered_first(value, ordered)
 
     def _window_condition(self, node: Any, stamp: exp.Expr, dated: bool
                           ) -> exp.Expr | None:

@@ -21,7 +21,8 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
              segments: str | Iterable[str] | None = None, layout: Layout | None = None
              ) -> Result:
     """Every segment of ``rules`` (or the named ones) over the customers in
-    ``connection``'s tables (a ``duckdb.DuckDBPyConnection``).
+    ``connection``'s tables (a ``duckdb.DuckDBPyConnection``, or a
+    ``pyspark.sql.SparkSession``: see :mod:`segdsl.sql.spark`).
 
     Args:
         rules: a :class:`~segdsl.rules.RuleSet`.
@@ -37,6 +38,10 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
             the years 1 to 9999, a customer without id or two with the same).
         UsageError: a table or column of the layout is missing.
     """
+    from segdsl.sql import spark
+
+    if spark.is_session(connection):
+        return spark.evaluate(rules, connection, now, segments=segments, layout=layout)
     names = rules._names(segments)
     at = evaluation_time(now, rules)
     if layout is None:
@@ -44,7 +49,15 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
     layout = layout_of(connection, layout)
     query = compile_rules(rules, names, dialect="duckdb", now=at, layout=layout)
     sql = query.sql(dialect="duckdb")
-    rows = _run(connection, sql)
+    return result_of(names, _run(connection, sql), at)
+
+
+def result_of(names: list[str], rows: list[Any], at: Any) -> Result:
+    """The Result of a query's rows: each customer's id, then one boolean per segment.
+
+    Raises:
+        DataError: a customer without id, or two with the same.
+    """
     members: dict[str, list[Any]] = {name: [] for name in names}
     seen: set[Any] = set()
     for row in rows:
@@ -68,6 +81,10 @@ def layout_of(connection: Any, layout: Layout | None = None) -> Layout:
     Raises:
         UsageError: ``connection`` is not a DuckDB connection.
     """
+    from segdsl.sql import spark
+
+    if spark.is_session(connection):
+        return spark.layout_of(connection, layout)
     _check_connection(connection)
     layout = layout if layout is not None else Layout.from_schema(None)
     return layout.with_column_types(_column_types(connection, layout))

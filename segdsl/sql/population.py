@@ -28,7 +28,7 @@ from typing import Any
 from sqlglot import exp
 
 from segdsl.population import GROUP_OF_CODE
-from segdsl.sql.dialects.base import binary, case
+from segdsl.sql.dialects.base import Dialect, binary, case
 
 _DOUBLE = exp.DataType.build("DOUBLE")
 _RFM_PARTS = ("rfm.recency", "rfm.frequency", "rfm.monetary")
@@ -46,8 +46,9 @@ class Rankings:
         measure: compiles a measure (a checked node) at the customer's level.
     """
 
-    def __init__(self, measure: Any) -> None:
+    def __init__(self, measure: Any, dialect: Dialect) -> None:
         self._measure = measure
+        self._dialect = dialect
         self.nodes: dict[str, Any] = {}  # key -> Population node, in order met
 
     def column(self, node: Any, combine: Any) -> exp.Expr:
@@ -82,7 +83,7 @@ class Rankings:
             if node.kind == "percentile":
                 values.append(exp.alias_(_percentile(v), f"p{j}"))
                 continue
-            ctes += _break_points(j, node.buckets)
+            ctes += _break_points(j, node.buckets, self._dialect)
             tile = binary(exp.Add, _double(1), exp.cast(exp.Subquery(this=exp.select(
                 exp.Count(this=exp.Star())).from_(f"b{j}").where(
                 binary(exp.LT, exp.column("b", table=f"b{j}"), v.copy()))), _DOUBLE))
@@ -106,7 +107,7 @@ def _percentile(v: exp.Expr) -> exp.Expr:
                 share)
 
 
-def _break_points(j: int, tiles: int) -> list[tuple[str, exp.Expr]]:
+def _break_points(j: int, tiles: int, dialect: Dialect) -> list[tuple[str, exp.Expr]]:
     """``r{j}``, ``t{j}``, ``b{j}``: the sorted measures, the positions, the break points."""
     v = exp.column(f"v{j}", table="pm")
     ranked = exp.select(
@@ -119,11 +120,7 @@ def _break_points(j: int, tiles: int) -> list[tuple[str, exp.Expr]]:
     position = binary(exp.Mul, exp.cast(binary(exp.Sub, size, exp.Literal.number(1)), _DOUBLE),
                       exp.Paren(this=binary(exp.Div, exp.cast(exp.column("i", table="q"),
                                                               _DOUBLE), _double(tiles))))
-    steps = exp.Table(this=exp.GenerateSeries(start=exp.Literal.number(1),
-                                              end=exp.Literal.number(tiles),
-                                              is_end_exclusive=True),
-                      alias=exp.TableAlias(this=exp.to_identifier("q"),
-                                           columns=[exp.to_identifier("i")]))
+    steps = dialect.positions(tiles, "q", "i")
     counted = exp.Subquery(this=exp.select(exp.alias_(exp.Count(this=exp.Star()), "n"))
                            .from_(f"r{j}"), alias=exp.TableAlias(this=exp.to_identifier("c")))
     positions = exp.select(

@@ -6,16 +6,14 @@ and asks the dialect for everything a database spells or behaves its own way
 dialect module exposes one :class:`~segdsl.sql.dialects.base.Dialect`
 instance named ``DIALECT``.
 
-Adding PostgreSQL or Spark: besides the methods of
-:class:`~segdsl.sql.dialects.base.Dialect`, the compiler still writes a few
-constructs the DuckDB way that a new dialect must take over (move each behind
-a ``Dialect`` method as the dialect arrives): ``FIRST(x ORDER BY ...)``
-ordered aggregates (``first``/``last``), ``HUGEINT`` and ``CAST(n AS
-VARCHAR) || 'e-9'`` (the exact sum), ``x % y`` on doubles (PostgreSQL has no
-double modulo), ``NULLIF(x, 'NaN')`` (NaN equals NaN in DuckDB and
-PostgreSQL, not in every engine), ``date + integer`` and ``date + to_months(n)``
-(calendar steps of dates), ``RANGE(1, k)`` (the rankings' quantile positions)
-and ``COUNT(*) FILTER (WHERE ...)`` (Spark 3 has it; BigQuery does not).
+Ordered aggregates (``ordered_first``), the exact sum's units
+(``exact_units_sum``), double modulo (``remainder``), NaN (``nan_as_null``),
+calendar steps and days of dates (``date_plus_days``, ``months_later``,
+``wall_months_later``, ``day_difference``, ``wall_day``) and the rankings'
+quantile positions (``positions``) are Dialect methods. The compiler still
+writes ``CAST(n AS VARCHAR) || 'e-9'`` (reading the exact sum back) and
+``COUNT(*) FILTER (WHERE ...)`` the same way for every dialect (DuckDB and
+Spark 3 have both; BigQuery has no FILTER).
 PostgreSQL's ``~`` is not RE2: ``matches`` must be refused there for patterns
 whose meaning differs, or translated.
 """
@@ -27,8 +25,8 @@ import importlib
 from segdsl.errors import UsageError
 from segdsl.sql.dialects.base import Dialect
 
-#: The dialects the compiler writes, by name; PostgreSQL and Spark come next.
-KNOWN = ("duckdb",)
+#: The dialects the compiler writes, by name.
+KNOWN = ("duckdb", "spark")
 
 
 def dialect(name: str) -> Dialect:

@@ -75,6 +75,51 @@ class Dialect:
         """The instant of wall-clock time ``wall`` in ``zone``, as python-dateutil reads it."""
         raise self.refuse("time zones")
 
+    def wall_day(self, instant: exp.Expr, zone: str) -> exp.Expr:
+        """The calendar day (a DATE) of ``instant`` in ``zone``."""
+        raise self.refuse("time zones")
+
+    def wall_months_later(self, wall: exp.Expr, months: int) -> exp.Expr:
+        """The wall clock ``months`` calendar months after wall clock ``wall``
+        (the day of the month kept, or the month's last)."""
+        raise self.refuse("calendar steps")
+
+    def months_later(self, day: exp.Expr, months: int) -> exp.Expr:
+        """The DATE ``months`` calendar months after DATE ``day`` (the day of the
+        month kept, or the month's last)."""
+        raise self.refuse("calendar steps")
+
+    def date_plus_days(self, day: exp.Expr, days: int) -> exp.Expr:
+        """The DATE ``days`` days after DATE ``day``."""
+        raise self.refuse("calendar steps")
+
+    def day_difference(self, later: exp.Expr, earlier: exp.Expr) -> exp.Expr:
+        """How many days DATE ``later`` is after DATE ``earlier`` (an integer)."""
+        raise self.refuse("date arithmetic")
+
+    def ordered_first(self, value: exp.Expr, order: list[exp.Ordered]) -> exp.Expr:
+        """The aggregate: ``value`` of the first row in ``order`` (its value even when
+        null; rows equal in ``order`` do not occur)."""
+        raise self.refuse("first() and last()")
+
+    def exact_units_sum(self, value: exp.Expr, scale: int) -> exp.Expr:
+        """The aggregate: the exact integer sum of ``round(value * 10**scale)``
+        (the product a double, halves away from zero; see :mod:`segdsl.sums`)."""
+        raise self.refuse("sum() and avg()")
+
+    def remainder(self, left: exp.Expr, right: exp.Expr) -> exp.Expr:
+        """``left`` modulo ``right``, doubles, with the sign of ``left`` (C's fmod;
+        ``right`` is never zero)."""
+        raise self.refuse("'%'")
+
+    def nan_as_null(self, value: exp.Expr) -> exp.Expr:
+        """``value`` (a double), or null when it is NaN."""
+        raise self.refuse("arithmetic")
+
+    def positions(self, count: int, alias: str, column: str) -> exp.Expr:
+        """A table ``alias`` of one column ``column``: the integers 1 to ``count - 1``."""
+        raise self.refuse("ntile(), percentile() and rfm")
+
 
 def case(condition: exp.Expr, then: exp.Expr,
          otherwise: exp.Expr | None = None) -> exp.Expr:

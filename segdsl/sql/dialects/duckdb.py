@@ -77,6 +77,42 @@ class DuckDB(Dialect):
         chosen = case(holds, early.copy(), binary(exp.Sub, wall_us.copy(), after))
         return self._from_epoch_us(chosen)
 
+    def wall_day(self, instant: exp.Expr, zone: str) -> exp.Expr:
+        return exp.cast(self.wall_clock(instant, zone), "DATE")
+
+    def wall_months_later(self, wall: exp.Expr, months: int) -> exp.Expr:
+        return binary(exp.Add, wall, self.months(months))
+
+    def months_later(self, day: exp.Expr, months: int) -> exp.Expr:
+        return exp.cast(binary(exp.Add, day, self.months(months)), "DATE")
+
+    def date_plus_days(self, day: exp.Expr, days: int) -> exp.Expr:
+        return binary(exp.Add, day, exp.cast(exp.Literal.number(days), "INTEGER"))
+
+    def day_difference(self, later: exp.Expr, earlier: exp.Expr) -> exp.Expr:
+        return binary(exp.Sub, later, earlier)
+
+    def ordered_first(self, value: exp.Expr, order: list[exp.Ordered]) -> exp.Expr:
+        return exp.First(this=exp.Order(this=value, expressions=order))
+
+    def exact_units_sum(self, value: exp.Expr, scale: int) -> exp.Expr:
+        units = exp.cast(self.function("round", binary(
+            exp.Mul, value, exp.cast(exp.Literal.number(10 ** scale), "DOUBLE"))), "HUGEINT")
+        return exp.Sum(this=units)
+
+    def remainder(self, left: exp.Expr, right: exp.Expr) -> exp.Expr:
+        return binary(exp.Mod, left, right)
+
+    def nan_as_null(self, value: exp.Expr) -> exp.Expr:
+        return exp.Nullif(this=value, expression=exp.cast(exp.Literal.string("NaN"), "DOUBLE"))
+
+    def positions(self, count: int, alias: str, column: str) -> exp.Expr:
+        return exp.Table(this=exp.GenerateSeries(start=exp.Literal.number(1),
+                                                 end=exp.Literal.number(count),
+                                                 is_end_exclusive=True),
+                         alias=exp.TableAlias(this=exp.to_identifier(alias),
+                                              columns=[exp.to_identifier(column)]))
+
     def _offset_us(self, instant_us: exp.Expr, zone: str) -> exp.Expr:
         """The zone's offset from UTC, in microseconds, at an instant given in microseconds."""
         moment = self._from_epoch_us(instant_us)
