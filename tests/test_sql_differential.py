@@ -99,7 +99,7 @@ class Tally:
                 f"{self.unloadable} records no table holds")
 
 
-def compare(connection, case, tally: Tally, schema=SCHEMA) -> None:
+def compare(connection, case, tally: Tally, schema=SCHEMA, dialect="duckdb") -> None:
     setting, rule, records, now = case
     rules = segdsl.loads(rule_file(setting, rule), schema=schema, timezone=setting.zone_name)
     if schema is None and any(_holds_a_day(r) for r in records):
@@ -119,9 +119,9 @@ def compare(connection, case, tally: Tally, schema=SCHEMA) -> None:
             query = "(types from the tables)"
             segdsl.sql.evaluate(rules, connection, now=now, layout=LAYOUT)
         else:
-            query = segdsl.sql.to_sql(rules, now=now, layout=LAYOUT)
+            query = segdsl.sql.to_sql(rules, dialect, now=now, layout=LAYOUT)
     except segdsl.CheckError as error:
-        assert "duckdb" in error.message, error.message
+        assert dialect in error.message, error.message
         tally.uncovered += 1
         reason = error.message.split(" is not supported")[0]
         tally.reasons[reason] = tally.reasons.get(reason, 0) + 1
@@ -155,16 +155,18 @@ def _holds_a_day(record) -> bool:
     return type(value) is dt.date
 
 
-def run(features: frozenset | None, examples: int, name: str, schema=SCHEMA) -> Tally:
+def run(features: frozenset | None, examples: int, name: str, schema=SCHEMA,
+        connection=None, dialect="duckdb", check_case=compare) -> Tally:
+    """Compare ``examples`` cases (``check_case(connection, case, tally, schema, dialect)``)."""
     tally = Tally()
-    connection = duckdb.connect()
+    connection = connection if connection is not None else duckdb.connect()
 
     @settings(max_examples=EXAMPLES or examples, deadline=None, derandomize=True,
               database=None, suppress_health_check=list(HealthCheck),
               phases=[Phase.explicit, Phase.generate])
     @given(timed_cases() if features is None else cases(features))
     def check(case):
-        compare(connection, case, tally, schema)
+        check_case(connection, case, tally, schema, dialect)
 
     check.__name__ = name  # derandomize seeds from the name
     check()

@@ -16,8 +16,12 @@ off (both restored afterwards); the answer depends on neither.
 from __future__ import annotations
 
 import re
+import uuid
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
+
+from sqlglot import exp
 
 from segdsl.errors import DataError, UsageError
 from segdsl.rules import Result, evaluation_time
@@ -34,7 +38,7 @@ _TYPE_NAMES = {
     "array<double>": "DOUBLE[]", "array<boolean>": "BOOLEAN[]", "tinyint": "TINYINT",
     "smallint": "SMALLINT", "int": "INTEGER", "bigint": "BIGINT", "float": "FLOAT",
 }
-_RAISED = re.compile(r"\[USER_RAISED_EXCEPTION\]\s*(.*?)(\s+SQLSTATE: \w+)?$", re.S)
+_RAISED = re.compile(r"\[USER_RAISED_EXCEPTION\]\s*(.*?)(\s+SQLSTATE: \w+)?$", re.DOTALL)
 
 
 def is_session(connection: Any) -> bool:
@@ -62,7 +66,7 @@ def evaluate(rules: Any, session: Any, now: Any = None, *,
         layout = Layout.from_schema(rules._program.options.schema)
     layout = layout_of(session, layout)
     query = compile_rules(rules, names, dialect="spark", now=at, layout=layout)
-    return result_of(names, run(session, query.sql(dialect="spark")), at)
+    return result_of(names, run(session, query), at)
 
 
 def layout_of(session: Any, layout: Layout | None = None) -> Layout:
@@ -72,7 +76,7 @@ def layout_of(session: Any, layout: Layout | None = None) -> Layout:
     for name in [layout.customers, *(table.table for table in layout.lists.values())]:
         try:
             fields = session.table(name).schema.fields
-        except Exception:  # noqa: BLE001 - a missing table: the query says which
+        except Exception:  # noqa: BLE001, S112 - a missing table: the query says which
             continue
         for field in fields:
             kind = _TYPE_NAMES.get(field.dataType.simpleString())
@@ -81,8 +85,12 @@ def layout_of(session: Any, layout: Layout | None = None) -> Layout:
     return layout.with_column_types(described)
 
 
-def run(session: Any, sql: str) -> list[Any]:
-    """The rows of query ``sql``, run under :data:`SETTINGS`.
+def run(session: Any, query: exp.Select) -> list[Any]:
+    """The rows of ``query``, run under :data:`SETTINGS`.
+
+    Spark computes a CTE again wherever it is read (the rankings read each
+    customer's measures a dozen times): each CTE read more than once is computed
+    once, into a temporary view checkpointed on the spot, before the query reads it.
 
     Raises:
         DataError: the query stopped on data (``raise_error``) or failed.
@@ -91,16 +99,55 @@ def run(session: Any, sql: str) -> list[Any]:
     saved = {key: session.conf.get(key, None) for key in SETTINGS}
     for key, value in SETTINGS.items():
         session.conf.set(key, value)
+    steps, final = _steps(query)
     try:
-        return session.sql(sql).collect()
+        for view, sql in steps:
+            session.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(view)
+        return session.sql(final).collect()
     except Exception as error:  # noqa: BLE001 - pyspark's errors, sorted below
         raise _error(error) from None
     finally:
+        for view, _sql in steps:
+            session.catalog.dropTempView(view)
         for key, value in saved.items():
             if value is None:
                 session.conf.unset(key)
             else:
                 session.conf.set(key, value)
+
+
+def _steps(query: exp.Select) -> tuple[list[tuple[str, str]], str]:
+    """``query``'s CTEs read more than once as ``(view, SQL)`` to compute in turn,
+    and the final query reading them; the views are named uniquely (the query's
+    aliases are kept)."""
+    query = query.copy()
+    with_ = query.args.get("with_") or query.args.get("with")
+    if with_ is None:
+        return [], query.sql(dialect="spark")
+    reads = Counter(table.name for table in query.find_all(exp.Table))
+    kept: set[str] = set()
+    needed: set[str] = set()  # read by a CTE computed on its own (the CTEs come in order)
+    for cte in reversed(with_.expressions):
+        if reads[cte.alias] > 1 or cte.alias in needed:
+            kept.add(cte.alias)
+            needed |= {table.name for table in cte.this.find_all(exp.Table)}
+    ctes = [cte for cte in with_.expressions if cte.alias in kept]
+    for cte in ctes:
+        cte.pop()
+    if not with_.expressions:
+        with_.pop()
+    token = uuid.uuid4().hex[:12]
+    names = {cte.alias: f"segdsl_{token}_{cte.alias}" for cte in ctes}
+
+    def renamed(tree: exp.Expr) -> str:
+        for table in list(tree.find_all(exp.Table)):
+            if table.name in names and not table.args.get("db"):
+                if not table.alias:
+                    table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
+                table.set("this", exp.to_identifier(names[table.name]))
+        return tree.sql(dialect="spark")
+
+    return [(names[cte.alias], renamed(cte.this.copy())) for cte in ctes], renamed(query)
 
 
 def _error(error: Exception) -> Exception:
