@@ -30,6 +30,7 @@ from tests.test_sql_differential import LAYOUT, Tally, run
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = "2026-07-15T12:00:00Z"
+_BATCH = 6  # cases per query
 
 
 def _draw(features, examples: int, name: str) -> list:
@@ -76,8 +77,12 @@ def compare_in_batches(spark, cases: list, tally: Tally) -> None:
             tally.bad_data += 1  # a query would stop on it: not batched
             continue
         key = (setting.zone_name, evaluation_time(now, full))
-        groups.setdefault(key, []).append((index, setting, rule, records, expected))
-    for (zone, at), members in groups.items():
+        groups.setdefault(key, [[]])
+        if len(groups[key][-1]) == _BATCH:  # a query of many cases plans slowly
+            groups[key].append([])
+        groups[key][-1].append((index, setting, rule, records, expected))
+    for (zone, at), members in ((key, batch) for key, batches in groups.items()
+                                for batch in batches):
         rules = segdsl.loads(_batch_text(members), schema=SCHEMA, timezone=zone)
         customers = [{**record, "id": index * 1000 + record["id"]}
                      for index, _s, _r, records, _e in members for record in records]
@@ -159,7 +164,8 @@ def _both(spark, text: str, now: str = NOW, zone: str | None = None) -> dict:
 def test_what_spark_does_its_own_way_gives_the_python_engines_answers(spark):
     """exists over null values is false, not unknown; sums and counts of nothing are 0;
     x / 0 and NaN are null; 'in' a list holding null is unknown when not found; a
-    calendar month across the change to summer time in Paris; all in one query."""
+    calendar month across the change to summer time in Paris; inf - inf (NaN) is null,
+    not above every number; all in one query."""
     members = _both(spark, """
         period march = 2026-03-01 .. 2026-03-31
         segment big = exists(orders, where = total > 1)
@@ -175,6 +181,8 @@ def test_what_spark_does_its_own_way_gives_the_python_engines_answers(spark):
         segment ordered_in_march = exists(orders, within = march)
         segment last_total = last(orders.total) == 5
         segment first_total_null = first(orders.total) is null and count(orders) > 0
+        segment nan_null = (sum(orders.total) + 1e308 * 10) - 1e308 * 10 is null
+        segment nan_above = (sum(orders.total) + 1e308 * 10) - 1e308 * 10 > 5
     """, zone="Europe/Paris")
     assert members["big"] == [1] and members["not_big"] == [2, 3]
     assert members["none_spent"] == [1, 2, 3]
@@ -185,6 +193,16 @@ def test_what_spark_does_its_own_way_gives_the_python_engines_answers(spark):
     assert members["spring"] == [1, 3]
     assert members["ordered_in_march"] == [3]
     assert members["last_total"] == [1] and members["first_total_null"] == [1]
+    assert members["nan_null"] == [1, 2, 3] and members["nan_above"] == []
+
+
+def test_a_missing_table_is_a_usage_error(spark):
+    """A layout naming a table the session does not have: a UsageError naming it."""
+    rules = segdsl.loads("segment s = count(orders) > 0", schema=SCHEMA)
+    layout = Layout.from_schema(SCHEMA, tables={"orders": "no_such_orders"})
+    segdsl.sql.load_records(spark, _HAND, LAYOUT)
+    with pytest.raises(segdsl.UsageError, match="no_such_orders"):
+        segdsl.sql.evaluate(rules, spark, now=NOW, layout=layout)
 
 
 def test_the_query_does_not_depend_on_the_sessions_zone_or_ansi_mode(spark):

@@ -31,7 +31,9 @@ engine still sets ``spark.sql.session.timeZone=UTC`` and
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 from sqlglot import exp
@@ -101,14 +103,19 @@ class Spark(Dialect):
         reads it (see :meth:`segdsl.sql.dialects.duckdb.DuckDB.instant`)."""
         if zone == "UTC":
             return wall
-        wall_us = self.epoch_us(wall)
         day = exp.Literal.number(_DAY_US)
-        before = self._offset_us(binary(exp.Sub, wall_us, day), zone)
-        after = self._offset_us(binary(exp.Add, wall_us.copy(), day.copy()), zone)
-        early = binary(exp.Sub, wall_us.copy(), before)
-        holds = binary(exp.EQ, self._offset_us(early, zone), before.copy())
-        chosen = case(holds, early.copy(), binary(exp.Sub, wall_us.copy(), after))
-        return self.function("timestamp_micros", chosen)
+
+        def chosen(wall_us: exp.Expr) -> exp.Expr:
+            def given(before: exp.Expr) -> exp.Expr:
+                early = binary(exp.Sub, wall_us.copy(), before.copy())
+                holds = binary(exp.EQ, self._offset_us(early, zone), before.copy())
+                after = self._offset_us(binary(exp.Add, wall_us.copy(), day.copy()), zone)
+                return case(holds, early.copy(), binary(exp.Sub, wall_us.copy(), after))
+
+            return _let(self._offset_us(binary(exp.Sub, wall_us.copy(), day.copy()), zone),
+                        given)
+
+        return self.function("timestamp_micros", _let(self.epoch_us(wall), chosen))
 
     def ordered_first(self, value: exp.Expr, order: list[exp.Ordered]) -> exp.Expr:
         descending = {bool(part.args.get("desc")) for part in order}
@@ -150,12 +157,13 @@ class Spark(Dialect):
         return self.function("add_months", day, exp.Literal.number(months))
 
     def wall_months_later(self, wall: exp.Expr, months: int) -> exp.Expr:
-        micros = self.epoch_us(wall)
-        moved = self.function("unix_date", self.months_later(self._day_of(micros), months))
-        since_midnight = self.function("pmod", micros.copy(), exp.Literal.number(_DAY_US))
-        return self.function("timestamp_micros", binary(
-            exp.Add, binary(exp.Mul, exp.cast(moved, "BIGINT"), exp.Literal.number(_DAY_US)),
-            since_midnight))
+        def moved(micros: exp.Expr) -> exp.Expr:
+            day = self.function("unix_date", self.months_later(self._day_of(micros), months))
+            since_midnight = self.function("pmod", micros.copy(), exp.Literal.number(_DAY_US))
+            return binary(exp.Add, binary(exp.Mul, exp.cast(day, "BIGINT"),
+                                          exp.Literal.number(_DAY_US)), since_midnight)
+
+        return self.function("timestamp_micros", _let(self.epoch_us(wall), moved))
 
     def positions(self, count: int, alias: str, column: str) -> exp.Expr:
         numbers = exp.select(exp.alias_(exp.column("id"), column)).from_(
@@ -166,18 +174,34 @@ class Spark(Dialect):
     def _day_of(self, micros: exp.Expr) -> exp.Expr:
         """The day (a DATE) of a wall clock given in microseconds since 1970."""
         day = exp.Literal.number(_DAY_US)
-        whole = binary(exp.Sub, micros, self.function("pmod", micros.copy(), day))
-        return self.function("date_from_unix_date", exp.cast(
-            exp.IntDiv(this=exp.Paren(this=whole), expression=day.copy()), "INT"))
+
+        def whole_days(us: exp.Expr) -> exp.Expr:
+            whole = binary(exp.Sub, us, self.function("pmod", us.copy(), day.copy()))
+            return exp.IntDiv(this=exp.Paren(this=whole), expression=day.copy())
+
+        days = whole_days(micros) if isinstance(micros, exp.Column) else _let(micros,
+                                                                               whole_days)
+        return self.function("date_from_unix_date", exp.cast(days, "INT"))
 
     def _offset_us(self, instant_us: exp.Expr, zone: str) -> exp.Expr:
         """The zone's offset from UTC, in microseconds, at an instant given in microseconds."""
         moment = self.function("timestamp_micros", instant_us)
-        return binary(exp.Sub, self.epoch_us(self.wall_clock(moment, zone)),
-                      self.epoch_us(moment.copy()))
+        return binary(exp.Sub, self.epoch_us(self.wall_clock(moment, zone)), instant_us.copy())
 
 
 DIALECT = Spark()
+
+def _let(value: exp.Expr, body: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:
+    """``body`` of a variable bound to ``value``, which Spark then computes once:
+    written out, the steps of the calendar repeat their operands, and a query's
+    plan grows with the product of the repetitions."""
+    # Named after the value: the same query text each time, another name when nested.
+    name = "__segdsl_" + hashlib.sha1(value.sql("spark").encode()).hexdigest()[:10]
+    bound = body(exp.column(name))
+    lambda_ = exp.Lambda(this=bound, expressions=[exp.to_identifier(name)])
+    spark = DIALECT
+    return spark.function("element_at", spark.function(
+        "transform", spark.function("array", value), lambda_), exp.Literal.number(1))
 
 
 # ------------------------------------------------------------------ regular expressions
