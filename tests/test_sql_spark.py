@@ -113,6 +113,14 @@ def test_random_rules_give_the_python_engines_members(spark):
     assert tally.compared >= 50, tally.report()
 
 
+def test_rankings_give_the_python_engines_members(spark):
+    """ntile, percentile and rfm.* over the whole table (so one case per query), ties
+    and nulls included: the same members on Spark as in Python."""
+    tally = run(frozenset({"population"}), 8, "spark_population", connection=spark,
+                dialect="spark")
+    assert tally.compared >= 5, tally.report()
+
+
 @pytest.fixture(scope="module")
 def examples(spark):
     with open(ROOT / "examples" / "data" / "customers.jsonl", encoding="utf-8") as lines:

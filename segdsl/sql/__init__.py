@@ -42,7 +42,7 @@ def to_sql(rules: Any, dialect: str = "duckdb", *, now: Any = None,
 
     Args:
         rules: a :class:`~segdsl.rules.RuleSet`.
-        dialect: ``"duckdb"`` (PostgreSQL and Spark to come).
+        dialect: ``"duckdb"`` or ``"spark"``.
         now: the evaluation time written into the query; None leaves the
             parameter ``$now`` (a TIMESTAMPTZ) to bind when it runs.
         segments: only this segment, or only these segments.
@@ -65,7 +65,8 @@ def to_sql(rules: Any, dialect: str = "duckdb", *, now: Any = None,
 
 
 def evaluate(rules: Any, connection: Any, now: Any = None, **options: Any):
-    """Evaluate ``rules`` on a DuckDB connection (see :func:`segdsl.sql.engine.evaluate`)."""
+    """Evaluate ``rules`` on a DuckDB connection or a SparkSession (see
+    :func:`segdsl.sql.engine.evaluate`)."""
     from segdsl.sql.engine import evaluate as run
 
     return run(rules, connection, now, **options)

@@ -44,6 +44,7 @@ class Rankings:
 
     Args:
         measure: compiles a measure (a checked node) at the customer's level.
+        dialect: the database's spellings (the quantile positions).
     """
 
     def __init__(self, measure: Any, dialect: Dialect) -> None:
