@@ -225,6 +225,15 @@ def test_the_query_does_not_depend_on_the_sessions_zone_or_ansi_mode(spark):
         assert members == {"late": [3], "half": []}
         assert spark.conf.get("spark.sql.session.timeZone") == "America/New_York"
         assert spark.conf.get("spark.sql.ansi.enabled") == "true"
+        # The query text itself, run as it is in New York: the same rows.
+        spark.conf.set("spark.sql.ansi.enabled", "false")
+        rules = segdsl.loads("segment late = exists(orders, where = at == 2026-03-29)\n"
+                             "segment spring = exists(orders, where = at > "
+                             "2026-04-29T02:30:00 - 1m)", schema=SCHEMA,
+                             timezone="Europe/Paris")
+        text = rules.to_sql(dialect="spark", now=NOW, layout=LAYOUT)
+        rows = [tuple(row) for row in spark.sql(text).collect()]
+        assert rows == [(1, False, True), (2, False, False), (3, True, True)]
     finally:
         spark.conf.set("spark.sql.session.timeZone", "UTC")
         spark.conf.set("spark.sql.ansi.enabled", "false")
