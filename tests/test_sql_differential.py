@@ -103,10 +103,12 @@ class Tally:
                    if self.dialect_only else ""))
 
 
-def compare(connection, case, tally: Tally, schema=SCHEMA) -> None:
-    """Both engines on one case; the SQL engine's dialect is that of ``connection``
-    (DuckDB, or PostgreSQL for a psycopg connection)."""
-    dialect = "postgres" if type(connection).__module__.startswith("psycopg") else "duckdb"
+def compare(connection, case, tally: Tally, schema=SCHEMA, dialect=None) -> None:
+    """Both engines on one case; the SQL engine's dialect is ``dialect`` (default: that
+    of ``connection``, DuckDB, or PostgreSQL for a psycopg connection)."""
+    if dialect is None:
+        dialect = ("postgres" if type(connection).__module__.startswith("psycopg")
+                   else "duckdb")
     setting, rule, records, now = case
     rules = segdsl.loads(rule_file(setting, rule), schema=schema, timezone=setting.zone_name)
     if schema is None and any(_holds_a_day(r) for r in records):
@@ -175,24 +177,27 @@ def _holds_a_day(record) -> bool:
 
 
 def run(features: frozenset | None, examples: int, name: str, schema=SCHEMA,
-        connect=duckdb.connect) -> Tally:
-    """Compare ``examples`` cases (of ``features``; None: :func:`timed_cases`) on a
-    database ``connect()`` opens (DuckDB's in memory by default)."""
+        connection=None, dialect=None, check_case=compare) -> Tally:
+    """Compare ``examples`` cases (of ``features``; None: :func:`timed_cases`) by
+    ``check_case(connection, case, tally, schema, dialect)``; on ``connection``
+    (default: a DuckDB database in memory, closed at the end)."""
     tally = Tally()
-    connection = connect()
+    owned = connection is None
+    connection = duckdb.connect() if owned else connection
 
     @settings(max_examples=EXAMPLES or examples, deadline=None, derandomize=True,
               database=None, suppress_health_check=list(HealthCheck),
               phases=[Phase.explicit, Phase.generate])
     @given(timed_cases() if features is None else cases(features))
     def check(case):
-        compare(connection, case, tally, schema)
+        check_case(connection, case, tally, schema, dialect)
 
     check.__name__ = name  # derandomize seeds from the name
     try:
         check()
     finally:
-        connection.close()
+        if owned:
+            connection.close()
     print(f"{name}: {tally.report()}")
     return tally
 

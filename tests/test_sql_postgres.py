@@ -38,8 +38,10 @@ def database(postgres_url):
     connection.close()
 
 
-def _connector(url):
-    return lambda: psycopg.connect(url, autocommit=True)
+def _run(url, *args, **options):
+    """:func:`run` on a connection of its own to the database at ``url``."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        return run(*args, connection=connection, **options)
 
 
 def _in_schema(url, schema):
@@ -66,22 +68,21 @@ def _check(tally, mixed: float = 0.0) -> None:
 
 def test_core_and_nested_rules_give_the_python_engines_members(postgres_url):
     """Random core rules and rules through orders.items: the same members on PostgreSQL."""
-    _check(run(frozenset(), 120, "pg_core", connect=_connector(postgres_url)), 0.1)
-    _check(run(frozenset({"nested"}), 60, "pg_nested", connect=_connector(postgres_url)), 0.1)
+    _check(_run(postgres_url, frozenset(), 120, "pg_core"), 0.1)
+    _check(_run(postgres_url, frozenset({"nested"}), 60, "pg_nested"), 0.1)
 
 
 def test_windows_and_time_give_the_python_engines_members(postgres_url):
     """Rules through windows, periods, calendar months and time arithmetic, in UTC and
     Paris (daylight-saving days included): the same members on PostgreSQL."""
-    _check(run(None, 130, "pg_windows", connect=_connector(postgres_url)), 0.1)
+    _check(_run(postgres_url, None, 130, "pg_windows"), 0.1)
 
 
 def test_rankings_and_untyped_fields_give_the_python_engines_members(postgres_url):
     """ntile, percentile and rfm.*, and rules without a schema (types from the columns):
     the same members on PostgreSQL (430 random cases in all, with the tests above)."""
-    _check(run(frozenset({"population"}), 60, "pg_population",
-               connect=_connector(postgres_url)), 0.1)
-    _check(run(None, 60, "pg_untyped", schema=None, connect=_connector(postgres_url)))
+    _check(_run(postgres_url, frozenset({"population"}), 60, "pg_population"), 0.1)
+    _check(_run(postgres_url, None, 60, "pg_untyped", schema=None))
 
 
 # ------------------------------------------------------------------ the examples

@@ -47,8 +47,8 @@ def to_sql(rules: Any, dialect: str = "duckdb", *, now: Any = None,
 
     Args:
         rules: a :class:`~segdsl.rules.RuleSet`.
-        dialect: ``"duckdb"``, ``"postgres"``, ``"bigquery"`` or ``"snowflake"``
-            (the last two generated only: run the text on the warehouse).
+        dialect: ``"duckdb"``, ``"postgres"``, ``"spark"``, ``"bigquery"`` or
+            ``"snowflake"`` (the last two generated only: run the text on the warehouse).
         now: the evaluation time written into the query; None leaves the
             parameter (a TIMESTAMPTZ: ``$now`` in DuckDB, psycopg's ``%(now)s``
             in PostgreSQL) to bind when it runs.
@@ -93,7 +93,7 @@ def write(query: Any, dialect: str, pretty: bool = True) -> str:
 
 def evaluate(rules: Any, connection: Any, now: Any = None, **options: Any):
     """Evaluate ``rules`` on a DuckDB connection, a psycopg connection to PostgreSQL or a
-    ``postgresql://`` URL (see :func:`segdsl.sql.engine.evaluate`)."""
+    ``postgresql://`` URL, or a SparkSession (see :func:`segdsl.sql.engine.evaluate`)."""
     from segdsl.sql.engine import evaluate as run
 
     return run(rules, connection, now, **options)

@@ -619,7 +619,7 @@ class QueryCompiler:
         for side in (node.left, node.right):
             value = self.value(side, scope)
             if self.kind(side) == "datetime":
-                value = exp.cast(self.dialect.wall_clock(value, self.zone_name), "DATE")
+                value = self.dialect.wall_day(value, self.zone_name)
             sides.append(value)
         return binary(_COMPARISONS[node.op], *sides)
 
@@ -733,7 +733,7 @@ class QueryCompiler:
             raise self._refuse(node, "adding hours to a date")
         if duration.is_calendar:
             months = sign * duration.amount * (12 if duration.unit == "y" else 1)
-            return exp.cast(self.dialect.months_later(day, months, date=True), "DATE")
+            return self.dialect.months_later(day, months, date=True)
         days = sign * duration.amount * (7 if duration.unit == "w" else 1)
         return self.dialect.date_plus_days(day, days)
 
@@ -754,9 +754,8 @@ class QueryCompiler:
     def _todate(self, node: Any, scope: Scope) -> exp.Expr:
         if self.kind(node.operand) not in ("datetime", "null"):
             raise self._refuse(node, f"the day of a {node.operand.type}")
-        wall = self.dialect.wall_clock(self.typed(node.operand, scope, "datetime"),
-                                       self.zone_name)
-        return exp.cast(wall, "DATE")
+        return self.dialect.wall_day(self.typed(node.operand, scope, "datetime"),
+                                     self.zone_name)
 
     def _coerce(self, node: Any, scope: Scope) -> exp.Expr:
         if self.kind(node.operand) in (node.type.name, "null"):
@@ -781,7 +780,7 @@ class QueryCompiler:
             raise self._refuse(node, "looking for a date of unknown type among datetimes")
         if node.element.type.name == "any" and kind == "datetime" and items_kind == "date":
             # ... and reads a value of unknown type as a date to look for it among dates.
-            element = exp.cast(self.dialect.wall_clock(element, self.zone_name), "DATE")
+            element = self.dialect.wall_day(element, self.zone_name)
             kind = "date"
         if container_type.name == "string":
             if kind not in ("string", "null"):
@@ -842,7 +841,7 @@ class QueryCompiler:
         value = self.value(node, scope)
         if self.kind(node) != "datetime":
             return value, None
-        return value, exp.cast(self.dialect.wall_clock(value.copy(), self.zone_name), "DATE")
+        return value, self.dialect.wall_day(value.copy(), self.zone_name)
 
     # functions
 

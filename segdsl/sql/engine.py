@@ -24,7 +24,8 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
              segments: str | Iterable[str] | None = None, layout: Layout | None = None
              ) -> Result:
     """Every segment of ``rules`` (or the named ones) over the customers in
-    ``connection``'s tables.
+    ``connection``'s tables (a DuckDB connection, a psycopg connection to PostgreSQL or
+    a ``postgresql://`` URL, or a ``pyspark.sql.SparkSession``: see :mod:`segdsl.sql.spark`).
 
     Args:
         rules: a :class:`~segdsl.rules.RuleSet`.
@@ -42,6 +43,10 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
         UsageError: a table or column of the layout is missing, or the
             connection is of no database the engine knows.
     """
+    from segdsl.sql import spark
+
+    if spark.is_session(connection):
+        return spark.evaluate(rules, connection, now, segments=segments, layout=layout)
     names = rules._names(segments)
     at = evaluation_time(now, rules)
     if layout is None:
@@ -51,11 +56,15 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
         query = compile_rules(rules, names, dialect=runner.dialect,
                               now=None if runner.binds_now else at, layout=layout)
         rows = runner.memberships(query, at)
-    return _result(names, rows, at)
+    return result_of(names, rows, at)
 
 
-def _result(names: list[str], rows: list[tuple], at: Any) -> Result:
-    """The Result of the query's rows (id first, one boolean per segment), in id order."""
+def result_of(names: list[str], rows: list[Any], at: Any) -> Result:
+    """The Result of a query's rows: each customer's id, then one boolean per segment.
+
+    Raises:
+        DataError: a customer without id, or two with the same.
+    """
     members: dict[str, list[Any]] = {name: [] for name in names}
     seen: set[Any] = set()
     for row in rows:
@@ -79,6 +88,10 @@ def layout_of(connection: Any, layout: Layout | None = None) -> Layout:
     Raises:
         UsageError: ``connection`` is no DuckDB or PostgreSQL connection.
     """
+    from segdsl.sql import spark
+
+    if spark.is_session(connection):
+        return spark.layout_of(connection, layout)
     layout = layout if layout is not None else Layout.from_schema(None)
     with runner_for(connection) as runner:
         return layout.with_column_types(runner.column_types(layout))

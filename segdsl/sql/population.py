@@ -29,7 +29,7 @@ import sqlglot
 from sqlglot import exp
 
 from segdsl.population import GROUP_OF_CODE
-from segdsl.sql.dialects.base import binary, case
+from segdsl.sql.dialects.base import Dialect, binary, case
 
 _DOUBLE = exp.DataType.build("DOUBLE")
 _RFM_PARTS = ("rfm.recency", "rfm.frequency", "rfm.monetary")
@@ -45,10 +45,10 @@ class Rankings:
 
     Args:
         measure: compiles a measure (a checked node) at the customer's level.
-        dialect: the :class:`~segdsl.sql.dialects.base.Dialect` (its ``positions``).
+        dialect: the database's spellings (the quantile positions).
     """
 
-    def __init__(self, measure: Any, dialect: Any = None) -> None:
+    def __init__(self, measure: Any, dialect: Dialect) -> None:
         self._measure = measure
         self._dialect = dialect
         self.nodes: dict[str, Any] = {}  # key -> Population node, in order met
@@ -119,7 +119,7 @@ def _percentile(v: exp.Expr, nulls_first: bool = False) -> exp.Expr:
                 share)
 
 
-def _break_points(j: int, tiles: int, dialect: Any) -> list[tuple[str, exp.Expr]]:
+def _break_points(j: int, tiles: int, dialect: Dialect) -> list[tuple[str, exp.Expr]]:
     """``r{j}``, ``t{j}``, ``b{j}``: the sorted measures, the positions, the break points."""
     v = exp.column(f"v{j}", table="pm")
     ranked = exp.select(

@@ -35,8 +35,8 @@ from segdsl.values import (
 def load_records(connection: Any, records: Iterable[Any], layout: Layout,
                  zone: dt.tzinfo = UTC) -> int:
     """Write ``records`` into ``layout``'s tables on a DuckDB ``connection``
-    (through pyarrow) or a PostgreSQL (psycopg) one, replacing tables of the
-    same names.
+    (through pyarrow), a PostgreSQL (psycopg) one or a SparkSession (as temporary
+    views), replacing tables of the same names.
 
     Returns:
         the number of customers written.
@@ -230,6 +230,11 @@ def _create(connection: Any, pa: Any, name: str, rows: _Rows, types: dict[str, A
     arrays = {column: pa.array(values, type=types.get(column) or _arrow_type(
         pa, rows.types[column], values)) for column, values in rows.columns.items()}
     table = pa.table(arrays)
+    from segdsl.sql import spark
+
+    if spark.is_session(connection):
+        spark.create_table(connection, name, table)
+        return
     view = f"__segdsl_{name}"
     connection.register(view, table)
     try:

@@ -18,8 +18,8 @@ every engine), ``date_plus_days``, ``days_apart`` and ``months_later``
 ``filtered_aggregate`` (``COUNT(*) FILTER (WHERE ...)``; BigQuery and Snowflake
 have none), ``is_true`` (Snowflake has no ``IS TRUE``), ``text_test``
 (``contains``/``starts_with``/``ends_with``), ``beyond_ascii`` and
-``fail_when`` (stopping the query for the rows where a condition holds)
-and ``ordered_text`` (text ordered by code points, not by a collation).
+``fail_when`` (stopping the query for the rows where a condition holds),
+``wall_day`` (the day of an instant in a zone) and ``ordered_text`` (text ordered by code points, not by a collation).
 ``matches`` is RE2: a database whose regular expressions are not
 (PostgreSQL's ``~``, Snowflake's) translates what means the same and refuses
 the rest (:mod:`segdsl.sql.dialects.posix`, :mod:`.snowflake`).
@@ -35,7 +35,7 @@ from segdsl.errors import UsageError
 from segdsl.sql.dialects.base import Dialect
 
 #: The dialects the compiler writes, by name (BigQuery and Snowflake: generated only).
-KNOWN = ("duckdb", "postgres", "bigquery", "snowflake")
+KNOWN = ("duckdb", "postgres", "spark", "bigquery", "snowflake")
 
 
 def dialect(name: str) -> Dialect:

@@ -144,9 +144,9 @@ class Dialect:
         raise self.refuse("differences of dates")
 
     def months_later(self, moment: exp.Expr, months: int, date: bool = False) -> exp.Expr:
-        """Date or naive wall clock ``moment`` stepped by ``months`` calendar months,
-        the day of the month cut to the last day of a shorter month (python-dateutil's
-        ``relativedelta``); the time of day unchanged."""
+        """Date (a DATE when ``date``) or naive wall clock ``moment`` stepped by
+        ``months`` calendar months, the day of the month cut to the last day of a
+        shorter month (python-dateutil's ``relativedelta``); the time of day unchanged."""
         raise self.refuse("calendar steps")
 
     def positions(self, count: int) -> exp.Expr:
@@ -158,6 +158,10 @@ class Dialect:
         compare character by character and order by code points, as Python does
         (not by a collation)."""
         raise self.refuse("ordering text")
+
+    def wall_day(self, instant: exp.Expr, zone: str) -> exp.Expr:
+        """The calendar day (a DATE) of ``instant`` in ``zone``."""
+        return exp.cast(self.wall_clock(instant, zone), "DATE")
 
 
 def case(condition: exp.Expr, then: exp.Expr,

@@ -93,7 +93,8 @@ class DuckDB(Dialect):
         return binary(exp.Sub, later, earlier)
 
     def months_later(self, moment: exp.Expr, months: int, date: bool = False) -> exp.Expr:
-        return binary(exp.Add, moment, self.months(months))
+        later = binary(exp.Add, moment, self.months(months))
+        return exp.cast(later, "DATE") if date else later
 
     def positions(self, count: int) -> exp.Expr:
         return exp.Table(this=exp.GenerateSeries(start=exp.Literal.number(1),

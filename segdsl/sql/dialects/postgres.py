@@ -228,7 +228,8 @@ class Postgres(Dialect):
 
     def months_later(self, moment: exp.Expr, months: int, date: bool = False) -> exp.Expr:
         # Like python-dateutil, PostgreSQL cuts the day to the end of a shorter month.
-        return binary(exp.Add, moment, self.months(months))
+        later = binary(exp.Add, moment, self.months(months))
+        return exp.cast(later, "DATE") if date else later
 
     def positions(self, count: int) -> exp.Expr:
         series = self.function("generate_series", exp.Literal.number(1),
