@@ -72,14 +72,14 @@ def test_large_json_lines_go_to_duckdb_unless_the_rules_do_not_compile(capsys, d
 
 
 def test_the_engine_flag_overrides_the_choice(capsys, data):
-    """--engine python cannot read Parquet; spark and postgres wait for their dialects."""
+    """--engine python cannot read Parquet, nor spark a directory of tables."""
     status, _, err = run(capsys, "eval", RULES, "--data", data["tables"], "--engine", "python")
     assert (status, err) == (2, (f"segdsl: {data['tables']}: the Python engine reads .jsonl, "
                                 f".json or .csv files; this data needs an SQL engine "
                                 f"(--engine duckdb)\n"))
     status, _, err = run(capsys, "eval", RULES, "--data", data["tables"], "--engine", "spark")
-    assert (status, err) == (2, ("segdsl: the spark engine is not available yet in this "
-                                "version of segdsl; the SQL engines are duckdb, postgres\n"))
+    assert (status, err) == (2, f"segdsl: the spark engine reads a SparkSession, not "
+                                f"{data['tables']}\n")
     status, _, err = run(capsys, "eval", RULES, "--data", data["tables"], "--columns", "email",
                          "--format", "csv")
     assert (status, err) == (2, ("segdsl: --columns reads the customers' records: give --engine "
@@ -130,7 +130,7 @@ def test_sql_errors(capsys):
     """An unknown dialect is a usage error (2); a rule the dialect refuses, a check error (1)."""
     status, _, err = run(capsys, "sql", RULES, "--dialect", "oracle")
     assert (status, err) == (2, ("segdsl: unknown SQL dialect 'oracle'; the dialects are "
-                                "duckdb, postgres, bigquery, snowflake\n"))
+                                "duckdb, postgres, spark, bigquery, snowflake\n"))
     status, _, err = run(capsys, "sql", str(ROOT / "examples" / "recipes.seg"))
     assert status == 1
     assert "the function month() is not supported by the duckdb engine yet" in err

@@ -200,12 +200,15 @@ def test_timestamps_in_text_neither_engine_reads_alike_go_to_the_python_engine(
         rules.evaluate(path, now=NOW, engine="duckdb")
 
 
-def test_engines_still_to_come_and_unknown_ones_are_usage_errors(rules, files):
-    """spark waits for its dialect; an unknown engine names the engines."""
+def test_an_engine_given_what_it_cannot_read_and_unknown_engines_are_usage_errors(rules, files):
+    """spark and postgres name what they read; an unknown engine names the engines."""
     with pytest.raises(UsageError) as error:
         rules.evaluate(files["database"], now=NOW, engine="spark")
-    assert str(error.value) == ("the spark engine is not available yet in this version of "
-                                "segdsl; the SQL engines are duckdb, postgres")
+    assert str(error.value) == f"the spark engine reads a SparkSession, not {files['database']}"
+    with pytest.raises(UsageError) as error:
+        rules.evaluate(files["database"], now=NOW, engine="postgres")
+    assert str(error.value) == (f"the postgres engine reads a psycopg connection or a "
+                                f"postgresql:// URL, not {files['database']}")
     with pytest.raises(UsageError) as error:
         rules.evaluate([{"id": 1}], now=NOW, engine="sqlite")
     assert str(error.value) == ("unknown engine 'sqlite'; the engines are auto, python, "

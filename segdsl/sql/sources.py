@@ -91,8 +91,8 @@ def evaluate(rules: Any, source: Any, now: Any = None, *, segments: Any = None,
     if kind is None:
         raise UsageError(f"the {engine} engine reads tables, not {type(source).__name__}")
     if kind in ("postgres", "spark") or engine in ("postgres", "spark"):
-        return _other_engine(engine if engine in ("postgres", "spark") else kind, rules, source,
-                             now, segments, layout)
+        return _other_engine(engine if engine in ("postgres", "spark") else kind, kind, rules,
+                             source, now, segments, layout)
     if engine == "python" or (engine == "auto" and (kind == "records" or (
             kind == "jsonl" and _small(source)))):
         return _python(python, _records(source, kind))
@@ -258,16 +258,19 @@ def _what(kind: str) -> str:
 # ------------------------------------------------------------ other engines
 
 
-def _other_engine(name: str, rules: Any, source: Any, now: Any, segments: Any,
+#: What the engines that run elsewhere than in this process read.
+_DATABASES = {"postgres": "a psycopg connection or a postgresql:// URL",
+              "spark": "a SparkSession"}
+
+
+def _other_engine(name: str, kind: str, rules: Any, source: Any, now: Any, segments: Any,
                   layout: Layout | None) -> Any:
     """PostgreSQL and Spark: ``segdsl.sql.evaluate`` finds the runner from the
     connection (a ``postgresql://`` URL, a psycopg connection, a SparkSession)."""
-    from segdsl.sql.dialects import KNOWN
-
-    if name not in KNOWN:
-        running = [engine for engine in ENGINES[2:] if engine in KNOWN]
-        raise UsageError(f"the {name} engine is not available yet in this version of segdsl; "
-                         f"the SQL engines are {', '.join(running)}")
+    if kind != name:
+        given = os.fspath(source) if isinstance(source, (str, os.PathLike)) else \
+            type(source).__name__
+        raise UsageError(f"the {name} engine reads {_DATABASES[name]}, not {given}")
     import segdsl.sql
 
     return segdsl.sql.evaluate(rules, source, now, segments=segments, layout=layout)
