@@ -61,6 +61,31 @@ class DuckDB(Dialect):
     def wall_clock(self, instant: exp.Expr, zone: str) -> exp.Expr:
         return self.function("timezone", exp.Literal.string(zone), instant)
 
+    def date_part(self, part: str, day: exp.Expr) -> exp.Expr:
+        name = {"year": "year", "month": "month", "day": "day", "weekday": "isodow",
+                "day_of_year": "dayofyear"}[part]
+        return self.function(name, day)
+
+    def month_days(self, day: exp.Expr) -> exp.Expr:
+        return self.function("day", self.function("last_day", day))
+
+    def make_date(self, year: exp.Expr, month: exp.Expr, day: exp.Expr) -> exp.Expr:
+        return self.function("make_date", year, month, day)
+
+    def is_infinite(self, number: exp.Expr) -> exp.Expr:
+        return self.function("isinf", number)
+
+    def list_transform(self, items: exp.Expr, name: str, body: exp.Expr) -> exp.Expr:
+        return self.function("list_transform", items, exp.Lambda(
+            this=body, expressions=[exp.to_identifier(name)]))
+
+    def list_distinct_count(self, items: exp.Expr) -> exp.Expr:
+        # list_distinct leaves nulls out
+        return self.function("len", self.function("list_distinct", items))
+
+    def list_items(self, items: exp.Expr, name: str) -> exp.Expr:
+        return exp.select(exp.alias_(exp.Unnest(expressions=[items]), name)).subquery()
+
     def instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
         """The instant of wall-clock time ``wall`` in ``zone``, read as python-dateutil
         reads it: with the offset in effect before a change when that offset
