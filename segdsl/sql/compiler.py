@@ -123,6 +123,8 @@ class _Entry:
     written_out: bool = False
     #: an item of a list of plain values (read from a table of its items)
     item: bool = False
+    #: an enclosing element a correlated subquery reads, not an owner of the rows below
+    outer: bool = False
 
     @property
     def alias(self) -> str:
@@ -890,12 +892,13 @@ class QueryCompiler:
     def _ascii_only(self, node: Any, text: exp.Expr, name: str) -> exp.Expr:
         if self.kind(node.args[0]) == "list":
             return self._case_of_list(node, text, name)
-        # Python maps some letters beyond ASCII otherwise (ß, ligatures): the query
+        # Python maps a few letters otherwise (ß, ligatures, final sigma): the query
         # stops rather than give another answer.
         d = self.dialect
-        beyond = d.regex_search(text, "[^\\x00-\\x7f]")
-        return case(beyond, d.fail(f"{name}() of text beyond ASCII is not supported by the "
-                                   f"{d.name} engine yet"), d.function(name, text.copy()))
+        beyond = d.regex_search(text, d.case_unsafe(name))
+        return case(beyond, d.fail(f"{name}() of characters whose case the {d.name} engine "
+                                   f"changes otherwise than Python is not supported yet"),
+                    d.function(name, text.copy()))
 
     def _call_length(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         kind = self.kind(node.args[0])
@@ -1025,6 +1028,10 @@ class QueryCompiler:
         parts = self._aggregate_parts(node, inner_scope, chain, final, level)
         references = [p for p in parts.values() if p is not None]
         depends = self._joined(references)
+        if any(e is not None and e.outer for e in scope[:level + 1]) and any(
+                g.level < level for g in depends):
+            raise self._refuse(node, "an aggregation reading the customer's aggregates inside a "
+                               "correlated condition")
         stage = 1 + max((g.stage for g in depends), default=-1)
         group_key = (level, ancestors, chain, stage)
         group = self._groups.get(group_key)
@@ -1345,12 +1352,13 @@ class QueryCompiler:
                                           "longitude outside -180 to 180 degrees"), distance)
 
     def _case_of_list(self, node: Any, items: exp.Expr, name: str) -> exp.Expr:
-        """``lower(tags)``: each item changed, nulls kept (ASCII only, as ``lower()``)."""
+        """``lower(tags)``: each item changed, nulls kept (checked as ``lower()`` is)."""
         d = self.dialect
         item = exp.column(_ITEM)
-        beyond = d.regex_search(item, "[^\\x00-\\x7f]")
-        changed = case(beyond, d.fail(f"{name}() of text beyond ASCII is not supported by the "
-                                      f"{d.name} engine yet"), d.function(name, item.copy()))
+        beyond = d.regex_search(item, d.case_unsafe(name))
+        changed = case(beyond, d.fail(f"{name}() of characters whose case the {d.name} engine "
+                                      f"changes otherwise than Python is not supported yet"),
+                       d.function(name, item.copy()))
         return d.list_transform(items, _ITEM, changed)
 
     # ------------------------------------------------------------- duration arithmetic
@@ -1468,11 +1476,14 @@ class QueryCompiler:
         (``e.at`` of ``events as e`` in an aggregation over orders)."""
         base = node.depth - len(node.flatten)
         parts = [part for part in (node.where, node.window) if part is not None]
+        # Inside a correlated subquery, the rows above the owner are not its ancestors.
+        broken = any(e is not None and e.outer for e in scope[:level + 1])
         for part in parts:
             for sub in c.walk(part):
                 if isinstance(sub, c.Field) and sub.depth < base and sub.depth < len(scope):
                     entry = scope[sub.depth]
-                    if entry is not None and entry.position > level:
+                    if entry is not None and (entry.position > level or (
+                            broken and entry.position < level)):
                         return True
         return False
 
@@ -1493,7 +1504,10 @@ class QueryCompiler:
         top = max(e.position for e in scope if e is not None)
         base = node.depth - len(node.flatten)
         final = node.value[node.flatten[-1]:] if node.flatten else node.value
-        inner: list[_Entry | None] = list(scope[:base]) + [None] * max(0, base - len(scope))
+        inner: list[_Entry | None] = [
+            attrs.evolve(e, outer=True) if e is not None and e.position > owner.position else e
+            for e in scope[:base]]
+        inner += [None] * max(0, base - len(inner))
         if chain is None:  # a list of plain values
             inner.append(_Entry(top + 1, None, item=True))
             parts = self._item_parts(node, tuple(inner), top)

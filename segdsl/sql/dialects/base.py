@@ -75,6 +75,11 @@ class Dialect:
         """The instant of wall-clock time ``wall`` in ``zone``, as python-dateutil reads it."""
         raise self.refuse("time zones")
 
+    def case_unsafe(self, name: str) -> str:
+        """An RE2 character class of the characters that ``lower``/``upper``
+        (``name``) may change otherwise than Python does (default: all beyond ASCII)."""
+        return "[^\\x00-\\x7f]"
+
     def date_part(self, part: str, day: exp.Expr) -> exp.Expr:
         """A whole number read from a date: ``year``, ``month``, ``day``,
         ``weekday`` (ISO: Monday 1 to Sunday 7) or ``day_of_year`` (1 to 366)."""

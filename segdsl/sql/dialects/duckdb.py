@@ -21,6 +21,12 @@ from sqlglot import exp
 from segdsl.sql.dialects.base import Dialect, binary, case
 
 _DAY_US = 86_400_000_000
+# Compared over every code point (DuckDB 2.0, Python 3.11's Unicode 14): DuckDB's lower and
+# upper map each character as Python does, except where Python's mapping is several
+# characters (upper: ß is SS, ligatures, Greek with iota; lower: İ) or depends on the
+# context (lower: Σ is ς at the end of a word).
+_CASE_UNSAFE = {"lower": "[\\x{130}\\x{3a3}]",
+                "upper": "[\\x{df}\\x{149}\\x{1f0}\\x{390}\\x{3b0}\\x{587}\\x{1e96}-\\x{1e9a}\\x{1f50}\\x{1f52}\\x{1f54}\\x{1f56}\\x{1f80}-\\x{1faf}\\x{1fb2}-\\x{1fb4}\\x{1fb6}-\\x{1fb7}\\x{1fbc}\\x{1fc2}-\\x{1fc4}\\x{1fc6}-\\x{1fc7}\\x{1fcc}\\x{1fd2}-\\x{1fd3}\\x{1fd6}-\\x{1fd7}\\x{1fe2}-\\x{1fe4}\\x{1fe6}-\\x{1fe7}\\x{1ff2}-\\x{1ff4}\\x{1ff6}-\\x{1ff7}\\x{1ffc}\\x{fb00}-\\x{fb06}\\x{fb13}-\\x{fb17}]"}
 
 
 class DuckDB(Dialect):
@@ -60,6 +66,9 @@ class DuckDB(Dialect):
 
     def wall_clock(self, instant: exp.Expr, zone: str) -> exp.Expr:
         return self.function("timezone", exp.Literal.string(zone), instant)
+
+    def case_unsafe(self, name: str) -> str:
+        return _CASE_UNSAFE[name]
 
     def date_part(self, part: str, day: exp.Expr) -> exp.Expr:
         name = {"year": "year", "month": "month", "day": "day", "weekday": "isodow",
