@@ -416,6 +416,10 @@ class QueryCompiler:
         scope = scope if scope is not None else self._scope
         if isinstance(node, c.Aggregate):
             return self._aggregated_type(node, scope)
+        if isinstance(node, c.Apply) and node.name in ("lower", "upper") and node.args:
+            # text in, text out; a list of texts in, a list of texts out
+            found = self.type_of(node.args[0], scope)
+            return found if found == t.STRING or found == t.list_of(t.STRING) else node.type
         if not isinstance(node, c.Field) or len(node.path) != 1:
             return node.type
         entry = scope[node.depth] if node.depth < len(scope) else None
@@ -764,6 +768,8 @@ class QueryCompiler:
         return case(outside, self.dialect.fail("a date outside the years 1 to 9999"), day.copy())
 
     def _todate(self, node: Any, scope: Scope) -> exp.Expr:
+        if self.kind(node.operand) == "date":  # a DATE column, read without a schema
+            return self.value(node.operand, scope)
         if self.kind(node.operand) not in ("datetime", "null"):
             raise self._refuse(node, f"the day of a {node.operand.type}")
         wall = self.dialect.wall_clock(self.typed(node.operand, scope, "datetime"),
@@ -1334,7 +1340,7 @@ class QueryCompiler:
             return binary(exp.Mul, degrees, number(math.pi / 180.0))
 
         def squared(value: exp.Expr) -> exp.Expr:
-            return d.function("pow", value, number(2.0))
+            return d.function("power", value, number(2.0))
 
         phi1, phi2 = radians(lat1.copy()), radians(lat2.copy())
         half_dphi = binary(exp.Div, binary(exp.Sub, phi2, phi1), number(2.0))
@@ -1388,17 +1394,48 @@ class QueryCompiler:
                            exp.Nullif(this=exp.cast(right, _DOUBLE), expression=_zero()))
             return case(beyond, d.fail("a ratio of durations longer than 285 years"), ratio)
         divisor = node.right
-        if not (isinstance(divisor, c.Constant) and type(divisor.value) in (int, float)):
-            raise self._refuse(node, "dividing a duration by a number computed from the data")
-        value = float(divisor.value)
-        if value == 0:
-            return exp.cast(exp.null(), "BIGINT")
-        inverse = 1.0 / value
-        if not math.isfinite(inverse) or inverse * value != 1.0 or \
-                math.frexp(abs(value))[0] != 0.5:
-            raise self._refuse(node, f"dividing a duration by {divisor.value!r}",
-                               "only by a power of two is it exact in doubles")
-        return self._scaled(left, exp.cast(exp.Literal.string(repr(inverse)), _DOUBLE))
+        if isinstance(divisor, c.Constant) and type(divisor.value) in (int, float):
+            if divisor.value == 0:
+                return exp.cast(exp.null(), "BIGINT")
+            if not math.isfinite(divisor.value):
+                raise self._refuse(node, f"dividing a duration by {divisor.value!r}")
+            # timedelta / x: the exact quotient by x's ratio, rounded half to even
+            numerator, denominator = float(divisor.value).as_integer_ratio()
+            if max(abs(numerator), denominator) >= 2 ** 62:
+                raise self._refuse(node, f"dividing a duration by {divisor.value!r}")
+            return self._divided(left, exp.Literal.number(denominator),
+                                 exp.Literal.number(numerator))
+        # A number from the data: exact when it is a whole number (a count), else refused
+        # at run time.
+        d = self.dialect
+        whole = _and(binary(exp.EQ, right, d.function("floor", right.copy())),
+                     binary(exp.LT, d.function("abs", right.copy()),
+                            exp.cast(exp.Literal.number(_EXACT_INTEGERS), _DOUBLE)))
+        divided = self._divided(left, exp.Literal.number(1), exp.cast(right.copy(), "BIGINT"))
+        return case(binary(exp.EQ, right.copy(), _zero()), exp.cast(exp.null(), "BIGINT"),
+                    case(whole, divided, d.fail(
+                        f"dividing a duration by a fraction computed from the data is not "
+                        f"supported by the {d.name} engine yet")))
+
+    def _divided(self, micros: exp.Expr, scale: exp.Expr, divisor: exp.Expr) -> exp.Expr:
+        """``micros * scale / divisor`` (whole numbers, divisor not zero) rounded half
+        to even, as ``timedelta`` divides: on magnitudes, the sign put back."""
+        big = "HUGEINT"
+        top = binary(exp.Mul, exp.cast(self.dialect.function("abs", micros), big),
+                     exp.cast(scale, big))
+        bottom = exp.cast(self.dialect.function("abs", divisor), big)
+        quotient = exp.IntDiv(this=wrap(top), expression=wrap(bottom))
+        rest = binary(exp.Sub, top.copy(), binary(exp.Mul, quotient.copy(), bottom.copy()))
+        twice = binary(exp.Mul, rest, exp.Literal.number(2))
+        odd = binary(exp.EQ, binary(exp.Mod, quotient.copy(), exp.Literal.number(2)),
+                     exp.Literal.number(1))
+        up = _or(binary(exp.GT, twice, bottom.copy()),
+                 _and(binary(exp.EQ, twice.copy(), bottom.copy()), odd))
+        size = binary(exp.Add, quotient.copy(), case(up, exp.Literal.number(1),
+                                                     exp.Literal.number(0)))
+        negative = binary(exp.NEQ, binary(exp.LT, micros.copy(), exp.Literal.number(0)),
+                          binary(exp.LT, divisor.copy(), exp.Literal.number(0)))
+        return exp.cast(case(negative, exp.Neg(this=wrap(size)), size.copy()), "BIGINT")
 
     def _scaled(self, micros: exp.Expr, factor: exp.Expr) -> exp.Expr:
         """``micros * factor`` rounded half to even to a whole microsecond, from

@@ -47,7 +47,8 @@ class DuckDB(Dialect):
         return self.function("regexp_matches", text, exp.Literal.string(pattern))
 
     def list_contains(self, items: exp.Expr, value: exp.Expr) -> exp.Expr:
-        return self.function("list_contains", items, value)
+        # list_contains, spelled as sqlglot reads it back
+        return exp.ArrayContains(this=items, expression=value)
 
     def list_length(self, items: exp.Expr) -> exp.Expr:
         return self.function("len", items)
