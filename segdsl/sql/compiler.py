@@ -1596,7 +1596,7 @@ class QueryCompiler:
         if node.window is not None:
             return {"empty": None}
         item = exp.column(_ITEM, table=f"s{top + 1}")
-        conditions = [exp.Is(this=item, expression=exp.Not(this=exp.null()))]
+        conditions: list[exp.Expr] = [_not(exp.Is(this=item, expression=exp.null()))]
         if node.where is not None:
             conditions.append(self._condition(node.where, scope, "the 'where' of an aggregation"))
         where = exp.Where(this=_and(*conditions))
