@@ -83,7 +83,9 @@ from segdsl.timeline import UTC, Duration, Period, day_start, in_zone
 _INTERNAL_ID = "__segdsl_customer"
 # The item of a list of values in a lambda or a table of its items.
 _ITEM = "__segdsl_item"
-_UNITS_US = {"h": 3_600_000_000, "d": 86_400_000_000, "w": 7 * 86_400_000_000}
+# The fixed units' lengths, as the Python engine steps them (segdsl.timeline).
+_UNITS_US = {unit: Duration(1, unit).step() // dt.timedelta(microseconds=1)
+             for unit in ("h", "d", "w")}
 # Beyond this, a window reaches before year 1 from any now: it has no start.
 _TEN_THOUSAND_YEARS_US = 10_000 * 366 * 86_400_000_000
 _EXACT_INTEGERS = 2 ** 53

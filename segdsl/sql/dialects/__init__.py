@@ -15,7 +15,12 @@ VARCHAR) || 'e-9'`` (the exact sum), ``x % y`` on doubles (PostgreSQL has no
 double modulo), ``NULLIF(x, 'NaN')`` (NaN equals NaN in DuckDB and
 PostgreSQL, not in every engine), ``date + integer`` and ``date + to_months(n)``
 (calendar steps of dates), ``RANGE(1, k)`` (the rankings' quantile positions)
-and ``COUNT(*) FILTER (WHERE ...)`` (Spark 3 has it; BigQuery does not).
+and ``COUNT(*) FILTER (WHERE ...)`` (Spark 3 has it; BigQuery does not); for the
+language's latest additions: ``COUNT(DISTINCT x)`` (``count_distinct``), correlated
+scalar subqueries inside ``FILTER`` (aggregations reading an enclosing element,
+``events as e``), ``HUGEINT`` and ``//`` (durations divided as ``timedelta`` divides),
+``LEAST``, ``trunc``, ``power``, ``sin``, ``cos``, ``asin`` and ``sqrt`` (which must be
+the C library's, as Python's ``math`` is, for ``distance_km`` to give the same double).
 PostgreSQL's ``~`` is not RE2: ``matches`` must be refused there for patterns
 whose meaning differs, or translated.
 """
