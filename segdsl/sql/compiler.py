@@ -1356,8 +1356,12 @@ class QueryCompiler:
         outside = [_not(exp.Between(this=wrap(value.copy()), low=number(-limit),
                                     high=number(float(limit))))
                    for value, limit in zip(args, (90.0, 180.0, 90.0, 180.0), strict=True)]
-        return case(_or(*outside), d.fail("distance_km() of a latitude outside -90 to 90 or a "
-                                          "longitude outside -180 to 180 degrees"), distance)
+        # A null argument makes the result null before any is checked (null-safe).
+        known = _and(*(_not(exp.Is(this=wrap(value.copy()), expression=exp.null()))
+                       for value in args))
+        return case(_and(known, _or(*outside)), d.fail(
+            "distance_km() of a latitude outside -90 to 90 or a longitude outside -180 to "
+            "180 degrees"), distance)
 
     def _case_of_list(self, node: Any, items: exp.Expr, name: str) -> exp.Expr:
         """``lower(tags)``: each item changed, nulls kept (checked as ``lower()`` is)."""
@@ -1414,7 +1418,9 @@ class QueryCompiler:
                      binary(exp.LT, d.function("abs", right.copy()),
                             exp.cast(exp.Literal.number(_EXACT_INTEGERS), _DOUBLE)))
         divided = self._divided(left, exp.Literal.number(1), exp.cast(right.copy(), "BIGINT"))
-        return case(binary(exp.EQ, right.copy(), _zero()), exp.cast(exp.null(), "BIGINT"),
+        nothing = _or(exp.Is(this=wrap(right.copy()), expression=exp.null()),
+                      binary(exp.EQ, right.copy(), _zero()))
+        return case(nothing, exp.cast(exp.null(), "BIGINT"),
                     case(whole, divided, d.fail(
                         f"dividing a duration by a fraction computed from the data is not "
                         f"supported by the {d.name} engine yet")))
