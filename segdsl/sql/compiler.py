@@ -77,7 +77,7 @@ from segdsl.sql.dialects import dialect as find_dialect
 from segdsl.sql.dialects.base import Dialect, binary, case, wrap
 from segdsl.sql.layout import Layout, ListTable
 from segdsl.sql.population import Rankings
-from segdsl.timeline import UTC, Duration, Period, day_start, in_zone
+from segdsl.timeline import UTC, Duration, Period, in_zone
 
 # The customer's id in the layers of segments (a segment may be called customer_id).
 _INTERNAL_ID = "__segdsl_customer"
@@ -1640,12 +1640,11 @@ def zone_name(zone: dt.tzinfo, dialect: str = "duckdb") -> str:
 
 
 def _period_bounds(period: Period, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime | None]:
-    """The first instant of a period's days and the first after them (None: after 9999)."""
-    first = day_start(period.start, zone)
-    try:
-        after = day_start(period.end + dt.timedelta(days=1), zone)
-    except OverflowError:
-        after = None
+    """The first instant of a period's days and the first after them (None: after 9999),
+    the Python engine's bounds, in UTC."""
+    from segdsl.aggregates import _period_bounds as python_bounds
+
+    first, after = python_bounds(period, zone)
     return _clamped(first), None if after is None else _clamped(after)
 
 
