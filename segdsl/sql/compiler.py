@@ -72,20 +72,25 @@ from sqlglot import exp
 from segdsl import checked as c
 from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
+from segdsl.functions import EARTH_RADIUS_KM
 from segdsl.sql.dialects import dialect as find_dialect
 from segdsl.sql.dialects.base import Dialect, binary, case, wrap
 from segdsl.sql.layout import Layout, ListTable
 from segdsl.sql.population import Rankings
-from segdsl.timeline import UTC, Duration, Period, day_start, in_zone
+from segdsl.timeline import UTC, Duration, Period, in_zone
 
 # The customer's id in the layers of segments (a segment may be called customer_id).
 _INTERNAL_ID = "__segdsl_customer"
-_UNITS_US = {"h": 3_600_000_000, "d": 86_400_000_000, "w": 7 * 86_400_000_000}
+# The item of a list of values in a lambda or a table of its items.
+_ITEM = "__segdsl_item"
+# The fixed units' lengths, as the Python engine steps them (segdsl.timeline).
+_UNITS_US = {unit: Duration(1, unit).step() // dt.timedelta(microseconds=1)
+             for unit in ("h", "d", "w")}
 # Beyond this, a window reaches before year 1 from any now: it has no start.
 _TEN_THOUSAND_YEARS_US = 10_000 * 366 * 86_400_000_000
 _EXACT_INTEGERS = 2 ** 53
 _SCALE = 9  # decimals kept of each summed value
-_AGGREGATIONS = ("count", "exists", "sum", "avg", "min", "max", "first", "last")
+_AGGREGATIONS = ("count", "count_distinct", "exists", "sum", "avg", "min", "max", "first", "last")
 _FIRST_INSTANT = "0001-01-01 00:00:00+00:00"
 _LAST_INSTANT = "9999-12-31 23:59:59.999999+00:00"
 _DOUBLE = exp.DataType.build("DOUBLE")
@@ -118,6 +123,10 @@ class _Entry:
     position: int
     table: ListTable | None
     written_out: bool = False
+    #: an item of a list of plain values (read from a table of its items)
+    item: bool = False
+    #: an enclosing element a correlated subquery reads, not an owner of the rows below
+    outer: bool = False
 
     @property
     def alias(self) -> str:
@@ -130,6 +139,13 @@ Scope = tuple[_Entry | None, ...]
 _CUSTOMER_SCOPE: Scope = (_Entry(0, None),)
 # The customer's scope where a segment's rule is written out in full (inside a 'where').
 _WRITTEN_OUT: Scope = (_Entry(0, None, written_out=True),)
+
+
+class _Inline:
+    """Where a correlated subquery's aggregates are read: in place."""
+
+    def add(self, key: Any, expression: exp.Expr) -> exp.Expr:
+        return expression.copy()
 
 
 @attrs.define
@@ -314,7 +330,9 @@ class QueryCompiler:
                                on=binary(exp.EQ, exp.column(table.owner, table=inner),
                                          exp.column(_key(chain[offset - 1]), table=outer)))
         used = {column.table for e in group.columns for column in e.find_all(exp.Column)}
-        others = self._joined(group.columns)
+        # (groups deeper than this scan's rows are joined in correlated subqueries)
+        others = [other for other in self._joined(group.columns)
+                  if other.level <= level + len(chain)]
         needed = [position for position in range(level + 1) if f"s{position}" in used]
         needed += [other.level + 1 for other in others if other.level < level]
         deepest_join = min(needed, default=level + 1)
@@ -407,6 +425,10 @@ class QueryCompiler:
         scope = scope if scope is not None else self._scope
         if isinstance(node, c.Aggregate):
             return self._aggregated_type(node, scope)
+        if isinstance(node, c.Apply) and node.name in ("lower", "upper") and node.args:
+            # text in, text out; a list of texts in, a list of texts out
+            found = self.type_of(node.args[0], scope)
+            return found if found == t.STRING or found == t.list_of(t.STRING) else node.type
         if not isinstance(node, c.Field) or len(node.path) != 1:
             return node.type
         entry = scope[node.depth] if node.depth < len(scope) else None
@@ -513,6 +535,10 @@ class QueryCompiler:
         if entry is None:
             raise self._refuse(node, f"reading '{node.dotted}' of an enclosing element from an "
                                "aggregation over another list")
+        if not node.path:
+            if not entry.item:
+                raise self._refuse(node, "a whole element as a value")
+            return exp.column(_ITEM, table=entry.alias)
         if len(node.path) > 1:
             return self._nested_field(node, entry)
         name = node.path[0]
@@ -647,6 +673,8 @@ class QueryCompiler:
 
     def _arithmetic(self, node: Any, scope: Scope) -> exp.Expr:
         left_kind, right_kind = node.left.type.name, node.right.type.name
+        if "duration" in (left_kind, right_kind) and node.type.name in ("duration", "number"):
+            return self._duration_arithmetic(node, scope)
         if "duration" in (left_kind, right_kind) and node.type.name in ("datetime", "date"):
             return self._time_step(node, scope)
         if node.op is _SUBTRACT and node.type.name == "duration":
@@ -752,6 +780,8 @@ class QueryCompiler:
                                       "DATE")
 
     def _todate(self, node: Any, scope: Scope) -> exp.Expr:
+        if self.kind(node.operand) == "date":  # a DATE column, read without a schema
+            return self.value(node.operand, scope)
         if self.kind(node.operand) not in ("datetime", "null"):
             raise self._refuse(node, f"the day of a {node.operand.type}")
         return self.dialect.wall_day(self.typed(node.operand, scope, "datetime"),
@@ -881,13 +911,14 @@ class QueryCompiler:
 
     def _ascii_only(self, node: Any, text: exp.Expr, name: str) -> exp.Expr:
         if self.kind(node.args[0]) == "list":
-            raise self._refuse(node, f"{name}() of a list")
-        # Python maps some letters beyond ASCII otherwise (ß, ligatures): the query
+            return self._case_of_list(node, text, name)
+        # Python maps a few letters otherwise (ß, ligatures, final sigma): the query
         # stops rather than give another answer.
         d = self.dialect
-        beyond = d.beyond_ascii(text)
-        return d.fail_when(beyond, f"{name}() of text beyond ASCII is not supported by the "
-                           f"{d.name} engine yet", d.function(name, text.copy()), "VARCHAR")
+        beyond = d.case_unsafe(text, name)
+        return d.fail_when(beyond, f"{name}() of characters whose case the {d.name} engine "
+                           f"changes otherwise than Python is not supported yet",
+                           d.function(name, text.copy()), "VARCHAR")
 
     def _call_length(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         kind = self.kind(node.args[0])
@@ -966,10 +997,19 @@ class QueryCompiler:
                 raise self._refuse(node, f"{node.function}() over '{source.dotted}', which is "
                                    "not known to be a list")
             return self._plain_list(node, scope, owner)
+        if self._correlated(node, scope, owner.position):
+            return self._correlated_aggregate(node, scope, owner)
         return self._grouped(node, scope, owner)
 
     def _plain_list(self, node: Any, scope: Scope, owner: _Entry) -> exp.Expr:
         """``count(tags)``, ``exists(tags)``: a list column of plain values."""
+        if node.where is not None:
+            return self._subquery_aggregate(node, scope, owner)
+        if node.function == "count_distinct" and not node.value:
+            if node.window is not None:
+                return exp.cast(_zero(), _DOUBLE)
+            return exp.cast(exp.Coalesce(this=self.dialect.list_distinct_count(
+                self.value(node.source, scope)), expressions=[exp.Literal.number(0)]), _DOUBLE)
         if owner.table is not None or node.value or node.where is not None:
             raise self._refuse(node, f"{node.function}() over a list of plain values here")
         if node.function not in ("count", "exists"):
@@ -1009,6 +1049,10 @@ class QueryCompiler:
         parts = self._aggregate_parts(node, inner_scope, chain, final, level)
         references = [p for p in parts.values() if p is not None]
         depends = self._joined(references)
+        if any(e is not None and e.outer for e in scope[:level + 1]) and any(
+                g.level < level for g in depends):
+            raise self._refuse(node, "an aggregation reading the customer's aggregates inside a "
+                               "correlated condition")
         stage = 1 + max((g.stage for g in depends), default=-1)
         group_key = (level, ancestors, chain, stage)
         group = self._groups.get(group_key)
@@ -1040,7 +1084,7 @@ class QueryCompiler:
             raise self._refuse(node, f"{function}()")
         dated = function in ("first", "last")
         if stamp is not None:
-            window = self._window_condition(node, stamp, dated)
+            window = self._window_condition(node, stamp, dated, scope)
             if window is None:
                 return {"empty": None}
             conditions.append(window)
@@ -1067,6 +1111,11 @@ class QueryCompiler:
                 return aggregate
             return self.dialect.filtered_aggregate(aggregate, where.copy())
 
+        if function == "count_distinct":
+            if value is None:
+                raise self._refuse(node, "count_distinct() of whole elements")
+            return {"count": filtered(exp.Count(this=exp.Distinct(expressions=[
+                self._distinct_value(value, kind)])))}
         if function in ("count", "exists"):
             counted = exp.Count(this=value if value is not None else exp.Star())
             return {"count": filtered(counted)}
@@ -1119,8 +1168,8 @@ class QueryCompiler:
         ordered = [exp.Ordered(this=part, desc=last, nulls_first=False) for part in order]
         return self.dialect.ordered_first(value, ordered, where)
 
-    def _window_condition(self, node: Any, stamp: exp.Expr, dated: bool
-                          ) -> exp.Expr | None:
+    def _window_condition(self, node: Any, stamp: exp.Expr, dated: bool,
+                          scope: Scope = _CUSTOMER_SCOPE) -> exp.Expr | None:
         """Which elements the aggregation sees by time (None: none at all)."""
         now = self.now()
         until = binary(exp.LTE, stamp, now)
@@ -1130,7 +1179,7 @@ class QueryCompiler:
             return _or(until, exp.Is(this=stamp.copy(), expression=exp.null()))
         value = node.window.value
         if not isinstance(value, c.Constant):
-            raise self._refuse(node, "a window that is not a constant")
+            return self._computed_window(node, stamp, dated, scope)
         window = value.value
         if isinstance(window, Period):
             first, after = _period_bounds(window, self.zone)
@@ -1156,12 +1205,13 @@ class QueryCompiler:
         function = node.function
         if "empty" in parts:  # a window that holds nothing
             return {"count": exp.cast(_zero(), _DOUBLE), "exists": exp.false(),
+                    "count_distinct": exp.cast(_zero(), _DOUBLE),
                     "sum": exp.cast(_zero(), _DOUBLE)}.get(
                 function, exp.cast(exp.null(), _SCALAR_TYPES.get(node.type.name, "DOUBLE")))
         columns = {name: (outer if name == "stamped" and outer is not None else group).add(
             part.sql(self.dialect.name), part) for name, part in parts.items()}
         zero = exp.Literal.number(0)
-        if function == "count":
+        if function in ("count", "count_distinct"):
             return exp.cast(exp.Coalesce(this=columns["count"], expressions=[zero]), _DOUBLE)
         if function == "exists":
             return binary(exp.GT, exp.Coalesce(this=columns["count"], expressions=[zero]),
@@ -1183,6 +1233,402 @@ class QueryCompiler:
         """The double nearest to ``units`` * 10**-9 (read from its decimal text,
         which the database rounds correctly)."""
         return self.dialect.from_exact_units(units, _SCALE)
+
+    # ------------------------------------------------------------- calendar, numbers, places
+
+    def _today(self, node: Any, scope: Scope) -> exp.Expr:
+        return self.today(node)
+
+    def today(self, node: c.Checked | None = None) -> exp.Expr:
+        """The day of the evaluation time in the configured zone."""
+        if self._at is None:
+            return exp.cast(self.dialect.wall_clock(self.now(), self.zone_name), "DATE")
+        try:
+            day = in_zone(self._at, self.zone).date()
+        except ValueError:
+            raise self._refuse(node, "today outside the years 1 to 9999") from None
+        return exp.cast(exp.Literal.string(day.isoformat()), "DATE")
+
+    def _date_part(self, part: str, args: list[exp.Expr]) -> exp.Expr:
+        return exp.cast(self.dialect.date_part(part, args[0]), _DOUBLE)
+
+    def _call_year(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
+        return self._date_part("year", args)
+
+    def _call_month(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
+        return self._date_part("month", args)
+
+    def _call_day(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
+        return self._date_part("day", args)
+
+    def _call_weekday(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
+        return self._date_part("weekday", args)
+
+    def _call_day_of_year(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
+        return self._date_part("day_of_year", args)
+
+    def _on_year(self, day: exp.Expr, year: exp.Expr) -> exp.Expr:
+        """``day``'s month and day in ``year``; 29 February is 28 February in a common year
+        (:func:`segdsl.functions._on_year`)."""
+        d = self.dialect
+
+        def divides(divisor: int) -> exp.Expr:
+            return binary(exp.EQ, binary(exp.Mod, year.copy(), exp.Literal.number(divisor)),
+                          exp.Literal.number(0))
+
+        leap = _and(divides(4), _or(_not(divides(100)), divides(400)))
+        month, dom = d.date_part("month", day), d.date_part("day", day.copy())
+        leap_day = _and(binary(exp.EQ, month, exp.Literal.number(2)),
+                        binary(exp.EQ, dom, exp.Literal.number(29)), _not(leap))
+        return d.make_date(year.copy(), month.copy(),
+                           case(leap_day, exp.Literal.number(28), dom.copy()))
+
+    def _call_anniversary(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
+        day, today = args
+        d = self.dialect
+        year = d.date_part("year", today)
+        this_year = self._on_year(day, year)
+        next_year = self._on_year(day.copy(), binary(exp.Add, year.copy(), exp.Literal.number(1)))
+        last_year = binary(exp.EQ, year.copy(), exp.Literal.number(9999))
+        found = case(binary(exp.GTE, this_year, today.copy()), this_year.copy(),
+                     case(last_year, d.fail("an anniversary after the year 9999", "DATE"), next_year))
+        return case(exp.Is(this=wrap(day.copy()), expression=exp.null()),
+                    exp.cast(exp.null(), "DATE"), found)
+
+    def _months_between(self, start: exp.Expr, end: exp.Expr) -> exp.Expr:
+        """Whole months from ``start`` to ``end`` as dateutil's ``relativedelta``
+        counts them: the month difference, less one when ``end`` falls short of
+        ``start``'s day (clipped to ``end``'s month), backwards alike."""
+        d = self.dialect
+
+        def part(name: str, day: exp.Expr) -> exp.Expr:
+            return d.date_part(name, day.copy())
+
+        months = binary(exp.Add, binary(exp.Mul, binary(exp.Sub, part("year", end),
+                                                         part("year", start)),
+                                        exp.Literal.number(12)),
+                        binary(exp.Sub, part("month", end), part("month", start)))
+        clipped = exp.Least(this=part("day", start), expressions=[d.month_days(end.copy())])
+        short = _and(binary(exp.GTE, end.copy(), start.copy()),
+                     binary(exp.LT, part("day", end), clipped))
+        over = _and(binary(exp.LT, end.copy(), start.copy()),
+                    binary(exp.GT, part("day", end), clipped.copy()))
+        one, zero = exp.Literal.number(1), exp.Literal.number(0)
+        return binary(exp.Add, binary(exp.Sub, months, case(short, one, zero)),
+                      case(over, one.copy(), zero.copy()))
+
+    def _call_months_between(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
+        return exp.cast(self._months_between(*args), _DOUBLE)
+
+    def _call_years_between(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
+        # relativedelta's years: whole months divided by 12, towards zero
+        months = exp.cast(self._months_between(*args), _DOUBLE)
+        return self.dialect.function("trunc", binary(
+            exp.Div, months, exp.cast(exp.Literal.number(12), _DOUBLE)))
+
+    def _call_sqrt(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
+        value = args[0]
+        return case(binary(exp.LT, value, _zero()), exp.cast(exp.null(), _DOUBLE),
+                    self.dialect.function("sqrt", value.copy()))
+
+    def _whole(self, name: str, args: list[exp.Expr]) -> exp.Expr:
+        value, d = args[0], self.dialect
+        return case(d.is_infinite(value), d.fail(f"{name}() of an infinity, which has no "
+                                                 "whole part", "DOUBLE"), d.function(name, value.copy()))
+
+    def _call_floor(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
+        return self._whole("floor", args)
+
+    def _call_ceil(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
+        return self._whole("ceil", args)
+
+    def _call_distance_km(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
+        """The haversine formula, operation for operation as
+        :func:`segdsl.functions._distance_km` computes it (the C library's
+        ``sin``, ``cos``, ``asin``, ``sqrt`` and ``pow``, as Python's math)."""
+        d = self.dialect
+        lat1, lng1, lat2, lng2 = args
+
+        def number(value: float) -> exp.Expr:
+            return exp.cast(exp.Literal.string(repr(value)), _DOUBLE)
+
+        def radians(degrees: exp.Expr) -> exp.Expr:  # math.radians: x * (pi / 180)
+            return binary(exp.Mul, degrees, number(math.pi / 180.0))
+
+        def squared(value: exp.Expr) -> exp.Expr:
+            return d.function("power", value, number(2.0))
+
+        phi1, phi2 = radians(lat1.copy()), radians(lat2.copy())
+        half_dphi = binary(exp.Div, binary(exp.Sub, phi2, phi1), number(2.0))
+        half_dlambda = binary(exp.Div, radians(binary(exp.Sub, lng2.copy(), lng1.copy())),
+                              number(2.0))
+        h = binary(exp.Add, squared(d.function("sin", half_dphi)), binary(
+            exp.Mul, binary(exp.Mul, d.function("cos", phi1.copy()), d.function("cos", phi2.copy())),
+            squared(d.function("sin", half_dlambda))))
+        root = exp.Least(this=number(1.0), expressions=[d.function("sqrt", h)])
+        distance = binary(exp.Mul, number(2 * EARTH_RADIUS_KM), d.function("asin", root))
+        outside = [_not(exp.Between(this=wrap(value.copy()), low=number(-limit),
+                                    high=number(float(limit))))
+                   for value, limit in zip(args, (90.0, 180.0, 90.0, 180.0), strict=True)]
+        # A null argument makes the result null before any is checked (null-safe).
+        known = _and(*(_not(exp.Is(this=wrap(value.copy()), expression=exp.null()))
+                       for value in args))
+        return case(_and(known, _or(*outside)), d.fail(
+            "distance_km() of a latitude outside -90 to 90 or a longitude outside -180 to "
+            "180 degrees", "DOUBLE"), distance)
+
+    def _case_of_list(self, node: Any, items: exp.Expr, name: str) -> exp.Expr:
+        """``lower(tags)``: each item changed, nulls kept (checked as ``lower()`` is)."""
+        d = self.dialect
+        item = exp.column(_ITEM)
+        beyond = d.case_unsafe(item, name)
+        changed = d.fail_when(beyond, f"{name}() of characters whose case the {d.name} engine "
+                              f"changes otherwise than Python is not supported yet",
+                              d.function(name, item.copy()), "VARCHAR")
+        return d.list_transform(items, _ITEM, changed)
+
+    # ------------------------------------------------------------- duration arithmetic
+
+    def _duration_arithmetic(self, node: Any, scope: Scope) -> exp.Expr:
+        """Fixed durations (microseconds) added, scaled, divided: exactly as
+        ``timedelta`` computes them (rounded half to even to the microsecond)."""
+        for side in (node.left, node.right):
+            duration = _duration_of(side)
+            if duration is not None and duration.is_calendar:
+                raise self._refuse(node, f"arithmetic on the calendar duration {duration} "
+                                   "with a value computed from the data")
+        left_kind = "duration" if node.left.type == t.DURATION else "number"
+        right_kind = "duration" if node.right.type == t.DURATION else "number"
+        left = self.typed(node.left, scope, left_kind)
+        right = self.typed(node.right, scope, right_kind)
+        if node.op in (_ADD, _SUBTRACT):
+            return binary(exp.Add if node.op is _ADD else exp.Sub, left, right)
+        if node.op is _MULTIPLY:
+            micros, factor = (left, right) if left_kind == "duration" else (right, left)
+            return self._scaled(micros, factor)
+        if right_kind == "duration":  # a number: their ratio, null for a zero divisor
+            d = self.dialect
+            beyond = _or(*(binary(exp.GTE, d.function("abs", side.copy()),
+                                  exp.Literal.number(_EXACT_INTEGERS)) for side in (left, right)))
+            ratio = binary(exp.Div, exp.cast(left, _DOUBLE),
+                           exp.Nullif(this=exp.cast(right, _DOUBLE), expression=_zero()))
+            return case(beyond, d.fail("a ratio of durations longer than 285 years", "DOUBLE"), ratio)
+        divisor = node.right
+        if isinstance(divisor, c.Constant) and type(divisor.value) in (int, float):
+            if divisor.value == 0:
+                return exp.cast(exp.null(), "BIGINT")
+            if not math.isfinite(divisor.value):
+                raise self._refuse(node, f"dividing a duration by {divisor.value!r}")
+            # timedelta / x: the exact quotient by x's ratio, rounded half to even
+            numerator, denominator = float(divisor.value).as_integer_ratio()
+            if max(abs(numerator), denominator) >= 2 ** 62:
+                raise self._refuse(node, f"dividing a duration by {divisor.value!r}")
+            return self._divided(left, exp.Literal.number(denominator),
+                                 exp.Literal.number(numerator))
+        # A number from the data: exact when it is a whole number (a count), else refused
+        # at run time.
+        d = self.dialect
+        whole = _and(binary(exp.EQ, right, d.function("floor", right.copy())),
+                     binary(exp.LT, d.function("abs", right.copy()),
+                            exp.cast(exp.Literal.number(_EXACT_INTEGERS), _DOUBLE)))
+        divided = self._divided(left, exp.Literal.number(1), exp.cast(right.copy(), "BIGINT"))
+        nothing = _or(exp.Is(this=wrap(right.copy()), expression=exp.null()),
+                      binary(exp.EQ, right.copy(), _zero()))
+        return case(nothing, exp.cast(exp.null(), "BIGINT"),
+                    case(whole, divided, d.fail(
+                        f"dividing a duration by a fraction computed from the data is not "
+                        f"supported by the {d.name} engine yet", "BIGINT")))
+
+    def _divided(self, micros: exp.Expr, scale: exp.Expr, divisor: exp.Expr) -> exp.Expr:
+        """``micros * scale / divisor`` (whole numbers, divisor not zero) rounded half
+        to even, as ``timedelta`` divides: on magnitudes, the sign put back."""
+        big = "HUGEINT"
+        top = binary(exp.Mul, exp.cast(self.dialect.function("abs", micros), big),
+                     exp.cast(scale, big))
+        bottom = exp.cast(self.dialect.function("abs", divisor), big)
+        quotient = exp.IntDiv(this=wrap(top), expression=wrap(bottom))
+        rest = binary(exp.Sub, top.copy(), binary(exp.Mul, quotient.copy(), bottom.copy()))
+        twice = binary(exp.Mul, rest, exp.Literal.number(2))
+        odd = binary(exp.EQ, binary(exp.Mod, quotient.copy(), exp.Literal.number(2)),
+                     exp.Literal.number(1))
+        up = _or(binary(exp.GT, twice, bottom.copy()),
+                 _and(binary(exp.EQ, twice.copy(), bottom.copy()), odd))
+        size = binary(exp.Add, quotient.copy(), case(up, exp.Literal.number(1),
+                                                     exp.Literal.number(0)))
+        negative = binary(exp.NEQ, binary(exp.LT, micros.copy(), exp.Literal.number(0)),
+                          binary(exp.LT, divisor.copy(), exp.Literal.number(0)))
+        return exp.cast(case(negative, exp.Neg(this=wrap(size)), size.copy()), "BIGINT")
+
+    def _scaled(self, micros: exp.Expr, factor: exp.Expr) -> exp.Expr:
+        """``micros * factor`` rounded half to even to a whole microsecond, from
+        the exact product (Dekker's error-free product of two doubles)."""
+        d = self.dialect
+        a = exp.cast(micros, _DOUBLE)
+        product = binary(exp.Mul, a, factor)
+
+        def split(x: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
+            scaled = binary(exp.Mul, exp.cast(exp.Literal.number(134217729), _DOUBLE), x)
+            high = binary(exp.Sub, scaled, binary(exp.Sub, scaled.copy(), x.copy()))
+            return high, binary(exp.Sub, x.copy(), high.copy())
+
+        (ah, al), (bh, bl) = split(a), split(factor)
+        error = binary(exp.Add, binary(exp.Add, binary(exp.Add, binary(
+            exp.Sub, binary(exp.Mul, ah, bh), product.copy()),
+            binary(exp.Mul, ah.copy(), bl)), binary(exp.Mul, al, bh.copy())),
+            binary(exp.Mul, al.copy(), bl.copy()))
+        sign = case(binary(exp.LT, product.copy(), _zero()),
+                    exp.cast(exp.Literal.number(-1), _DOUBLE),
+                    exp.cast(exp.Literal.number(1), _DOUBLE))
+        size = binary(exp.Mul, product.copy(), sign)
+        size_error = binary(exp.Mul, error, sign.copy())
+        whole = d.function("floor", size)
+        half = exp.cast(exp.Literal.string("0.5"), _DOUBLE)
+        above = binary(exp.Add, binary(exp.Sub, binary(exp.Sub, size.copy(), whole), half),
+                       size_error)
+        two = exp.cast(exp.Literal.number(2), _DOUBLE)
+        odd = binary(exp.Sub, whole.copy(), binary(exp.Mul, two, d.function(
+            "floor", binary(exp.Div, whole.copy(), two.copy()))))
+        one = exp.cast(exp.Literal.number(1), _DOUBLE)
+        rounded = case(binary(exp.GT, above, _zero()), binary(exp.Add, whole.copy(), one),
+                       case(binary(exp.LT, above.copy(), _zero()), whole.copy(),
+                            binary(exp.Add, whole.copy(), odd)))
+        beyond = _or(binary(exp.GTE, d.function("abs", micros.copy()),
+                            exp.Literal.number(_EXACT_INTEGERS)),
+                     _not(binary(exp.LT, d.function("abs", product.copy()),
+                                 exp.cast(exp.Literal.number(2 ** 52), _DOUBLE))))
+        return case(beyond, d.fail("a duration times a number longer than 142 years is not "
+                                   f"supported by the {d.name} engine yet", "BIGINT"),
+                    exp.cast(binary(exp.Mul, sign.copy(), rounded), "BIGINT"))
+
+    def _computed_window(self, node: Any, stamp: exp.Expr, dated: bool,
+                         scope: Scope) -> exp.Expr:
+        """A window computed from the data: null is no window, a negative one
+        stops the query (bad data), zero holds nothing."""
+        value = node.window.value
+        if self.kind(value, scope) != "duration" or any(
+                (_duration_of(sub) or Duration(0, "d")).is_calendar for sub in c.walk(value)):
+            raise self._refuse(node, "a window computed from the data, other than a fixed "
+                               "duration")
+        length = self.value(value, scope)
+        d = self.dialect
+        now = self.now()
+        until = binary(exp.LTE, stamp, now)
+        unbounded = until if dated else _or(until, exp.Is(this=stamp.copy(),
+                                                          expression=exp.null()))
+        inside = _and(binary(exp.GT, d.epoch_us(stamp.copy()),
+                             binary(exp.Sub, d.epoch_us(now.copy()), length)), until.copy())
+        return case(exp.Is(this=wrap(length.copy()), expression=exp.null()), unbounded,
+                    case(binary(exp.LT, length.copy(), exp.Literal.number(0)),
+                         d.fail("a window looks back from now: a negative one holds nothing", "BOOLEAN"),
+                         inside))
+
+    # ------------------------------------------------------------- correlated conditions
+
+    def _distinct_value(self, value: exp.Expr, kind: str | None) -> exp.Expr:
+        """A value as ``count_distinct`` tells it apart: -0.0 is 0.0, as ``==`` says."""
+        if kind == "number":
+            return binary(exp.Add, value, _zero())
+        return value
+
+    def _correlated(self, node: Any, scope: Scope, level: int) -> bool:
+        """Whether ``node`` reads an element enclosing it below its list's owner
+        (``e.at`` of ``events as e`` in an aggregation over orders)."""
+        base = node.depth - len(node.flatten)
+        parts = [part for part in (node.where, node.window) if part is not None]
+        # Inside a correlated subquery, the rows above the owner are not its ancestors.
+        broken = any(e is not None and e.outer for e in scope[:level + 1])
+        for part in parts:
+            for sub in c.walk(part):
+                if isinstance(sub, c.Field) and sub.depth < base and sub.depth < len(scope):
+                    entry = scope[sub.depth]
+                    if entry is not None and (entry.position > level or (
+                            broken and entry.position < level)):
+                        return True
+        return False
+
+    def _correlated_aggregate(self, node: Any, scope: Scope, owner: _Entry) -> exp.Expr:
+        parent = owner.table.path if owner.table is not None else ()
+        cuts = (0, *node.flatten)
+        paths = [(*parent, *node.source.path)]
+        for start, end in itertools.pairwise(cuts):
+            paths.append((*paths[-1], *node.value[start:end]))
+        chain = tuple(self.layout.list_table(p, self.dialect.name) for p in paths)
+        return self._subquery_aggregate(node, scope, owner, chain)
+
+    def _subquery_aggregate(self, node: Any, scope: Scope, owner: _Entry,
+                            chain: tuple[ListTable, ...] | None = None) -> exp.Expr:
+        """An aggregation computed per enclosing row by a correlated subquery over
+        its list's table(s), where the enclosing elements stay readable (a list
+        of values is read through a table of its items)."""
+        top = max(e.position for e in scope if e is not None)
+        base = node.depth - len(node.flatten)
+        final = node.value[node.flatten[-1]:] if node.flatten else node.value
+        inner: list[_Entry | None] = [
+            attrs.evolve(e, outer=True) if e is not None and e.position > owner.position else e
+            for e in scope[:base]]
+        inner += [None] * max(0, base - len(inner))
+        if chain is None:  # a list of plain values
+            inner.append(_Entry(top + 1, None, item=True))
+            parts = self._item_parts(node, tuple(inner), top)
+            source: exp.Expr = _alias(self.dialect.list_items(
+                self.value(node.source, scope), _ITEM), f"s{top + 1}", table=True)
+            query = exp.select(exp.Literal.number(1)).from_(source)
+        else:
+            if len(final) > 1:
+                raise self._refuse(node, f"aggregating the nested field '{'.'.join(final)}'")
+            inner += [_Entry(top + 1 + i, table) for i, table in enumerate(chain)]
+            parts = self._aggregate_parts(node, tuple(inner), chain, final, top)
+            if "stamped" in parts and len(chain) > 1:
+                raise self._refuse(node, f"{node.function}() through nested lists in a "
+                                   "correlated condition")
+            query = exp.select(exp.Literal.number(1)).from_(
+                _alias(exp.to_table(chain[0].table), f"s{top + 1}", table=True))
+            for offset, table in enumerate(chain[1:], start=1):
+                outer, below = f"s{top + offset}", f"s{top + offset + 1}"
+                query = query.join(_alias(exp.to_table(table.table), below, table=True),
+                                   join_type="inner", copy=False,
+                                   on=binary(exp.EQ, exp.column(table.owner, table=below),
+                                             exp.column(_key(chain[offset - 1]), table=outer)))
+            owned = exp.column(self.layout.id, table="s0") if owner.table is None else \
+                exp.column(_key(owner.table), table=owner.alias)
+            query = query.where(binary(exp.EQ, exp.column(chain[0].owner, table=f"s{top + 1}"),
+                                       owned), copy=False)
+        if "empty" in parts:
+            return self._reading(node, _Inline(), parts)  # type: ignore[arg-type]
+        reading = self._reading(node, _Inline(), parts)  # type: ignore[arg-type]
+        deepest = top + (len(chain) if chain is not None else 1)
+        for group in self._joined([reading]):
+            if top < group.level <= deepest:  # a group per element of this subquery's lists
+                assert chain is not None
+                table = chain[group.level - top - 1]
+                query = query.join(exp.to_table(group.name), join_type="left", copy=False,
+                                   on=binary(exp.EQ, exp.column("k", table=group.name),
+                                             exp.column(_key(table), table=f"s{group.level}")))
+            elif group.level > deepest:
+                raise self._refuse(node, "an aggregation nested this deep in a correlated "
+                                   "condition")
+        query.set("expressions", [reading])
+        return exp.Subquery(this=query)
+
+    def _item_parts(self, node: Any, scope: Scope, top: int) -> dict[str, exp.Expr | None]:
+        """The aggregates of ``count``/``exists``/``count_distinct`` over the items of
+        a list of values (nulls left out) chosen by a ``where``."""
+        if node.function not in ("count", "exists", "count_distinct"):
+            raise self._refuse(node, f"{node.function}() over a list of plain values")
+        if node.window is not None:
+            return {"empty": None}
+        item = exp.column(_ITEM, table=f"s{top + 1}")
+        conditions: list[exp.Expr] = [_not(exp.Is(this=item, expression=exp.null()))]
+        if node.where is not None:
+            conditions.append(self._condition(node.where, scope, "the 'where' of an aggregation"))
+        where = exp.Where(this=_and(*conditions))
+        if node.function == "count_distinct":
+            kind = _element_kind(self.type_of(node.source))
+            counted = exp.Count(this=exp.Distinct(expressions=[
+                self._distinct_value(item.copy(), kind)]))
+        else:
+            counted = exp.Count(this=exp.Star())
+        return {"count": exp.Filter(this=counted, expression=where)}
 
 
 # ------------------------------------------------------------------ helpers
@@ -1208,12 +1654,11 @@ def zone_name(zone: dt.tzinfo, dialect: str = "duckdb") -> str:
 
 
 def _period_bounds(period: Period, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime | None]:
-    """The first instant of a period's days and the first after them (None: after 9999)."""
-    first = day_start(period.start, zone)
-    try:
-        after = day_start(period.end + dt.timedelta(days=1), zone)
-    except OverflowError:
-        after = None
+    """The first instant of a period's days and the first after them (None: after 9999),
+    the Python engine's bounds, in UTC."""
+    from segdsl.aggregates import _period_bounds as python_bounds
+
+    first, after = python_bounds(period, zone)
     return _clamped(first), None if after is None else _clamped(after)
 
 

@@ -19,7 +19,16 @@ every engine), ``date_plus_days``, ``days_apart`` and ``months_later``
 have none), ``is_true`` (Snowflake has no ``IS TRUE``), ``text_test``
 (``contains``/``starts_with``/``ends_with``), ``beyond_ascii`` and
 ``fail_when`` (stopping the query for the rows where a condition holds),
-``wall_day`` (the day of an instant in a zone) and ``ordered_text`` (text ordered by code points, not by a collation).
+``wall_day`` (the day of an instant in a zone), ``ordered_text`` (text ordered
+by code points, not by a collation), ``case_unsafe`` (the characters whose case
+the database changes otherwise than Python), and the calendar functions' and
+lists' ``date_part``, ``month_days``, ``make_date``, ``is_infinite``,
+``list_transform``, ``list_distinct_count`` and ``list_items``. Still written
+the same way for every dialect: ``COUNT(DISTINCT x)``, correlated scalar
+subqueries inside ``FILTER`` (``events as e``), ``HUGEINT`` and ``//``
+(durations divided as ``timedelta`` divides), ``LEAST``, ``trunc``, ``power``,
+``sin``, ``cos``, ``asin`` and ``sqrt`` (the C library's, as Python's ``math``
+is, for ``distance_km`` to give the same double).
 ``matches`` is RE2: a database whose regular expressions are not
 (PostgreSQL's ``~``, Snowflake's) translates what means the same and refuses
 the rest (:mod:`segdsl.sql.dialects.posix`, :mod:`.snowflake`).

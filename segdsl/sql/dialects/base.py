@@ -163,6 +163,40 @@ class Dialect:
         """The calendar day (a DATE) of ``instant`` in ``zone``."""
         return exp.cast(self.wall_clock(instant, zone), "DATE")
 
+    def case_unsafe(self, text: exp.Expr, name: str) -> exp.Expr:
+        """Whether ``text`` holds a character that ``lower``/``upper`` (``name``) may
+        change otherwise than Python does (by default: any beyond ASCII)."""
+        return self.beyond_ascii(text)
+
+    def date_part(self, part: str, day: exp.Expr) -> exp.Expr:
+        """A whole number read from a date: ``year``, ``month``, ``day``,
+        ``weekday`` (ISO: Monday 1 to Sunday 7) or ``day_of_year`` (1 to 366)."""
+        raise self.refuse("calendar functions")
+
+    def month_days(self, day: exp.Expr) -> exp.Expr:
+        """The number of days of the month of a date (28 to 31)."""
+        raise self.refuse("calendar functions")
+
+    def make_date(self, year: exp.Expr, month: exp.Expr, day: exp.Expr) -> exp.Expr:
+        """The date of whole numbers ``year``, ``month`` and ``day`` (a valid date)."""
+        raise self.refuse("calendar functions")
+
+    def is_infinite(self, number: exp.Expr) -> exp.Expr:
+        """Whether a double is an infinity."""
+        raise self.refuse("infinities")
+
+    def list_transform(self, items: exp.Expr, name: str, body: exp.Expr) -> exp.Expr:
+        """A list column with each item ``name`` replaced by ``body`` (nulls kept in place)."""
+        raise self.refuse("transforming lists of values")
+
+    def list_distinct_count(self, items: exp.Expr) -> exp.Expr:
+        """How many distinct items a list column holds, nulls left out."""
+        raise self.refuse("distinct items of lists of values")
+
+    def list_items(self, items: exp.Expr, name: str) -> exp.Expr:
+        """A table with one row per item of a list column, the item in column ``name``."""
+        raise self.refuse("reading the items of lists of values")
+
 
 def case(condition: exp.Expr, then: exp.Expr,
          otherwise: exp.Expr | None = None) -> exp.Expr:

@@ -22,6 +22,12 @@ from segdsl.sql.dialects.base import Dialect, binary, case
 
 _DAY_US = 86_400_000_000
 _DOUBLE = exp.DataType.build("DOUBLE")
+# Compared over every code point (DuckDB 2.0, Python 3.11's Unicode 14): DuckDB's lower and
+# upper map each character as Python does, except where Python's mapping is several
+# characters (upper: ß is SS, ligatures, Greek with iota; lower: İ) or depends on the
+# context (lower: Σ is ς at the end of a word).
+_CASE_UNSAFE = {"lower": "[\\x{130}\\x{3a3}]",
+                "upper": "[\\x{df}\\x{149}\\x{1f0}\\x{390}\\x{3b0}\\x{587}\\x{1e96}-\\x{1e9a}\\x{1f50}\\x{1f52}\\x{1f54}\\x{1f56}\\x{1f80}-\\x{1faf}\\x{1fb2}-\\x{1fb4}\\x{1fb6}-\\x{1fb7}\\x{1fbc}\\x{1fc2}-\\x{1fc4}\\x{1fc6}-\\x{1fc7}\\x{1fcc}\\x{1fd2}-\\x{1fd3}\\x{1fd6}-\\x{1fd7}\\x{1fe2}-\\x{1fe4}\\x{1fe6}-\\x{1fe7}\\x{1ff2}-\\x{1ff4}\\x{1ff6}-\\x{1ff7}\\x{1ffc}\\x{fb00}-\\x{fb06}\\x{fb13}-\\x{fb17}]"}
 
 
 class DuckDB(Dialect):
@@ -42,7 +48,8 @@ class DuckDB(Dialect):
         return self.function("regexp_matches", text, exp.Literal.string(pattern))
 
     def list_contains(self, items: exp.Expr, value: exp.Expr) -> exp.Expr:
-        return self.function("list_contains", items, value)
+        # list_contains, spelled as sqlglot reads it back
+        return exp.ArrayContains(this=items, expression=value)
 
     def list_length(self, items: exp.Expr) -> exp.Expr:
         return self.function("len", items)
@@ -102,6 +109,34 @@ class DuckDB(Dialect):
                                                  is_end_exclusive=True),
                          alias=exp.TableAlias(this=exp.to_identifier("q"),
                                               columns=[exp.to_identifier("i")]))
+
+    def case_unsafe(self, text: exp.Expr, name: str) -> exp.Expr:
+        return self.regex_search(text, _CASE_UNSAFE[name])
+
+    def date_part(self, part: str, day: exp.Expr) -> exp.Expr:
+        name = {"year": "year", "month": "month", "day": "day", "weekday": "isodow",
+                "day_of_year": "dayofyear"}[part]
+        return self.function(name, day)
+
+    def month_days(self, day: exp.Expr) -> exp.Expr:
+        return self.function("day", self.function("last_day", day))
+
+    def make_date(self, year: exp.Expr, month: exp.Expr, day: exp.Expr) -> exp.Expr:
+        return self.function("make_date", year, month, day)
+
+    def is_infinite(self, number: exp.Expr) -> exp.Expr:
+        return self.function("isinf", number)
+
+    def list_transform(self, items: exp.Expr, name: str, body: exp.Expr) -> exp.Expr:
+        return self.function("list_transform", items, exp.Lambda(
+            this=body, expressions=[exp.to_identifier(name)]))
+
+    def list_distinct_count(self, items: exp.Expr) -> exp.Expr:
+        # list_distinct leaves nulls out
+        return self.function("len", self.function("list_distinct", items))
+
+    def list_items(self, items: exp.Expr, name: str) -> exp.Expr:
+        return exp.select(exp.alias_(exp.Unnest(expressions=[items]), name)).subquery()
 
     def instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
         """The instant of wall-clock time ``wall`` in ``zone``, read as python-dateutil
