@@ -248,5 +248,22 @@ class Postgres(Dialect):
         ending = self.function("right", text, self.function("length", part))
         return binary(exp.EQ, ending, part.copy())
 
+    def date_part(self, part: str, day: exp.Expr) -> exp.Expr:
+        field = {"year": "YEAR", "month": "MONTH", "day": "DAY", "weekday": "ISODOW",
+                 "day_of_year": "DOY"}[part]
+        return exp.cast(exp.Extract(this=exp.var(field), expression=day), "INT")
+
+    def month_days(self, day: exp.Expr) -> exp.Expr:
+        first = self.function("date_trunc", exp.Literal.string("month"), day)
+        last = binary(exp.Sub, binary(exp.Add, first, self.months(1)),
+                      self._interval(days=exp.Literal.number(1)))
+        return self.date_part("day", exp.cast(last, "DATE"))
+
+    def make_date(self, year: exp.Expr, month: exp.Expr, day: exp.Expr) -> exp.Expr:
+        return self.function("make_date", *(exp.cast(part, "INT") for part in (year, month, day)))
+
+    def is_infinite(self, number: exp.Expr) -> exp.Expr:
+        return binary(exp.EQ, self.function("abs", number), _number("Infinity"))
+
 
 DIALECT = Postgres()

@@ -186,6 +186,27 @@ class Spark(Dialect):
                 exp.Literal.number(1), exp.Literal.number(count)])))
         return exp.Subquery(this=numbers, alias=exp.TableAlias(this=exp.to_identifier("q")))
 
+    def date_part(self, part: str, day: exp.Expr) -> exp.Expr:
+        if part == "weekday":  # Spark's weekday() counts from Monday as 0
+            return binary(exp.Add, self.function("weekday", day), exp.Literal.number(1))
+        name = {"year": "year", "month": "month", "day": "dayofmonth",
+                "day_of_year": "dayofyear"}[part]
+        return self.function(name, day)
+
+    def month_days(self, day: exp.Expr) -> exp.Expr:
+        return self.function("dayofmonth", self.function("last_day", day))
+
+    def make_date(self, year: exp.Expr, month: exp.Expr, day: exp.Expr) -> exp.Expr:
+        return self.function("make_date", *(exp.cast(part, "INT") for part in (year, month, day)))
+
+    def is_infinite(self, number: exp.Expr) -> exp.Expr:
+        return binary(exp.EQ, self.function("abs", number),
+                      exp.cast(exp.Literal.string("Infinity"), "DOUBLE"))
+
+    def list_transform(self, items: exp.Expr, name: str, body: exp.Expr) -> exp.Expr:
+        return self.function("transform", items, exp.Lambda(
+            this=body, expressions=[exp.to_identifier(name)]))
+
     def _day_of(self, micros: exp.Expr) -> exp.Expr:
         """The day (a DATE) of a wall clock given in microseconds since 1970."""
         day = exp.Literal.number(_DAY_US)
