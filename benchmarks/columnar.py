@@ -248,6 +248,61 @@ def _measure(report: dict, size: int) -> str:
             f"({format_duration(report['seconds'] / size)}/customer)")
 
 
+def segdsl_query(name: str, connection) -> str:
+    """The query segdsl's DuckDB engine runs for rule file ``name`` on ``connection``."""
+    import segdsl
+    from segdsl.rules import evaluation_time
+    from segdsl.sql.compiler import compile_rules
+    from segdsl.sql.engine import layout_of
+    from segdsl.sql.layout import Layout
+
+    rules = segdsl.load(ROOT / "examples" / name)
+    layout = layout_of(connection, Layout.from_schema(rules._program.options.schema))
+    return compile_rules(rules, rules._names(None), dialect="duckdb",
+                         now=evaluation_time(NOW, rules), layout=layout).sql(dialect="duckdb")
+
+
+def profile(name: str, directory: Path, threads: int | None = None, top: int = 12) -> str:
+    """DuckDB's profile of the hand-written query and of segdsl's, for rule file ``name``:
+    each query's total time and its most expensive operators (CPU time summed over the
+    threads, rows out)."""
+    import tempfile
+
+    from benchmarks.columnar_sql import QUERIES
+
+    connection = _connect(directory, threads)
+    parts = []
+    for label, query in (("hand-written", QUERIES[name]),
+                         ("segdsl", segdsl_query(name, connection))):
+        with tempfile.NamedTemporaryFile(suffix=".json") as output:
+            connection.execute("SET enable_profiling = 'json'")
+            connection.execute(f"SET profiling_output = '{output.name}'")
+            connection.execute(query).fetchall()
+            connection.execute("SET enable_profiling = 'no_output'")
+            tree = json.loads(Path(output.name).read_text())
+        operators: list[tuple[float, str, int]] = []
+
+        def walk(node):
+            timing = node.get("timing", 0.0)
+            extra = node.get("extra_info") or {}
+            detail = " ".join(f"{k}={str(v)[:60]!r}" for k, v in extra.items()
+                              if k in ("Table", "Function", "Join Type", "Groups",
+                                       "Aggregates", "Expression", "Filters"))[:150]
+            operators.append((timing, f"{node.get('name', '?')} {detail}",
+                              node.get("intermediate_rows", 0)))
+            for sub in node.get("children", []):
+                walk(sub)
+        for root in tree["operator"]:
+            walk(root)
+        operators.sort(reverse=True)
+        lines = [f"==== {label}, {name}: {tree['query']['total_time']:.2f} s wall, "
+                 f"{sum(o[0] for o in operators):.2f} s in operators, peak buffer memory "
+                 f"{format_bytes(tree['system']['peak_buffer_memory'])}"]
+        lines += [f"  {t:7.3f} s  {rows:>12,} rows  {what}" for t, what, rows in operators[:top]]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.columnar",
                                      description="Workload 5 alone, or one of its children.")
@@ -258,12 +313,19 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     one.add_argument("directory", type=Path)
     one.add_argument("--repeat", type=int, default=2)
     one.add_argument("--threads", type=int)
+    explained = sub.add_parser("profile", help="EXPLAIN ANALYZE of both queries")
+    explained.add_argument("file", choices=RULE_FILES)
+    explained.add_argument("directory", type=Path)
+    explained.add_argument("--threads", type=int)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one child measurement and print its report as one JSON line."""
     args = _arguments(argv)
+    if args.command == "profile":
+        print(profile(args.file, args.directory, args.threads))
+        return 0
     print(json.dumps(child(args.engine, args.file, args.directory, args.repeat, args.threads)))
     return 0
 

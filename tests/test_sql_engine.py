@@ -284,7 +284,28 @@ def test_each_aggregation_is_computed_once_in_one_scan_per_list():
                          "abandoned_cart(7d)", schema=SCHEMA)
     text = rules.to_sql(pretty=False)
     assert text.count("FROM events") == 1
-    assert text.count("s1.type = 'visit'") == 1
+    assert text.count("s1.type = 'visit') AS a") == 1
+
+
+def test_a_scan_reads_only_the_rows_its_aggregations_keep():
+    """When every aggregation of a scan is filtered, the scan's WHERE keeps the rows one of
+    their filters keeps (each condition once), so that the database skips the others; a
+    customer whose events all fall outside the windows is still counted as having none."""
+    rules = segdsl.loads("segment a = visits(30d) >= 1\nsegment b = visits(30d) >= 2 and "
+                         "abandoned_cart(7d)\nsegment c = not abandoned_cart(7d)",
+                         schema=SCHEMA)
+    text = rules.to_sql(pretty=False)
+    scan = text[text.index("FROM events AS s1"):text.index("GROUP BY")]
+    assert scan.count("s1.type = 'visit'") == scan.count("s1.type = 'cart_abandoned'") == 1
+    assert " OR " in scan
+    connection = duckdb.connect()
+    segdsl.sql.load_records(connection, [
+        {"id": 1, "events": [{"type": "visit", "at": "2026-07-10T00:00:00Z"}]},
+        {"id": 2, "events": [{"type": "visit", "at": "2026-01-10T00:00:00Z"},
+                             {"type": "email_open", "at": "2026-07-10T00:00:00Z"}]},
+        {"id": 3, "events": []}], LAYOUT)
+    found = segdsl.sql.evaluate(rules, connection, now=NOW, layout=LAYOUT)
+    assert found.members == {"a": [1], "b": [], "c": [1, 2, 3]}
 
 
 def test_unknown_dialects_and_connections_are_usage_errors(connection):
