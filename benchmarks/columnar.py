@@ -262,7 +262,7 @@ def segdsl_query(name: str, connection) -> str:
                          now=evaluation_time(NOW, rules), layout=layout).sql(dialect="duckdb")
 
 
-def profile(name: str, directory: Path, threads: int | None = None, top: int = 12) -> str:
+def profile(name: str, directory: Path, threads: int | None = None, top: int = 25) -> str:
     """DuckDB's profile of the hand-written query and of segdsl's, for rule file ``name``:
     each query's total time and its most expensive operators (CPU time summed over the
     threads, rows out)."""

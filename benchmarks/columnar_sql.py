@@ -47,7 +47,9 @@ WITH items_per_order AS (
     SELECT order_id,
            bool_or(category = 'shoes') AS has_shoes,
            bool_or(discounted) AS has_discount
-    FROM order_items GROUP BY order_id
+    FROM order_items
+    WHERE category = 'shoes' OR discounted
+    GROUP BY order_id
 ),
 per_customer_orders AS (
     SELECT o.customer_id,
@@ -74,7 +76,9 @@ per_customer_events AS (
            bool_or(type = 'cart_abandoned' AND "at" >= TIMESTAMPTZ '2026-06-24 00:00:00+00'
                    AND "at" < TIMESTAMPTZ '2026-07-22 00:00:00+00') AS abandoned_sale
     FROM events
-    WHERE "at" <= now_at AND type IN ('visit', 'recommendation_click', 'cart_abandoned')
+    -- the earliest window starts 30 days back (the sale on 2026-06-24)
+    WHERE "at" > now_at - INTERVAL 30 DAY AND "at" <= now_at
+      AND type IN ('visit', 'recommendation_click', 'cart_abandoned')
     GROUP BY customer_id
 ), {_RFM}
 SELECT c.id AS customer_id,

@@ -505,3 +505,29 @@ def test_to_sql_without_a_schema_takes_the_column_types_of_a_database(connection
     text = segdsl.sql.to_sql(rules, layout=layout)
     rows = connection.execute(text, {"now": dt.datetime(2026, 7, 15, tzinfo=dt.UTC)}).fetchall()
     assert [row[0] for row in rows if row[1]] == [1] == rules.evaluate(CUSTOMERS, now=NOW)["s"]
+
+
+@pytest.mark.parametrize("ids", [[3, 1, 2], ["c", "a", "b"], [1.5, 0.5, 2.5]])
+def test_members_read_by_column_are_those_read_by_row(ids):
+    """Whole-number and text ids are read column by column, others row by row (as a segment
+    named customer_id is): the members and their order are the same either way."""
+    from segdsl.sql.engine import _result
+
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE customers AS SELECT * FROM (VALUES (?), (?), (?)) t(id)",
+                       ids)
+    connection.execute("CREATE TABLE events (customer_id "
+                       + ("VARCHAR" if isinstance(ids[0], str) else "DOUBLE")
+                       + ', type VARCHAR, "at" TIMESTAMPTZ)')
+    connection.execute("INSERT INTO events VALUES (?, 'visit', TIMESTAMPTZ '2026-07-10 00:00Z')",
+                       [ids[0]])
+    rules = segdsl.loads("segment customer_id = visits(30d) >= 1\n"
+                         "segment others = not customer_id", schema=SCHEMA)
+    for segments in (None, "others"):
+        found = segdsl.sql.evaluate(rules, connection, now=NOW, layout=LAYOUT,
+                                    segments=segments)
+        names = rules._names(segments)
+        text = rules.to_sql(now=NOW, layout=LAYOUT, segments=segments, pretty=False)
+        assert found.members == _result(connection.execute(text).fetchall(), names,
+                                        found.now).members
+        assert found.members["others"] == [i for i in sorted(ids) if i != ids[0]]
