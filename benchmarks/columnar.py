@@ -50,7 +50,7 @@ MEMORY_TARGET = 4e9
 LINEAR_WITHIN = 0.15
 # DuckDB's own memory budget in every child (it spills to a temporary file beyond): its
 # default, 80% of the machine's memory, lets 10 M customers' hash tables grow past 5 GB.
-MEMORY_LIMIT = "2500MB"
+MEMORY_LIMIT = "3GB"
 # The largest sizes take minutes a pass: they are timed once.
 ONE_PASS_FROM = 5_000_000
 
@@ -174,9 +174,11 @@ def run_child(engine: str, name: str, directory: Path, repeat: int,
                str(directory), "--repeat", str(repeat)]
     if threads:
         command += ["--threads", str(threads)]
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed with status {done.returncode}")
+        sys.stderr.write(done.stderr)
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        return {"engine": engine, "file": name, "failed": last[:160]}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -197,6 +199,10 @@ def measure(sizes: tuple[int, ...], *, python_size: int | None, repeat: int = 2,
                 passes = 1 if engine == "python" or size >= ONE_PASS_FROM else repeat
                 report = run_child(engine, name, directory, passes, threads)
                 reports[size, name, engine] = report
+                if "failed" in report or "failed" in reports[size, name, "hand"]:
+                    if log:
+                        log(f"  {engine} failed: {report.get('failed', 'baseline failed')}")
+                    continue
                 expected = reports[size, name, "hand"]["members"]
                 if report["members"] != expected:
                     raise Mismatch(f"{engine} on {name} over {size:,} customers: members "
@@ -214,6 +220,14 @@ def rows_of(reports: dict[tuple[int, str, str], dict], sizes: tuple[int, ...]) -
             hand = reports[size, name, "hand"]
             sql = reports[size, name, "segdsl-sql"]
             label = f"{name} x {size:,}"
+            failed = [(engine, report) for engine, report in (("hand-written", hand),
+                                                              ("segdsl DuckDB engine", sql))
+                      if "failed" in report]
+            if failed:
+                rows += [Row(WORKLOAD, f"{engine}, {label}", size, None, "failed", None,
+                             "", "MISS" if engine != "hand-written" else "",
+                             note=report["failed"]) for engine, report in failed]
+                continue
             rows.append(Row(WORKLOAD, f"hand-written DuckDB SQL, {label} (baseline)", size,
                             size / hand["seconds"], _measure(hand, size), 1.0,
                             note=f"peak {format_bytes(hand['peak'])}"))
@@ -238,7 +252,7 @@ def rows_of(reports: dict[tuple[int, str, str], dict], sizes: tuple[int, ...]) -
                                 None, format_bytes(peak), None,
                                 f"< {format_bytes(MEMORY_TARGET)}",
                                 verdict(peak < MEMORY_TARGET)))
-                if previous:
+                if previous and "failed" not in reports[previous, name, "segdsl-sql"]:
                     small = reports[previous, name, "segdsl-sql"]
                     linear = (sql["seconds"] / size) / (small["seconds"] / previous)
                     rows.append(Row(WORKLOAD, f"segdsl DuckDB engine per customer, {label} "
@@ -287,7 +301,7 @@ def profile(name: str, directory: Path, threads: int | None = None, top: int = 2
             tree = json.loads(Path(output.name).read_text())
         operators: list[tuple[float, str, int]] = []
 
-        def walk(node):
+        def walk(node, operators=operators):
             timing = node.get("timing", 0.0)
             extra = node.get("extra_info") or {}
             detail = " ".join(f"{k}={str(v)[:60]!r}" for k, v in extra.items()
@@ -296,13 +310,13 @@ def profile(name: str, directory: Path, threads: int | None = None, top: int = 2
             operators.append((timing, f"{node.get('name', '?')} {detail}",
                               node.get("intermediate_rows", 0)))
             for sub in node.get("children", []):
-                walk(sub)
+                walk(sub, operators)
         for root in tree["operator"]:
             walk(root)
         operators.sort(reverse=True)
-        lines = [f"==== {label}, {name}: {tree['query']['total_time']:.2f} s wall, "
+        lines = [(f"==== {label}, {name}: {tree['query']['total_time']:.2f} s wall, "
                  f"{sum(o[0] for o in operators):.2f} s in operators, peak buffer memory "
-                 f"{format_bytes(tree['system']['peak_buffer_memory'])}"]
+                 f"{format_bytes(tree['system']['peak_buffer_memory'])}")]
         lines += [f"  {t:7.3f} s  {rows:>12,} rows  {what}" for t, what, rows in operators[:top]]
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
