@@ -246,12 +246,23 @@ class Contestant:
         label: the name shown in the table, with the version of a peer library.
         run: records -> the matching records, in input order.
         sample: measured on the first ``sample`` records only (a peer too slow for them all).
+        prepare: records -> what ``run`` takes instead of them, made before the timed passes
+            (a peer's own data handles, built beforehand); None: ``run`` takes the records.
     """
 
     name: str
     label: str
-    run: Callable[[list], list]
+    run: Callable[[Any], list]
     sample: int | None = None
+    prepare: Callable[[list], Any] | None = None
+
+    def prepared(self, records: list) -> Any:
+        """What :attr:`run` takes for ``records``."""
+        return self.prepare(records) if self.prepare else records
+
+    def members(self, records: list) -> list:
+        """The matching records, preparation included."""
+        return self.run(self.prepared(records))
 
 
 @dataclass(frozen=True)
@@ -269,9 +280,9 @@ class Target:
 
 def check_contestants(records: list, contestants: Sequence[Contestant]) -> None:
     """Raise :class:`Mismatch` unless every contestant finds the members the first one finds."""
-    baseline = ids(contestants[0].run(records))
+    baseline = ids(contestants[0].members(records))
     for contestant in contestants[1:]:
-        same_members(contestant.label, ids(contestant.run(records)), baseline)
+        same_members(contestant.label, ids(contestant.members(records)), baseline)
 
 
 def compare(workload: str, records: list, contestants: Sequence[Contestant],
@@ -286,12 +297,13 @@ def compare(workload: str, records: list, contestants: Sequence[Contestant],
     """
     baseline = contestants[0]
     subsets = {c.name: records[:c.sample] if c.sample else records for c in contestants}
-    timings = best_times({c.name: (functools.partial(c.run, subsets[c.name]),
+    timings = best_times({c.name: (functools.partial(c.run, c.prepared(subsets[c.name])),
                                    len(subsets[c.name])) for c in contestants},
                          repeat=repeat, budget=budget)
     for contestant in contestants[1:]:
         subset = subsets[contestant.name]
-        expected = timings[baseline.name].answer if subset is records else baseline.run(subset)
+        expected = (timings[baseline.name].answer if subset is records
+                    else baseline.members(subset))
         same_members(contestant.label, ids(timings[contestant.name].answer), ids(expected))
     base = timings[baseline.name].per_record
     ratios = {name: timing.per_record / base for name, timing in timings.items()}

@@ -17,6 +17,7 @@ import datetime as dt
 import segdsl
 from benchmarks.common import Contestant, Row, Target, compare, version_of
 from benchmarks.data import NOW
+from benchmarks.scalar import compiled_peers
 
 WORKLOAD = "2 visits(30d) >= 10 and not purchased(30d)"
 RULE = "visits(30d) >= 10 and not purchased(30d)"
@@ -101,7 +102,36 @@ def contestants(now: dt.datetime = NOW, peer_sample: int | None = PEER_SAMPLE) -
         found.append(Contestant(
             "json-logic", f"JsonLogic (panzi-json-logic {version_of('panzi-json-logic')})",
             lambda customers: [c for c in customers if jsonLogic(logic, c, EXTRAS)], peer_sample))
+    found += compiled_peers(zen_rule(now), datalogic_rule(now), cel_rule(now),
+                            {"events": "LIST", "orders": "LIST"})
     return found
+
+
+def datalogic_rule(now: dt.datetime) -> dict:
+    """The rule in datalogic-py's JSONLogic, with its ``datetime`` operator."""
+    start, end = (now - WINDOW).isoformat(), now.isoformat()
+    inside = {"and": [{">": [{"datetime": {"val": "at"}}, {"datetime": start}]},
+                      {"<=": [{"datetime": {"val": "at"}}, {"datetime": end}]}]}
+    visits = {"filter": [{"val": "events"}, {"and": [{"==": [{"val": "type"}, "visit"]}, inside]}]}
+    return {"and": [{">=": [{"length": visits}, 10]}, {"none": [{"val": "orders"}, inside]}]}
+
+
+def zen_rule(now: dt.datetime) -> str:
+    """The rule in zen-engine's expression language (``#`` is the element, ``d()`` a date)."""
+    start, end = (now - WINDOW).isoformat(), now.isoformat()
+    inside = f'd(#.at) > d("{start}") and d(#.at) <= d("{end}")'
+    return (f'count(events, #.type == "visit" and {inside}) >= 10'
+            f' and none(orders, {inside})')
+
+
+def cel_rule(now: dt.datetime) -> str:
+    """The rule in CEL, with its ``timestamp()`` conversion."""
+    start, end = (now - WINDOW).isoformat(), now.isoformat()
+
+    def inside(x):
+        return f'timestamp({x}.at) > timestamp("{start}") && timestamp({x}.at) <= timestamp("{end}")'
+    return (f'events.filter(e, e.type == "visit" && {inside("e")}).size() >= 10'
+            f' && !orders.exists(o, {inside("o")})')
 
 
 def measure(customers: list[dict], *, repeat: int = 5, budget: float = 30.0,

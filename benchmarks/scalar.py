@@ -22,6 +22,7 @@ JSON_LOGIC_RULE = {"and": [
     {">=": [{"var": "visits_30d"}, 10]},
     {"!": [{">": [{"var": "purchases_30d"}, 0]}]},
 ]}
+CEL_RULE = "rfm_frequency >= 4 && visits_30d >= 10 && !(purchases_30d > 0)"
 SEGDSL_TARGET = 1.2
 RULE_ENGINE_GAP = 30
 
@@ -67,6 +68,52 @@ def contestants() -> list[Contestant]:
         found.append(Contestant(
             "json-logic", f"JsonLogic (panzi-json-logic {version_of('panzi-json-logic')})",
             lambda records: [r for r in records if jsonLogic(JSON_LOGIC_RULE, r)]))
+    found += compiled_peers(RULE, JSON_LOGIC_RULE, CEL_RULE,
+                            {name: "INT" for name in ("rfm_frequency", "visits_30d",
+                                                      "purchases_30d")})
+    return found
+
+
+def compiled_peers(zen_rule: str, json_logic_rule: dict, cel_rule: str,
+                   cel_variables: dict[str, str], sample: int | None = None) -> list[Contestant]:
+    """The compiled rule engines that are installed: datalogic-py (Rust JSONLogic, from the
+    records and from data handles built beforehand), zen-engine (GoRules' expression
+    language, Rust) and cel-expr-python (CEL, C++), each given one record at a time."""
+    found = []
+    if version_of("datalogic-py"):
+        import datalogic_py
+
+        engine = datalogic_py.Engine()
+        logic = engine.compile(json_logic_rule)
+        session = engine.session()
+        label = f"datalogic-py {version_of('datalogic-py')}"
+        found.append(Contestant("datalogic", label,
+                                lambda records: [r for r in records if logic.evaluate(r)],
+                                sample))
+        found.append(Contestant(
+            "datalogic-handles", f"{label}, data handles built beforehand",
+            lambda prepared: [r for r, handle in prepared
+                              if session.evaluate_truthy(logic, handle)], sample,
+            prepare=lambda records: [(r, datalogic_py.DataHandle(r)) for r in records]))
+    if version_of("zen-engine"):
+        import zen
+
+        expression = zen.compile_expression(zen_rule)
+        found.append(Contestant("zen", f"zen-engine {version_of('zen-engine')}",
+                                lambda records: [r for r in records if expression.evaluate(r)],
+                                sample))
+    if version_of("cel-expr-python"):
+        from cel_expr_python import cel
+
+        environment = cel.NewEnv(variables={name: getattr(cel.Type, kind)
+                                            if kind != "LIST" else cel.Type.List(cel.Type.DYN)
+                                            for name, kind in cel_variables.items()})
+        program = environment.compile(cel_rule)
+        names = tuple(cel_variables)
+        found.append(Contestant(
+            "cel", f"cel-expr-python {version_of('cel-expr-python')}",
+            lambda records: [r for r in records
+                             if program.eval(data={n: r[n] for n in names}).value()], sample))
     return found
 
 

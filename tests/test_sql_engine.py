@@ -284,7 +284,28 @@ def test_each_aggregation_is_computed_once_in_one_scan_per_list():
                          "abandoned_cart(7d)", schema=SCHEMA)
     text = rules.to_sql(pretty=False)
     assert text.count("FROM events") == 1
-    assert text.count("s1.type = 'visit'") == 1
+    assert text.count("s1.type = 'visit') AS a") == 1
+
+
+def test_a_scan_reads_only_the_rows_its_aggregations_keep():
+    """When every aggregation of a scan is filtered, the scan's WHERE keeps the rows one of
+    their filters keeps (each condition once), so that the database skips the others; a
+    customer whose events all fall outside the windows is still counted as having none."""
+    rules = segdsl.loads("segment a = visits(30d) >= 1\nsegment b = visits(30d) >= 2 and "
+                         "abandoned_cart(7d)\nsegment c = not abandoned_cart(7d)",
+                         schema=SCHEMA)
+    text = rules.to_sql(pretty=False)
+    scan = text[text.index("FROM events AS s1"):text.index("GROUP BY")]
+    assert scan.count("s1.type = 'visit'") == scan.count("s1.type = 'cart_abandoned'") == 1
+    assert " OR " in scan
+    connection = duckdb.connect()
+    segdsl.sql.load_records(connection, [
+        {"id": 1, "events": [{"type": "visit", "at": "2026-07-10T00:00:00Z"}]},
+        {"id": 2, "events": [{"type": "visit", "at": "2026-01-10T00:00:00Z"},
+                             {"type": "email_open", "at": "2026-07-10T00:00:00Z"}]},
+        {"id": 3, "events": []}], LAYOUT)
+    found = segdsl.sql.evaluate(rules, connection, now=NOW, layout=LAYOUT)
+    assert found.members == {"a": [1], "b": [], "c": [1, 2, 3]}
 
 
 def test_unknown_dialects_and_connections_are_usage_errors(connection):
@@ -486,3 +507,29 @@ def test_to_sql_without_a_schema_takes_the_column_types_of_a_database(connection
     text = segdsl.sql.to_sql(rules, layout=layout)
     rows = connection.execute(text, {"now": dt.datetime(2026, 7, 15, tzinfo=dt.UTC)}).fetchall()
     assert [row[0] for row in rows if row[1]] == [1] == rules.evaluate(CUSTOMERS, now=NOW)["s"]
+
+
+@pytest.mark.parametrize("ids", [[3, 1, 2], ["c", "a", "b"], [1.5, 0.5, 2.5]])
+def test_members_read_by_column_are_those_read_by_row(ids):
+    """Whole-number and text ids are read column by column, others row by row (as a segment
+    named customer_id is): the members and their order are the same either way."""
+    from segdsl.sql.engine import _result
+
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE customers AS SELECT * FROM (VALUES (?), (?), (?)) t(id)",
+                       ids)
+    connection.execute("CREATE TABLE events (customer_id "
+                       + ("VARCHAR" if isinstance(ids[0], str) else "DOUBLE")
+                       + ', type VARCHAR, "at" TIMESTAMPTZ)')
+    connection.execute("INSERT INTO events VALUES (?, 'visit', TIMESTAMPTZ '2026-07-10 00:00Z')",
+                       [ids[0]])
+    rules = segdsl.loads("segment customer_id = visits(30d) >= 1\n"
+                         "segment others = not customer_id", schema=SCHEMA)
+    for segments in (None, "others"):
+        found = segdsl.sql.evaluate(rules, connection, now=NOW, layout=LAYOUT,
+                                    segments=segments)
+        names = rules._names(segments)
+        text = rules.to_sql(now=NOW, layout=LAYOUT, segments=segments, pretty=False)
+        assert found.members == _result(connection.execute(text).fetchall(), names,
+                                        found.now).members
+        assert found.members["others"] == [i for i in sorted(ids) if i != ids[0]]

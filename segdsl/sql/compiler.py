@@ -349,6 +349,9 @@ class QueryCompiler:
             query = query.join(exp.to_table(other.name), join_type="left", copy=False,
                                on=binary(exp.EQ, exp.column("k", table=other.name),
                                          self._identity(group, other.level)))
+        kept = _rows_kept(group.columns)
+        if kept is not None:
+            query = query.where(kept, copy=False)
         return query.group_by(owner.copy(), copy=False)
 
     def _identity(self, group: _Group, position: int) -> exp.Expr:
@@ -1699,6 +1702,28 @@ def _and(*operands: exp.Expr) -> exp.Expr:
 def _or(*operands: exp.Expr) -> exp.Expr:
     made: exp.Expr = exp.or_(*operands, copy=False)
     return made
+
+
+def _rows_kept(columns: list[exp.Expr]) -> exp.Expr | None:
+    """When every aggregate of a scan has a FILTER, the rows some FILTER keeps
+    (None otherwise).
+
+    A row no FILTER keeps changes no aggregate, so the scan may leave it out:
+    the database then reads only the rows in the windows (it pushes the
+    condition into the table scan) instead of aggregating every row of the
+    table. An owner all of whose rows are left out has no row in the group,
+    which its readers already take as the empty list (the LEFT JOIN's NULL
+    read as a count of 0, an empty sum, a missing first or last)."""
+    kept: dict[str, exp.Expr] = {}
+    for column in columns:
+        aggregate = column.this if isinstance(column, exp.Alias) else column
+        if not isinstance(aggregate, exp.Filter):
+            return None
+        condition = aggregate.expression.this
+        kept.setdefault(condition.sql(), condition)
+    if not kept:
+        return None
+    return _or(*(exp.paren(condition.copy(), copy=False) for condition in kept.values()))
 
 
 def _key(table: ListTable) -> str:
