@@ -81,13 +81,25 @@ def compare_in_batches(spark, cases: list, tally: Tally) -> None:
         if len(groups[key][-1]) == _BATCH:  # a query of many cases plans slowly
             groups[key].append([])
         groups[key][-1].append((index, setting, rule, records, expected))
-    for (zone, at), members in ((key, batch) for key, batches in groups.items()
-                                for batch in batches):
+    batches = [(key, batch) for key, batches in groups.items() for batch in batches]
+    while batches:
+        (zone, at), members = batches.pop()
         rules = segdsl.loads(_batch_text(members), schema=SCHEMA, timezone=zone)
         customers = [{**record, "id": index * 1000 + record["id"]}
                      for index, _s, _r, records, _e in members for record in records]
         segdsl.sql.load_records(spark, customers, LAYOUT, rules._program.options.timezone)
-        found = segdsl.sql.evaluate(rules, spark, now=at, layout=LAYOUT)
+        try:
+            found = segdsl.sql.evaluate(rules, spark, now=at, layout=LAYOUT)
+        except segdsl.DataError as error:
+            # The query stopped on data Spark cannot compute exactly (lower() of a
+            # character Java maps otherwise): each case alone, the stopping one counted.
+            message = str(error)
+            assert "the spark engine" in message and "is not supported" in message, message
+            if len(members) > 1:
+                batches += [((zone, at), [member]) for member in members]
+            else:
+                tally.uncovered += 1
+            continue
         for index, setting, rule, records, expected in members:
             for segment in ("s", "u", "unknown"):
                 got = [i - index * 1000 for i in found[f"c{index}_{segment}"]

@@ -1294,7 +1294,8 @@ class QueryCompiler:
         next_year = self._on_year(day.copy(), binary(exp.Add, year.copy(), exp.Literal.number(1)))
         last_year = binary(exp.EQ, year.copy(), exp.Literal.number(9999))
         found = case(binary(exp.GTE, this_year, today.copy()), this_year.copy(),
-                     case(last_year, d.fail("an anniversary after the year 9999", "DATE"), next_year))
+                     d.fail_when(last_year, "an anniversary after the year 9999", next_year,
+                                 "DATE"))
         return case(exp.Is(this=wrap(day.copy()), expression=exp.null()),
                     exp.cast(exp.null(), "DATE"), found)
 
@@ -1336,8 +1337,8 @@ class QueryCompiler:
 
     def _whole(self, name: str, args: list[exp.Expr]) -> exp.Expr:
         value, d = args[0], self.dialect
-        return case(d.is_infinite(value), d.fail(f"{name}() of an infinity, which has no "
-                                                 "whole part", "DOUBLE"), d.function(name, value.copy()))
+        return d.fail_when(d.is_infinite(value), f"{name}() of an infinity, which has no whole "
+                           "part", d.function(name, value.copy()), "DOUBLE")
 
     def _call_floor(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         return self._whole("floor", args)
@@ -1373,12 +1374,12 @@ class QueryCompiler:
         outside = [_not(exp.Between(this=wrap(value.copy()), low=number(-limit),
                                     high=number(float(limit))))
                    for value, limit in zip(args, (90.0, 180.0, 90.0, 180.0), strict=True)]
-        # A null argument makes the result null before any is checked (null-safe).
         known = _and(*(_not(exp.Is(this=wrap(value.copy()), expression=exp.null()))
                        for value in args))
-        return case(_and(known, _or(*outside)), d.fail(
-            "distance_km() of a latitude outside -90 to 90 or a longitude outside -180 to "
-            "180 degrees", "DOUBLE"), distance)
+        checked = d.fail_when(_or(*outside), "distance_km() of a latitude outside -90 to 90 or "
+                              "a longitude outside -180 to 180 degrees", distance, "DOUBLE")
+        # LEAST skips nulls in some databases: a null argument is a null distance here.
+        return case(known, checked, exp.cast(exp.null(), _DOUBLE))
 
     def _case_of_list(self, node: Any, items: exp.Expr, name: str) -> exp.Expr:
         """``lower(tags)``: each item changed, nulls kept (checked as ``lower()`` is)."""
@@ -1415,7 +1416,8 @@ class QueryCompiler:
                                   exp.Literal.number(_EXACT_INTEGERS)) for side in (left, right)))
             ratio = binary(exp.Div, exp.cast(left, _DOUBLE),
                            exp.Nullif(this=exp.cast(right, _DOUBLE), expression=_zero()))
-            return case(beyond, d.fail("a ratio of durations longer than 285 years", "DOUBLE"), ratio)
+            return d.fail_when(beyond, "a ratio of durations longer than 285 years", ratio,
+                               "DOUBLE")
         divisor = node.right
         if isinstance(divisor, c.Constant) and type(divisor.value) in (int, float):
             if divisor.value == 0:
@@ -1438,9 +1440,9 @@ class QueryCompiler:
         nothing = _or(exp.Is(this=wrap(right.copy()), expression=exp.null()),
                       binary(exp.EQ, right.copy(), _zero()))
         return case(nothing, exp.cast(exp.null(), "BIGINT"),
-                    case(whole, divided, d.fail(
-                        f"dividing a duration by a fraction computed from the data is not "
-                        f"supported by the {d.name} engine yet", "BIGINT")))
+                    d.fail_when(_not(whole), f"dividing a duration by a fraction computed from "
+                                f"the data is not supported by the {d.name} engine yet",
+                                divided, "BIGINT"))
 
     def _divided(self, micros: exp.Expr, scale: exp.Expr, divisor: exp.Expr) -> exp.Expr:
         """``micros * scale / divisor`` (whole numbers, divisor not zero) rounded half
@@ -1499,9 +1501,9 @@ class QueryCompiler:
                             exp.Literal.number(_EXACT_INTEGERS)),
                      _not(binary(exp.LT, d.function("abs", product.copy()),
                                  exp.cast(exp.Literal.number(2 ** 52), _DOUBLE))))
-        return case(beyond, d.fail("a duration times a number longer than 142 years is not "
-                                   f"supported by the {d.name} engine yet", "BIGINT"),
-                    exp.cast(binary(exp.Mul, sign.copy(), rounded), "BIGINT"))
+        return d.fail_when(beyond, "a duration times a number longer than 142 years is not "
+                           f"supported by the {d.name} engine yet",
+                           exp.cast(binary(exp.Mul, sign.copy(), rounded), "BIGINT"), "BIGINT")
 
     def _computed_window(self, node: Any, stamp: exp.Expr, dated: bool,
                          scope: Scope) -> exp.Expr:
@@ -1521,9 +1523,9 @@ class QueryCompiler:
         inside = _and(binary(exp.GT, d.epoch_us(stamp.copy()),
                              binary(exp.Sub, d.epoch_us(now.copy()), length)), until.copy())
         return case(exp.Is(this=wrap(length.copy()), expression=exp.null()), unbounded,
-                    case(binary(exp.LT, length.copy(), exp.Literal.number(0)),
-                         d.fail("a window looks back from now: a negative one holds nothing", "BOOLEAN"),
-                         inside))
+                    d.fail_when(binary(exp.LT, length.copy(), exp.Literal.number(0)),
+                                "a window looks back from now: a negative one holds nothing",
+                                inside, "BOOLEAN"))
 
     # ------------------------------------------------------------- correlated conditions
 

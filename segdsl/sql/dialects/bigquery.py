@@ -158,6 +158,24 @@ class BigQuery(Warehouse):
         kind = exp.DateAdd if date else exp.DatetimeAdd
         return kind(this=moment, expression=exp.Literal.number(months), unit=_unit("MONTH"))
 
+    def date_part(self, part: str, day: exp.Expr) -> exp.Expr:
+        if part == "weekday":  # DAYOFWEEK counts from Sunday as 1
+            sunday_first = exp.Extract(this=_unit("DAYOFWEEK"), expression=day)
+            return binary(exp.Add, self.function("MOD", binary(
+                exp.Add, sunday_first, exp.Literal.number(5)), exp.Literal.number(7)),
+                exp.Literal.number(1))
+        unit = {"year": "YEAR", "month": "MONTH", "day": "DAY", "day_of_year": "DAYOFYEAR"}[part]
+        return exp.Extract(this=_unit(unit), expression=day)
+
+    def month_days(self, day: exp.Expr) -> exp.Expr:
+        return exp.Extract(this=_unit("DAY"), expression=self.function("LAST_DAY", day))
+
+    def make_date(self, year: exp.Expr, month: exp.Expr, day: exp.Expr) -> exp.Expr:
+        return self.function("DATE", *(exp.cast(part, "BIGINT") for part in (year, month, day)))
+
+    def is_infinite(self, number: exp.Expr) -> exp.Expr:
+        return self.function("IS_INF", number)
+
     def positions(self, count: int) -> exp.Expr:
         i = exp.to_identifier("i")
         numbers = self.function("GENERATE_ARRAY", exp.Literal.number(1),

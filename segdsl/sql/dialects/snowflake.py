@@ -162,6 +162,21 @@ class Snowflake(Warehouse):
         return exp.DateAdd(this=moment, expression=exp.Literal.number(months),
                            unit=exp.var("MONTH"))
 
+    def date_part(self, part: str, day: exp.Expr) -> exp.Expr:
+        name = {"year": "YEAR", "month": "MONTH", "day": "DAY", "weekday": "DAYOFWEEKISO",
+                "day_of_year": "DAYOFYEAR"}[part]
+        return self.function(name, day)
+
+    def month_days(self, day: exp.Expr) -> exp.Expr:
+        return self.function("DAY", self.function("LAST_DAY", day))
+
+    def make_date(self, year: exp.Expr, month: exp.Expr, day: exp.Expr) -> exp.Expr:
+        return self.function("DATE_FROM_PARTS", year, month, day)
+
+    def is_infinite(self, number: exp.Expr) -> exp.Expr:
+        return binary(exp.EQ, self.function("ABS", number),
+                      exp.cast(exp.Literal.string("inf"), _DOUBLE))
+
     def positions(self, count: int) -> exp.Expr:
         alias = exp.TableAlias(this=exp.to_identifier("q"), columns=[exp.to_identifier("i")])
         if count <= 1:
