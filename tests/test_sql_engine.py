@@ -513,7 +513,7 @@ def test_to_sql_without_a_schema_takes_the_column_types_of_a_database(connection
 def test_members_read_by_column_are_those_read_by_row(ids):
     """Whole-number and text ids are read column by column, others row by row (as a segment
     named customer_id is): the members and their order are the same either way."""
-    from segdsl.sql.engine import _result
+    from segdsl.sql.engine import result_of
 
     connection = duckdb.connect()
     connection.execute("CREATE TABLE customers AS SELECT * FROM (VALUES (?), (?), (?)) t(id)",
@@ -530,6 +530,6 @@ def test_members_read_by_column_are_those_read_by_row(ids):
                                     segments=segments)
         names = rules._names(segments)
         text = rules.to_sql(now=NOW, layout=LAYOUT, segments=segments, pretty=False)
-        assert found.members == _result(connection.execute(text).fetchall(), names,
-                                        found.now).members
+        assert found.members == result_of(names, connection.execute(text).fetchall(),
+                                          found.now).members
         assert found.members["others"] == [i for i in sorted(ids) if i != ids[0]]

@@ -1001,6 +1001,7 @@ class QueryCompiler:
                                    "not known to be a list")
             return self._plain_list(node, scope, owner)
         if self._correlated(node, scope, owner.position):
+            self.dialect.correlated_aggregates()
             return self._correlated_aggregate(node, scope, owner)
         return self._grouped(node, scope, owner)
 
@@ -1447,7 +1448,7 @@ class QueryCompiler:
     def _divided(self, micros: exp.Expr, scale: exp.Expr, divisor: exp.Expr) -> exp.Expr:
         """``micros * scale / divisor`` (whole numbers, divisor not zero) rounded half
         to even, as ``timedelta`` divides: on magnitudes, the sign put back."""
-        big = "HUGEINT"
+        big = self.dialect.wide_integer()
         top = binary(exp.Mul, exp.cast(self.dialect.function("abs", micros), big),
                      exp.cast(scale, big))
         bottom = exp.cast(self.dialect.function("abs", divisor), big)

@@ -140,8 +140,11 @@ class PostgresRunner:
 
 
 def sql_text(query: exp.Expr) -> str:
-    """The query as psycopg runs it: its parameter ``%(now)s``, every other ``%`` doubled."""
+    """The query as psycopg runs it: its parameter ``%(now)s``, every other ``%`` doubled
+    (``x % y`` written ``MOD(x, y)``)."""
     escaped = query.copy()
+    for modulo in list(escaped.find_all(exp.Mod)):  # of whole numbers: MOD, no '%' to escape
+        modulo.replace(exp.Anonymous(this="MOD", expressions=[modulo.this, modulo.expression]))
     for node in escaped.find_all(exp.Literal, exp.Identifier):
         if isinstance(node, exp.Identifier) or node.is_string:
             node.set("this", node.this.replace("%", "%%"))

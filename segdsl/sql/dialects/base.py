@@ -6,6 +6,8 @@ from sqlglot import exp
 
 from segdsl.errors import CheckError
 
+_DAY_US = 86_400_000_000
+
 
 class Dialect:
     """A database's spellings of the operations rules need.
@@ -87,9 +89,35 @@ class Dialect:
         """The naive wall-clock time of ``instant`` in ``zone``."""
         raise self.refuse("time zones")
 
-    def instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
-        """The instant of wall-clock time ``wall`` in ``zone``, as python-dateutil reads it."""
+    def wall_epoch_us(self, wall: exp.Expr) -> exp.Expr:
+        """A naive wall clock, read in UTC, as microseconds since 1970."""
         raise self.refuse("time zones")
+
+    def from_epoch_us(self, micros: exp.Expr) -> exp.Expr:
+        """The instant ``micros`` microseconds after 1970-01-01 00:00 UTC."""
+        raise self.refuse("time zones")
+
+    def instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
+        """The instant of wall-clock time ``wall`` in ``zone``, read as python-dateutil
+        reads it: with the offset in effect before a change when that offset
+        still reaches ``wall`` (a repeated hour: its first occurrence), else
+        with the offset after it (a skipped hour)."""
+        wall_us = self.wall_epoch_us(wall)
+        if zone == "UTC":
+            return self.from_epoch_us(wall_us)
+        day = exp.Literal.number(_DAY_US)
+        before = self._offset_us(binary(exp.Sub, wall_us, day), zone)
+        after = self._offset_us(binary(exp.Add, wall_us.copy(), day.copy()), zone)
+        early = binary(exp.Sub, wall_us.copy(), before)
+        holds = binary(exp.EQ, self._offset_us(early, zone), before.copy())
+        chosen = case(holds, early.copy(), binary(exp.Sub, wall_us.copy(), after))
+        return self.from_epoch_us(chosen)
+
+    def _offset_us(self, instant_us: exp.Expr, zone: str) -> exp.Expr:
+        """The zone's offset from UTC, in microseconds, at an instant given in microseconds."""
+        moment = self.from_epoch_us(instant_us)
+        return binary(exp.Sub, self.wall_epoch_us(self.wall_clock(moment, zone)),
+                      instant_us.copy())
 
     # Constructs that were written the DuckDB way in the compiler.
 
@@ -158,6 +186,17 @@ class Dialect:
         compare character by character and order by code points, as Python does
         (not by a collation)."""
         raise self.refuse("ordering text")
+
+    def wide_integer(self) -> str:
+        """An exact integer type beyond 64 bits, with ``//`` and ``%`` (durations
+        divided as ``timedelta`` divides them)."""
+        raise self.refuse("dividing a duration exactly")
+
+    def correlated_aggregates(self) -> None:
+        """Nothing when the database computes an aggregation reading an enclosing
+        element as a correlated subquery (``events as e``); refuses otherwise."""
+        raise self.refuse("an aggregation reading an enclosing element (a correlated "
+                          "condition)")
 
     def wall_day(self, instant: exp.Expr, zone: str) -> exp.Expr:
         """The calendar day (a DATE) of ``instant`` in ``zone``."""

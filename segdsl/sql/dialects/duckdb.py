@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from segdsl.sql.dialects.base import Dialect, binary, case
+from segdsl.sql.dialects.base import Dialect, binary
 
-_DAY_US = 86_400_000_000
 _DOUBLE = exp.DataType.build("DOUBLE")
 # Compared over every code point (DuckDB 2.0, Python 3.11's Unicode 14): DuckDB's lower and
 # upper map each character as Python does, except where Python's mapping is several
@@ -113,6 +112,12 @@ class DuckDB(Dialect):
     def case_unsafe(self, text: exp.Expr, name: str) -> exp.Expr:
         return self.regex_search(text, _CASE_UNSAFE[name])
 
+    def wide_integer(self) -> str:
+        return "HUGEINT"
+
+    def correlated_aggregates(self) -> None:
+        return None
+
     def date_part(self, part: str, day: exp.Expr) -> exp.Expr:
         name = {"year": "year", "month": "month", "day": "day", "weekday": "isodow",
                 "day_of_year": "dayofyear"}[part]
@@ -138,30 +143,11 @@ class DuckDB(Dialect):
     def list_items(self, items: exp.Expr, name: str) -> exp.Expr:
         return exp.select(exp.alias_(exp.Unnest(expressions=[items]), name)).subquery()
 
-    def instant(self, wall: exp.Expr, zone: str) -> exp.Expr:
-        """The instant of wall-clock time ``wall`` in ``zone``, read as python-dateutil
-        reads it: with the offset in effect before a change when that offset
-        still reaches ``wall`` (a repeated hour: its first occurrence), else
-        with the offset after it (a skipped hour)."""
-        if zone == "UTC":
-            return self.function("timezone", exp.Literal.string("UTC"), wall)
-        wall_us = self.epoch_us(wall)
-        day = exp.Literal.number(_DAY_US)
-        before = self._offset_us(binary(exp.Sub, wall_us, day), zone)
-        after = self._offset_us(binary(exp.Add, wall_us.copy(), day.copy()), zone)
-        early = binary(exp.Sub, wall_us.copy(), before)
-        holds = binary(exp.EQ, self._offset_us(early, zone), before.copy())
-        chosen = case(holds, early.copy(), binary(exp.Sub, wall_us.copy(), after))
-        return self._from_epoch_us(chosen)
+    def wall_epoch_us(self, wall: exp.Expr) -> exp.Expr:
+        return self.epoch_us(wall)
 
-    def _offset_us(self, instant_us: exp.Expr, zone: str) -> exp.Expr:
-        """The zone's offset from UTC, in microseconds, at an instant given in microseconds."""
-        moment = self._from_epoch_us(instant_us)
-        return binary(exp.Sub, self.epoch_us(self.wall_clock(moment, zone)),
-                      self.epoch_us(moment.copy()))
-
-    def _from_epoch_us(self, instant_us: exp.Expr) -> exp.Expr:
-        naive = self.function("make_timestamp", instant_us)
+    def from_epoch_us(self, micros: exp.Expr) -> exp.Expr:
+        naive = self.function("make_timestamp", micros)
         return self.function("timezone", exp.Literal.string("UTC"), naive)
 
     def ordered_text(self, text: exp.Expr) -> exp.Expr:

@@ -248,6 +248,9 @@ class Postgres(Dialect):
         ending = self.function("right", text, self.function("length", part))
         return binary(exp.EQ, ending, part.copy())
 
+    def correlated_aggregates(self) -> None:
+        return None
+
     def date_part(self, part: str, day: exp.Expr) -> exp.Expr:
         field = {"year": "YEAR", "month": "MONTH", "day": "DAY", "weekday": "ISODOW",
                  "day_of_year": "DOY"}[part]
