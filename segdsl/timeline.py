@@ -15,6 +15,8 @@ from typing import Any
 import attrs
 from dateutil.relativedelta import relativedelta
 
+from segdsl.zones import Zone, wrapped
+
 UTC = dt.timezone.utc
 
 
@@ -65,8 +67,11 @@ def as_timezone(zone: str | dt.tzinfo | None) -> dt.tzinfo:
     """
     if zone is None:
         return UTC
-    if isinstance(zone, dt.tzinfo):
+    if isinstance(zone, (Zone, dt.timezone)):
         return zone
+    if isinstance(zone, dt.tzinfo):
+        name = _name_of(zone)
+        return zone if name is None else wrapped(zone, name)
     if zone.upper() == "UTC":
         return UTC
     from dateutil import tz
@@ -74,7 +79,18 @@ def as_timezone(zone: str | dt.tzinfo | None) -> dt.tzinfo:
     found = tz.gettz(zone)
     if found is None:
         raise ValueError(f"unknown timezone {zone!r}")
-    return found
+    return wrapped(found, zone)
+
+
+def _name_of(zone: dt.tzinfo) -> str | None:
+    """The IANA name of a zone from zoneinfo or dateutil (None: a zone without one)."""
+    key = getattr(zone, "key", None)
+    if isinstance(key, str):
+        return key
+    filename = getattr(zone, "_filename", None)
+    if isinstance(filename, str):
+        return filename.split("zoneinfo/", 1)[-1]
+    return None
 
 
 def iso_text(moment: dt.datetime) -> str:
