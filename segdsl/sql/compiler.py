@@ -1726,7 +1726,72 @@ def _rows_kept(columns: list[exp.Expr]) -> exp.Expr | None:
         kept.setdefault(condition.sql(), condition)
     if not kept:
         return None
-    return _or(*(exp.paren(condition.copy(), copy=False) for condition in kept.values()))
+    either = _or(*(exp.paren(condition.copy(), copy=False) for condition in kept.values()))
+    hull = _time_hull(list(kept.values())) if len(kept) > 1 else []
+    if not hull:
+        return either
+    if any(isinstance(part, exp.In) for part in hull) and any(
+            isinstance(part, exp.GTE) for part in hull):
+        # a time range and a set of values (of events' types) keep few rows more
+        # than the disjunction, and the database tests them far faster, on the
+        # row groups' statistics; each aggregate's FILTER picks its own rows
+        return _and(*hull)
+    return _and(*hull, exp.paren(either, copy=False))
+
+
+def _conjuncts(condition: exp.Expr) -> list[exp.Expr]:
+    while isinstance(condition, exp.Paren):
+        condition = condition.this
+    if isinstance(condition, exp.And):
+        return _conjuncts(condition.this) + _conjuncts(condition.expression)
+    return [condition]
+
+
+def _time_hull(conditions: list[exp.Expr]) -> list[exp.Expr]:
+    """Bounds every one of ``conditions`` implies: for a column each of them
+    bounds from below (above) by a constant, the column at least the least
+    (at most the greatest) of those bounds; for a column each of them sets
+    equal to a literal, the column among those literals.
+
+    The disjunction of the windows of a scan's aggregates implies them, so
+    they change no row kept; they are written so that the database, which
+    does not factor them out of the disjunction itself, skips the row groups
+    outside all the windows when it reads the table."""
+    bounds: list[dict[str, tuple[exp.Column, list[exp.Expr]]]] = []
+    for condition in conditions:
+        found: dict[str, tuple[exp.Column, list[exp.Expr]]] = {}
+        for part in _conjuncts(condition):
+            if (isinstance(part, (exp.GT, exp.GTE, exp.LT, exp.LTE))
+                    and isinstance(part.this, exp.Column)
+                    and part.expression.find(exp.Column) is None):
+                side = "low" if isinstance(part, (exp.GT, exp.GTE)) else "high"
+                key = f"{side} {part.this.sql()}"
+                found.setdefault(key, (part.this, []))[1].append(part.expression)
+        bounds.append(found)
+    hull: list[exp.Expr] = []
+    equal = [{part.this.sql(): part for part in _conjuncts(condition)
+              if isinstance(part, exp.EQ) and isinstance(part.this, exp.Column)
+              and isinstance(part.expression, exp.Literal)} for condition in conditions]
+    for name, first in equal[0].items():
+        if all(name in found for found in equal):
+            values = {found[name].expression.sql(): found[name].expression for found in equal}
+            hull.append(exp.In(this=first.this.copy(),
+                               expressions=[value.copy() for value in values.values()]))
+    for key, (column, _) in bounds[0].items():
+        if not all(key in found for found in bounds):
+            continue
+        # each condition's own tightest bound is not known here: any of them will do
+        limits = [found[key][1][0].copy() for found in bounds]
+        unique = list({limit.sql(): limit for limit in limits}.values())
+        if key.startswith("low"):
+            limit = unique[0] if len(unique) == 1 else exp.Least(
+                this=unique[0], expressions=unique[1:])
+            hull.append(binary(exp.GTE, column.copy(), limit))
+        else:
+            limit = unique[0] if len(unique) == 1 else exp.Greatest(
+                this=unique[0], expressions=unique[1:])
+            hull.append(binary(exp.LTE, column.copy(), limit))
+    return hull
 
 
 def _key(table: ListTable) -> str:

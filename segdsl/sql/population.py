@@ -9,20 +9,25 @@ double operations:
   ``pos = (n - 1) * (i / k)`` and ``lo = floor(pos)``;
 - a measure's tile is 1 plus the number of break points strictly below it
   (equal measures share a tile; SQL's ``NTILE``, which splits ties, is not
-  used); RFM recency is scored in reverse;
+  used), on DuckDB by Python's ``bisect_left`` itself, unrolled (which differs
+  from the count where a break point is NaN); RFM recency is scored in reverse;
 - ``percentile`` is ``100 * (number of measures <= this one) / n``;
 - ``rfm.score`` is ``R * 100 + F * 10 + M``, ``rfm.group`` its name in the RFM
   group table.
 
 The query gains, after the scans of the lists: ``pm`` (each customer's
-measures), for each tiled measure ``j`` the CTEs ``r{j}`` (the sorted
-measures, numbered from 0), ``t{j}`` (the quantile positions) and ``b{j}``
-(the break points), and ``pv`` (each customer's tiles and percentiles),
-which the segments read.
+measures); where the database sorts a column into a list (DuckDB), ``pl`` (each
+tiled measure's sorted values, one row) and ``pb`` (all break points, one row,
+read by every customer), otherwise for each tiled measure ``j`` the CTEs
+``r{j}`` (the sorted measures, numbered from 0), ``t{j}`` (the quantile
+positions) and ``b{j}`` (the break points); then ``pv`` (each customer's tiles
+and percentiles; with the RFM group, ``pt`` holds them and ``pv`` adds the
+group, named once), which the segments read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlglot
@@ -52,6 +57,7 @@ class Rankings:
         self._measure = measure
         self._dialect = dialect
         self.nodes: dict[str, Any] = {}  # key -> Population node, in order met
+        self._group: exp.Expr | None = None  # the RFM code, when rfm.group is read
 
     def column(self, node: Any, combine: Any) -> exp.Expr:
         """The value of population node ``node`` for the customer, read from ``pv``."""
@@ -61,9 +67,10 @@ class Rankings:
                                           binary(exp.Mul, parts[1], _double(10))), parts[2])
             if node.kind == "rfm.score":
                 return code
-            return exp.Case(this=exp.cast(code, "INTEGER"), ifs=[
-                exp.If(this=exp.Literal.number(number), true=exp.Literal.string(name))
-                for number, name in sorted(GROUP_OF_CODE.items())])
+            # named once per customer, in pv, however many segments read it
+            self._group = code.transform(
+                lambda e: exp.column(e.name, table="pt") if isinstance(e, exp.Column) else e)
+            return exp.column("g", table="pv")
         self.nodes.setdefault(node.key, node)
         index = list(self.nodes).index(node.key)
         return exp.column(f"p{index}", table="pv")
@@ -80,22 +87,89 @@ class Rankings:
                      for j, node in enumerate(self.nodes.values())]
         ctes: list[tuple[str, exp.Expr]] = [("pm", joined(exp.select(*measures).from_(customers)))]
         values: list[exp.Expr] = [exp.column("customer_id", table="pm")]
+        tiled = [(j, node) for j, node in enumerate(self.nodes.values())
+                 if node.kind != "percentile"]
+        listed = tiled and self._dialect.sorted_list(exp.column("v0", table="pm")) is not None
+        if listed:
+            ctes += _listed_break_points(tiled, self._dialect)
         for j, node in enumerate(self.nodes.values()):
             v = exp.column(f"v{j}", table="pm")
             if node.kind == "percentile":
                 values.append(exp.alias_(_percentile(v, _nulls_first(self._dialect)),
                                          f"p{j}"))
                 continue
-            ctes += _break_points(j, node.buckets, self._dialect)
-            tile = binary(exp.Add, _double(1), exp.cast(exp.Subquery(this=exp.select(
-                exp.Count(this=exp.Star())).from_(f"b{j}").where(
-                binary(exp.LT, exp.column("b", table=f"b{j}"), v.copy()))), _DOUBLE))
+            if listed:
+                points = [exp.column(f"b{j}_{i}", table="pb") for i in range(1, node.buckets)]
+                count: exp.Expr = _bisect_left(points, v, 0, len(points))
+            else:
+                ctes += _break_points(j, node.buckets, self._dialect)
+                count = exp.Subquery(this=exp.select(exp.Count(this=exp.Star())).from_(
+                    f"b{j}").where(binary(exp.LT, exp.column("b", table=f"b{j}"), v.copy())))
+            tile = binary(exp.Add, _double(1), exp.cast(count, _DOUBLE))
             if node.kind == "rfm.recency":
                 tile = binary(exp.Sub, _double(node.buckets + 1), tile)
             values.append(exp.alias_(case(exp.Is(this=v.copy(), expression=exp.null()),
                                           exp.cast(exp.null(), _DOUBLE), tile), f"p{j}"))
-        ctes.append(("pv", exp.select(*values).from_("pm")))
+        tiles = exp.select(*values).from_("pm")
+        if listed:
+            tiles = tiles.join("pb", join_type="cross")
+        if self._group is None:
+            ctes.append(("pv", tiles))
+            return ctes
+        group = exp.Case(this=exp.cast(self._group.copy(), "INTEGER"), ifs=[
+            exp.If(this=exp.Literal.number(number), true=exp.Literal.string(name))
+            for number, name in sorted(GROUP_OF_CODE.items())])
+        ctes.append(("pt", tiles))
+        ctes.append(("pv", exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("pt")),
+                                      exp.alias_(group, "g")).from_("pt")))
         return ctes
+
+
+def _bisect_left(points: Sequence[exp.Expr], value: exp.Expr, lo: int, hi: int) -> exp.Expr:
+    """Python's ``bisect.bisect_left(points, value)`` unrolled into nested CASEs, the
+    same comparisons in the same order: it differs from counting the points below
+    ``value`` where a point is NaN (the quantile of two infinite measures), and
+    a null point (no measures) compares false like NaN, giving tile 1."""
+    if lo >= hi:
+        return exp.Literal.number(lo)
+    middle = (lo + hi) // 2
+    return case(binary(exp.LT, points[middle].copy(), value.copy()),
+                _bisect_left(points, value, middle + 1, hi),
+                _bisect_left(points, value, lo, middle))
+
+
+def _listed_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
+                         ) -> list[tuple[str, exp.Expr]]:
+    """``pl`` (each tiled measure's sorted non-null values, one list ``l{j}``, and
+    their number ``n{j}``) and
+    ``pb`` (its break points ``b{j}_{i}``, null when there are no values): one row
+    each, the same double operations as :func:`_break_points`'s."""
+    lists: list[exp.Expr] = []
+    for j, _ in tiled:
+        listed = dialect.sorted_list(exp.column(f"v{j}", table="pm"))
+        assert listed is not None
+        lists += [exp.alias_(listed, f"l{j}"),
+                  exp.alias_(exp.Count(this=exp.column(f"v{j}", table="pm")), f"n{j}")]
+    points: list[exp.Expr] = []
+    for j, node in tiled:
+        items = exp.column(f"l{j}", table="pl")
+        size = exp.column(f"n{j}", table="pl")
+        for i in range(1, node.buckets):
+            position = binary(exp.Mul, exp.cast(binary(exp.Sub, size.copy(),
+                                                       exp.Literal.number(1)), _DOUBLE),
+                              exp.Paren(this=binary(exp.Div, _double(i), _double(node.buckets))))
+            lo = exp.Floor(this=position.copy())
+            index = exp.cast(lo.copy(), "BIGINT")
+            lower = dialect.list_item(items.copy(), binary(exp.Add, index, exp.Literal.number(1)))
+            upper = dialect.list_item(items.copy(), exp.Least(
+                this=binary(exp.Add, index.copy(), exp.Literal.number(2)),
+                expressions=[size.copy()]))
+            point = binary(exp.Add, lower, binary(exp.Mul, exp.Paren(
+                this=binary(exp.Sub, upper, lower.copy())), binary(exp.Sub, position, lo)))
+            points.append(exp.alias_(case(binary(exp.GT, size.copy(), exp.Literal.number(0)),
+                                          point, exp.null()), f"b{j}_{i}"))
+    return [("pl", exp.select(*lists).from_("pm")),
+            ("pb", exp.select(*points).from_("pl"))]
 
 
 def _nulls_first(dialect: Any) -> bool:

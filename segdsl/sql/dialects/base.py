@@ -181,6 +181,17 @@ class Dialect:
         """A table ``q`` of one column ``i`` holding the integers 1 to ``count - 1``."""
         raise self.refuse("ntile(), percentile() and rfm")
 
+    def sorted_list(self, value: exp.Expr) -> exp.Expr | None:
+        """An aggregate: the non-null values of ``value`` as one list in ascending
+        order, its items read with :meth:`list_item`; None where the database has
+        none (the rankings then number the sorted measures with ``ROW_NUMBER`` and
+        join the numbered rows for the break points)."""
+        return None
+
+    def list_item(self, items: exp.Expr, position: exp.Expr) -> exp.Expr:
+        """Item ``position`` (counted from 1) of a list from :meth:`sorted_list`."""
+        raise self.refuse("lists of values")
+
     def ordered_text(self, text: exp.Expr) -> exp.Expr:
         """Text that comparisons (``==``, ``<``, ``between``, ``in``, ``min``, ``max``)
         compare character by character and order by code points, as Python does

@@ -109,6 +109,14 @@ class DuckDB(Dialect):
                          alias=exp.TableAlias(this=exp.to_identifier("q"),
                                               columns=[exp.to_identifier("i")]))
 
+    def sorted_list(self, value: exp.Expr) -> exp.Expr | None:
+        listed = exp.Filter(this=exp.ArrayAgg(this=value), expression=exp.Where(
+            this=exp.not_(exp.Is(this=value.copy(), expression=exp.null()))))
+        return self.function("list_sort", listed)
+
+    def list_item(self, items: exp.Expr, position: exp.Expr) -> exp.Expr:
+        return self.function("list_extract", items, position)
+
     def case_unsafe(self, text: exp.Expr, name: str) -> exp.Expr:
         return self.regex_search(text, _CASE_UNSAFE[name])
 
