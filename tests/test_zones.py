@@ -1,0 +1,52 @@
+"""The rules' zone reads wall clocks one way (segdsl.zones), whatever python-dateutil's
+version, as the SQL dialects read them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+
+import segdsl
+from segdsl.timeline import as_timezone, read_datetime
+from segdsl.zones import Zone
+
+UTC = dt.UTC
+
+
+@pytest.mark.parametrize("given", ["Europe/Paris", zoneinfo.ZoneInfo("Europe/Paris")],
+                         ids=["name", "zoneinfo"])
+@pytest.mark.parametrize(("wall", "instant"), [
+    ("2026-03-29T01:59:59", "2026-03-29T00:59:59"),   # the last second before the change
+    ("2026-03-29T02:00:00", "2026-03-29T00:00:00"),   # skipped: the offset after it
+    ("2026-03-29T02:30:00", "2026-03-29T00:30:00"),
+    ("2026-03-29T03:00:00", "2026-03-29T01:00:00"),
+    ("2026-10-25T02:30:00", "2026-10-25T00:30:00"),   # repeated: its first occurrence
+    ("2026-10-25T03:00:00", "2026-10-25T02:00:00"),
+    ("2026-07-01T12:00:00", "2026-07-01T10:00:00"),
+])
+def test_skipped_and_repeated_wall_clocks_have_one_reading(given, wall, instant):
+    """Read in Paris, each wall clock is the instant the SQL dialects give it."""
+    zone = as_timezone(given)
+    assert isinstance(zone, Zone) and zone.key == "Europe/Paris"
+    assert read_datetime(wall, zone) == dt.datetime.fromisoformat(instant).replace(tzinfo=UTC)
+
+
+def test_instants_keep_their_place_through_the_zone():
+    """An instant of the repeated hour, seen in Paris (its second occurrence, fold 1),
+    is the same instant back in UTC; one Zone per name."""
+    zone = as_timezone("Europe/Paris")
+    moment = dt.datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    local = moment.astimezone(zone)
+    assert (local.hour, local.fold, local.tzname()) == (2, 1, "CET")
+    assert local.astimezone(UTC) == moment
+    assert as_timezone("Europe/Paris") is zone
+
+
+def test_a_rule_reads_a_skipped_wall_clock_after_the_change():
+    """A naive stamp of the skipped hour counts in a window as 00:30 UTC does."""
+    rules = segdsl.loads("segment s = count(events, within = 1h) == 1", timezone="Europe/Paris")
+    customer = {"id": 1, "events": [{"type": "visit", "at": "2026-03-29T02:30:00"}]}
+    assert rules.evaluate([customer], now="2026-03-29T01:00:00Z")["s"] == [1]
+    assert rules.evaluate([customer], now="2026-03-29T00:29:59Z")["s"] == []
