@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import test_sql_engine as hand
+import test_sql_rankings as ranked
+from hypothesis import example, given, settings
 from test_sql_differential import run
 
 import segdsl
@@ -83,6 +85,32 @@ def test_rankings_and_untyped_fields_give_the_python_engines_members(postgres_ur
     the same members on PostgreSQL (430 random cases in all, with the tests above)."""
     _check(_run(postgres_url, frozenset({"population"}), 60, "pg_population"), 0.1)
     _check(_run(postgres_url, None, 60, "pg_untyped", schema=None))
+
+
+@pytest.fixture(scope="module")
+def ranking_database(postgres_url):
+    """A connection whose customers table the rankings test refills."""
+    connection = _in_schema(postgres_url, "ranked")
+    yield connection
+    connection.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(ranked._AGES)
+@example([0.0, 1.5, float("-inf")])  # 3 tiles: break points [nan, 0.5]; bisect is no count
+def test_tiles_are_the_python_engines_on_random_populations(ranking_database, ages):
+    """ntile and percentile over random ages (ties, nulls, signed zeros, infinities;
+    -infinity, whose break points can be NaN): the Python engine's members on
+    PostgreSQL, whose break points come from row numbers."""
+    connection = ranking_database
+    connection.execute("DROP TABLE IF EXISTS customers")
+    connection.execute("CREATE TABLE customers (id BIGINT, age DOUBLE PRECISION)")
+    with connection.cursor() as cursor:
+        cursor.executemany("INSERT INTO customers VALUES (%s, %s)",
+                           [(i, age) for i, age in enumerate(ages)])
+    records = [{"id": i, "age": age} for i, age in enumerate(ages)]
+    found = segdsl.sql.evaluate(ranked._RULES, connection, now=ranked.NOW, layout=ranked.LAYOUT)
+    assert found.members == ranked._RULES.evaluate(records, now=ranked.NOW).members
 
 
 # ------------------------------------------------------------------ the examples

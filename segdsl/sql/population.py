@@ -9,7 +9,7 @@ double operations:
   ``pos = (n - 1) * (i / k)`` and ``lo = floor(pos)``;
 - a measure's tile is 1 plus the number of break points strictly below it
   (equal measures share a tile; SQL's ``NTILE``, which splits ties, is not
-  used), on DuckDB by Python's ``bisect_left`` itself, unrolled (which differs
+  used), found by Python's ``bisect_left`` itself, unrolled (which differs
   from the count where a break point is NaN); RFM recency is scored in reverse;
 - ``percentile`` is ``100 * (number of measures <= this one) / n``;
 - ``rfm.score`` is ``R * 100 + F * 10 + M``, ``rfm.group`` its name in the RFM
@@ -20,7 +20,7 @@ measures); where the database sorts a column into a list (DuckDB), ``pl`` (each
 tiled measure's sorted values, one row) and ``pb`` (all break points, one row,
 read by every customer), otherwise for each tiled measure ``j`` the CTEs
 ``r{j}`` (the sorted measures, numbered from 0), ``t{j}`` (the quantile
-positions) and ``b{j}`` (the break points); then ``pv`` (each customer's tiles
+positions) and ``b{j}`` (the break points), then the same ``pb``; then ``pv`` (each customer's tiles
 and percentiles; with the RFM group, ``pt`` holds them and ``pv`` adds the
 group, named once), which the segments read.
 """
@@ -89,29 +89,25 @@ class Rankings:
         values: list[exp.Expr] = [exp.column("customer_id", table="pm")]
         tiled = [(j, node) for j, node in enumerate(self.nodes.values())
                  if node.kind != "percentile"]
-        listed = tiled and self._dialect.sorted_list(exp.column("v0", table="pm")) is not None
-        if listed:
-            ctes += _listed_break_points(tiled, self._dialect)
+        if tiled:
+            listed = self._dialect.sorted_list(exp.column("v0", table="pm")) is not None
+            ctes += (_listed_break_points if listed else _ranked_break_points)(
+                tiled, self._dialect)
         for j, node in enumerate(self.nodes.values()):
             v = exp.column(f"v{j}", table="pm")
             if node.kind == "percentile":
                 values.append(exp.alias_(_percentile(v, _nulls_first(self._dialect)),
                                          f"p{j}"))
                 continue
-            if listed:
-                points = [exp.column(f"b{j}_{i}", table="pb") for i in range(1, node.buckets)]
-                count: exp.Expr = _bisect_left(points, v, 0, len(points))
-            else:
-                ctes += _break_points(j, node.buckets, self._dialect)
-                count = exp.Subquery(this=exp.select(exp.Count(this=exp.Star())).from_(
-                    f"b{j}").where(binary(exp.LT, exp.column("b", table=f"b{j}"), v.copy())))
+            points = [exp.column(f"b{j}_{i}", table="pb") for i in range(1, node.buckets)]
+            count = _bisect_left(points, v, 0, len(points))
             tile = binary(exp.Add, _double(1), exp.cast(count, _DOUBLE))
             if node.kind == "rfm.recency":
                 tile = binary(exp.Sub, _double(node.buckets + 1), tile)
             values.append(exp.alias_(case(exp.Is(this=v.copy(), expression=exp.null()),
                                           exp.cast(exp.null(), _DOUBLE), tile), f"p{j}"))
         tiles = exp.select(*values).from_("pm")
-        if listed:
+        if tiled:
             tiles = tiles.join("pb", join_type="cross")
         if self._group is None:
             ctes.append(("pv", tiles))
@@ -193,8 +189,25 @@ def _percentile(v: exp.Expr, nulls_first: bool = False) -> exp.Expr:
                 share)
 
 
+def _ranked_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
+                         ) -> list[tuple[str, exp.Expr]]:
+    """The break points by row numbers (for a dialect without sorted lists): each
+    measure's ``r{j}``, ``t{j}``, ``b{j}``, then ``pb`` holding every break point
+    ``b{j}_{i}`` in one row (null when there are no values), as
+    :func:`_listed_break_points` gives them."""
+    ctes: list[tuple[str, exp.Expr]] = []
+    points: list[exp.Expr] = []
+    for j, node in tiled:
+        ctes += _break_points(j, node.buckets, dialect)
+        points += [exp.alias_(exp.Subquery(this=exp.select("b").from_(f"b{j}").where(
+            binary(exp.EQ, exp.column("i"), exp.Literal.number(i)))), f"b{j}_{i}")
+            for i in range(1, node.buckets)]
+    return [*ctes, ("pb", exp.select(*points))]
+
+
 def _break_points(j: int, tiles: int, dialect: Dialect) -> list[tuple[str, exp.Expr]]:
-    """``r{j}``, ``t{j}``, ``b{j}``: the sorted measures, the positions, the break points."""
+    """``r{j}``, ``t{j}``, ``b{j}``: the sorted measures, the positions, the break points
+    (``i``: the break point's number)."""
     v = exp.column(f"v{j}", table="pm")
     ranked = exp.select(
         exp.alias_(v, "v"),
@@ -218,7 +231,7 @@ def _break_points(j: int, tiles: int, dialect: Dialect) -> list[tuple[str, exp.E
         binary(exp.GT, size.copy(), exp.Literal.number(0)))
     lower, upper = exp.column("v", table="a"), exp.column("v", table="z")
     fraction = binary(exp.Sub, exp.column("pos", table="t"), exp.column("lo", table="t"))
-    breaks = exp.select(exp.alias_(binary(exp.Add, lower, binary(
+    breaks = exp.select(exp.column("i", table="t"), exp.alias_(binary(exp.Add, lower, binary(
         exp.Mul, exp.Paren(this=binary(exp.Sub, upper, lower.copy())), fraction)), "b")
     ).from_(exp.alias_(exp.to_table(f"t{j}"), "t", table=True)).join(
         exp.alias_(exp.to_table(f"r{j}"), "a", table=True), join_type="inner",

@@ -325,6 +325,7 @@ WITH g1 AS (
     c.n > 0
 ), b0 AS (
   SELECT
+    t.i,
     a.v + (
       (
         z.v - a.v
@@ -368,6 +369,7 @@ WITH g1 AS (
     c.n > 0
 ), b1 AS (
   SELECT
+    t.i,
     a.v + (
       (
         z.v - a.v
@@ -411,6 +413,7 @@ WITH g1 AS (
     c.n > 0
 ), b2 AS (
   SELECT
+    t.i,
     a.v + (
       (
         z.v - a.v
@@ -423,6 +426,92 @@ WITH g1 AS (
     ON a.r = t.lo
   INNER JOIN r2 AS z
     ON z.r = LEAST(t.lo + 1, t.n - 1)
+), pb AS (
+  SELECT
+    (
+      SELECT
+        b
+      FROM b0
+      WHERE
+        i = 1
+    ) AS b0_1,
+    (
+      SELECT
+        b
+      FROM b0
+      WHERE
+        i = 2
+    ) AS b0_2,
+    (
+      SELECT
+        b
+      FROM b0
+      WHERE
+        i = 3
+    ) AS b0_3,
+    (
+      SELECT
+        b
+      FROM b0
+      WHERE
+        i = 4
+    ) AS b0_4,
+    (
+      SELECT
+        b
+      FROM b1
+      WHERE
+        i = 1
+    ) AS b1_1,
+    (
+      SELECT
+        b
+      FROM b1
+      WHERE
+        i = 2
+    ) AS b1_2,
+    (
+      SELECT
+        b
+      FROM b1
+      WHERE
+        i = 3
+    ) AS b1_3,
+    (
+      SELECT
+        b
+      FROM b1
+      WHERE
+        i = 4
+    ) AS b1_4,
+    (
+      SELECT
+        b
+      FROM b2
+      WHERE
+        i = 1
+    ) AS b2_1,
+    (
+      SELECT
+        b
+      FROM b2
+      WHERE
+        i = 2
+    ) AS b2_2,
+    (
+      SELECT
+        b
+      FROM b2
+      WHERE
+        i = 3
+    ) AS b2_3,
+    (
+      SELECT
+        b
+      FROM b2
+      WHERE
+        i = 4
+    ) AS b2_4
 ), pv AS (
   SELECT
     pm.customer_id,
@@ -430,38 +519,45 @@ WITH g1 AS (
       WHEN pm.v0 IS NULL
       THEN CAST(NULL AS FLOAT64)
       ELSE CAST(6 AS FLOAT64) - (
-        CAST(1 AS FLOAT64) + CAST((
-          SELECT
-            COUNT(*)
-          FROM b0
-          WHERE
-            b0.b < pm.v0
-        ) AS FLOAT64)
+        CAST(1 AS FLOAT64) + CAST(CASE
+          WHEN pb.b0_3 < pm.v0
+          THEN CASE WHEN pb.b0_4 < pm.v0 THEN 4 ELSE 3 END
+          ELSE CASE
+            WHEN pb.b0_2 < pm.v0
+            THEN 2
+            ELSE CASE WHEN pb.b0_1 < pm.v0 THEN 1 ELSE 0 END
+          END
+        END AS FLOAT64)
       )
     END AS p0,
     CASE
       WHEN pm.v1 IS NULL
       THEN CAST(NULL AS FLOAT64)
-      ELSE CAST(1 AS FLOAT64) + CAST((
-        SELECT
-          COUNT(*)
-        FROM b1
-        WHERE
-          b1.b < pm.v1
-      ) AS FLOAT64)
+      ELSE CAST(1 AS FLOAT64) + CAST(CASE
+        WHEN pb.b1_3 < pm.v1
+        THEN CASE WHEN pb.b1_4 < pm.v1 THEN 4 ELSE 3 END
+        ELSE CASE
+          WHEN pb.b1_2 < pm.v1
+          THEN 2
+          ELSE CASE WHEN pb.b1_1 < pm.v1 THEN 1 ELSE 0 END
+        END
+      END AS FLOAT64)
     END AS p1,
     CASE
       WHEN pm.v2 IS NULL
       THEN CAST(NULL AS FLOAT64)
-      ELSE CAST(1 AS FLOAT64) + CAST((
-        SELECT
-          COUNT(*)
-        FROM b2
-        WHERE
-          b2.b < pm.v2
-      ) AS FLOAT64)
+      ELSE CAST(1 AS FLOAT64) + CAST(CASE
+        WHEN pb.b2_3 < pm.v2
+        THEN CASE WHEN pb.b2_4 < pm.v2 THEN 4 ELSE 3 END
+        ELSE CASE
+          WHEN pb.b2_2 < pm.v2
+          THEN 2
+          ELSE CASE WHEN pb.b2_1 < pm.v2 THEN 1 ELSE 0 END
+        END
+      END AS FLOAT64)
     END AS p2
   FROM pm
+  CROSS JOIN pb
 )
 SELECT
   s0.id AS customer_id,
