@@ -397,16 +397,18 @@ def test_timezone_flag_moves_period_days(capsys, project):
     assert tokyo == (0, "segment,customer_id\nearly,1\n", "")
 
 
-def test_an_engine_this_version_lacks_is_a_usage_error(capsys, project, monkeypatch):
-    """engine = "duckdb" needs an evaluate that takes an engine; without one, exit 2."""
-    from segdsl.rules import RuleSet
-
-    (project / "segdsl.toml").write_text(f'engine = "duckdb"\ndata = "{JSONL}"\n')
-    if "engine" in __import__("inspect").signature(RuleSet.evaluate).parameters:
-        pytest.skip("this version has an engine parameter")
-    assert run(capsys, "eval", "rules/good.seg", "--now", NOW) == (
-        2, "", ("segdsl: the project's engine 'duckdb' is not available in this version of "
-               "segdsl; use engine = \"python\"\n"))
+def test_the_projects_engine_evaluates_and_an_unknown_one_is_refused(capsys, project):
+    """engine = "duckdb" in the project gives the Python engine's output; an engine
+    that does not exist is an error at its line."""
+    answers = []
+    for engine in ("python", "duckdb"):
+        (project / "segdsl.toml").write_text(f'engine = "{engine}"\ndata = "{JSONL}"\n')
+        answers.append(run(capsys, "eval", "rules/good.seg", "--now", NOW, "--format", "csv"))
+    assert answers[0] == answers[1] and answers[0][0] == 0
+    assert answers[0][1].count("\n") > 1
+    (project / "segdsl.toml").write_text('engine = "oracle"\n')
+    status, _, err = run(capsys, "eval", "rules/good.seg", "--now", NOW)
+    assert status == 2 and "segdsl.toml:1:10: unknown engine 'oracle'" in err
 
 
 def test_reading_shows_activity_after_the_delay():
