@@ -321,14 +321,7 @@ class QueryCompiler:
         level, chain = group.level, group.chain
         base = f"s{level + 1}"
         owner = exp.column(chain[0].owner, table=base)
-        query = exp.select(_alias(owner, "k"), *group.columns).from_(
-            _alias(exp.to_table(chain[0].table), base, table=True))
-        for offset, table in enumerate(chain[1:], start=1):
-            outer, inner = f"s{level + offset}", f"s{level + offset + 1}"
-            query = query.join(_alias(exp.to_table(table.table), inner, table=True),
-                               join_type="inner", copy=False,
-                               on=binary(exp.EQ, exp.column(table.owner, table=inner),
-                                         exp.column(_key(chain[offset - 1]), table=outer)))
+        query = _scan_of(exp.select(_alias(owner, "k"), *group.columns), chain, level)
         used = {column.table for e in group.columns for column in e.find_all(exp.Column)}
         # (groups deeper than this scan's rows are joined in correlated subqueries)
         others = [other for other in self._joined(group.columns)
@@ -1587,14 +1580,7 @@ class QueryCompiler:
             if "stamped" in parts and len(chain) > 1:
                 raise self._refuse(node, f"{node.function}() through nested lists in a "
                                    "correlated condition")
-            query = exp.select(exp.Literal.number(1)).from_(
-                _alias(exp.to_table(chain[0].table), f"s{top + 1}", table=True))
-            for offset, table in enumerate(chain[1:], start=1):
-                outer, below = f"s{top + offset}", f"s{top + offset + 1}"
-                query = query.join(_alias(exp.to_table(table.table), below, table=True),
-                                   join_type="inner", copy=False,
-                                   on=binary(exp.EQ, exp.column(table.owner, table=below),
-                                             exp.column(_key(chain[offset - 1]), table=outer)))
+            query = _scan_of(exp.select(exp.Literal.number(1)), chain, top)
             owned = exp.column(self.layout.id, table="s0") if owner.table is None else \
                 exp.column(_key(owner.table), table=owner.alias)
             query = query.where(binary(exp.EQ, exp.column(chain[0].owner, table=f"s{top + 1}"),
@@ -1638,6 +1624,19 @@ class QueryCompiler:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _scan_of(query: exp.Select, chain: tuple[ListTable, ...], level: int) -> exp.Select:
+    """``query`` over the list's table ``s{level + 1}`` and, joined on their owners, the
+    tables of the lists nested in it (``s{level + 2}``, ...)."""
+    query = query.from_(_alias(exp.to_table(chain[0].table), f"s{level + 1}", table=True))
+    for offset, table in enumerate(chain[1:], start=1):
+        outer, inner = f"s{level + offset}", f"s{level + offset + 1}"
+        query = query.join(_alias(exp.to_table(table.table), inner, table=True),
+                           join_type="inner", copy=False,
+                           on=binary(exp.EQ, exp.column(table.owner, table=inner),
+                                     exp.column(_key(chain[offset - 1]), table=outer)))
+    return query
 
 
 def zone_name(zone: dt.tzinfo, dialect: str = "duckdb") -> str:

@@ -174,8 +174,10 @@ class Dialect:
     def months_later(self, moment: exp.Expr, months: int, date: bool = False) -> exp.Expr:
         """Date (a DATE when ``date``) or naive wall clock ``moment`` stepped by
         ``months`` calendar months, the day of the month cut to the last day of a
-        shorter month (python-dateutil's ``relativedelta``); the time of day unchanged."""
-        raise self.refuse("calendar steps")
+        shorter month (python-dateutil's ``relativedelta``); the time of day unchanged.
+        By default ``moment`` plus :meth:`months` (DuckDB and PostgreSQL cut the day so)."""
+        later = binary(exp.Add, moment, self.months(months))
+        return exp.cast(later, "DATE") if date else later
 
     def positions(self, count: int) -> exp.Expr:
         """A table ``q`` of one column ``i`` holding the integers 1 to ``count - 1``."""

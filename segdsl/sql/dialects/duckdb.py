@@ -98,10 +98,6 @@ class DuckDB(Dialect):
     def days_apart(self, later: exp.Expr, earlier: exp.Expr) -> exp.Expr:
         return binary(exp.Sub, later, earlier)
 
-    def months_later(self, moment: exp.Expr, months: int, date: bool = False) -> exp.Expr:
-        later = binary(exp.Add, moment, self.months(months))
-        return exp.cast(later, "DATE") if date else later
-
     def positions(self, count: int) -> exp.Expr:
         return exp.Table(this=exp.GenerateSeries(start=exp.Literal.number(1),
                                                  end=exp.Literal.number(count),

@@ -226,11 +226,6 @@ class Postgres(Dialect):
     def days_apart(self, later: exp.Expr, earlier: exp.Expr) -> exp.Expr:
         return binary(exp.Sub, later, earlier)
 
-    def months_later(self, moment: exp.Expr, months: int, date: bool = False) -> exp.Expr:
-        # Like python-dateutil, PostgreSQL cuts the day to the end of a shorter month.
-        later = binary(exp.Add, moment, self.months(months))
-        return exp.cast(later, "DATE") if date else later
-
     def positions(self, count: int) -> exp.Expr:
         series = self.function("generate_series", exp.Literal.number(1),
                                exp.Literal.number(count - 1))
