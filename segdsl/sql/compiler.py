@@ -1051,20 +1051,37 @@ class QueryCompiler:
             raise self._refuse(node, "an aggregation reading the customer's aggregates inside a "
                                "correlated condition")
         stage = 1 + max((g.stage for g in depends), default=-1)
-        group_key = (level, ancestors, chain, stage)
-        group = self._groups.get(group_key)
-        if group is None:
-            group = _Group(f"g{len(self._groups) + 1}", level, ancestors, chain, stage)
-            self._groups[group_key] = group
+        group = self._group(level, ancestors, chain, stage, depends)
         outer = group
         if len(chain) > 1 and "stamped" in parts:
-            outer_key = (level, ancestors, chain[:1], 0)
-            outer = self._groups.get(outer_key) or _Group(
-                f"g{len(self._groups) + 1}", level, ancestors, chain[:1], 0)
-            self._groups[outer_key] = outer
+            outer = self._group(level, ancestors, chain[:1], 0, [])
         reading = self._reading(node, group, parts, outer)
         self._aggregates[key] = (group, reading)
         return reading.copy()
+
+    def _group(self, level: int, ancestors: tuple[ListTable | None, ...],
+               chain: tuple[ListTable, ...], stage: int, read: list[_Group]) -> _Group:
+        """The group scanning ``chain`` for owners at ``level``, computed at
+        ``stage`` or later, for aggregations reading the groups ``read``.
+
+        One table is scanned once where it can be: a group of an earlier stage
+        moves to the later one, unless another group reads it (which must then
+        come after it); a group of a later stage takes the earlier stage's
+        aggregations, which need only what comes before it."""
+        same = [group for key, group in self._groups.items() if key[:3] == (level, ancestors, chain)]
+        for group in same:
+            if group.stage >= stage:
+                return group
+        for group in same:
+            if group not in read and not any(
+                    group in self._joined(other.columns) for other in self._groups.values()):
+                del self._groups[(level, ancestors, chain, group.stage)]
+                group.stage = stage
+                self._groups[(level, ancestors, chain, stage)] = group
+                return group
+        group = _Group(f"g{len(self._groups) + 1}", level, ancestors, chain, stage)
+        self._groups[(level, ancestors, chain, stage)] = group
+        return group
 
     def _aggregate_parts(self, node: Any, scope: Scope, chain: tuple[ListTable, ...],
                          final: tuple[str, ...], level: int) -> dict[str, exp.Expr | None]:
@@ -1206,7 +1223,7 @@ class QueryCompiler:
                     "sum": exp.cast(_zero(), _DOUBLE)}.get(
                 function, exp.cast(exp.null(), _SCALAR_TYPES.get(node.type.name, "DOUBLE")))
         columns = {name: (outer if name == "stamped" and outer is not None else group).add(
-            part.sql(self.dialect.name), part) for name, part in parts.items()}
+            part, part) for name, part in parts.items()}
         zero = exp.Literal.number(0)
         if function in ("count", "count_distinct"):
             return exp.cast(exp.Coalesce(this=columns["count"], expressions=[zero]), _DOUBLE)
@@ -1716,13 +1733,13 @@ def _rows_kept(columns: list[exp.Expr]) -> exp.Expr | None:
     table. An owner all of whose rows are left out has no row in the group,
     which its readers already take as the empty list (the LEFT JOIN's NULL
     read as a count of 0, an empty sum, a missing first or last)."""
-    kept: dict[str, exp.Expr] = {}
+    kept: dict[exp.Expr, exp.Expr] = {}
     for column in columns:
         aggregate = column.this if isinstance(column, exp.Alias) else column
         if not isinstance(aggregate, exp.Filter):
             return None
         condition = aggregate.expression.this
-        kept.setdefault(condition.sql(), condition)
+        kept.setdefault(condition, condition)
     if not kept:
         return None
     either = _or(*(exp.paren(condition.copy(), copy=False) for condition in kept.values()))
@@ -1756,24 +1773,24 @@ def _time_hull(conditions: list[exp.Expr]) -> list[exp.Expr]:
     they change no row kept; they are written so that the database, which
     does not factor them out of the disjunction itself, skips the row groups
     outside all the windows when it reads the table."""
-    bounds: list[dict[str, tuple[exp.Column, list[exp.Expr]]]] = []
+    bounds: list[dict[tuple[str, exp.Expr], tuple[exp.Column, list[exp.Expr]]]] = []
     for condition in conditions:
-        found: dict[str, tuple[exp.Column, list[exp.Expr]]] = {}
+        found: dict[tuple[str, exp.Expr], tuple[exp.Column, list[exp.Expr]]] = {}
         for part in _conjuncts(condition):
             if (isinstance(part, (exp.GT, exp.GTE, exp.LT, exp.LTE))
                     and isinstance(part.this, exp.Column)
                     and part.expression.find(exp.Column) is None):
                 side = "low" if isinstance(part, (exp.GT, exp.GTE)) else "high"
-                key = f"{side} {part.this.sql()}"
-                found.setdefault(key, (part.this, []))[1].append(part.expression)
+                bound = (side, part.this)
+                found.setdefault(bound, (part.this, []))[1].append(part.expression)
         bounds.append(found)
     hull: list[exp.Expr] = []
-    equal = [{part.this.sql(): part for part in _conjuncts(condition)
+    equal = [{part.this: part for part in _conjuncts(condition)
               if isinstance(part, exp.EQ) and isinstance(part.this, exp.Column)
               and isinstance(part.expression, exp.Literal)} for condition in conditions]
     for name, first in equal[0].items():
         if all(name in found for found in equal):
-            values = {found[name].expression.sql(): found[name].expression for found in equal}
+            values = {found[name].expression: found[name].expression for found in equal}
             hull.append(exp.In(this=first.this.copy(),
                                expressions=[value.copy() for value in values.values()]))
     for key, (column, _) in bounds[0].items():
@@ -1781,8 +1798,8 @@ def _time_hull(conditions: list[exp.Expr]) -> list[exp.Expr]:
             continue
         # each condition's own tightest bound is not known here: any of them will do
         limits = [found[key][1][0].copy() for found in bounds]
-        unique = list({limit.sql(): limit for limit in limits}.values())
-        if key.startswith("low"):
+        unique = list(dict.fromkeys(limits))
+        if key[0] == "low":
             limit = unique[0] if len(unique) == 1 else exp.Least(
                 this=unique[0], expressions=unique[1:])
             hull.append(binary(exp.GTE, column.copy(), limit))

@@ -10,51 +10,6 @@ WITH g1 AS (
   SELECT
     s1.customer_id AS k,
     COUNTIF(
-      s1.`at` >= CAST('2025-06-24 22:00:00+00:00' AS TIMESTAMP)
-      AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
-      AND s1.`at` < CAST('2025-07-22 22:00:00+00:00' AS TIMESTAMP)
-    ) AS a1,
-    COUNTIF(
-      s1.`at` > TIMESTAMP_MICROS(
-        UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-          -2592000000000
-        )
-      )
-      AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
-    ) AS a2,
-    COUNTIF(
-      s1.`at` >= CAST('2026-06-23 22:00:00+00:00' AS TIMESTAMP)
-      AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
-      AND s1.`at` < CAST('2026-07-21 22:00:00+00:00' AS TIMESTAMP)
-    ) AS a3,
-    MAX(IF(s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), s1.`at`, NULL)) AS a4,
-    COUNTIF(
-      s1.`at` > TIMESTAMP_MICROS(
-        UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-          -31536000000000
-        )
-      )
-      AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
-    ) AS a5,
-    SUM(
-      IF(
-        s1.`at` > TIMESTAMP_MICROS(
-          UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-            -31536000000000
-          )
-        )
-        AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP),
-        CAST(ROUND(s1.total * CAST(1000000000 AS FLOAT64)) AS BIGNUMERIC),
-        NULL
-      )
-    ) AS a6
-  FROM orders AS s1
-  GROUP BY
-    s1.customer_id
-), g4 AS (
-  SELECT
-    s1.customer_id AS k,
-    COUNTIF(
       (
         s1.`at` > TIMESTAMP_MICROS(
           UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
@@ -101,6 +56,11 @@ WITH g1 AS (
       )
       AND COALESCE(g1.a1, 0) > 0
     ) AS a1,
+    COUNTIF(
+      s1.`at` >= CAST('2025-06-24 22:00:00+00:00' AS TIMESTAMP)
+      AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
+      AND s1.`at` < CAST('2025-07-22 22:00:00+00:00' AS TIMESTAMP)
+    ) AS a2,
     COUNTIF(
       (
         s1.`at` > TIMESTAMP_MICROS(
@@ -247,7 +207,41 @@ WITH g1 AS (
         AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
       )
       AND COALESCE(g1.a2, 0) > 0
-    ) AS a2
+    ) AS a3,
+    COUNTIF(
+      s1.`at` > TIMESTAMP_MICROS(
+        UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
+          -2592000000000
+        )
+      )
+      AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
+    ) AS a4,
+    COUNTIF(
+      s1.`at` >= CAST('2026-06-23 22:00:00+00:00' AS TIMESTAMP)
+      AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
+      AND s1.`at` < CAST('2026-07-21 22:00:00+00:00' AS TIMESTAMP)
+    ) AS a5,
+    MAX(IF(s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), s1.`at`, NULL)) AS a6,
+    COUNTIF(
+      s1.`at` > TIMESTAMP_MICROS(
+        UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
+          -31536000000000
+        )
+      )
+      AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
+    ) AS a7,
+    SUM(
+      IF(
+        s1.`at` > TIMESTAMP_MICROS(
+          UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
+            -31536000000000
+          )
+        )
+        AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP),
+        CAST(ROUND(s1.total * CAST(1000000000 AS FLOAT64)) AS BIGNUMERIC),
+        NULL
+      )
+    ) AS a8
   FROM orders AS s1
   LEFT JOIN g1
     ON g1.k = s1.id
@@ -257,43 +251,43 @@ WITH g1 AS (
   SELECT
     s0.id AS customer_id,
     CASE
-      WHEN ABS(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g3.a4)) >= 9007199254740992
+      WHEN ABS(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g2.a6)) >= 9007199254740992
       THEN ERROR('days_between() of instants more than 285 years apart')
       ELSE FLOOR(
         (
-          CAST(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g3.a4) AS FLOAT64) / CAST(1000000 AS FLOAT64)
+          CAST(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g2.a6) AS FLOAT64) / CAST(1000000 AS FLOAT64)
         ) / CAST(86400 AS FLOAT64)
       )
     END AS v0,
     CASE
       WHEN CASE
-        WHEN ABS(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g3.a4)) >= 9007199254740992
+        WHEN ABS(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g2.a6)) >= 9007199254740992
         THEN ERROR('days_between() of instants more than 285 years apart')
         ELSE FLOOR(
           (
-            CAST(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g3.a4) AS FLOAT64) / CAST(1000000 AS FLOAT64)
+            CAST(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g2.a6) AS FLOAT64) / CAST(1000000 AS FLOAT64)
           ) / CAST(86400 AS FLOAT64)
         )
       END IS NULL
       THEN CAST(NULL AS FLOAT64)
-      ELSE CAST(COALESCE(g3.a5, 0) AS FLOAT64)
+      ELSE CAST(COALESCE(g2.a7, 0) AS FLOAT64)
     END AS v1,
     CASE
       WHEN CASE
-        WHEN ABS(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g3.a4)) >= 9007199254740992
+        WHEN ABS(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g2.a6)) >= 9007199254740992
         THEN ERROR('days_between() of instants more than 285 years apart')
         ELSE FLOOR(
           (
-            CAST(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g3.a4) AS FLOAT64) / CAST(1000000 AS FLOAT64)
+            CAST(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g2.a6) AS FLOAT64) / CAST(1000000 AS FLOAT64)
           ) / CAST(86400 AS FLOAT64)
         )
       END IS NULL
       THEN CAST(NULL AS FLOAT64)
-      ELSE COALESCE(CAST(CAST(g3.a6 AS STRING) || 'e-9' AS FLOAT64), CAST(0 AS FLOAT64))
+      ELSE COALESCE(CAST(CAST(g2.a8 AS STRING) || 'e-9' AS FLOAT64), CAST(0 AS FLOAT64))
     END AS v2
   FROM customers AS s0
-  LEFT JOIN g3
-    ON g3.k = s0.id
+  LEFT JOIN g2
+    ON g2.k = s0.id
 ), r0 AS (
   SELECT
     pm.v0 AS v,
@@ -571,26 +565,26 @@ SELECT
     CAST(COALESCE(g2.a1, 0) AS FLOAT64) >= CAST(2 AS FLOAT64)
   ) IS TRUE AS `repeat_shoe_buyers`,
   (
-    COALESCE(g3.a1, 0) > 0
+    COALESCE(g2.a2, 0) > 0
   ) IS TRUE AS `last_sale_buyers`,
   (
-    COALESCE(g2.a2, 0) > 0
+    COALESCE(g2.a3, 0) > 0
   ) IS TRUE AS `discount_buyers`,
   (
     pv.p2 >= CAST(4 AS FLOAT64) AND pv.p1 <= CAST(2 AS FLOAT64)
   ) IS TRUE AS `big_rare_spenders`,
   (
-    COALESCE(g4.a1, 0) > 0 AND NOT COALESCE(g3.a2, 0) > 0
+    COALESCE(g3.a1, 0) > 0 AND NOT COALESCE(g2.a4, 0) > 0
   ) IS TRUE AS `recommendation_clickers`,
   (
-    CAST(COALESCE(g4.a2, 0) AS FLOAT64) >= CAST(10 AS FLOAT64)
-    AND NOT COALESCE(g3.a2, 0) > 0
+    CAST(COALESCE(g3.a2, 0) AS FLOAT64) >= CAST(10 AS FLOAT64)
+    AND NOT COALESCE(g2.a4, 0) > 0
   ) IS TRUE AS `undecided`,
   (
-    COALESCE(g4.a3, 0) > 0 AND NOT COALESCE(g3.a3, 0) > 0
+    COALESCE(g3.a3, 0) > 0 AND NOT COALESCE(g2.a5, 0) > 0
   ) IS TRUE AS `sale_cart_abandoners`,
   (
-    COALESCE(g3.a3, 0) > 0
+    COALESCE(g2.a5, 0) > 0
   ) IS TRUE AS `sale_buyers`
 FROM customers AS s0
 LEFT JOIN pv
@@ -599,7 +593,5 @@ LEFT JOIN g2
   ON g2.k = s0.id
 LEFT JOIN g3
   ON g3.k = s0.id
-LEFT JOIN g4
-  ON g4.k = s0.id
 ORDER BY
   1

@@ -10,53 +10,6 @@ WITH g1 AS (
   SELECT
     s1.customer_id AS k,
     COUNT_IF(
-      s1.at >= CAST('2025-06-24 22:00:00+00:00' AS TIMESTAMPTZ)
-      AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
-      AND s1.at < CAST('2025-07-22 22:00:00+00:00' AS TIMESTAMPTZ)
-    ) AS a1,
-    COUNT_IF(
-      s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
-      AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
-    ) AS a2,
-    COUNT_IF(
-      s1.at >= CAST('2026-06-23 22:00:00+00:00' AS TIMESTAMPTZ)
-      AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
-      AND s1.at < CAST('2026-07-21 22:00:00+00:00' AS TIMESTAMPTZ)
-    ) AS a3,
-    MAX(IFF(s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ), s1.at, NULL)) AS a4,
-    COUNT_IF(
-      s1.at > DATEADD(MICROSECOND, -31536000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
-      AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
-    ) AS a5,
-    SUM(
-      IFF(
-        s1.at > DATEADD(MICROSECOND, -31536000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
-        AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ),
-        (
-          CAST(ROUND(s1.total * CAST(1000000000 AS DOUBLE)) - (
-            TRUNC(ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(9007199254740992 AS DOUBLE)) * CAST(9007199254740992 AS DOUBLE)
-          ) AS DECIMAL(38, 0)) + (
-            CAST(TRUNC(ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(9007199254740992 AS DOUBLE)) - (
-              TRUNC(
-                ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(81129638414606681695789005144064 AS DOUBLE)
-              ) * CAST(9007199254740992 AS DOUBLE)
-            ) AS DECIMAL(38, 0)) * CAST(9007199254740992 AS DECIMAL(38, 0))
-          )
-        ) + (
-          CAST(TRUNC(
-            ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(81129638414606681695789005144064 AS DOUBLE)
-          ) AS DECIMAL(38, 0)) * CAST(81129638414606681695789005144064 AS DECIMAL(38, 0))
-        ),
-        NULL
-      )
-    ) AS a6
-  FROM orders AS s1
-  GROUP BY
-    s1.customer_id
-), g4 AS (
-  SELECT
-    s1.customer_id AS k,
-    COUNT_IF(
       (
         s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
         AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
@@ -91,6 +44,11 @@ WITH g1 AS (
       )
       AND COALESCE(g1.a1, 0) > 0
     ) AS a1,
+    COUNT_IF(
+      s1.at >= CAST('2025-06-24 22:00:00+00:00' AS TIMESTAMPTZ)
+      AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+      AND s1.at < CAST('2025-07-22 22:00:00+00:00' AS TIMESTAMPTZ)
+    ) AS a2,
     COUNT_IF(
       (
         s1.at > DATEADD(
@@ -287,7 +245,43 @@ WITH g1 AS (
         AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
       )
       AND COALESCE(g1.a2, 0) > 0
-    ) AS a2
+    ) AS a3,
+    COUNT_IF(
+      s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+      AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+    ) AS a4,
+    COUNT_IF(
+      s1.at >= CAST('2026-06-23 22:00:00+00:00' AS TIMESTAMPTZ)
+      AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+      AND s1.at < CAST('2026-07-21 22:00:00+00:00' AS TIMESTAMPTZ)
+    ) AS a5,
+    MAX(IFF(s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ), s1.at, NULL)) AS a6,
+    COUNT_IF(
+      s1.at > DATEADD(MICROSECOND, -31536000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+      AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
+    ) AS a7,
+    SUM(
+      IFF(
+        s1.at > DATEADD(MICROSECOND, -31536000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ),
+        (
+          CAST(ROUND(s1.total * CAST(1000000000 AS DOUBLE)) - (
+            TRUNC(ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(9007199254740992 AS DOUBLE)) * CAST(9007199254740992 AS DOUBLE)
+          ) AS DECIMAL(38, 0)) + (
+            CAST(TRUNC(ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(9007199254740992 AS DOUBLE)) - (
+              TRUNC(
+                ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(81129638414606681695789005144064 AS DOUBLE)
+              ) * CAST(9007199254740992 AS DOUBLE)
+            ) AS DECIMAL(38, 0)) * CAST(9007199254740992 AS DECIMAL(38, 0))
+          )
+        ) + (
+          CAST(TRUNC(
+            ROUND(s1.total * CAST(1000000000 AS DOUBLE)) / CAST(81129638414606681695789005144064 AS DOUBLE)
+          ) AS DECIMAL(38, 0)) * CAST(81129638414606681695789005144064 AS DECIMAL(38, 0))
+        ),
+        NULL
+      )
+    ) AS a8
   FROM orders AS s1
   LEFT JOIN g1
     ON g1.k = s1.id
@@ -299,14 +293,14 @@ WITH g1 AS (
     IFF(
       CAST(IFF(
         ABS(
-          DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g3.a4)
+          DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g2.a6)
         ) >= 9007199254740992,
         'days_between() of instants more than 285 years apart',
         '0'
       ) AS INT) = 0,
       FLOOR(
         (
-          CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g3.a4) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+          CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g2.a6) AS DOUBLE) / CAST(1000000 AS DOUBLE)
         ) / CAST(86400 AS DOUBLE)
       ),
       NULL
@@ -315,43 +309,43 @@ WITH g1 AS (
       WHEN IFF(
         CAST(IFF(
           ABS(
-            DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g3.a4)
+            DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g2.a6)
           ) >= 9007199254740992,
           'days_between() of instants more than 285 years apart',
           '0'
         ) AS INT) = 0,
         FLOOR(
           (
-            CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g3.a4) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+            CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g2.a6) AS DOUBLE) / CAST(1000000 AS DOUBLE)
           ) / CAST(86400 AS DOUBLE)
         ),
         NULL
       ) IS NULL
       THEN CAST(NULL AS DOUBLE)
-      ELSE CAST(COALESCE(g3.a5, 0) AS DOUBLE)
+      ELSE CAST(COALESCE(g2.a7, 0) AS DOUBLE)
     END AS v1,
     CASE
       WHEN IFF(
         CAST(IFF(
           ABS(
-            DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g3.a4)
+            DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g2.a6)
           ) >= 9007199254740992,
           'days_between() of instants more than 285 years apart',
           '0'
         ) AS INT) = 0,
         FLOOR(
           (
-            CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g3.a4) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+            CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g2.a6) AS DOUBLE) / CAST(1000000 AS DOUBLE)
           ) / CAST(86400 AS DOUBLE)
         ),
         NULL
       ) IS NULL
       THEN CAST(NULL AS DOUBLE)
-      ELSE COALESCE(CAST(CAST(g3.a6 AS VARCHAR) || 'e-9' AS DOUBLE), CAST(0 AS DOUBLE))
+      ELSE COALESCE(CAST(CAST(g2.a8 AS VARCHAR) || 'e-9' AS DOUBLE), CAST(0 AS DOUBLE))
     END AS v2
   FROM customers AS s0
-  LEFT JOIN g3
-    ON g3.k = s0.id
+  LEFT JOIN g2
+    ON g2.k = s0.id
 ), r0 AS (
   SELECT
     pm.v0 AS v,
@@ -622,17 +616,17 @@ SELECT
   COALESCE(pv.p0 >= CAST(4 AS DOUBLE) AND pv.p1 >= CAST(4 AS DOUBLE), FALSE) AS "loyal_buyers",
   COALESCE(pv.p2 <= CAST(2 AS DOUBLE) AND pv.p1 >= CAST(4 AS DOUBLE), FALSE) AS "bargain_hunters",
   COALESCE(CAST(COALESCE(g2.a1, 0) AS DOUBLE) >= CAST(2 AS DOUBLE), FALSE) AS "repeat_shoe_buyers",
-  COALESCE(COALESCE(g3.a1, 0) > 0, FALSE) AS "last_sale_buyers",
-  COALESCE(COALESCE(g2.a2, 0) > 0, FALSE) AS "discount_buyers",
+  COALESCE(COALESCE(g2.a2, 0) > 0, FALSE) AS "last_sale_buyers",
+  COALESCE(COALESCE(g2.a3, 0) > 0, FALSE) AS "discount_buyers",
   COALESCE(pv.p2 >= CAST(4 AS DOUBLE) AND pv.p1 <= CAST(2 AS DOUBLE), FALSE) AS "big_rare_spenders",
-  COALESCE(COALESCE(g4.a1, 0) > 0 AND NOT COALESCE(g3.a2, 0) > 0, FALSE) AS "recommendation_clickers",
+  COALESCE(COALESCE(g3.a1, 0) > 0 AND NOT COALESCE(g2.a4, 0) > 0, FALSE) AS "recommendation_clickers",
   COALESCE(
-    CAST(COALESCE(g4.a2, 0) AS DOUBLE) >= CAST(10 AS DOUBLE)
-    AND NOT COALESCE(g3.a2, 0) > 0,
+    CAST(COALESCE(g3.a2, 0) AS DOUBLE) >= CAST(10 AS DOUBLE)
+    AND NOT COALESCE(g2.a4, 0) > 0,
     FALSE
   ) AS "undecided",
-  COALESCE(COALESCE(g4.a3, 0) > 0 AND NOT COALESCE(g3.a3, 0) > 0, FALSE) AS "sale_cart_abandoners",
-  COALESCE(COALESCE(g3.a3, 0) > 0, FALSE) AS "sale_buyers"
+  COALESCE(COALESCE(g3.a3, 0) > 0 AND NOT COALESCE(g2.a5, 0) > 0, FALSE) AS "sale_cart_abandoners",
+  COALESCE(COALESCE(g2.a5, 0) > 0, FALSE) AS "sale_buyers"
 FROM customers AS s0
 LEFT JOIN pv
   ON pv.customer_id = s0.id
@@ -640,7 +634,5 @@ LEFT JOIN g2
   ON g2.k = s0.id
 LEFT JOIN g3
   ON g3.k = s0.id
-LEFT JOIN g4
-  ON g4.k = s0.id
 ORDER BY
   1
