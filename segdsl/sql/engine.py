@@ -16,6 +16,7 @@ from typing import Any, Self
 
 from segdsl.errors import DataError, UsageError
 from segdsl.rules import Result, evaluation_time
+from segdsl.sql import chunks
 from segdsl.sql.compiler import compile_rules
 from segdsl.sql.layout import Layout
 
@@ -52,15 +53,37 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
     if layout is None:
         layout = Layout.from_schema(rules._program.options.schema)
     with runner_for(connection) as runner:
-        layout = layout.with_column_types(runner.column_types(layout))
+        described = runner.column_types(layout)
+        layout = layout.with_column_types(described)
         query = compile_rules(rules, names, dialect=runner.dialect,
                               now=None if runner.binds_now else at, layout=layout)
         if isinstance(runner, DuckDBRunner):
-            found = _columns(runner.connection, query.sql(dialect="duckdb"), names)
+            found = _in_ranges(runner.connection, query, layout, described, names) \
+                or _columns(runner.connection, query.sql(dialect="duckdb"), names)
             if found is not None:
                 return Result(found[0], found[1], at)
         rows = runner.memberships(query, at)
     return result_of(names, rows, at)
+
+
+def _in_ranges(connection: Any, query: Any, layout: Layout, described: dict, names: list[str]
+               ) -> tuple[dict[str, list[Any]], int] | None:
+    """The members of a large table, a range of ids at a time (see
+    :mod:`segdsl.sql.chunks`), or None where a single query must do."""
+    ranges = chunks.id_ranges(connection, layout, described)
+    if ranges is None or not chunks.Plan.shaped(query):
+        return None
+    plan = chunks.Plan(chunks.reading_views(query, layout))
+    members: dict[str, list[Any]] = {name: [] for name in names}
+    total = 0
+    for found in chunks.run(plan, layout, ranges, lambda sql: _run(connection, sql),
+                            lambda sql: _columns(connection, sql, names)):
+        if found is None:  # a repeated id, or ids numpy does not hold: the single query
+            return None
+        for name in names:
+            members[name] += found[0][name]
+        total += found[1]
+    return members, total
 
 
 def result_of(names: list[str], rows: list[Any], at: Any) -> Result:

@@ -1,0 +1,204 @@
+"""Large tables on DuckDB, evaluated a range of customer ids at a time.
+
+A query over every customer at once groups every list by customer in one
+hash table; beyond a few million customers that table outgrows DuckDB's memory
+budget and spills to disk, and the cost per customer grows with the number of
+customers. The same query over the customers of one range of ids (and only
+their elements) does not spill, so the cost stays linear:
+
+- the customers are split into ranges of consecutive whole-number ids, each
+  holding about :data:`CHUNK_CUSTOMERS` of them;
+- for each range, temporary views hold its customers and the elements they own
+  (nested lists: the elements owned by those elements), and the query, reading
+  those views, gives the range's members;
+- rankings are of the whole population: each range's measures are gathered
+  first into a temporary table, the tiles and percentiles computed once over
+  it, and each range's query reads its customers' tiles from there.
+
+The members are those of the single query, in the same order (by id); where
+the tables do not allow it (ids other than whole numbers, a null id, owners of
+another type than the ids, a query of another shape) the single query runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from sqlglot import exp
+
+from segdsl.sql.layout import Layout
+
+#: Customers per range of ids (a range holds fewer where ids have gaps).
+CHUNK_CUSTOMERS = 1_000_000
+#: Tables of at most this many customers are evaluated in one query.
+SINGLE_QUERY_UP_TO = 2_000_000
+
+_WHOLE_NUMBERS = frozenset(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+                            "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"))
+_RANKINGS = frozenset(("pm", "pl", "pb", "pt", "pv"))
+_PREFIX = "segdsl_chunk_"
+
+
+def id_ranges(connection: Any, layout: Layout, described: dict[tuple[str, str], str]
+              ) -> list[tuple[int, int]] | None:
+    """The ranges ``[low, high)`` of ids to evaluate one by one, or None where one
+    query must do: few customers, ids other than whole numbers or with nulls
+    (whose error the single query gives), or lists owned by another type."""
+    id_type = described.get((layout.customers, layout.id), "").upper()
+    if id_type not in _WHOLE_NUMBERS:
+        return None
+    for table in layout.lists.values():
+        if len(table.path) == 1 and \
+                described.get((table.table, table.owner), "").upper() not in _WHOLE_NUMBERS:
+            return None
+    customers = exp.to_table(layout.customers).sql("duckdb")
+    column = exp.to_identifier(layout.id, quoted=True).sql("duckdb")
+    count, known, low, high = connection.execute(
+        f"SELECT count(*), count({column}), min({column}), max({column}) "
+        f"FROM {customers}").fetchone()
+    if count <= SINGLE_QUERY_UP_TO or known != count:
+        return None
+    pieces = -(-count // CHUNK_CUSTOMERS)
+    width = -(-(high - low + 1) // pieces)
+    return [(start, min(start + width, high + 1)) for start in range(low, high + 1, width)]
+
+
+def _views(layout: Layout) -> dict[str, str]:
+    """Each table of ``layout`` to the name of its view for one range."""
+    tables = [layout.customers, *(table.table for table in layout.lists.values())]
+    return {table: f"{_PREFIX}{table}" for table in tables}
+
+
+def _define_views(execute: Any, layout: Layout, low: int, high: int) -> None:
+    """The views of one range ``[low, high)``: its customers and what they own."""
+    views = _views(layout)
+    statements = [(layout.customers, f"{_column(layout.id)} {_between(low, high)}")]
+    for listed in sorted(layout.lists.values(), key=lambda table: len(table.path)):
+        if len(listed.path) == 1:
+            condition = f"{_column(listed.owner)} {_between(low, high)}"
+        else:
+            parent = layout.lists[listed.path[:-1]]
+            assert parent.key is not None  # Layout.from_schema refuses nested lists without
+            condition = (f"{_column(listed.owner)} IN (SELECT {_column(parent.key)} "
+                         f"FROM {_table(views[parent.table])})")
+        statements.append((listed.table, condition))
+    for name, condition in statements:
+        execute(f"CREATE OR REPLACE TEMP VIEW {_table(views[name])} AS "
+                f"SELECT * FROM {_table(name)} WHERE {condition}")
+
+
+def _between(low: int, high: int) -> str:
+    return f"BETWEEN {int(low)} AND {int(high) - 1}"
+
+
+def _column(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def _table(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def reading_views(query: exp.Select, layout: Layout) -> exp.Select:
+    """``query`` reading each table of ``layout`` from its range's view."""
+    views = _views(layout)
+
+    def renamed(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Table) and not node.args.get("db") and node.name in views:
+            node = node.copy()
+            node.set("this", exp.to_identifier(views[node.name]))
+        return node
+
+    renamed_query = query.transform(renamed)
+    assert isinstance(renamed_query, exp.Select)
+    return renamed_query
+
+
+class Plan:
+    """The queries of an evaluation by ranges.
+
+    Attributes:
+        measures: per range, the customers' measures (``pm``), or None
+            without rankings.
+        tiles: once, every customer's tiles (``pv``) from the gathered
+            measures, or None without rankings.
+        members: per range, the memberships.
+    """
+
+    def __init__(self, query: exp.Select) -> None:
+        ctes = list(query.ctes)
+        names = [cte.alias for cte in ctes]
+        ranked = [name for name in names if name in _RANKINGS]
+        self.measures: str | None = None
+        self.tiles: str | None = None
+        if not ranked:
+            self.members = query.sql(dialect="duckdb")
+            return
+        before = list(itertools.takewhile(lambda cte: cte.alias != "pm", ctes))
+        rankings = [cte for cte in ctes if cte.alias in _RANKINGS]
+        after = [cte for cte in ctes[len(before):] if cte.alias not in _RANKINGS]
+        self.measures = _with(before + rankings[:1], exp.select("*").from_("pm"))
+        gathered = exp.CTE(this=exp.select("*").from_(_MEASURES),
+                           alias=exp.to_identifier("pm"))
+        self.tiles = _with([gathered, *rankings[1:]], exp.select("*").from_("pv"))
+        body = query.copy()
+        body.set("with_", None)
+        tiles = exp.CTE(this=exp.select("*").from_(_RANGE_TILES),
+                        alias=exp.to_identifier("pv"))
+        self.members = _with([*before, tiles, *after], body)
+
+    @staticmethod
+    def shaped(query: exp.Select) -> bool:
+        """Whether the query's rankings are where a plan expects them: after the
+        scans of the lists, ``pm`` first and ``pv`` last, and nothing but the
+        rankings reading any of them but ``pv``."""
+        ctes = list(query.ctes)
+        names = [cte.alias for cte in ctes]
+        ranked = [index for index, name in enumerate(names) if name in _RANKINGS]
+        if not ranked:
+            return True
+        if names[ranked[0]] != "pm" or names[ranked[-1]] != "pv" \
+                or ranked != list(range(ranked[0], ranked[-1] + 1)):
+            return False
+        body = query.copy()
+        body.set("with_", None)
+        readers = [body, *(cte.this for cte in ctes if cte.alias not in _RANKINGS)]
+        read = {table.name for reader in readers for table in reader.find_all(exp.Table)}
+        return not read & (_RANKINGS - {"pv"})
+
+
+_MEASURES = f"{_PREFIX}measures"
+_TILES = f"{_PREFIX}tiles"
+_RANGE_TILES = f"{_PREFIX}range_tiles"
+
+
+def _with(ctes: list[exp.CTE], body: exp.Select) -> str:
+    query = body.copy()
+    query.set("with_", exp.With(expressions=[cte.copy() for cte in ctes]))
+    return query.sql(dialect="duckdb")
+
+
+def run(plan: Plan, layout: Layout, ranges: list[tuple[int, int]], execute: Any,
+        read: Any) -> Iterator[Any]:
+    """``read(sql)`` of each range's members, ranges in order; ``execute(sql)``
+    runs the statements around them."""
+    try:
+        if plan.measures is not None:
+            for index, (low, high) in enumerate(ranges):
+                _define_views(execute, layout, low, high)
+                into = "CREATE OR REPLACE TEMP TABLE {} AS " if index == 0 else "INSERT INTO {} "
+                execute(into.format(_table(_MEASURES)) + plan.measures)
+            execute(f"CREATE OR REPLACE TEMP TABLE {_table(_TILES)} AS {plan.tiles}")
+        for low, high in ranges:
+            _define_views(execute, layout, low, high)
+            if plan.measures is not None:
+                execute(f"CREATE OR REPLACE TEMP VIEW {_table(_RANGE_TILES)} AS SELECT * FROM "
+                        f"{_table(_TILES)} WHERE customer_id {_between(low, high)}")
+            yield read(plan.members)
+    finally:
+        for view in (*_views(layout).values(), _RANGE_TILES):
+            execute(f"DROP VIEW IF EXISTS {_table(view)}")
+        for table in (_MEASURES, _TILES):
+            execute(f"DROP TABLE IF EXISTS {_table(table)}")
