@@ -342,14 +342,14 @@ def _shorter(path: Path) -> Path:
         return path
 
 
-def project_options(project: Any) -> dict[str, Any]:
-    """The :func:`segdsl.loads` options of ``project``: True (find it from the
-    current directory), a :class:`Project`, or the path of a project file."""
+def project_of(project: Any) -> Project:
+    """The :class:`Project` ``project`` names: True (found from the current
+    directory), a :class:`Project`, or the path of a project file."""
     if project is True:
-        return Project.find().options()
+        return Project.find()
     if isinstance(project, Project):
-        return project.options()
+        return project
     if isinstance(project, (str, Path)):
-        return Project.read(project).options()
+        return Project.read(project)
     raise UsageError(f"project must be True, a segdsl.Project or the path of a project file, "
                      f"not {type(project).__name__}")

@@ -177,7 +177,8 @@ def load(path: str | Path, *, project: Any = None, **options: Any) -> RuleSet:
         project: take the options from a project file: True (``segdsl.toml``
             or ``[tool.segdsl]`` found from the current directory upward), a
             :class:`segdsl.Project`, or a project file's path. Options given
-            here override the project's.
+            here override the project's; its table mapping is where the SQL
+            engine reads the customers when no ``layout=`` is given.
 
     Raises:
         UsageError: the file cannot be read.
@@ -186,16 +187,21 @@ def load(path: str | Path, *, project: Any = None, **options: Any) -> RuleSet:
     if not isinstance(path, (str, PathLike)):
         raise UsageError(f"load takes the path of a rule file, not {shown(path)}")
     _option_values(options)
+    tables: dict[str, Any] = {}
     if project is not None and project is not False:
-        from segdsl.project import project_options
+        from segdsl.project import project_of
 
-        options = {**project_options(project),
+        found = project_of(project)
+        tables = dict(found.tables)
+        options = {**found.options(),
                    **{name: value for name, value in options.items() if value is not None}}
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"{path}: cannot read the rule file ({error})") from None
-    return loads(text, file=str(path), **options)
+    rules = loads(text, file=str(path), **options)
+    rules._tables = tables
+    return rules
 
 
 def check(text: str, *, file: str | None = None, **options: Any) -> tuple[list[SegdslError],
@@ -669,6 +675,7 @@ class RuleSet:
         rule_set.file = file
         rule_set.warnings = list(checker.warnings)
         rule_set._program = _Program(checker, dict(bodies))
+        rule_set._tables = {}  # a project's table mapping (see load)
         rule_set._segments = {}
         for name in bodies:
             definition = checker.segments.get(name)

@@ -241,3 +241,29 @@ def test_the_readmes_schema_and_project_files_read():
 
     keys = set(tomllib.loads(project_block.split("```", 1)[0]))
     assert keys == {"schema", "timezone", "rfm_window", "rules", "data", "engine"}
+
+
+def test_rules_loaded_with_a_project_read_its_tables_on_duckdb(tmp_path, monkeypatch):
+    """segdsl.load(path, project=...) evaluates on a database through the project's
+    [tables] (orders in "sales", placed_at for at); without the project the
+    tables are not where the default layout looks."""
+    duckdb = pytest.importorskip("duckdb")
+    (tmp_path / "segdsl.toml").write_text(
+        '[tables.orders]\ntable = "sales"\ncolumns = { at = "placed_at" }\n')
+    (tmp_path / "a.seg").write_text("segment buyers = orders(30d) >= 1\n")
+    monkeypatch.chdir(tmp_path)
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE customers AS SELECT * FROM (VALUES (1), (2), (3)) t(id)")
+    connection.execute(
+        "CREATE TABLE sales AS SELECT * FROM (VALUES (10, 1, TIMESTAMPTZ '2026-07-01 10:00:00+00', "
+        "5.0), (11, 3, TIMESTAMPTZ '2026-01-01 10:00:00+00', 7.0)) t(id, customer_id, placed_at, "
+        "total)")
+    connection.execute("CREATE TABLE events (customer_id BIGINT, type VARCHAR, "
+                       "\"at\" TIMESTAMPTZ)")
+    connection.execute("CREATE TABLE order_items (order_id BIGINT, sku VARCHAR, "
+                       "category VARCHAR, price DOUBLE, discounted BOOLEAN)")
+    rules = segdsl.load(tmp_path / "a.seg", project=True)
+    assert rules.evaluate(connection, now="2026-07-15T00:00:00Z")["buyers"] == [1]
+    assert "FROM sales" in rules.to_sql(now="2026-07-15T00:00:00Z")
+    with pytest.raises(segdsl.UsageError, match="the tables do not have the layout"):
+        segdsl.load(tmp_path / "a.seg").evaluate(connection, now="2026-07-15T00:00:00Z")

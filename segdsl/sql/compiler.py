@@ -1880,7 +1880,7 @@ def compile_rules(rules: Any, names: Iterable[str] | None = None, *, dialect: st
     """
     program = rules._program
     options = program.options
-    layout = layout if layout is not None else Layout.from_schema(options.schema)
+    layout = layout if layout is not None else Layout.of_rules(rules)
     names = list(rules) if names is None else list(names)
     populations = {node.key: node for node in program.population_nodes}
     compiler = QueryCompiler(program.body, layout, options.timezone or UTC, dialect, now,

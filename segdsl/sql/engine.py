@@ -51,7 +51,7 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
     names = rules._names(segments)
     at = evaluation_time(now, rules)
     if layout is None:
-        layout = Layout.from_schema(rules._program.options.schema)
+        layout = Layout.of_rules(rules)
     with runner_for(connection) as runner:
         described = runner.column_types(layout)
         layout = layout.with_column_types(described)

@@ -21,7 +21,7 @@ checker uses (:meth:`Layout.from_schema`); tables and columns can be renamed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -170,6 +170,15 @@ class Layout:
                 raise UsageError(f"the list {'.'.join(path)} hangs from {'.'.join(path[:-1])}, "
                                  f"whose table has no key column: name one with keys=")
         return cls(customers, id, fields, lists)
+
+    @classmethod
+    def of_rules(cls, rules: Any) -> Layout:
+        """The layout ``rules`` are read from by default: the table mapping of
+        the project they were loaded with (``segdsl.load(path, project=...)``),
+        or else the normalized one of their schema."""
+        schema = rules._program.options.schema
+        tables = getattr(rules, "_tables", None)
+        return cls.from_tables(schema, tables) if tables else cls.from_schema(schema)
 
     @classmethod
     def from_tables(cls, schema: Schema | None, tables: Mapping[str, Table]) -> Layout:

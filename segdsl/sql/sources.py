@@ -100,8 +100,7 @@ def evaluate(rules: Any, source: Any, now: Any = None, *, segments: Any = None,
         raise UsageError(f"{os.fspath(source)}: the DuckDB engine reads JSON Lines, Parquet, "
                          f"CSV tables of the normalized layout or a database, not this file "
                          f"of the Python engine's formats")
-    layout = layout if layout is not None else Layout.from_schema(
-        rules._program.options.schema)
+    layout = layout if layout is not None else Layout.of_rules(rules)
     fallback = kind in ("frame", "jsonl") and engine == "auto"
     # Nested records are checked against the schema's types (a naive TIMESTAMP is not
     # the instant the Python engine reads in the rules' zone): the Python engine, or an error.

@@ -63,7 +63,7 @@ def evaluate(rules: Any, session: Any, now: Any = None, *,
     names = rules._names(segments)
     at = evaluation_time(now, rules)
     if layout is None:
-        layout = Layout.from_schema(rules._program.options.schema)
+        layout = Layout.of_rules(rules)
     layout = layout_of(session, layout)
     query = compile_rules(rules, names, dialect="spark", now=at, layout=layout)
     return result_of(names, run(session, query), at)
