@@ -37,7 +37,7 @@ SINGLE_QUERY_UP_TO = 2_000_000
 
 _WHOLE_NUMBERS = frozenset(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
                             "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"))
-_RANKINGS = frozenset(("pm", "pl", "pb", "pt", "pv"))
+_RANKINGS = frozenset(("pm", "pl", "pq", "pb", "pt", "pv"))
 _PREFIX = "segdsl_chunk_"
 
 

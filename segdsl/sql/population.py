@@ -17,12 +17,13 @@ double operations:
 
 The query gains, after the scans of the lists: ``pm`` (each customer's
 measures); where the database sorts a column into a list (DuckDB), ``pl`` (each
-tiled measure's sorted values, one row) and ``pb`` (all break points, one row,
-read by every customer), otherwise for each tiled measure ``j`` the CTEs
-``r{j}`` (the sorted measures, numbered from 0), ``t{j}`` (the quantile
-positions) and ``b{j}`` (the break points), then the same ``pb``; then ``pv`` (each customer's tiles
-and percentiles; with the RFM group, ``pt`` holds them and ``pv`` adds the
-group, named once), which the segments read.
+tiled measure's sorted values, one row), ``pq`` (the break points' positions in
+them) and ``pb`` (all break points, one row, read by every customer), otherwise
+for each tiled measure ``j`` the CTEs ``r{j}`` (the sorted measures, numbered
+from 0), ``t{j}`` (the quantile positions) and ``b{j}`` (the break points),
+then the same ``pb``; then ``pv`` (each customer's tiles and percentiles; with
+the RFM group, ``pt`` holds them and ``pv`` adds the group, named once), which
+the segments read.
 """
 
 from __future__ import annotations
@@ -82,10 +83,10 @@ class Rankings:
             customers: the customers' table, aliased ``s0``.
             joined: adds to a query over ``s0`` the joins its expressions need.
         """
-        measures = [exp.alias_(exp.column("id", table="s0"), "customer_id")]
-        measures += [exp.alias_(self._measure(node.measure), f"v{j}")
+        measures = [exp.alias_(exp.column("id", table="s0"), "customer_id", copy=False)]
+        measures += [exp.alias_(self._measure(node.measure), f"v{j}", copy=False)
                      for j, node in enumerate(self.nodes.values())]
-        ctes: list[tuple[str, exp.Expr]] = [("pm", joined(exp.select(*measures).from_(customers)))]
+        ctes: list[tuple[str, exp.Expr]] = [("pm", joined(exp.select(*measures).from_(customers, copy=False)))]
         values: list[exp.Expr] = [exp.column("customer_id", table="pm")]
         tiled = [(j, node) for j, node in enumerate(self.nodes.values())
                  if node.kind != "percentile"]
@@ -97,7 +98,7 @@ class Rankings:
             v = exp.column(f"v{j}", table="pm")
             if node.kind == "percentile":
                 values.append(exp.alias_(_percentile(v, _nulls_first(self._dialect)),
-                                         f"p{j}"))
+                                         f"p{j}", copy=False))
                 continue
             points = [exp.column(f"b{j}_{i}", table="pb") for i in range(1, node.buckets)]
             count = _bisect_left(points, v, 0, len(points))
@@ -105,10 +106,10 @@ class Rankings:
             if node.kind == "rfm.recency":
                 tile = binary(exp.Sub, _double(node.buckets + 1), tile)
             values.append(exp.alias_(case(exp.Is(this=v.copy(), expression=exp.null()),
-                                          exp.cast(exp.null(), _DOUBLE), tile), f"p{j}"))
-        tiles = exp.select(*values).from_("pm")
+                                          exp.cast(exp.null(), _DOUBLE), tile), f"p{j}", copy=False))
+        tiles = exp.select(*values).from_("pm", copy=False)
         if tiled:
-            tiles = tiles.join("pb", join_type="cross")
+            tiles = tiles.join("pb", join_type="cross", copy=False)
         if self._group is None:
             ctes.append(("pv", tiles))
             return ctes
@@ -117,7 +118,7 @@ class Rankings:
             for number, name in sorted(GROUP_OF_CODE.items())])
         ctes.append(("pt", tiles))
         ctes.append(("pv", exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("pt")),
-                                      exp.alias_(group, "g")).from_("pt")))
+                                      exp.alias_(group, "g", copy=False)).from_("pt", copy=False)))
         return ctes
 
 
@@ -137,35 +138,42 @@ def _bisect_left(points: Sequence[exp.Expr], value: exp.Expr, lo: int, hi: int) 
 def _listed_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
                          ) -> list[tuple[str, exp.Expr]]:
     """``pl`` (each tiled measure's sorted non-null values, one list ``l{j}``, and
-    their number ``n{j}``) and
-    ``pb`` (its break points ``b{j}_{i}``, null when there are no values): one row
-    each, the same double operations as :func:`_break_points`'s."""
+    their number ``n{j}``), ``pq`` (with them, each break point's position
+    ``q{j}_{i}`` and its floor ``f{j}_{i}``) and ``pb`` (the break points
+    ``b{j}_{i}``, null when there are no values): one row each, the same double
+    operations as :func:`_break_points`'s."""
     lists: list[exp.Expr] = []
     for j, _ in tiled:
         listed = dialect.sorted_list(exp.column(f"v{j}", table="pm"))
         assert listed is not None
-        lists += [exp.alias_(listed, f"l{j}"),
-                  exp.alias_(exp.Count(this=exp.column(f"v{j}", table="pm")), f"n{j}")]
+        lists += [exp.alias_(listed, f"l{j}", copy=False),
+                  exp.alias_(exp.Count(this=exp.column(f"v{j}", table="pm")), f"n{j}",
+                             copy=False)]
+    positions: list[exp.Expr] = [exp.Star()]
     points: list[exp.Expr] = []
     for j, node in tiled:
-        items = exp.column(f"l{j}", table="pl")
-        size = exp.column(f"n{j}", table="pl")
+        size = exp.column(f"n{j}", table="pq")
         for i in range(1, node.buckets):
-            position = binary(exp.Mul, exp.cast(binary(exp.Sub, size.copy(),
-                                                       exp.Literal.number(1)), _DOUBLE),
-                              exp.Paren(this=binary(exp.Div, _double(i), _double(node.buckets))))
-            lo = exp.Floor(this=position.copy())
+            position = binary(exp.Mul, exp.cast(binary(
+                exp.Sub, exp.column(f"n{j}", table="pl"), exp.Literal.number(1)), _DOUBLE),
+                exp.Paren(this=binary(exp.Div, _double(i), _double(node.buckets))))
+            positions += [exp.alias_(position, f"q{j}_{i}", copy=False),
+                          exp.alias_(exp.Floor(this=position.copy()), f"f{j}_{i}", copy=False)]
+            lo = exp.column(f"f{j}_{i}", table="pq")
             index = exp.cast(lo.copy(), "BIGINT")
-            lower = dialect.list_item(items.copy(), binary(exp.Add, index, exp.Literal.number(1)))
-            upper = dialect.list_item(items.copy(), exp.Least(
+            lower = dialect.list_item(exp.column(f"l{j}", table="pq"),
+                                      binary(exp.Add, index, exp.Literal.number(1)))
+            upper = dialect.list_item(exp.column(f"l{j}", table="pq"), exp.Least(
                 this=binary(exp.Add, index.copy(), exp.Literal.number(2)),
                 expressions=[size.copy()]))
             point = binary(exp.Add, lower, binary(exp.Mul, exp.Paren(
-                this=binary(exp.Sub, upper, lower.copy())), binary(exp.Sub, position, lo)))
+                this=binary(exp.Sub, upper, lower.copy())),
+                binary(exp.Sub, exp.column(f"q{j}_{i}", table="pq"), lo)))
             points.append(exp.alias_(case(binary(exp.GT, size.copy(), exp.Literal.number(0)),
-                                          point, exp.null()), f"b{j}_{i}"))
-    return [("pl", exp.select(*lists).from_("pm")),
-            ("pb", exp.select(*points).from_("pl"))]
+                                          point, exp.null()), f"b{j}_{i}", copy=False))
+    return [("pl", exp.select(*lists).from_("pm", copy=False)),
+            ("pq", exp.select(*positions).from_("pl", copy=False)),
+            ("pb", exp.select(*points).from_("pq", copy=False))]
 
 
 def _nulls_first(dialect: Any) -> bool:
@@ -199,8 +207,8 @@ def _ranked_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
     points: list[exp.Expr] = []
     for j, node in tiled:
         ctes += _break_points(j, node.buckets, dialect)
-        points += [exp.alias_(exp.Subquery(this=exp.select("b").from_(f"b{j}").where(
-            binary(exp.EQ, exp.column("i"), exp.Literal.number(i)))), f"b{j}_{i}")
+        points += [exp.alias_(exp.Subquery(this=exp.select("b").from_(f"b{j}", copy=False).where(
+            binary(exp.EQ, exp.column("i"), exp.Literal.number(i)), copy=False)), f"b{j}_{i}", copy=False)
             for i in range(1, node.buckets)]
     return [*ctes, ("pb", exp.select(*points))]
 
@@ -210,33 +218,33 @@ def _break_points(j: int, tiles: int, dialect: Dialect) -> list[tuple[str, exp.E
     (``i``: the break point's number)."""
     v = exp.column(f"v{j}", table="pm")
     ranked = exp.select(
-        exp.alias_(v, "v"),
+        exp.alias_(v, "v", copy=False),
         exp.alias_(binary(exp.Sub, exp.Window(this=exp.RowNumber(), order=exp.Order(
             expressions=[exp.Ordered(this=v.copy(), nulls_first=_nulls_first(dialect))]),
             over="OVER"),
-            exp.Literal.number(1)), "r"),
-    ).from_("pm").where(exp.not_(exp.Is(this=v.copy(), expression=exp.null())))
+            exp.Literal.number(1)), "r", copy=False),
+    ).from_("pm", copy=False).where(exp.not_(exp.Is(this=v.copy(), expression=exp.null())), copy=False)
     size = exp.column("n", table="c")
     position = binary(exp.Mul, exp.cast(binary(exp.Sub, size, exp.Literal.number(1)), _DOUBLE),
                       exp.Paren(this=binary(exp.Div, exp.cast(exp.column("i", table="q"),
                                                               _DOUBLE), _double(tiles))))
     steps = dialect.positions(tiles)
-    counted = exp.Subquery(this=exp.select(exp.alias_(exp.Count(this=exp.Star()), "n"))
-                           .from_(f"r{j}"), alias=exp.TableAlias(this=exp.to_identifier("c")))
+    counted = exp.Subquery(this=exp.select(exp.alias_(exp.Count(this=exp.Star()), "n", copy=False))
+                           .from_(f"r{j}", copy=False), alias=exp.TableAlias(this=exp.to_identifier("c")))
     positions = exp.select(
-        exp.column("i", table="q"), exp.alias_(size.copy(), "n"),
-        exp.alias_(position, "pos"),
-        exp.alias_(exp.Floor(this=position.copy()), "lo"),
-    ).from_(steps).join(counted, join_type="cross").where(
-        binary(exp.GT, size.copy(), exp.Literal.number(0)))
+        exp.column("i", table="q"), exp.alias_(size.copy(), "n", copy=False),
+        exp.alias_(position, "pos", copy=False),
+        exp.alias_(exp.Floor(this=position.copy()), "lo", copy=False),
+    ).from_(steps, copy=False).join(counted, join_type="cross", copy=False).where(
+        binary(exp.GT, size.copy(), exp.Literal.number(0)), copy=False)
     lower, upper = exp.column("v", table="a"), exp.column("v", table="z")
     fraction = binary(exp.Sub, exp.column("pos", table="t"), exp.column("lo", table="t"))
     breaks = exp.select(exp.column("i", table="t"), exp.alias_(binary(exp.Add, lower, binary(
-        exp.Mul, exp.Paren(this=binary(exp.Sub, upper, lower.copy())), fraction)), "b")
-    ).from_(exp.alias_(exp.to_table(f"t{j}"), "t", table=True)).join(
-        exp.alias_(exp.to_table(f"r{j}"), "a", table=True), join_type="inner",
+        exp.Mul, exp.Paren(this=binary(exp.Sub, upper, lower.copy())), fraction)), "b", copy=False)
+    ).from_(exp.alias_(exp.to_table(f"t{j}"), "t", table=True, copy=False)).join(
+        exp.alias_(exp.to_table(f"r{j}"), "a", table=True, copy=False), join_type="inner",
         on=binary(exp.EQ, exp.column("r", table="a"), exp.column("lo", table="t"))).join(
-        exp.alias_(exp.to_table(f"r{j}"), "z", table=True), join_type="inner",
+        exp.alias_(exp.to_table(f"r{j}"), "z", table=True, copy=False), join_type="inner",
         on=binary(exp.EQ, exp.column("r", table="z"), exp.Least(
             this=binary(exp.Add, exp.column("lo", table="t"), exp.Literal.number(1)),
             expressions=[binary(exp.Sub, exp.column("n", table="t"), exp.Literal.number(1))])))
