@@ -74,7 +74,7 @@ from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.functions import EARTH_RADIUS_KM
 from segdsl.sql.dialects import dialect as find_dialect
-from segdsl.sql.dialects.base import Dialect, binary, case, wrap
+from segdsl.sql.dialects.base import Dialect, binary, case, cast, wrap
 from segdsl.sql.layout import Layout, ListTable
 from segdsl.sql.population import Rankings
 from segdsl.timeline import UTC, Duration, Period, in_zone
@@ -478,7 +478,7 @@ class QueryCompiler:
         """A constant of the rules as SQL."""
         if value is None:
             sql_type = _SCALAR_TYPES.get(type_.name)
-            return exp.cast(exp.null(), sql_type) if sql_type else exp.null()
+            return cast(exp.null(), sql_type) if sql_type else exp.null()
         if isinstance(value, bool):
             return exp.true() if value else exp.false()
         if isinstance(value, int):
@@ -486,16 +486,16 @@ class QueryCompiler:
                 raise self._refuse(node, f"the integer {value}",
                                    "numbers are doubles, which hold integers exactly only up "
                                    "to 2**53")
-            return exp.cast(exp.Literal.number(value), _DOUBLE)
+            return cast(exp.Literal.number(value), _DOUBLE)
         if isinstance(value, float):
             text = repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
-            return exp.cast(exp.Literal.string(text), _DOUBLE)
+            return cast(exp.Literal.string(text), _DOUBLE)
         if isinstance(value, str):
             return exp.Literal.string(value)
         if isinstance(value, dt.datetime):
             return self.instant_literal(value, node)
         if isinstance(value, dt.date):
-            return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+            return cast(exp.Literal.string(value.isoformat()), "DATE")
         if isinstance(value, Duration):
             return exp.Literal.number(self._micros(value, node))
         raise self._refuse(node, f"a constant {type_}")
@@ -507,7 +507,7 @@ class QueryCompiler:
         except ValueError:
             raise self._refuse(node, f"the instant {moment.isoformat()}",
                                "it is outside the years 1 to 9999 in UTC") from None
-        return exp.cast(exp.Literal.string(text), "TIMESTAMPTZ")
+        return cast(exp.Literal.string(text), "TIMESTAMPTZ")
 
     def _micros(self, duration: Duration, node: c.Checked | None) -> int:
         if duration.is_calendar:
@@ -548,7 +548,7 @@ class QueryCompiler:
         table = self.layout.customers if entry.table is None else entry.table.table
         read = exp.column(column, table=entry.alias)
         if (table, column) in self.layout.widened:
-            return exp.cast(read, _DOUBLE)
+            return cast(read, _DOUBLE)
         return read
 
     def _nested_field(self, node: Any, entry: _Entry) -> exp.Expr:
@@ -622,7 +622,7 @@ class QueryCompiler:
             left, right = self.value(node.left, scope), self.value(node.right, scope)
             missing = _or(exp.Is(this=wrap(left), expression=exp.null()),
                           exp.Is(this=wrap(right), expression=exp.null()))
-            return case(missing, exp.cast(exp.null(), "BOOLEAN"),
+            return case(missing, cast(exp.null(), "BOOLEAN"),
                         exp.false() if node.op is _EQ else exp.true())
         if len(kinds) > 1:
             raise self._refuse(node, f"comparing values of types {' and '.join(sorted(kinds))}")
@@ -763,15 +763,15 @@ class QueryCompiler:
 
     def _guarded_instant(self, moment: exp.Expr) -> exp.Expr:
         outside = _not(exp.Between(
-            this=wrap(moment), low=exp.cast(exp.Literal.string(_FIRST_INSTANT), "TIMESTAMPTZ"),
-            high=exp.cast(exp.Literal.string(_LAST_INSTANT), "TIMESTAMPTZ")))
+            this=wrap(moment), low=cast(exp.Literal.string(_FIRST_INSTANT), "TIMESTAMPTZ"),
+            high=cast(exp.Literal.string(_LAST_INSTANT), "TIMESTAMPTZ")))
         return self.dialect.fail_when(outside, "a date-time outside the years 1 to 9999",
                                       moment.copy(), "TIMESTAMPTZ")
 
     def _guarded_date(self, day: exp.Expr) -> exp.Expr:
         outside = _not(exp.Between(
-            this=wrap(day), low=exp.cast(exp.Literal.string("0001-01-01"), "DATE"),
-            high=exp.cast(exp.Literal.string("9999-12-31"), "DATE")))
+            this=wrap(day), low=cast(exp.Literal.string("0001-01-01"), "DATE"),
+            high=cast(exp.Literal.string("9999-12-31"), "DATE")))
         return self.dialect.fail_when(outside, "a date outside the years 1 to 9999", day.copy(),
                                       "DATE")
 
@@ -797,7 +797,7 @@ class QueryCompiler:
         kind = self.kind(node.element)
         container = node.container
         if kind == "null":  # null is in nothing and out of nothing: unknown
-            return exp.cast(exp.null(), "BOOLEAN")
+            return cast(exp.null(), "BOOLEAN")
         element = self.value(node.element, scope)
         container_type = self.type_of(container)
         items_kind = _element_kind(container_type)
@@ -833,7 +833,7 @@ class QueryCompiler:
             d = self.dialect
             has_null = binary(exp.GT, d.list_length(listed), d.list_present(listed.copy()))
             return case(d.list_contains(listed.copy(), element), exp.true(),
-                        case(has_null, exp.cast(exp.null(), "BOOLEAN"),
+                        case(has_null, cast(exp.null(), "BOOLEAN"),
                              d.list_contains(listed.copy(), element.copy())))
         raise self._refuse(node, f"'in' a {container_type}")
 
@@ -844,7 +844,7 @@ class QueryCompiler:
             items = [*items, exp.null()]
         if not items:
             return case(exp.Is(this=wrap(element), expression=exp.null()),
-                        exp.cast(exp.null(), "BOOLEAN"), exp.false())
+                        cast(exp.null(), "BOOLEAN"), exp.false())
         return exp.In(this=wrap(element), expressions=items)
 
     def _between(self, node: Any, scope: Scope) -> exp.Expr:
@@ -879,7 +879,7 @@ class QueryCompiler:
             # RFM frequency and monetary value: null for a customer who never ordered.
             recency, measure = (self.value(arg, scope) for arg in node.args)
             return case(exp.Is(this=wrap(recency), expression=exp.null()),
-                        exp.cast(exp.null(), _DOUBLE), measure)
+                        cast(exp.null(), _DOUBLE), measure)
         builtin = BUILTINS.get(node.name)
         if builtin is None or builtin.implementation is not node.function:
             raise self._refuse(node, f"the Python function {node.name}()")
@@ -896,7 +896,7 @@ class QueryCompiler:
         value = self.value(node, scope)
         sql_type = _SCALAR_TYPES.get(kind)
         if sql_type is not None and self.kind(node) == "null":
-            return exp.cast(value, sql_type)
+            return cast(value, sql_type)
         return value
 
     def _call_lower(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
@@ -919,9 +919,9 @@ class QueryCompiler:
     def _call_length(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         kind = self.kind(node.args[0])
         if kind == "list":
-            return exp.cast(self.dialect.list_length(args[0]), _DOUBLE)
+            return cast(self.dialect.list_length(args[0]), _DOUBLE)
         if kind in ("string", "null"):
-            return exp.cast(self.dialect.function("length", args[0]), _DOUBLE)
+            return cast(self.dialect.function("length", args[0]), _DOUBLE)
         raise self._refuse(node, f"length() of a {node.args[0].type}")
 
     def _call_abs(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
@@ -938,24 +938,24 @@ class QueryCompiler:
         value = args[0]
         d = self.dialect
         tie = binary(exp.EQ, binary(exp.Sub, value, d.function("floor", value.copy())),
-                     exp.cast(exp.Literal.string("0.5"), _DOUBLE))
-        even = binary(exp.Mul, exp.cast(exp.Literal.number(2), _DOUBLE),
+                     cast(exp.Literal.string("0.5"), _DOUBLE))
+        even = binary(exp.Mul, cast(exp.Literal.number(2), _DOUBLE),
                       d.function("round", binary(exp.Div, value.copy(),
-                                                 exp.cast(exp.Literal.number(2), _DOUBLE))))
+                                                 cast(exp.Literal.number(2), _DOUBLE))))
         return case(tie, even, d.function("round", value.copy()))
 
     def _call_days_between(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         kinds = {self.kind(arg) for arg in node.args} - {"null"}
         d = self.dialect
         if kinds == {"date"}:
-            return exp.cast(d.days_apart(args[1], args[0]), _DOUBLE)
+            return cast(d.days_apart(args[1], args[0]), _DOUBLE)
         if not kinds <= {"datetime"}:
             raise self._refuse(node, "days_between() of a date and a datetime")
         micros = binary(exp.Sub, d.epoch_us(args[1]), d.epoch_us(args[0]))
-        seconds = binary(exp.Div, exp.cast(micros, _DOUBLE),
-                         exp.cast(exp.Literal.number(1_000_000), _DOUBLE))
+        seconds = binary(exp.Div, cast(micros, _DOUBLE),
+                         cast(exp.Literal.number(1_000_000), _DOUBLE))
         days = d.function("floor", binary(exp.Div, seconds,
-                                          exp.cast(exp.Literal.number(86_400), _DOUBLE)))
+                                          cast(exp.Literal.number(86_400), _DOUBLE)))
         # Python divides exact microseconds; a double holds them exactly below 2**53.
         beyond = binary(exp.GTE, d.function("abs", micros.copy()),
                         exp.Literal.number(_EXACT_INTEGERS))
@@ -1004,19 +1004,19 @@ class QueryCompiler:
             return self._subquery_aggregate(node, scope, owner)
         if node.function == "count_distinct" and not node.value:
             if node.window is not None:
-                return exp.cast(_zero(), _DOUBLE)
-            return exp.cast(exp.Coalesce(this=self.dialect.list_distinct_count(
+                return cast(_zero(), _DOUBLE)
+            return cast(exp.Coalesce(this=self.dialect.list_distinct_count(
                 self.value(node.source, scope)), expressions=[exp.Literal.number(0)]), _DOUBLE)
         if owner.table is not None or node.value or node.where is not None:
             raise self._refuse(node, f"{node.function}() over a list of plain values here")
         if node.function not in ("count", "exists"):
             raise self._refuse(node, f"{node.function}() over a list of plain values")
         if node.window is not None:  # plain values have no time: no window holds any
-            return exp.cast(_zero(), _DOUBLE) if node.function == "count" else exp.false()
+            return cast(_zero(), _DOUBLE) if node.function == "count" else exp.false()
         present = exp.Coalesce(this=self.dialect.list_present(self.value(node.source, scope)),
                                expressions=[exp.Literal.number(0)])
         if node.function == "count":
-            return exp.cast(present, _DOUBLE)
+            return cast(present, _DOUBLE)
         return binary(exp.GT, present, exp.Literal.number(0))
 
     def _grouped(self, node: Any, scope: Scope, owner: _Entry) -> exp.Expr:
@@ -1218,25 +1218,25 @@ class QueryCompiler:
         (``stamped`` from the ``outer`` list's group)."""
         function = node.function
         if "empty" in parts:  # a window that holds nothing
-            return {"count": exp.cast(_zero(), _DOUBLE), "exists": exp.false(),
-                    "count_distinct": exp.cast(_zero(), _DOUBLE),
-                    "sum": exp.cast(_zero(), _DOUBLE)}.get(
-                function, exp.cast(exp.null(), _SCALAR_TYPES.get(node.type.name, "DOUBLE")))
+            return {"count": cast(_zero(), _DOUBLE), "exists": exp.false(),
+                    "count_distinct": cast(_zero(), _DOUBLE),
+                    "sum": cast(_zero(), _DOUBLE)}.get(
+                function, cast(exp.null(), _SCALAR_TYPES.get(node.type.name, "DOUBLE")))
         columns = {name: (outer if name == "stamped" and outer is not None else group).add(
             part, part) for name, part in parts.items()}
         zero = exp.Literal.number(0)
         if function in ("count", "count_distinct"):
-            return exp.cast(exp.Coalesce(this=columns["count"], expressions=[zero]), _DOUBLE)
+            return cast(exp.Coalesce(this=columns["count"], expressions=[zero]), _DOUBLE)
         if function == "exists":
             return binary(exp.GT, exp.Coalesce(this=columns["count"], expressions=[zero]),
                           zero.copy())
         if function in ("sum", "avg"):
             total = exp.Coalesce(this=self._exact(columns["sum"]),
-                                 expressions=[exp.cast(zero.copy(), _DOUBLE)])
+                                 expressions=[cast(zero.copy(), _DOUBLE)])
             if function == "sum":
                 return total
             return case(binary(exp.GT, columns["count"], zero.copy()),
-                        binary(exp.Div, total, exp.cast(columns["count"].copy(), _DOUBLE)))
+                        binary(exp.Div, total, cast(columns["count"].copy(), _DOUBLE)))
         if "listed" in columns:
             untimed = binary(exp.EQ, exp.Coalesce(this=columns["stamped"], expressions=[zero]),
                              zero.copy())
@@ -1256,15 +1256,15 @@ class QueryCompiler:
     def today(self, node: c.Checked | None = None) -> exp.Expr:
         """The day of the evaluation time in the configured zone."""
         if self._at is None:
-            return exp.cast(self.dialect.wall_clock(self.now(), self.zone_name), "DATE")
+            return cast(self.dialect.wall_clock(self.now(), self.zone_name), "DATE")
         try:
             day = in_zone(self._at, self.zone).date()
         except ValueError:
             raise self._refuse(node, "today outside the years 1 to 9999") from None
-        return exp.cast(exp.Literal.string(day.isoformat()), "DATE")
+        return cast(exp.Literal.string(day.isoformat()), "DATE")
 
     def _date_part(self, part: str, args: list[exp.Expr]) -> exp.Expr:
-        return exp.cast(self.dialect.date_part(part, args[0]), _DOUBLE)
+        return cast(self.dialect.date_part(part, args[0]), _DOUBLE)
 
     def _call_year(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         return self._date_part("year", args)
@@ -1308,7 +1308,7 @@ class QueryCompiler:
                      d.fail_when(last_year, "an anniversary after the year 9999", next_year,
                                  "DATE"))
         return case(exp.Is(this=wrap(day.copy()), expression=exp.null()),
-                    exp.cast(exp.null(), "DATE"), found)
+                    cast(exp.null(), "DATE"), found)
 
     def _months_between(self, start: exp.Expr, end: exp.Expr) -> exp.Expr:
         """Whole months from ``start`` to ``end`` as dateutil's ``relativedelta``
@@ -1333,17 +1333,17 @@ class QueryCompiler:
                       case(over, one.copy(), zero.copy()))
 
     def _call_months_between(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
-        return exp.cast(self._months_between(*args), _DOUBLE)
+        return cast(self._months_between(*args), _DOUBLE)
 
     def _call_years_between(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         # relativedelta's years: whole months divided by 12, towards zero
-        months = exp.cast(self._months_between(*args), _DOUBLE)
+        months = cast(self._months_between(*args), _DOUBLE)
         return self.dialect.function("trunc", binary(
-            exp.Div, months, exp.cast(exp.Literal.number(12), _DOUBLE)))
+            exp.Div, months, cast(exp.Literal.number(12), _DOUBLE)))
 
     def _call_sqrt(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         value = args[0]
-        return case(binary(exp.LT, value, _zero()), exp.cast(exp.null(), _DOUBLE),
+        return case(binary(exp.LT, value, _zero()), cast(exp.null(), _DOUBLE),
                     self.dialect.function("sqrt", value.copy()))
 
     def _whole(self, name: str, args: list[exp.Expr]) -> exp.Expr:
@@ -1365,7 +1365,7 @@ class QueryCompiler:
         lat1, lng1, lat2, lng2 = args
 
         def number(value: float) -> exp.Expr:
-            return exp.cast(exp.Literal.string(repr(value)), _DOUBLE)
+            return cast(exp.Literal.string(repr(value)), _DOUBLE)
 
         def radians(degrees: exp.Expr) -> exp.Expr:  # math.radians: x * (pi / 180)
             return binary(exp.Mul, degrees, number(math.pi / 180.0))
@@ -1390,7 +1390,7 @@ class QueryCompiler:
         checked = d.fail_when(_or(*outside), "distance_km() of a latitude outside -90 to 90 or "
                               "a longitude outside -180 to 180 degrees", distance, "DOUBLE")
         # LEAST skips nulls in some databases: a null argument is a null distance here.
-        return case(known, checked, exp.cast(exp.null(), _DOUBLE))
+        return case(known, checked, cast(exp.null(), _DOUBLE))
 
     def _case_of_list(self, node: Any, items: exp.Expr, name: str) -> exp.Expr:
         """``lower(tags)``: each item changed, nulls kept (checked as ``lower()`` is)."""
@@ -1425,14 +1425,14 @@ class QueryCompiler:
             d = self.dialect
             beyond = _or(*(binary(exp.GTE, d.function("abs", side.copy()),
                                   exp.Literal.number(_EXACT_INTEGERS)) for side in (left, right)))
-            ratio = binary(exp.Div, exp.cast(left, _DOUBLE),
-                           exp.Nullif(this=exp.cast(right, _DOUBLE), expression=_zero()))
+            ratio = binary(exp.Div, cast(left, _DOUBLE),
+                           exp.Nullif(this=cast(right, _DOUBLE), expression=_zero()))
             return d.fail_when(beyond, "a ratio of durations longer than 285 years", ratio,
                                "DOUBLE")
         divisor = node.right
         if isinstance(divisor, c.Constant) and type(divisor.value) in (int, float):
             if divisor.value == 0:
-                return exp.cast(exp.null(), "BIGINT")
+                return cast(exp.null(), "BIGINT")
             if not math.isfinite(divisor.value):
                 raise self._refuse(node, f"dividing a duration by {divisor.value!r}")
             # timedelta / x: the exact quotient by x's ratio, rounded half to even
@@ -1446,11 +1446,11 @@ class QueryCompiler:
         d = self.dialect
         whole = _and(binary(exp.EQ, right, d.function("floor", right.copy())),
                      binary(exp.LT, d.function("abs", right.copy()),
-                            exp.cast(exp.Literal.number(_EXACT_INTEGERS), _DOUBLE)))
-        divided = self._divided(left, exp.Literal.number(1), exp.cast(right.copy(), "BIGINT"))
+                            cast(exp.Literal.number(_EXACT_INTEGERS), _DOUBLE)))
+        divided = self._divided(left, exp.Literal.number(1), cast(right.copy(), "BIGINT"))
         nothing = _or(exp.Is(this=wrap(right.copy()), expression=exp.null()),
                       binary(exp.EQ, right.copy(), _zero()))
-        return case(nothing, exp.cast(exp.null(), "BIGINT"),
+        return case(nothing, cast(exp.null(), "BIGINT"),
                     d.fail_when(_not(whole), f"dividing a duration by a fraction computed from "
                                 f"the data is not supported by the {d.name} engine yet",
                                 divided, "BIGINT"))
@@ -1459,9 +1459,9 @@ class QueryCompiler:
         """``micros * scale / divisor`` (whole numbers, divisor not zero) rounded half
         to even, as ``timedelta`` divides: on magnitudes, the sign put back."""
         big = self.dialect.wide_integer()
-        top = binary(exp.Mul, exp.cast(self.dialect.function("abs", micros), big),
-                     exp.cast(scale, big))
-        bottom = exp.cast(self.dialect.function("abs", divisor), big)
+        top = binary(exp.Mul, cast(self.dialect.function("abs", micros), big),
+                     cast(scale, big))
+        bottom = cast(self.dialect.function("abs", divisor), big)
         quotient = exp.IntDiv(this=wrap(top), expression=wrap(bottom))
         rest = binary(exp.Sub, top.copy(), binary(exp.Mul, quotient.copy(), bottom.copy()))
         twice = binary(exp.Mul, rest, exp.Literal.number(2))
@@ -1473,17 +1473,17 @@ class QueryCompiler:
                                                      exp.Literal.number(0)))
         negative = binary(exp.NEQ, binary(exp.LT, micros.copy(), exp.Literal.number(0)),
                           binary(exp.LT, divisor.copy(), exp.Literal.number(0)))
-        return exp.cast(case(negative, exp.Neg(this=wrap(size)), size.copy()), "BIGINT")
+        return cast(case(negative, exp.Neg(this=wrap(size)), size.copy()), "BIGINT")
 
     def _scaled(self, micros: exp.Expr, factor: exp.Expr) -> exp.Expr:
         """``micros * factor`` rounded half to even to a whole microsecond, from
         the exact product (Dekker's error-free product of two doubles)."""
         d = self.dialect
-        a = exp.cast(micros, _DOUBLE)
+        a = cast(micros, _DOUBLE)
         product = binary(exp.Mul, a, factor)
 
         def split(x: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
-            scaled = binary(exp.Mul, exp.cast(exp.Literal.number(134217729), _DOUBLE), x)
+            scaled = binary(exp.Mul, cast(exp.Literal.number(134217729), _DOUBLE), x)
             high = binary(exp.Sub, scaled, binary(exp.Sub, scaled.copy(), x.copy()))
             return high, binary(exp.Sub, x.copy(), high.copy())
 
@@ -1493,28 +1493,28 @@ class QueryCompiler:
             binary(exp.Mul, ah.copy(), bl)), binary(exp.Mul, al, bh.copy())),
             binary(exp.Mul, al.copy(), bl.copy()))
         sign = case(binary(exp.LT, product.copy(), _zero()),
-                    exp.cast(exp.Literal.number(-1), _DOUBLE),
-                    exp.cast(exp.Literal.number(1), _DOUBLE))
+                    cast(exp.Literal.number(-1), _DOUBLE),
+                    cast(exp.Literal.number(1), _DOUBLE))
         size = binary(exp.Mul, product.copy(), sign)
         size_error = binary(exp.Mul, error, sign.copy())
         whole = d.function("floor", size)
-        half = exp.cast(exp.Literal.string("0.5"), _DOUBLE)
+        half = cast(exp.Literal.string("0.5"), _DOUBLE)
         above = binary(exp.Add, binary(exp.Sub, binary(exp.Sub, size.copy(), whole), half),
                        size_error)
-        two = exp.cast(exp.Literal.number(2), _DOUBLE)
+        two = cast(exp.Literal.number(2), _DOUBLE)
         odd = binary(exp.Sub, whole.copy(), binary(exp.Mul, two, d.function(
             "floor", binary(exp.Div, whole.copy(), two.copy()))))
-        one = exp.cast(exp.Literal.number(1), _DOUBLE)
+        one = cast(exp.Literal.number(1), _DOUBLE)
         rounded = case(binary(exp.GT, above, _zero()), binary(exp.Add, whole.copy(), one),
                        case(binary(exp.LT, above.copy(), _zero()), whole.copy(),
                             binary(exp.Add, whole.copy(), odd)))
         beyond = _or(binary(exp.GTE, d.function("abs", micros.copy()),
                             exp.Literal.number(_EXACT_INTEGERS)),
                      _not(binary(exp.LT, d.function("abs", product.copy()),
-                                 exp.cast(exp.Literal.number(2 ** 52), _DOUBLE))))
+                                 cast(exp.Literal.number(2 ** 52), _DOUBLE))))
         return d.fail_when(beyond, "a duration times a number longer than 142 years is not "
                            f"supported by the {d.name} engine yet",
-                           exp.cast(binary(exp.Mul, sign.copy(), rounded), "BIGINT"), "BIGINT")
+                           cast(binary(exp.Mul, sign.copy(), rounded), "BIGINT"), "BIGINT")
 
     def _computed_window(self, node: Any, stamp: exp.Expr, dated: bool,
                          scope: Scope) -> exp.Expr:
@@ -1822,7 +1822,7 @@ def _alias(expression: exp.Expr, name: str | exp.Identifier, table: bool = False
 
 
 def _zero() -> exp.Expr:
-    return exp.cast(exp.Literal.number(0), _DOUBLE)
+    return cast(exp.Literal.number(0), _DOUBLE)
 
 
 def _natural(name: str) -> tuple[int, str]:

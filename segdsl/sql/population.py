@@ -35,14 +35,14 @@ import sqlglot
 from sqlglot import exp
 
 from segdsl.population import GROUP_OF_CODE
-from segdsl.sql.dialects.base import Dialect, binary, case
+from segdsl.sql.dialects.base import Dialect, binary, case, cast
 
 _DOUBLE = exp.DataType.build("DOUBLE")
 _RFM_PARTS = ("rfm.recency", "rfm.frequency", "rfm.monetary")
 
 
 def _double(value: float) -> exp.Expr:
-    return exp.cast(exp.Literal.number(repr(value) if isinstance(value, float) else value),
+    return cast(exp.Literal.number(repr(value) if isinstance(value, float) else value),
                     _DOUBLE)
 
 
@@ -102,18 +102,18 @@ class Rankings:
                 continue
             points = [exp.column(f"b{j}_{i}", table="pb") for i in range(1, node.buckets)]
             count = _bisect_left(points, v, 0, len(points))
-            tile = binary(exp.Add, _double(1), exp.cast(count, _DOUBLE))
+            tile = binary(exp.Add, _double(1), cast(count, _DOUBLE))
             if node.kind == "rfm.recency":
                 tile = binary(exp.Sub, _double(node.buckets + 1), tile)
             values.append(exp.alias_(case(exp.Is(this=v.copy(), expression=exp.null()),
-                                          exp.cast(exp.null(), _DOUBLE), tile), f"p{j}", copy=False))
+                                          cast(exp.null(), _DOUBLE), tile), f"p{j}", copy=False))
         tiles = exp.select(*values).from_("pm", copy=False)
         if tiled:
             tiles = tiles.join("pb", join_type="cross", copy=False)
         if self._group is None:
             ctes.append(("pv", tiles))
             return ctes
-        group = exp.Case(this=exp.cast(self._group.copy(), "INTEGER"), ifs=[
+        group = exp.Case(this=cast(self._group.copy(), "INTEGER"), ifs=[
             exp.If(this=exp.Literal.number(number), true=exp.Literal.string(name))
             for number, name in sorted(GROUP_OF_CODE.items())])
         ctes.append(("pt", tiles))
@@ -154,13 +154,13 @@ def _listed_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
     for j, node in tiled:
         size = exp.column(f"n{j}", table="pq")
         for i in range(1, node.buckets):
-            position = binary(exp.Mul, exp.cast(binary(
+            position = binary(exp.Mul, cast(binary(
                 exp.Sub, exp.column(f"n{j}", table="pl"), exp.Literal.number(1)), _DOUBLE),
                 exp.Paren(this=binary(exp.Div, _double(i), _double(node.buckets))))
             positions += [exp.alias_(position, f"q{j}_{i}", copy=False),
                           exp.alias_(exp.Floor(this=position.copy()), f"f{j}_{i}", copy=False)]
             lo = exp.column(f"f{j}_{i}", table="pq")
-            index = exp.cast(lo.copy(), "BIGINT")
+            index = cast(lo.copy(), "BIGINT")
             lower = dialect.list_item(exp.column(f"l{j}", table="pq"),
                                       binary(exp.Add, index, exp.Literal.number(1)))
             upper = dialect.list_item(exp.column(f"l{j}", table="pq"), exp.Least(
@@ -191,9 +191,9 @@ def _percentile(v: exp.Expr, nulls_first: bool = False) -> exp.Expr:
         kind="RANGE", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"),
         over="OVER")
     everyone = exp.Window(this=exp.Count(this=v.copy()), over="OVER")
-    share = binary(exp.Div, binary(exp.Mul, _double(100), exp.cast(up_to, _DOUBLE)),
-                   exp.cast(everyone, _DOUBLE))
-    return case(exp.Is(this=v.copy(), expression=exp.null()), exp.cast(exp.null(), _DOUBLE),
+    share = binary(exp.Div, binary(exp.Mul, _double(100), cast(up_to, _DOUBLE)),
+                   cast(everyone, _DOUBLE))
+    return case(exp.Is(this=v.copy(), expression=exp.null()), cast(exp.null(), _DOUBLE),
                 share)
 
 
@@ -225,8 +225,8 @@ def _break_points(j: int, tiles: int, dialect: Dialect) -> list[tuple[str, exp.E
             exp.Literal.number(1)), "r", copy=False),
     ).from_("pm", copy=False).where(exp.not_(exp.Is(this=v.copy(), expression=exp.null())), copy=False)
     size = exp.column("n", table="c")
-    position = binary(exp.Mul, exp.cast(binary(exp.Sub, size, exp.Literal.number(1)), _DOUBLE),
-                      exp.Paren(this=binary(exp.Div, exp.cast(exp.column("i", table="q"),
+    position = binary(exp.Mul, cast(binary(exp.Sub, size, exp.Literal.number(1)), _DOUBLE),
+                      exp.Paren(this=binary(exp.Div, cast(exp.column("i", table="q"),
                                                               _DOUBLE), _double(tiles))))
     steps = dialect.positions(tiles)
     counted = exp.Subquery(this=exp.select(exp.alias_(exp.Count(this=exp.Star()), "n", copy=False))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlglot import exp
 
 from segdsl.errors import CheckError
@@ -177,7 +179,7 @@ class Dialect:
         shorter month (python-dateutil's ``relativedelta``); the time of day unchanged.
         By default ``moment`` plus :meth:`months` (DuckDB and PostgreSQL cut the day so)."""
         later = binary(exp.Add, moment, self.months(months))
-        return exp.cast(later, "DATE") if date else later
+        return cast(later, "DATE") if date else later
 
     def positions(self, count: int) -> exp.Expr:
         """A table ``q`` of one column ``i`` holding the integers 1 to ``count - 1``."""
@@ -213,7 +215,7 @@ class Dialect:
 
     def wall_day(self, instant: exp.Expr, zone: str) -> exp.Expr:
         """The calendar day (a DATE) of ``instant`` in ``zone``."""
-        return exp.cast(self.wall_clock(instant, zone), "DATE")
+        return cast(self.wall_clock(instant, zone), "DATE")
 
     def case_unsafe(self, text: exp.Expr, name: str) -> exp.Expr:
         """Whether ``text`` holds a character that ``lower``/``upper`` (``name``) may
@@ -248,6 +250,21 @@ class Dialect:
     def list_items(self, items: exp.Expr, name: str) -> exp.Expr:
         """A table with one row per item of a list column, the item in column ``name``."""
         raise self.refuse("reading the items of lists of values")
+
+
+def cast(expression: exp.Expr, to: str | exp.DataType) -> exp.Expr:
+    """``CAST(expression AS to)``, ``expression`` itself when it is already a cast
+    to that type. Unlike sqlglot's ``cast`` it neither copies ``expression`` nor
+    parses the type's name again: compiling builds thousands of casts."""
+    kind = (_data_type(to) if isinstance(to, str) else to).copy()
+    if isinstance(expression, exp.Cast) and expression.to == kind:
+        return expression
+    return exp.Cast(this=expression, to=kind)
+
+
+@functools.cache
+def _data_type(name: str) -> exp.DataType:
+    return exp.DataType.build(name)
 
 
 def case(condition: exp.Expr, then: exp.Expr,

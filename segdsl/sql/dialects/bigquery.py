@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from segdsl.sql.dialects.base import binary, case
+from segdsl.sql.dialects.base import binary, case, cast
 from segdsl.sql.dialects.warehouse import Warehouse
 
 _DOUBLE = exp.DataType.build("DOUBLE")
@@ -58,7 +58,7 @@ class BigQuery(Warehouse):
         return text  # STRING compares by its UTF-8 bytes: code points' order
 
     def now(self) -> exp.Expr:
-        return exp.cast(exp.Placeholder(this="now"), exp.DataType.build("TIMESTAMPTZ"))
+        return cast(exp.Placeholder(this="now"), exp.DataType.build("TIMESTAMPTZ"))
 
     def struct_field(self, record: exp.Expr, name: str) -> exp.Expr:
         return exp.Dot(this=record, expression=exp.to_identifier(name))
@@ -69,7 +69,7 @@ class BigQuery(Warehouse):
     def list_contains(self, items: exp.Expr, value: exp.Expr) -> exp.Expr:
         found = exp.In(this=value, unnest=exp.Unnest(expressions=[items]))
         missing = exp.or_(_is_null(items.copy()), _is_null(value.copy()), copy=False)
-        return case(missing, exp.cast(exp.null(), "BOOLEAN"),
+        return case(missing, cast(exp.null(), "BOOLEAN"),
                     exp.Coalesce(this=found, expressions=[exp.false()]))
 
     def list_length(self, items: exp.Expr) -> exp.Expr:
@@ -122,16 +122,16 @@ class BigQuery(Warehouse):
         return exp.Dot(this=first, expression=exp.to_identifier("v"))
 
     def exact_units(self, value: exp.Expr, scale: int) -> exp.Expr:
-        scaled = binary(exp.Mul, value, exp.cast(exp.Literal.number(10 ** scale), _DOUBLE))
-        return exp.cast(self.function("ROUND", scaled), "BIGNUMERIC")
+        scaled = binary(exp.Mul, value, cast(exp.Literal.number(10 ** scale), _DOUBLE))
+        return cast(self.function("ROUND", scaled), "BIGNUMERIC")
 
     def from_exact_units(self, total: exp.Expr, scale: int) -> exp.Expr:
-        text = exp.DPipe(this=exp.cast(total, "VARCHAR"),
+        text = exp.DPipe(this=cast(total, "VARCHAR"),
                          expression=exp.Literal.string(f"e-{scale}"))
-        return exp.cast(text, _DOUBLE)
+        return cast(text, _DOUBLE)
 
     def not_nan(self, number: exp.Expr) -> exp.Expr:
-        return exp.If(this=exp.IsNan(this=number), true=exp.cast(exp.null(), _DOUBLE),
+        return exp.If(this=exp.IsNan(this=number), true=cast(exp.null(), _DOUBLE),
                       false=number.copy())
 
     def modulo(self, dividend: exp.Expr, divisor: exp.Expr) -> exp.Expr:
@@ -171,7 +171,7 @@ class BigQuery(Warehouse):
         return exp.Extract(this=_unit("DAY"), expression=self.function("LAST_DAY", day))
 
     def make_date(self, year: exp.Expr, month: exp.Expr, day: exp.Expr) -> exp.Expr:
-        return self.function("DATE", *(exp.cast(part, "BIGINT") for part in (year, month, day)))
+        return self.function("DATE", *(cast(part, "BIGINT") for part in (year, month, day)))
 
     def is_infinite(self, number: exp.Expr) -> exp.Expr:
         return self.function("IS_INF", number)

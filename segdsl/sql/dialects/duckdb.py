@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from segdsl.sql.dialects.base import Dialect, binary
+from segdsl.sql.dialects.base import Dialect, binary, cast
 
 _DOUBLE = exp.DataType.build("DOUBLE")
 # Compared over every code point (DuckDB 2.0, Python 3.11's Unicode 14): DuckDB's lower and
@@ -38,7 +38,7 @@ class DuckDB(Dialect):
         return self.function("error", exp.Literal.string(message))
 
     def now(self) -> exp.Expr:
-        return exp.cast(exp.Placeholder(this="now"), exp.DataType.build("TIMESTAMPTZ"))
+        return cast(exp.Placeholder(this="now"), exp.DataType.build("TIMESTAMPTZ"))
 
     def struct_field(self, record: exp.Expr, name: str) -> exp.Expr:
         return self.function("struct_extract", record, exp.Literal.string(name))
@@ -77,23 +77,23 @@ class DuckDB(Dialect):
         return first if condition is None else self.filtered_aggregate(first, condition)
 
     def exact_units(self, value: exp.Expr, scale: int) -> exp.Expr:
-        return exp.cast(self.function("round", binary(
-            exp.Mul, value, exp.cast(exp.Literal.number(10 ** scale), _DOUBLE))), "HUGEINT")
+        return cast(self.function("round", binary(
+            exp.Mul, value, cast(exp.Literal.number(10 ** scale), _DOUBLE))), "HUGEINT")
 
     def from_exact_units(self, total: exp.Expr, scale: int) -> exp.Expr:
         # The decimal text is read with correct rounding.
-        text = exp.DPipe(this=exp.cast(total, "VARCHAR"),
+        text = exp.DPipe(this=cast(total, "VARCHAR"),
                          expression=exp.Literal.string(f"e-{scale}"))
-        return exp.cast(text, _DOUBLE)
+        return cast(text, _DOUBLE)
 
     def not_nan(self, number: exp.Expr) -> exp.Expr:
-        return exp.Nullif(this=number, expression=exp.cast(exp.Literal.string("NaN"), _DOUBLE))
+        return exp.Nullif(this=number, expression=cast(exp.Literal.string("NaN"), _DOUBLE))
 
     def modulo(self, dividend: exp.Expr, divisor: exp.Expr) -> exp.Expr:
         return binary(exp.Mod, dividend, divisor)
 
     def date_plus_days(self, day: exp.Expr, days: int) -> exp.Expr:
-        return binary(exp.Add, day, exp.cast(exp.Literal.number(days), "INTEGER"))
+        return binary(exp.Add, day, cast(exp.Literal.number(days), "INTEGER"))
 
     def days_apart(self, later: exp.Expr, earlier: exp.Expr) -> exp.Expr:
         return binary(exp.Sub, later, earlier)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from segdsl.sql.dialects.base import Dialect, binary, case, wrap
+from segdsl.sql.dialects.base import Dialect, binary, case, cast, wrap
 from segdsl.sql.dialects.posix import translate
 
 #: The prefix of the messages of :meth:`Postgres.fail`, found again in the error.
@@ -37,7 +37,7 @@ _EXACT_DECIMALS = 2 ** 52
 
 
 def _number(value: float | str) -> exp.Expr:
-    return exp.cast(exp.Literal.string(str(value)), _DOUBLE)
+    return cast(exp.Literal.string(str(value)), _DOUBLE)
 
 
 class Postgres(Dialect):
@@ -56,13 +56,13 @@ class Postgres(Dialect):
             raise self.refuse("raising an error from a query where the type is not known")
         # A volatile (and parallel-safe) empty part keeps the planner from casting the
         # constant ahead of time, when no row needs it.
-        volatile = self.function("substr", exp.cast(self.function("gen_random_uuid"), "TEXT"),
+        volatile = self.function("substr", cast(self.function("gen_random_uuid"), "TEXT"),
                                  exp.Literal.number(1), exp.Literal.number(0))
         text = exp.DPipe(this=exp.Literal.string(FAILURE + message), expression=volatile)
-        return exp.cast(exp.cast(exp.cast(exp.Paren(this=text), "INT"), "TEXT"), kind)
+        return cast(cast(cast(exp.Paren(this=text), "INT"), "TEXT"), kind)
 
     def now(self) -> exp.Expr:
-        return exp.cast(exp.Placeholder(this="now"), exp.DataType.build("TIMESTAMPTZ"))
+        return cast(exp.Placeholder(this="now"), exp.DataType.build("TIMESTAMPTZ"))
 
     def struct_field(self, record: exp.Expr, name: str) -> exp.Expr:
         # A composite column: (record).name is null when the record is.
@@ -80,7 +80,7 @@ class Postgres(Dialect):
                           exp.Is(this=wrap(value), expression=exp.null()))
         found = exp.EQ(this=wrap(value.copy()), expression=exp.Any(
             this=exp.Paren(this=items.copy())))
-        return case(missing, exp.cast(exp.null(), "BOOLEAN"),
+        return case(missing, cast(exp.null(), "BOOLEAN"),
                     exp.Coalesce(this=found, expressions=[exp.false()]))
 
     def list_length(self, items: exp.Expr) -> exp.Expr:
@@ -91,7 +91,7 @@ class Postgres(Dialect):
 
     def epoch_us(self, instant: exp.Expr) -> exp.Expr:
         seconds = exp.Extract(this=exp.var("EPOCH"), expression=instant)
-        return exp.cast(binary(exp.Mul, seconds, exp.Literal.number(1_000_000)), "BIGINT")
+        return cast(binary(exp.Mul, seconds, exp.Literal.number(1_000_000)), "BIGINT")
 
     def microseconds(self, amount: exp.Expr) -> exp.Expr:
         # Whole hours exactly (an integer), the rest as seconds below an hour
@@ -102,8 +102,8 @@ class Postgres(Dialect):
             rest = micros - whole * _US_PER_HOUR
             return self._interval(hours=exp.Literal.number(whole),
                                   secs=_number(repr(rest / 1_000_000)))
-        hours = exp.cast(self.function("div", amount, exp.Literal.number(_US_PER_HOUR)), "INT")
-        remainder = exp.cast(self.function("mod", amount.copy(),
+        hours = cast(self.function("div", amount, exp.Literal.number(_US_PER_HOUR)), "INT")
+        remainder = cast(self.function("mod", amount.copy(),
                                            exp.Literal.number(_US_PER_HOUR)), _DOUBLE)
         return self._interval(hours=hours, secs=binary(exp.Div, remainder, _number(1_000_000)))
 
@@ -161,22 +161,22 @@ class Postgres(Dialect):
         # Exactly as NUMERIC: through BIGINT, scaled down by a power of two beyond 2**62
         # (a double's 53 bits keep it whole).
         small = binary(exp.LT, self.function("abs", rounded), _number(2 ** 62))
-        exact = exp.cast(exp.cast(rounded.copy(), "BIGINT"), _NUMERIC)
+        exact = cast(cast(rounded.copy(), "BIGINT"), _NUMERIC)
         shift = self.function("greatest", exp.Literal.number(0), binary(
-            exp.Sub, exp.cast(self.function("floor", binary(exp.Div, self.function(
+            exp.Sub, cast(self.function("floor", binary(exp.Div, self.function(
                 "ln", self.function("abs", rounded.copy())), self.function("ln", _number(2)))),
                 "INT"),
             exp.Literal.number(60)))
-        scaled_down = exp.cast(exp.cast(binary(exp.Div, rounded.copy(), self.function(
+        scaled_down = cast(cast(binary(exp.Div, rounded.copy(), self.function(
             "power", _number(2), shift)), "BIGINT"), _NUMERIC)
         large = binary(exp.Mul, scaled_down, self.function(
-            "power", exp.cast(exp.Literal.number(2), _NUMERIC), shift.copy()))
+            "power", cast(exp.Literal.number(2), _NUMERIC), shift.copy()))
         return case(small, exact, large)
 
     def from_exact_units(self, total: exp.Expr, scale: int) -> exp.Expr:
         # The decimal text is read with correct rounding.
-        text = exp.DPipe(this=exp.cast(total, "TEXT"), expression=exp.Literal.string(f"e-{scale}"))
-        return exp.cast(text, _DOUBLE)
+        text = exp.DPipe(this=cast(total, "TEXT"), expression=exp.Literal.string(f"e-{scale}"))
+        return cast(text, _DOUBLE)
 
     def modulo(self, left: exp.Expr, right: exp.Expr) -> exp.Expr:
         """C's ``fmod(left, right)``, exactly: in NUMERIC, where each operand is
@@ -190,21 +190,21 @@ class Postgres(Dialect):
             decimal = self._decimal(value)
             digits = self.function("scale", self.function("trim_scale", decimal))
             numerator = binary(exp.Mul, decimal.copy(), self.function(
-                "power", exp.cast(exp.Literal.number(10), _NUMERIC), digits))
+                "power", cast(exp.Literal.number(10), _NUMERIC), digits))
             dyadic = binary(exp.EQ, self.function("mod", numerator, self.function(
-                "power", exp.cast(exp.Literal.number(5), _NUMERIC), digits.copy())),
+                "power", cast(exp.Literal.number(5), _NUMERIC), digits.copy())),
                 exp.Literal.number(0))
             return exp.and_(binary(exp.LT, self.function("abs", value.copy()),
                                    _number(_EXACT_DECIMALS)),
-                            binary(exp.EQ, exp.cast(decimal.copy(), _DOUBLE), value.copy()),
+                            binary(exp.EQ, cast(decimal.copy(), _DOUBLE), value.copy()),
                             dyadic)
 
-        computed = exp.cast(self.function("mod", self._decimal(left), self._decimal(right)),
+        computed = cast(self.function("mod", self._decimal(left), self._decimal(right)),
                             _DOUBLE)
         return exp.Case(ifs=[
             exp.If(this=exp.or_(exp.Is(this=wrap(left.copy()), expression=exp.null()),
                                 exp.Is(this=wrap(right.copy()), expression=exp.null())),
-                   true=exp.cast(exp.null(), _DOUBLE)),
+                   true=cast(exp.null(), _DOUBLE)),
             exp.If(this=exp.not_(finite(left.copy())), true=_number("NaN")),
             exp.If(this=exp.not_(finite(right.copy())),
                    true=case(binary(exp.EQ, right.copy(), _number("NaN")), _number("NaN"),
@@ -215,13 +215,13 @@ class Postgres(Dialect):
                              "the postgres engine yet", "DOUBLE PRECISION"))
 
     def _decimal(self, value: exp.Expr) -> exp.Expr:
-        return exp.cast(exp.cast(value, "TEXT"), _NUMERIC)
+        return cast(cast(value, "TEXT"), _NUMERIC)
 
     def not_nan(self, value: exp.Expr) -> exp.Expr:
         return exp.Nullif(this=value, expression=_number("NaN"))
 
     def date_plus_days(self, day: exp.Expr, days: int) -> exp.Expr:
-        return binary(exp.Add, day, exp.cast(exp.Literal.number(days), "INTEGER"))
+        return binary(exp.Add, day, cast(exp.Literal.number(days), "INTEGER"))
 
     def days_apart(self, later: exp.Expr, earlier: exp.Expr) -> exp.Expr:
         return binary(exp.Sub, later, earlier)
@@ -249,16 +249,16 @@ class Postgres(Dialect):
     def date_part(self, part: str, day: exp.Expr) -> exp.Expr:
         field = {"year": "YEAR", "month": "MONTH", "day": "DAY", "weekday": "ISODOW",
                  "day_of_year": "DOY"}[part]
-        return exp.cast(exp.Extract(this=exp.var(field), expression=day), "INT")
+        return cast(exp.Extract(this=exp.var(field), expression=day), "INT")
 
     def month_days(self, day: exp.Expr) -> exp.Expr:
         first = self.function("date_trunc", exp.Literal.string("month"), day)
         last = binary(exp.Sub, binary(exp.Add, first, self.months(1)),
                       self._interval(days=exp.Literal.number(1)))
-        return self.date_part("day", exp.cast(last, "DATE"))
+        return self.date_part("day", cast(last, "DATE"))
 
     def make_date(self, year: exp.Expr, month: exp.Expr, day: exp.Expr) -> exp.Expr:
-        return self.function("make_date", *(exp.cast(part, "INT") for part in (year, month, day)))
+        return self.function("make_date", *(cast(part, "INT") for part in (year, month, day)))
 
     def is_infinite(self, number: exp.Expr) -> exp.Expr:
         return binary(exp.EQ, self.function("abs", number), _number("Infinity"))

@@ -37,7 +37,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from segdsl.errors import CheckError
-from segdsl.sql.dialects.base import binary
+from segdsl.sql.dialects.base import binary, cast
 from segdsl.sql.dialects.warehouse import Warehouse
 
 _DOUBLE = exp.DataType.build("DOUBLE")
@@ -67,7 +67,7 @@ class Snowflake(Warehouse):
         optimizer drops the test."""
         text = exp.If(this=condition, true=exp.Literal.string(message),
                       false=exp.Literal.string("0"))
-        read = binary(exp.EQ, exp.cast(text, "INTEGER"), exp.Literal.number(0))
+        read = binary(exp.EQ, cast(text, "INTEGER"), exp.Literal.number(0))
         return exp.If(this=read, true=value, false=exp.null())
 
     def ordered_text(self, text: exp.Expr) -> exp.Expr:
@@ -79,7 +79,7 @@ class Snowflake(Warehouse):
                       self.function("LENGTH", text.copy()))
 
     def now(self) -> exp.Expr:
-        return exp.cast(exp.Parameter(this=exp.var("now")), exp.DataType.build("TIMESTAMPTZ"))
+        return cast(exp.Parameter(this=exp.var("now")), exp.DataType.build("TIMESTAMPTZ"))
 
     def regex_search(self, text: exp.Expr, pattern: str) -> exp.Expr:
         translated = posix_pattern(pattern, self.refuse)
@@ -97,7 +97,7 @@ class Snowflake(Warehouse):
         return self.epoch_us(wall)
 
     def from_epoch_us(self, micros: exp.Expr) -> exp.Expr:
-        epoch = exp.cast(exp.Literal.string(_EPOCH), exp.DataType.build("TIMESTAMPTZ"))
+        epoch = cast(exp.Literal.string(_EPOCH), exp.DataType.build("TIMESTAMPTZ"))
         return exp.DateAdd(this=epoch, expression=micros, unit=exp.var("MICROSECOND"))
 
     def microseconds(self, amount: exp.Expr) -> exp.Expr:
@@ -109,11 +109,11 @@ class Snowflake(Warehouse):
 
     def wall_clock(self, instant: exp.Expr, zone: str) -> exp.Expr:
         converted = exp.ConvertTimezone(target_tz=exp.Literal.string(zone), timestamp=instant)
-        return exp.cast(converted, exp.DataType.build("TIMESTAMPNTZ"))
+        return cast(converted, exp.DataType.build("TIMESTAMPNTZ"))
 
     def exact_units(self, value: exp.Expr, scale: int) -> exp.Expr:
         scaled = self.function("ROUND", binary(
-            exp.Mul, value, exp.cast(exp.Literal.number(10 ** scale), _DOUBLE)))
+            exp.Mul, value, cast(exp.Literal.number(10 ** scale), _DOUBLE)))
         # whole = c2 * 2**106 + c1 * 2**53 + c0, each part a whole double below 2**53
         # (every step is exact in doubles), so each converts to a NUMBER exactly.
         high = self._chunks(scaled, 2)
@@ -121,10 +121,10 @@ class Snowflake(Warehouse):
                         binary(exp.Mul, high.copy(), _double(_CHUNK)))
         low = binary(exp.Sub, scaled.copy(), binary(exp.Mul, self._chunks(scaled, 1),
                                                      _double(_CHUNK)))
-        total: exp.Expr = exp.cast(low, _UNITS)
+        total: exp.Expr = cast(low, _UNITS)
         for part, power in ((middle, 1), (high, 2)):
-            weight = exp.cast(exp.Literal.number(_CHUNK ** power), _UNITS)
-            total = binary(exp.Add, total, binary(exp.Mul, exp.cast(part, _UNITS), weight))
+            weight = cast(exp.Literal.number(_CHUNK ** power), _UNITS)
+            total = binary(exp.Add, total, binary(exp.Mul, cast(part, _UNITS), weight))
         return total
 
     def _chunks(self, whole: exp.Expr, power: int) -> exp.Expr:
@@ -133,13 +133,13 @@ class Snowflake(Warehouse):
         return self.function("TRUNC", divided)
 
     def from_exact_units(self, total: exp.Expr, scale: int) -> exp.Expr:
-        text = exp.DPipe(this=exp.cast(total, "VARCHAR"),
+        text = exp.DPipe(this=cast(total, "VARCHAR"),
                          expression=exp.Literal.string(f"e-{scale}"))
-        return exp.cast(text, _DOUBLE)
+        return cast(text, _DOUBLE)
 
     def not_nan(self, number: exp.Expr) -> exp.Expr:
         # Snowflake documents NaN as equal to NaN (unlike IEEE), as DuckDB has it.
-        return exp.Nullif(this=number, expression=exp.cast(exp.Literal.string("NaN"), _DOUBLE))
+        return exp.Nullif(this=number, expression=cast(exp.Literal.string("NaN"), _DOUBLE))
 
     def modulo(self, dividend: exp.Expr, divisor: exp.Expr) -> exp.Expr:
         return binary(exp.Mod, dividend, divisor)
@@ -175,7 +175,7 @@ class Snowflake(Warehouse):
 
     def is_infinite(self, number: exp.Expr) -> exp.Expr:
         return binary(exp.EQ, self.function("ABS", number),
-                      exp.cast(exp.Literal.string("inf"), _DOUBLE))
+                      cast(exp.Literal.string("inf"), _DOUBLE))
 
     def positions(self, count: int) -> exp.Expr:
         alias = exp.TableAlias(this=exp.to_identifier("q"), columns=[exp.to_identifier("i")])
@@ -187,7 +187,7 @@ class Snowflake(Warehouse):
 
 
 def _double(value: int) -> exp.Expr:
-    return exp.cast(exp.Literal.number(value), _DOUBLE)
+    return cast(exp.Literal.number(value), _DOUBLE)
 
 
 # ------------------------------------------------------------------ regular expressions

@@ -38,7 +38,7 @@ from decimal import Decimal
 
 from sqlglot import exp
 
-from segdsl.sql.dialects.base import Dialect, binary, case
+from segdsl.sql.dialects.base import Dialect, binary, case, cast
 
 _DAY_US = 86_400_000_000
 _UNITS_LIMIT = 2 ** 63  # BIGINT
@@ -58,7 +58,7 @@ class Spark(Dialect):
         return self.function("raise_error", exp.Literal.string(message))
 
     def now(self) -> exp.Expr:
-        return exp.cast(exp.Placeholder(this="now"), exp.DataType.build("TIMESTAMPTZ"))
+        return cast(exp.Placeholder(this="now"), exp.DataType.build("TIMESTAMPTZ"))
 
     def struct_field(self, record: exp.Expr, name: str) -> exp.Expr:
         return exp.Dot(this=record, expression=exp.to_identifier(name, quoted=True))
@@ -136,24 +136,24 @@ class Spark(Dialect):
         return exp.Filter(this=aggregate, expression=exp.Where(this=condition))
 
     def exact_units(self, value: exp.Expr, scale: int) -> exp.Expr:
-        scaled = self.function("round", binary(exp.Mul, value, exp.cast(
+        scaled = self.function("round", binary(exp.Mul, value, cast(
             exp.Literal.number(10 ** scale), "DOUBLE")))
         beyond = binary(exp.GTE, self.function("abs", scaled.copy()),
-                        exp.cast(exp.Literal.number(_UNITS_LIMIT), "DOUBLE"))
+                        cast(exp.Literal.number(_UNITS_LIMIT), "DOUBLE"))
         return case(beyond, self.fail("a sum of a value beyond 9.2e9 is not supported by the "
                                       "spark engine yet"),
-                    exp.cast(exp.cast(scaled.copy(), "BIGINT"), "DECIMAL(38, 0)"))
+                    cast(cast(scaled.copy(), "BIGINT"), "DECIMAL(38, 0)"))
 
     def from_exact_units(self, total: exp.Expr, scale: int) -> exp.Expr:
         # The decimal text is read with correct rounding.
-        text = exp.DPipe(this=exp.cast(total, "STRING"), expression=exp.Literal.string(f"e-{scale}"))
-        return exp.cast(text, "DOUBLE")
+        text = exp.DPipe(this=cast(total, "STRING"), expression=exp.Literal.string(f"e-{scale}"))
+        return cast(text, "DOUBLE")
 
     def modulo(self, left: exp.Expr, right: exp.Expr) -> exp.Expr:
         return binary(exp.Mod, left, right)
 
     def not_nan(self, value: exp.Expr) -> exp.Expr:
-        return exp.Nullif(this=value, expression=exp.cast(exp.Literal.string("NaN"), "DOUBLE"))
+        return exp.Nullif(this=value, expression=cast(exp.Literal.string("NaN"), "DOUBLE"))
 
     def days_apart(self, later: exp.Expr, earlier: exp.Expr) -> exp.Expr:
         return self.function("datediff", later, earlier)
@@ -172,7 +172,7 @@ class Spark(Dialect):
             day = self.function("unix_date", self.months_later(self._day_of(micros), months,
                                                                date=True))
             since_midnight = self.function("pmod", micros.copy(), exp.Literal.number(_DAY_US))
-            return binary(exp.Add, binary(exp.Mul, exp.cast(day, "BIGINT"),
+            return binary(exp.Add, binary(exp.Mul, cast(day, "BIGINT"),
                                           exp.Literal.number(_DAY_US)), since_midnight)
 
         return self.function("timestamp_micros", _let(self.epoch_us(wall), moved))
@@ -197,11 +197,11 @@ class Spark(Dialect):
         return self.function("dayofmonth", self.function("last_day", day))
 
     def make_date(self, year: exp.Expr, month: exp.Expr, day: exp.Expr) -> exp.Expr:
-        return self.function("make_date", *(exp.cast(part, "INT") for part in (year, month, day)))
+        return self.function("make_date", *(cast(part, "INT") for part in (year, month, day)))
 
     def is_infinite(self, number: exp.Expr) -> exp.Expr:
         return binary(exp.EQ, self.function("abs", number),
-                      exp.cast(exp.Literal.string("Infinity"), "DOUBLE"))
+                      cast(exp.Literal.string("Infinity"), "DOUBLE"))
 
     def list_transform(self, items: exp.Expr, name: str, body: exp.Expr) -> exp.Expr:
         return self.function("transform", items, exp.Lambda(
@@ -217,7 +217,7 @@ class Spark(Dialect):
 
         days = whole_days(micros) if isinstance(micros, exp.Column) else _let(micros,
                                                                                whole_days)
-        return self.function("date_from_unix_date", exp.cast(days, "INT"))
+        return self.function("date_from_unix_date", cast(days, "INT"))
 
     def _offset_us(self, instant_us: exp.Expr, zone: str) -> exp.Expr:
         """The zone's offset from UTC, in microseconds, at an instant given in microseconds."""
