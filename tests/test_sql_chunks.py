@@ -159,3 +159,21 @@ def test_random_rules_in_ranges_give_the_python_engines_members(monkeypatch, fea
     monkeypatch.setattr(chunks, "CHUNK_CUSTOMERS", 2)
     tally = differential.run(features, examples, f"sql_chunks_{features}")
     assert tally.compared >= 0.8 * (tally.compared + tally.uncovered + tally.bad_data)
+
+
+def test_segments_built_on_others_and_on_rankings_in_ranges(examples, ranges):
+    """Segments reading other segments (computed in layers) and rankings, over
+    ranges, and only some of the segments asked for."""
+    records, connection = examples
+    rules = segdsl.loads(
+        'segment loyal = rfm.group in ["champions", "loyal"]\n'
+        'segment loyal_recent = loyal and orders(90d) >= 1\n'
+        'segment lapsing = not loyal_recent and percentile(orders(365d)) > 50\n'
+        'segment heavy = ntile(sum(orders.total), 4) == 4 and not lapsing\n')
+    expected = rules.evaluate(records, now=NOW)
+    found = segdsl.sql.evaluate(rules, connection, now=NOW)
+    assert found.members == {name: sorted(ids) for name, ids in expected.members.items()}
+    assert all(found.members.values())
+    some = segdsl.sql.evaluate(rules, connection, now=NOW, segments=["heavy", "loyal"])
+    assert some.members == {"heavy": found["heavy"], "loyal": found["loyal"]}
+    assert len(ranges) == 2 and all(len(made) == 7 for made in ranges)
