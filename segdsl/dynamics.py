@@ -287,7 +287,7 @@ def clock_value(node: c.Checked, clocked: Callable[[c.Checked], bool]) -> _Clock
         if sign == 1:
             pairs.append((node.right, node.left, 1))
         for moment, step, step_sign in pairs:
-            if step.type.name != "duration" or clocked(step):
+            if step.type.name != "duration" or clocked(step):  # type: ignore[attr-defined]
                 continue
             inner = clock_value(moment, clocked)
             if inner is None:
@@ -386,7 +386,7 @@ def first_reaching(steps: list, target: dt.datetime, zone: dt.tzinfo) -> dt.date
         guess = target
         for step in reversed(steps):
             guess = shift(guess, -step, zone)
-        reach = lambda x: _apply(x, steps, zone) >= target  # noqa: E731
+        reach = lambda x: _apply(x, steps, zone) >= target
         width = 4 * _DAY
         low, high = guess - width, guess + width
         for _ in range(8):
@@ -443,7 +443,7 @@ def _first_day(day_steps: list, target: dt.date) -> dt.date | None:
 
 def midnights(since: dt.datetime, until: dt.datetime, zone: dt.tzinfo) -> list[dt.datetime]:
     """The first instants of the days in ``zone`` after ``since``, up to ``until``."""
-    found = []
+    found: list[dt.datetime] = []
     day = since.astimezone(zone).date() + _DAY
     while True:
         moment = day_start(day, zone).astimezone(UTC)
@@ -488,7 +488,7 @@ class _Timeline:
 
     def value(self, node: c.Checked, at: dt.datetime) -> Any:
         ctx = self.context(at)
-        return self.program._compiler.compile(node)(ctx)  # noqa: SLF001
+        return self.program._compiler.compile(node)(ctx)
 
     def member(self, name: str, at: dt.datetime) -> bool:
         key = (name, at)
@@ -538,7 +538,7 @@ class _Timeline:
             try:
                 raw = element.get(name) if type(element) is dict else read_field(element, name)
                 stamp = read_datetime(normalise(raw), zone)
-            except Exception:  # noqa: BLE001 - bad data is evaluation's to report
+            except Exception:  # noqa: BLE001, S112 - bad data is evaluation's to report
                 continue
             if stamp is None:
                 continue
@@ -546,15 +546,15 @@ class _Timeline:
                 found.append(stamp)
             if fixed is not None:
                 try:
-                    out = stamp + fixed
+                    out: dt.datetime | None = stamp + fixed
                 except OverflowError:
                     continue
-                if since < out <= until:
-                    found.append(out)
             elif calendar is not None:
                 out = first_reaching([-calendar], stamp, zone)
-                if out is not None and since < out <= until:
-                    found.append(out)
+            else:
+                continue
+            if out is not None and since < out <= until:
+                found.append(out)
         return found
 
     def _steps(self, steps: tuple, at: dt.datetime) -> list | None:
@@ -569,7 +569,7 @@ class _Timeline:
     def _site_candidates(self, site: Any, start: dt.datetime, end: dt.datetime) -> list:
         try:
             return [x for x in self._site(site, start, end) if x is not None and start < x <= end]
-        except SegdslError:
+        except (SegdslError, ArithmeticError, ValueError, TypeError):
             return []  # an operand that cannot be read: evaluation reports it if it matters
 
     def _site(self, site: Any, start: dt.datetime, end: dt.datetime) -> Iterable:
@@ -601,9 +601,10 @@ class _Timeline:
             targets += _days(value, self.zone) if clock.day else _instants(value, self.zone)
         return self._reaching(steps, day_steps, clock.day, targets)
 
-    def _reaching(self, steps: list, day_steps: list, day: bool, targets: list) -> list:
+    def _reaching(self, steps: list, day_steps: list, day: bool, targets: list
+                  ) -> list[dt.datetime | None]:
         """For each target, where the clock value reaches it and where it passes it."""
-        found = []
+        found: list[dt.datetime | None] = []
         for target in targets:
             if day:
                 for first in (target, target + _DAY):
@@ -657,15 +658,11 @@ def _instants(value: Any, zone: dt.tzinfo) -> list[dt.datetime]:
     if value is None:
         return []
     if isinstance(value, dt.datetime):
-        return [read_datetime(value, zone)]
+        return [moment for moment in (_read(value, zone),) if moment is not None]
     if isinstance(value, dt.date):
         return [day_start(d, zone) for d in (value, value + _DAY) if _in_dates(d)]
     if isinstance(value, str):
-        found = []
-        try:
-            found.append(read_datetime(value, zone))
-        except (TypeError, ValueError, OverflowError):
-            pass
+        found = [moment for moment in (_read(value, zone),) if moment is not None]
         try:
             day = dt.date.fromisoformat(value[:10])
             found += [day_start(d, zone) for d in (day, day + _DAY) if _in_dates(d)]
@@ -675,12 +672,28 @@ def _instants(value: Any, zone: dt.tzinfo) -> list[dt.datetime]:
     return []
 
 
+def _read(value: Any, zone: dt.tzinfo) -> dt.datetime | None:
+    """``value`` read as an instant, or None when it is none (or out of the calendar)."""
+    try:
+        return read_datetime(value, zone)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _day_of(moment: dt.datetime, zone: dt.tzinfo) -> dt.date:
+    try:
+        return moment.astimezone(zone).date()
+    except (OverflowError, ValueError):
+        return moment.date()
+
+
 def _days(value: Any, zone: dt.tzinfo) -> list[dt.date]:
     """The days a clock day compared with ``value`` may cross."""
     if value is None:
         return []
     if isinstance(value, dt.datetime):
-        return [read_datetime(value, zone).astimezone(zone).date()]
+        moment = _read(value, zone)
+        return [] if moment is None else [_day_of(moment, zone)]
     if isinstance(value, dt.date):
         return [value]
     if isinstance(value, str):
@@ -689,10 +702,9 @@ def _days(value: Any, zone: dt.tzinfo) -> list[dt.date]:
             found.append(dt.date.fromisoformat(value[:10]))
         except ValueError:
             pass
-        try:
-            found.append(read_datetime(value, zone).astimezone(zone).date())
-        except (TypeError, ValueError, OverflowError):
-            pass
+        moment = _read(value, zone)
+        if moment is not None:
+            found.append(_day_of(moment, zone))
         return found
     return []
 
@@ -841,11 +853,11 @@ def _event(member: bool) -> str:
 def changes(rules: Any, customers: Any, since: Any, until: Any, segments: Any = None,
             id_field: str = "id", ids: str | None = None) -> Changes:
     """See :meth:`segdsl.RuleSet.changes`."""
-    from segdsl.rules import _identities, _now, _collector_paused
+    from segdsl.rules import _collector_paused, _identities, _now
 
-    program = rules._program  # noqa: SLF001
+    program = rules._program
     zone = program.options.timezone
-    names = rules._names(segments)  # noqa: SLF001
+    names = rules._names(segments)
     if since is None or until is None:
         raise UsageError("changes needs both since= and until= (datetimes, dates or ISO text)")
     start, end = _now(since, zone), _now(until, zone)
@@ -882,7 +894,7 @@ def changes(rules: Any, customers: Any, since: Any, until: Any, segments: Any = 
 def _daily(rules: Any, records: list, identity: list, names: list[str], start: dt.datetime,
            end: dt.datetime, found: list, order: dict, first: dict) -> None:
     """Changes of the segments computed day by day: membership at each midnight."""
-    zone = rules._program.options.timezone  # noqa: SLF001
+    zone = rules._program.options.timezone
     previous = rules.evaluate(records, start, segments=names, ids="position")
     members = {name: set(previous[name]) for name in names}
     for name in names:
@@ -904,18 +916,17 @@ def next_change(segment: Any, customer: Any, now: Any, until: Any = None,
     from segdsl.errors import EvaluationError
     from segdsl.rules import _now
 
-    program = segment._program  # noqa: SLF001
+    program = segment._program
     zone = program.options.timezone
     at = _now(now, zone)
     limit = _now(until, zone) if until is not None else None
     if limit is not None and limit <= at:
         raise UsageError(f"until ({iso_text(limit)}) must be after now ({iso_text(at)})")
     segment_plan = plan(program, segment.name)
-    if segment_plan.granularity == DAILY:
-        if segment.needs_population:
-            raise EvaluationError(
-                f"segment '{segment.name}' ranks customers, so when it changes depends on "
-                f"everyone: use rules.next_changes(customers, now=...)")
+    if segment_plan.granularity == DAILY and segment.needs_population:
+        raise EvaluationError(
+            f"segment '{segment.name}' ranks customers, so when it changes depends on "
+            f"everyone: use rules.next_changes(customers, now=...)")
     record = _customers.one(customer, "next_change")
     with program.room((segment.name,)):
         return _next(program, record, segment.name, at, limit, id_field)
@@ -952,9 +963,9 @@ def next_changes(rules: Any, customers: Any, now: Any, segments: Any = None, unt
     """See :meth:`segdsl.RuleSet.next_changes`."""
     from segdsl.rules import _collector_paused, _identities, _now
 
-    program = rules._program  # noqa: SLF001
+    program = rules._program
     zone = program.options.timezone
-    names = rules._names(segments)  # noqa: SLF001
+    names = rules._names(segments)
     at = _now(now, zone)
     limit = _now(until, zone) if until is not None else None
     if limit is not None and limit <= at:
@@ -987,7 +998,7 @@ def next_changes(rules: Any, customers: Any, now: Any, segments: Any = None, unt
 
 def _daily_next(rules: Any, records: list, names: list[str], at: dt.datetime,
                 end: dt.datetime) -> dict:
-    zone = rules._program.options.timezone  # noqa: SLF001
+    zone = rules._program.options.timezone
     start = rules.evaluate(records, at, segments=names, ids="position")
     members = {name: set(start[name]) for name in names}
     found: dict = {}
@@ -1004,7 +1015,7 @@ def history(rules: Any, customers: Any, start: Any, end: Any, every: Any,
     """Each segment's size at ``start``, ``start + every``, ... up to ``end``."""
     from segdsl.rules import _now
 
-    zone = rules._program.options.timezone  # noqa: SLF001
+    zone = rules._program.options.timezone
     first, last = _now(start, zone), _now(end, zone)
     if last < first:
         raise UsageError(f"the end ({iso_text(last)}) is before the start ({iso_text(first)})")

@@ -120,13 +120,13 @@ def test_history_table_and_json(capsys, files):
 
 @pytest.mark.parametrize(("arguments", "message"), [
     (("changes", "--since", "yesterday", "--until", "2026-09-01"),
-     "segdsl: --since must be a date or datetime such as 2026-07-15 or 2026-07-15T12:00:00Z, "
-     "not 'yesterday'\n"),
+     ("segdsl: --since must be a date or datetime such as 2026-07-15 or 2026-07-15T12:00:00Z, "
+      "not 'yesterday'\n")),
     (("changes", "--since", "2026-09-01", "--until", "2026-06-01"),
      "segdsl: --until (2026-06-01T00:00:00Z) is before --since (2026-09-01T00:00:00Z)\n"),
     (("changes", "--since", "2026-06-01", "--until", "2026-09-01", "--segment", "undecide"),
-     "segdsl: no segment named 'undecide'; did you mean 'undecided'? the segments are "
-     "undecided, lapsed\n"),
+     ("segdsl: no segment named 'undecide'; did you mean 'undecided'? the segments are "
+      "undecided, lapsed\n")),
     (("history", "--from", "2026-06-01", "--to", "2026-09-01", "--every", "3x"),
      "segdsl: --every must be a duration such as 1d, 12h, 1w or 1m, not '3x'\n"),
     (("history", "--from", "2026-06-01", "--to", "2026-09-01", "--every", "0d"),

@@ -9,11 +9,11 @@ import pytest
 import segdsl
 from segdsl.dynamics import Change
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def at(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    return dt.datetime.fromisoformat(text).astimezone(UTC)
 
 
 UNDECIDED = segdsl.loads("""

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import segdsl
 from segdsl import dynamics
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SECOND = dt.timedelta(seconds=1)
 TICK = dt.timedelta(microseconds=1)
 
