@@ -35,7 +35,9 @@ function, ...).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import math
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -47,7 +49,15 @@ from segdsl import checked as c
 from segdsl import customers as _customers
 from segdsl.errors import SegdslError, UsageError
 from segdsl.functions import CALENDAR_FUNCTIONS
-from segdsl.timeline import UTC, day_start, iso_text, read_datetime, shift
+from segdsl.timeline import (
+    UTC,
+    Period,
+    day_start,
+    empty_window,
+    iso_text,
+    read_datetime,
+    shift,
+)
 from segdsl.values import normalise, read_field
 
 ENTERED, EXITED = "entered", "exited"
@@ -61,6 +71,24 @@ _COMPARISONS = frozenset(("EQ", "NE", "LT", "LE", "GT", "GE"))
 
 class _Unrecognized(Exception):
     """The rule uses the clock in a form whose change instants are not derived."""
+
+
+class _Undecided(Exception):
+    """A count's elements cannot all be told apart: its plain candidates are used."""
+
+
+_FAST_WHERE: dict[int, tuple[c.Checked, Any]] = {}
+
+
+def _fast_where(node: c.Aggregate) -> Callable[[Any], Any] | None:
+    """The generated predicate of an aggregation's ``where`` (None: none)."""
+    found = _FAST_WHERE.get(id(node))
+    if found is None or found[0] is not node:
+        from segdsl import codegen
+
+        found = _FAST_WHERE[id(node)] = (node, codegen.predicate(node.where, node.depth)  # type: ignore[arg-type]
+                                           if node.where is not None else None)
+    return found[1]
 
 
 # ------------------------------------------------------------------ analysis
@@ -110,6 +138,20 @@ class _Steps:
 
     clock: _Clock
     other: c.Checked
+    #: the whole numbers it is compared with, when all it meets are constants
+    thresholds: tuple[float, ...] | None = None
+
+
+@attrs.frozen
+class _Counted:
+    """A count of a list's elements in a window (or whether there is one),
+    compared with a constant number (or used as a condition, ``op`` None):
+    it changes only where the count crosses the constant."""
+
+    aggregate: c.Aggregate
+    op: str | None = None
+    constant: float = 0
+    constant_first: bool = False
 
 
 @attrs.frozen
@@ -165,7 +207,7 @@ class _Analysis:
             elif isinstance(sub, c.Population):
                 self.ranks = True
 
-    def aggregate(self, node: c.Aggregate) -> None:
+    def aggregate(self, node: c.Aggregate, listed: bool = True) -> None:
         for part in (node.where, node.window.value if node.window else None):
             if part is None:
                 continue
@@ -183,15 +225,21 @@ class _Analysis:
             if not (isinstance(node.source, c.Field) and node.source.depth == 0):
                 raise _Unrecognized("a timestamped list that is not the customer's")
             window = node.window.value if node.window is not None else None
-            self.lists[_List(node.source, node.timestamp, window)] = None
+            if listed:
+                self.lists[_List(node.source, node.timestamp, window)] = None
 
     def visit(self, node: c.Checked) -> None:
-        if not self.clocked(node):
-            self.static(node)
+        counted = _counted(node)
+        if counted is not None:
+            self.aggregate(counted.aggregate, listed=False)
+            self.sites[counted] = None
             return
         if isinstance(node, (c.And, c.Or, c.Not)):
             for part in c.checked_children(node):
                 self.visit(part)
+            return
+        if not self.clocked(node):
+            self.static(node)
             return
         clock = clock_value(node, self.clocked)
         if clock is not None:
@@ -256,19 +304,65 @@ class _Analysis:
                 raise _Unrecognized("the clock compared with the clock")
         if opaque and len(clocked) > 1:
             raise _Unrecognized("the clock compared with a value of the clock")
+        thresholds = _thresholds(free) if container is None else None
         for part in opaque:
-            self.visit(part)
+            if thresholds is not None and isinstance(part, c.Apply) \
+                    and part.name == "days_between" and len(part.args) == 2:
+                self.days_between(part, thresholds)
+            else:
+                self.visit(part)
 
-    def days_between(self, node: c.Apply) -> None:
+    def days_between(self, node: c.Apply, thresholds: tuple[float, ...] | None = None) -> None:
         first, second = node.args
         for clocked_side, other in ((second, first), (first, second)):
             clock = clock_value(clocked_side, self.clocked)
             if clock is not None and not clock.day and not self.clocked(other):
                 self.steps_of(clock)
                 self.static(other)
-                self.sites[_Steps(clock, other)] = None
+                self.sites[_Steps(clock, other, thresholds)] = None
                 return
         raise _Unrecognized("days_between of two clock values")
+
+
+def _number(node: c.Checked) -> float | None:
+    if isinstance(node, c.Constant) and type(node.value) in (int, float):
+        return node.value
+    return None
+
+
+def _thresholds(free: list[c.Checked]) -> tuple[float, ...] | None:
+    """The numbers a ``days_between`` is compared with, when all are constants."""
+    numbers = [_number(part) for part in free]
+    if not numbers or any(number is None for number in numbers):
+        return None
+    return tuple(number for number in numbers if number is not None)
+
+
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "EQ": lambda a, b: a == b, "NE": lambda a, b: a != b, "LT": lambda a, b: a < b,
+    "LE": lambda a, b: a <= b, "GT": lambda a, b: a > b, "GE": lambda a, b: a >= b}
+
+
+def _simple_count(node: c.Checked) -> bool:
+    """A ``count`` or ``exists`` of a customer's timestamped list's elements."""
+    return (isinstance(node, c.Aggregate) and node.function in ("count", "exists")
+            and not node.value and not node.flatten and node.timestamp is not None
+            and isinstance(node.source, c.Field) and node.source.depth == 0
+            and node.depth == 1)
+
+
+def _counted(node: c.Checked) -> _Counted | None:
+    """``node`` as a count compared with a constant, or an ``exists`` used as a condition."""
+    if _simple_count(node) and node.type.name == "bool":  # type: ignore[attr-defined]
+        return _Counted(node)  # type: ignore[arg-type]
+    if isinstance(node, c.Binary) and node.op.name in _COMPARISONS:
+        for aggregate, constant, first in ((node.left, node.right, False),
+                                           (node.right, node.left, True)):
+            number = _number(constant)
+            if number is not None and _simple_count(aggregate) \
+                    and aggregate.function == "count":  # type: ignore[attr-defined]
+                return _Counted(aggregate, node.op.name, number, first)  # type: ignore[arg-type]
+    return None
 
 
 def clock_value(node: c.Checked, clocked: Callable[[c.Checked], bool]) -> _Clock | None:
@@ -469,6 +563,7 @@ class _Timeline:
         self._kept: dict = {}
         self._members: dict[tuple[str, dt.datetime], bool] = {}
         self._candidates: dict[tuple[str, dt.datetime, dt.datetime], list] = {}
+        self._lists: dict[tuple[int, str], Any] = {}
 
     def context(self, at: dt.datetime):
         found = self._contexts.get(at)
@@ -512,50 +607,222 @@ class _Timeline:
         found: set[dt.datetime] = set()
         for listed in segment_plan.lists:
             found.update(self._list_candidates(listed, since, until))
+        for site in segment_plan.sites:
+            if isinstance(site, _Counted):
+                found.update(self._counted_candidates(site, since, until))
         for ref in segment_plan.refs:
             found.update(self.candidates(ref, since, until))
-        if segment_plan.sites:
+        if any(not isinstance(site, _Counted) for site in segment_plan.sites):
             points = sorted(found)
             for start, end in zip([since, *points], [*points, until], strict=True):
                 for site in segment_plan.sites:
-                    found.update(self._site_candidates(site, start, end))
+                    if not isinstance(site, _Counted):
+                        found.update(self._site_candidates(site, start, end))
         known = self._candidates[key] = sorted(found)
         return known
 
-    def _list_candidates(self, listed: _List, since: dt.datetime, until: dt.datetime):
+    def _stamped(self, source: c.Checked, timestamp: str, at: dt.datetime):
+        """``(stamps, elements, undated)`` of a list, its dated elements sorted by
+        stamp (in UTC); None when it is no list or a stamp cannot be read (then
+        evaluation reports the bad data where it matters)."""
+        key = (id(source), timestamp)
+        if key in self._lists:
+            return self._lists[key]
         try:
-            items = self.value(listed.source, since)
+            items = self.value(source, at)
+        except SegdslError:
+            items = None
+        found = None
+        if isinstance(items, list):
+            # The timeline evaluation already parsed, when there is one.
+            known = self.context(at).cache.get(("timeline", id(items), timestamp))
+            stamps = getattr(known, "stamps", None)
+            if isinstance(stamps, list) and all(type(x) is dt.datetime for x in stamps[:1]) \
+                    and isinstance(getattr(known, "undated", None), list):
+                found = (stamps, known.elements, known.undated)
+            else:
+                found = self._parsed(items, timestamp)
+        self._lists[key] = found
+        return found
+
+    def _parsed(self, items: list, timestamp: str):
+        dated, undated = [], []
+        zone = self.zone
+        for index, element in enumerate(items):
+            try:
+                element = normalise(element)
+                if element is None:
+                    continue
+                raw = element.get(timestamp) if type(element) is dict \
+                    else read_field(element, timestamp)
+                stamp = read_datetime(normalise(raw), zone)
+            except Exception:  # noqa: BLE001 - bad data is evaluation's to report
+                return None
+            if stamp is None:
+                undated.append(element)
+            else:
+                dated.append((stamp, index, element))
+        dated.sort(key=lambda entry: (entry[0], entry[1]))
+        return [d[0] for d in dated], [d[2] for d in dated], undated
+
+    def _window(self, node: c.Aggregate, at: dt.datetime) -> Any:
+        return self.value(node.window.value, at) if node.window is not None else None
+
+    def _list_candidates(self, listed: _List, since: dt.datetime, until: dt.datetime):
+        stamped = self._stamped(listed.source, listed.timestamp, since)
+        try:
             window = self.value(listed.window, since) if listed.window is not None else None
         except SegdslError:
             return []  # evaluation says what is wrong, where it matters
-        if not isinstance(items, (list, tuple)):
+        if stamped is None:
             return []
-        fixed = window if isinstance(window, dt.timedelta) else None
-        calendar = window if isinstance(window, relativedelta) else None
-        found = []
-        zone, name = self.zone, listed.timestamp
-        for element in items:
-            try:
-                raw = element.get(name) if type(element) is dict else read_field(element, name)
-                stamp = read_datetime(normalise(raw), zone)
-            except Exception:  # noqa: BLE001, S112 - bad data is evaluation's to report
-                continue
-            if stamp is None:
-                continue
-            if since < stamp <= until:
-                found.append(stamp)
-            if fixed is not None:
-                try:
-                    out: dt.datetime | None = stamp + fixed
-                except OverflowError:
-                    continue
-            elif calendar is not None:
-                out = first_reaching([-calendar], stamp, zone)
-            else:
-                continue
+        stamps = stamped[0]
+        found = stamps[bisect.bisect_right(stamps, since):bisect.bisect_right(stamps, until)]
+        for stamp in self._leaving_range(stamps, window, since, until):
+            out = self._exit(stamp, window)
             if out is not None and since < out <= until:
                 found.append(out)
         return found
+
+    def _leaving_range(self, stamps: list, window: Any, since: dt.datetime,
+                       until: dt.datetime) -> list:
+        """The stamps whose elements may leave ``window`` in ``(since, until]``."""
+        try:
+            if isinstance(window, dt.timedelta):
+                low, high = since - window, until - window
+            elif isinstance(window, relativedelta):
+                low = shift(since, -window, self.zone) - 4 * _DAY
+                high = shift(until, -window, self.zone) + 4 * _DAY
+            else:
+                return []
+        except (OverflowError, ValueError):
+            return stamps
+        return stamps[bisect.bisect_right(stamps, low):bisect.bisect_right(stamps, high)]
+
+    def _exit(self, stamp: dt.datetime, window: Any) -> dt.datetime | None:
+        """When an element stamped ``stamp`` leaves a window of length ``window`` back from now."""
+        if isinstance(window, dt.timedelta):
+            try:
+                return stamp + window
+            except OverflowError:
+                return None
+        if isinstance(window, relativedelta):
+            return first_reaching([-window], stamp, self.zone)
+        return None
+
+    def _counted_candidates(self, site: _Counted, since: dt.datetime, until: dt.datetime):
+        """Where a count compared with a constant changes: the count is known
+        at every instant from its elements' entries and exits."""
+        node = site.aggregate
+        general = _List(node.source, node.timestamp,  # type: ignore[arg-type]
+                        node.window.value if node.window is not None else None)
+        stamped = self._stamped(node.source, node.timestamp, since)  # type: ignore[arg-type]
+        try:
+            window = self._window(node, since)
+        except SegdslError:
+            return []
+        if stamped is None:
+            return []
+        try:
+            moves = self._moves(node, stamped, window, since, until)
+        except _Undecided:
+            return self._list_candidates(general, since, until)
+        if moves is None:
+            return []
+        count, changes = moves
+        truth = self._truth(site)
+        before = truth(count)
+        found = []
+        for moment in sorted(changes):
+            count += changes[moment]
+            now_true = truth(count)
+            if now_true != before:
+                found.append(moment)
+                before = now_true
+        return found
+
+    @staticmethod
+    def _truth(site: _Counted) -> Callable[[int], bool]:
+        if site.op is None:
+            return lambda count: count > 0
+        compare, constant = _OPERATORS[site.op], site.constant
+        if site.constant_first:
+            return lambda count: compare(constant, count)
+        return lambda count: compare(count, constant)
+
+    def _moves(self, node: c.Aggregate, stamped: tuple, window: Any, since: dt.datetime,
+               until: dt.datetime) -> tuple[int, dict] | None:
+        """The count at ``since`` and its changes by instant in ``(since, until]``
+        (None: the window never holds anything)."""
+        stamps, elements, undated = stamped
+        zone = self.zone
+        last = bisect.bisect_right(stamps, until)
+        count = 0
+        if window is None:
+            first = 0
+            count += sum(1 for element in undated if self._holds(node, element, since))
+        elif isinstance(window, Period):
+            low, after = day_start(window.start, zone), None
+            try:
+                after = day_start(window.end + _DAY, zone)
+            except OverflowError:
+                pass
+            first = bisect.bisect_left(stamps, low)
+            if after is not None:
+                last = min(last, bisect.bisect_left(stamps, after))
+        elif isinstance(window, (dt.timedelta, relativedelta)):
+            if empty_window(window):
+                return None
+            try:
+                low = since - window if isinstance(window, dt.timedelta) \
+                    else shift(since, -window, zone) - 4 * _DAY
+                first = bisect.bisect_right(stamps, low)
+            except (OverflowError, ValueError):
+                first = 0
+        else:
+            raise _Undecided
+        changes: dict[dt.datetime, int] = {}
+        for index in range(first, last):
+            element = elements[index]
+            if not self._holds(node, element, since):
+                continue
+            stamp = stamps[index]
+            if stamp <= since:
+                count += 1
+            else:
+                changes[stamp] = changes.get(stamp, 0) + 1
+            out = self._exit(stamp, window)
+            if out is None:
+                if isinstance(window, (dt.timedelta, relativedelta)):
+                    raise _Undecided
+                continue
+            if out <= since:
+                count -= 1
+            elif out <= until:
+                changes[out] = changes.get(out, 0) - 1
+        return count, changes
+
+    def _holds(self, node: c.Aggregate, element: Any, at: dt.datetime) -> bool:
+        """Whether ``element`` meets the aggregation's ``where`` (which reads no clock)."""
+        if node.where is None:
+            return True
+        fast = _fast_where(node)
+        if fast is not None and type(element) is dict:
+            try:
+                return fast(element) is True
+            except Exception:  # noqa: BLE001, S110 - the closures decide
+                pass
+        ctx = self.context(at)
+        closure = self.program._compiler.condition(node.where)
+        scopes = ctx.scopes
+        del scopes[1:]
+        scopes.append(element)
+        try:
+            return closure(ctx) is True
+        except SegdslError:
+            raise _Undecided from None
+        finally:
+            del scopes[1:]
 
     def _steps(self, steps: tuple, at: dt.datetime) -> list | None:
         values = []
@@ -581,7 +848,10 @@ class _Timeline:
         if isinstance(site, _Midnights):
             return self._day_changes(steps, start, end)
         if isinstance(site, _Steps):
-            return self._day_steps(steps, self.value(site.other, start), start, end)
+            other = self.value(site.other, start)
+            if site.thresholds is not None:
+                return self._threshold_steps(steps, other, site.thresholds)
+            return self._day_steps(steps, other, start, end)
         if isinstance(site, _Difference):
             base = self.value(site.base, start)
             other = self.value(site.other, start)
@@ -629,6 +899,24 @@ class _Timeline:
             if found is None or found > end:
                 return
             yield found
+
+    def _threshold_steps(self, steps: list, other: Any, thresholds: tuple[float, ...]) -> list:
+        """Where ``days_between`` of the clock value and ``other`` reaches or
+        leaves one of ``thresholds``: it steps every 24 hours, and a comparison
+        with ``k`` can change only at the steps to ``k`` and to the day after."""
+        days: set[int] = set()
+        for number in thresholds:
+            if math.isfinite(number):
+                for whole in (math.floor(number), math.ceil(number)):
+                    days.update((whole, whole + 1, -whole, -whole - 1))
+        targets = []
+        for base in _instants(other, self.zone)[:1]:
+            for count in days:
+                try:
+                    targets.append(base + count * _DAY)
+                except OverflowError:
+                    continue
+        return self._reaching(steps, [], False, targets)
 
     def _day_steps(self, steps: list, other: Any, start: dt.datetime, end: dt.datetime):
         """Where ``days_between`` of the clock value and ``other`` changes."""
