@@ -78,6 +78,20 @@ class _Undecided(Exception):
 
 
 _FAST_WHERE: dict[int, tuple[c.Checked, Any]] = {}
+_FAST_FILTER: dict[int, tuple[c.Checked, Any]] = {}
+_UNDECIDED = object()
+
+
+def _fast_filter(node: c.Aggregate) -> Callable[[list], list] | None:
+    """The generated list filter of an aggregation's ``where`` (None: none)."""
+    found = _FAST_FILTER.get(id(node))
+    if found is None or found[0] is not node:
+        from segdsl import codegen
+
+        where = node.where
+        found = _FAST_FILTER[id(node)] = (
+            node, codegen.list_filter(where, node.depth) if where is not None else None)
+    return found[1]
 
 
 def _fast_where(node: c.Aggregate) -> Callable[[Any], Any] | None:
@@ -481,6 +495,8 @@ def first_reaching(steps: list, target: dt.datetime, zone: dt.tzinfo) -> dt.date
         for step in reversed(steps):
             guess = shift(guess, -step, zone)
         reach = lambda x: _apply(x, steps, zone) >= target
+        if reach(guess) and not reach(guess - _TICK):
+            return guess.astimezone(UTC)  # the inverse shift is exact (no month end, no DST)
         width = 4 * _DAY
         low, high = guess - width, guess + width
         for _ in range(8):
@@ -564,6 +580,7 @@ class _Timeline:
         self._members: dict[tuple[str, dt.datetime], bool] = {}
         self._candidates: dict[tuple[str, dt.datetime, dt.datetime], list] = {}
         self._lists: dict[tuple[int, str], Any] = {}
+        self._counts: dict[tuple, Any] = {}
 
     def context(self, at: dt.datetime):
         found = self._contexts.get(at)
@@ -723,13 +740,20 @@ class _Timeline:
             return []
         if stamped is None:
             return []
-        try:
-            moves = self._moves(node, stamped, window, since, until)
-        except _Undecided:
+        key = (node, since, until)
+        moves = self._counts.get(key, False)
+        if moves is False:
+            try:
+                moves = self._counts[key] = self._moves(node, stamped, window, since, until)
+            except _Undecided:
+                moves = self._counts[key] = _UNDECIDED
+        if moves is _UNDECIDED:
             return self._list_candidates(general, since, until)
         if moves is None:
             return []
         count, changes = moves
+        if not changes:
+            return []
         truth = self._truth(site)
         before = truth(count)
         found = []
@@ -782,9 +806,9 @@ class _Timeline:
         else:
             raise _Undecided
         changes: dict[dt.datetime, int] = {}
+        kept = self._matching(node, elements[first:last], since)
         for index in range(first, last):
-            element = elements[index]
-            if not self._holds(node, element, since):
+            if id(elements[index]) not in kept:
                 continue
             stamp = stamps[index]
             if stamp <= since:
@@ -801,6 +825,18 @@ class _Timeline:
             elif out <= until:
                 changes[out] = changes.get(out, 0) - 1
         return count, changes
+
+    def _matching(self, node: c.Aggregate, elements: list, at: dt.datetime) -> set[int]:
+        """The ids of the ``elements`` that meet the aggregation's ``where``."""
+        if node.where is None or not elements:
+            return {id(element) for element in elements}
+        fast = _fast_filter(node)
+        if fast is not None and all(type(element) is dict for element in elements):
+            try:
+                return {id(element) for element in fast(elements)}
+            except Exception:  # noqa: BLE001, S110 - element by element, the closures decide
+                pass
+        return {id(element) for element in elements if self._holds(node, element, at)}
 
     def _holds(self, node: c.Aggregate, element: Any, at: dt.datetime) -> bool:
         """Whether ``element`` meets the aggregation's ``where`` (which reads no clock)."""
@@ -1162,8 +1198,9 @@ def changes(rules: Any, customers: Any, since: Any, until: Any, segments: Any = 
     with _collector_paused(), program.room(names):
         for index, record in enumerate(records):
             timeline = _Timeline(program, record, id_field)
-            for name in exact:
-                before = timeline.member(name, start)
+            # Every segment at the start first: their lists are then read and parsed once.
+            initial = [timeline.member(name, start) for name in exact]
+            for name, before in zip(exact, initial, strict=True):
                 if before:
                     first[name].append(identity[index])
                 for at in timeline.candidates(name, start, end):
