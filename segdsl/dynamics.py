@@ -85,12 +85,13 @@ _UNDECIDED = object()
 def _fast_filter(node: c.Aggregate) -> Callable[[list], list] | None:
     """The generated list filter of an aggregation's ``where`` (None: none)."""
     found = _FAST_FILTER.get(id(node))
-    if found is None or found[0] is not node:
-        from segdsl import codegen
+    if found is not None and found[0] is node:
+        return found[1]
+    from segdsl import codegen
 
-        where = node.where
-        found = _FAST_FILTER[id(node)] = (
-            node, codegen.list_filter(where, node.depth) if where is not None else None)
+    where = node.where
+    found = _FAST_FILTER[id(node)] = (
+        node, codegen.list_filter(where, node.depth) if where is not None else None)
     return found[1]
 
 
@@ -730,30 +731,27 @@ class _Timeline:
     def _counted_candidates(self, site: _Counted, since: dt.datetime, until: dt.datetime):
         """Where a count compared with a constant changes: the count is known
         at every instant from its elements' entries and exits."""
+        key = (site, since, until)
+        found = self._counts.get(key)
+        if found is None:
+            found = self._counts[key] = self._count_changes(site, since, until)
+        return found
+
+    def _count_changes(self, site: _Counted, since: dt.datetime, until: dt.datetime) -> list:
+        if self._never_changes(site, since, until):
+            return []
         node = site.aggregate
-        general = _List(node.source, node.timestamp,  # type: ignore[arg-type]
-                        node.window.value if node.window is not None else None)
-        stamped = self._stamped(node.source, node.timestamp, since)  # type: ignore[arg-type]
-        try:
-            window = self._window(node, since)
-        except SegdslError:
-            return []
-        if stamped is None:
-            return []
         key = (node, since, until)
         moves = self._counts.get(key, False)
         if moves is False:
-            try:
-                moves = self._counts[key] = self._moves(node, stamped, window, since, until)
-            except _Undecided:
-                moves = self._counts[key] = _UNDECIDED
+            moves = self._counts[key] = self._count_moves(node, since, until)
         if moves is _UNDECIDED:
-            return self._list_candidates(general, since, until)
-        if moves is None:
+            window = node.window.value if node.window is not None else None
+            listed = _List(node.source, node.timestamp, window)  # type: ignore[arg-type]
+            return self._list_candidates(listed, since, until)
+        if moves is None or not moves[1]:
             return []
         count, changes = moves
-        if not changes:
-            return []
         truth = self._truth(site)
         before = truth(count)
         found = []
@@ -765,6 +763,19 @@ class _Timeline:
                 before = now_true
         return found
 
+    def _count_moves(self, node: c.Aggregate, since: dt.datetime, until: dt.datetime) -> Any:
+        stamped = self._stamped(node.source, node.timestamp, since)  # type: ignore[arg-type]
+        try:
+            window = self._window(node, since)
+        except SegdslError:
+            return None
+        if stamped is None:
+            return None
+        try:
+            return self._moves(node, stamped, window, since, until)
+        except _Undecided:
+            return _UNDECIDED
+
     @staticmethod
     def _truth(site: _Counted) -> Callable[[int], bool]:
         if site.op is None:
@@ -774,62 +785,101 @@ class _Timeline:
             return lambda count: compare(constant, count)
         return lambda count: compare(count, constant)
 
-    def _moves(self, node: c.Aggregate, stamped: tuple, window: Any, since: dt.datetime,
-               until: dt.datetime) -> tuple[int, dict] | None:
-        """The count at ``since`` and its changes by instant in ``(since, until]``
-        (None: the window never holds anything)."""
-        stamps, elements, undated = stamped
+    def _range(self, stamps: list, window: Any, since: dt.datetime, until: dt.datetime
+               ) -> tuple[int, int] | None:
+        """The positions ``[first, last)`` of the stamps whose elements may be in
+        ``window`` at some instant up to ``until`` and have not left it by
+        ``since`` (over-inclusive for calendar steps); None when the window is empty."""
         zone = self.zone
         last = bisect.bisect_right(stamps, until)
-        count = 0
         if window is None:
-            first = 0
-            count += sum(1 for element in undated if self._holds(node, element, since))
-        elif isinstance(window, Period):
-            low, after = day_start(window.start, zone), None
+            return 0, last
+        if isinstance(window, Period):
+            low = day_start(window.start, zone)
+            first = bisect.bisect_left(stamps, low)
             try:
                 after = day_start(window.end + _DAY, zone)
             except OverflowError:
-                pass
-            first = bisect.bisect_left(stamps, low)
-            if after is not None:
-                last = min(last, bisect.bisect_left(stamps, after))
-        elif isinstance(window, (dt.timedelta, relativedelta)):
+                return first, last
+            return first, min(last, bisect.bisect_left(stamps, after))
+        if isinstance(window, (dt.timedelta, relativedelta)):
             if empty_window(window):
                 return None
             try:
                 low = since - window if isinstance(window, dt.timedelta) \
                     else shift(since, -window, zone) - 4 * _DAY
-                first = bisect.bisect_right(stamps, low)
             except (OverflowError, ValueError):
-                first = 0
-        else:
-            raise _Undecided
+                return 0, last
+            return bisect.bisect_right(stamps, low), last
+        raise _Undecided
+
+    def _moves(self, node: c.Aggregate, stamped: tuple, window: Any, since: dt.datetime,
+               until: dt.datetime) -> tuple[int, dict] | None:
+        """The count at ``since`` and its changes by instant in ``(since, until]``
+        (None: the window never holds anything)."""
+        stamps, elements, undated = stamped
+        bounds = self._range(stamps, window, since, until)
+        if bounds is None:
+            return None
+        first, last = bounds
+        count = 0
+        if window is None:
+            count += sum(1 for element in undated if self._holds(node, element, since))
         changes: dict[dt.datetime, int] = {}
+        if first >= last:
+            return count, changes
         kept = self._matching(node, elements[first:last], since)
+        fixed = window if isinstance(window, dt.timedelta) else None
         for index in range(first, last):
-            if id(elements[index]) not in kept:
+            if kept is not None and id(elements[index]) not in kept:
                 continue
             stamp = stamps[index]
             if stamp <= since:
                 count += 1
             else:
                 changes[stamp] = changes.get(stamp, 0) + 1
-            out = self._exit(stamp, window)
-            if out is None:
-                if isinstance(window, (dt.timedelta, relativedelta)):
-                    raise _Undecided
-                continue
-            if out <= since:
+            if fixed is not None:
+                try:
+                    out: dt.datetime | None = stamp + fixed
+                except OverflowError:
+                    raise _Undecided from None
+            else:
+                out = self._exit(stamp, window)
+                if out is None:
+                    if window is not None and not isinstance(window, Period):
+                        raise _Undecided
+                    continue
+            if out <= since:  # type: ignore[operator]
                 count -= 1
-            elif out <= until:
-                changes[out] = changes.get(out, 0) - 1
+            elif out <= until:  # type: ignore[operator]
+                changes[out] = changes.get(out, 0) - 1  # type: ignore[index, arg-type]
         return count, changes
 
-    def _matching(self, node: c.Aggregate, elements: list, at: dt.datetime) -> set[int]:
-        """The ids of the ``elements`` that meet the aggregation's ``where``."""
-        if node.where is None or not elements:
-            return {id(element) for element in elements}
+    def _never_changes(self, site: _Counted, since: dt.datetime, until: dt.datetime) -> bool:
+        """Whether the comparison keeps one value for any count the list allows:
+        ``visits(30d) >= 10`` for a customer with 6 events in reach."""
+        node = site.aggregate
+        if node.window is None:
+            return False
+        stamped = self._stamped(node.source, node.timestamp, since)  # type: ignore[arg-type]
+        if stamped is None:
+            return False
+        try:
+            bounds = self._range(stamped[0], self._window(node, since), since, until)
+        except (SegdslError, _Undecided):
+            return False
+        if bounds is None:
+            return True
+        most = bounds[1] - bounds[0]
+        if most > 32:
+            return False
+        truth = self._truth(site)
+        return len({truth(count) for count in range(most + 1)}) == 1
+
+    def _matching(self, node: c.Aggregate, elements: list, at: dt.datetime) -> set[int] | None:
+        """The ids of the ``elements`` that meet the aggregation's ``where`` (None: all)."""
+        if node.where is None:
+            return None
         fast = _fast_filter(node)
         if fast is not None and all(type(element) is dict for element in elements):
             try:
