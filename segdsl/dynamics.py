@@ -195,6 +195,30 @@ class Plan:
     sites: tuple[Any, ...]
     granularity: str
     calendar: bool
+    tree: tuple = ()
+
+
+@attrs.frozen(eq=False)
+class _Atom:
+    """The sources of change of one condition under the rule's ``and``/``or``/``not``."""
+
+    lists: tuple[_List, ...]
+    refs: tuple[str, ...]
+    sites: tuple[Any, ...]
+
+
+def _tree(node: c.Checked) -> tuple:
+    """The rule as ``(kind, node, parts)``: ``and``, ``or``, ``not`` over atoms, so
+    that a condition false throughout the interval spares the others' candidates."""
+    if isinstance(node, (c.And, c.Or)):
+        kind = "and" if isinstance(node, c.And) else "or"
+        return kind, node, tuple(_tree(part) for part in node.operands)
+    if isinstance(node, c.Not):
+        return "not", node, (_tree(node.operand),)
+    analysis = _Analysis()
+    analysis.visit(node)
+    return "atom", node, _Atom(tuple(analysis.lists), tuple(analysis.refs),
+                               tuple(analysis.sites))
 
 
 class _Analysis:
@@ -451,8 +475,9 @@ def plan(program: Any, name: str) -> Plan:
             granularity = DAILY
     if analysis.ranks:
         granularity = DAILY
+    tree = _tree(program.body(name)) if granularity == EXACT else ()
     found = known[name] = Plan(tuple(analysis.lists), tuple(analysis.refs),
-                               tuple(analysis.sites), granularity, calendar)
+                               tuple(analysis.sites), granularity, calendar, tree)
     return found
 
 
@@ -582,6 +607,7 @@ class _Timeline:
         self._candidates: dict[tuple[str, dt.datetime, dt.datetime], list] = {}
         self._lists: dict[tuple[int, str], Any] = {}
         self._counts: dict[tuple, Any] = {}
+        self._atoms: dict[tuple, set] = {}
 
     def context(self, at: dt.datetime):
         found = self._contexts.get(at)
@@ -619,25 +645,56 @@ class _Timeline:
         """The sorted instants in ``(since, until]`` where segment ``name`` may change."""
         key = (name, since, until)
         known = self._candidates.get(key)
+        if known is None:
+            tree = plan(self.program, name).tree
+            found = self._tree_candidates(tree, since, until) if tree else set()
+            known = self._candidates[key] = sorted(found)
+        return known
+
+    def _tree_candidates(self, tree: tuple, since: dt.datetime, until: dt.datetime) -> set:
+        kind, _, parts = tree
+        if kind == "atom":
+            return self._atom_candidates(parts, since, until)
+        if kind == "not":
+            return self._tree_candidates(parts[0], since, until)
+        # A condition that keeps the value deciding the whole and (false) or
+        # or (true) all through the interval: nothing else matters.
+        deciding = kind == "or"
+        found: set[dt.datetime] = set()
+        for part in parts:
+            below = self._tree_candidates(part, since, until)
+            if not below and self._condition(part[1], since) is deciding:
+                return set()
+            found |= below
+        return found
+
+    def _condition(self, node: c.Checked, at: dt.datetime) -> bool | None:
+        try:
+            return self.program._compiler.condition(node)(self.context(at))
+        except SegdslError:
+            return None
+
+    def _atom_candidates(self, atom: _Atom, since: dt.datetime, until: dt.datetime) -> set:
+        key = (id(atom), since, until)
+        known = self._atoms.get(key)
         if known is not None:
             return known
-        segment_plan = plan(self.program, name)
         found: set[dt.datetime] = set()
-        for listed in segment_plan.lists:
+        for listed in atom.lists:
             found.update(self._list_candidates(listed, since, until))
-        for site in segment_plan.sites:
+        for site in atom.sites:
             if isinstance(site, _Counted):
                 found.update(self._counted_candidates(site, since, until))
-        for ref in segment_plan.refs:
+        for ref in atom.refs:
             found.update(self.candidates(ref, since, until))
-        if any(not isinstance(site, _Counted) for site in segment_plan.sites):
+        if any(not isinstance(site, _Counted) for site in atom.sites):
             points = sorted(found)
             for start, end in zip([since, *points], [*points, until], strict=True):
-                for site in segment_plan.sites:
+                for site in atom.sites:
                     if not isinstance(site, _Counted):
                         found.update(self._site_candidates(site, start, end))
-        known = self._candidates[key] = sorted(found)
-        return known
+        self._atoms[key] = found
+        return found
 
     def _stamped(self, source: c.Checked, timestamp: str, at: dt.datetime):
         """``(stamps, elements, undated)`` of a list, its dated elements sorted by
