@@ -193,3 +193,43 @@ def test_bad_data_is_a_data_error_naming_the_customer():
     customer = {"id": 9, "events": [{"type": "visit", "at": "yesterday"}]}
     with pytest.raises(segdsl.DataError, match=r"customer 9, field events\[0\]\.at"):
         UNDECIDED.changes([customer], since="2026-06-01", until="2026-07-01")
+
+
+def test_a_clock_inside_a_where_is_sampled_daily_and_says_so():
+    """``now`` inside an aggregation's where has no derived instants: the segment goes daily."""
+    rules = segdsl.loads("segment recent = count(orders, where = at > now - 2d) >= 1")
+    customer = {"id": 5, "orders": [{"at": "2026-07-01T10:00:00Z"}]}
+    changes = rules.changes([customer], since="2026-06-30", until="2026-07-05")
+    assert changes.granularity == {"recent": "daily"}
+    assert changes.rows() == [(5, "recent", "entered", at("2026-07-02T00:00:00Z")),
+                              (5, "recent", "exited", at("2026-07-04T00:00:00Z"))]
+
+
+def test_next_changes_agree_with_each_segments_next_change():
+    """rules.next_changes gives, for every customer and segment, what Segment.next_change gives."""
+    people = [ANNE, {"id": 2, "orders": [{"at": "2026-07-02T00:00:00Z"}]},
+              {"id": 3, "events": [{"type": "visit", "at": "2026-07-04T23:59:59Z"}] * 2}]
+    found = UNDECIDED.next_changes(people, now="2026-07-04")
+    expected = []
+    for person in people:
+        for name in UNDECIDED:
+            moment = UNDECIDED[name].next_change(person, now="2026-07-04")
+            if moment is not None:
+                member = UNDECIDED[name].matches(person, now=moment)
+                expected.append((moment, person["id"], name,
+                                 "entered" if member else "exited"))
+    assert sorted(expected) == sorted((ch.at, ch.customer_id, ch.segment, ch.event)
+                                      for ch in found)
+
+
+def test_changes_of_objects_and_ids_by_position():
+    """Customers given as objects are read as evaluate reads them; ids may be positions."""
+    class Customer:
+        def __init__(self, events):
+            self.id, self.events, self.orders = 1, events, []
+
+    person = Customer(ANNE["events"])
+    rows = UNDECIDED.changes([person], since="2026-06-01", until="2026-08-01",
+                             segments="undecided", ids="position").rows()
+    assert rows == [(0, "undecided", "entered", at("2026-07-03T09:30:00Z")),
+                    (0, "undecided", "exited", at("2026-07-31T08:00:00Z"))]
