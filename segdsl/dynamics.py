@@ -467,7 +467,9 @@ def plan(program: Any, name: str) -> Plan:
         analysis.visit(program.body(name))
     except _Unrecognized:
         granularity = DAILY
-    calendar = any(isinstance(site, (_Midnights, _Steps)) for site in analysis.sites)
+    calendar = any(isinstance(site, _Midnights)
+                   or (isinstance(site, _Steps) and site.thresholds is None)
+                   for site in analysis.sites)
     for ref in analysis.refs:
         below = plan(program, ref)
         calendar = calendar or below.calendar
@@ -619,6 +621,10 @@ class _Timeline:
             if len(self._contexts) > 64:
                 self._contexts.pop(next(iter(self._contexts)))
         return found
+
+    def keep(self, at: dt.datetime) -> None:
+        """Keep the lists parsed at ``at`` for the evaluations at other instants."""
+        self._keep(self.context(at))
 
     def _keep(self, ctx) -> None:
         for key, value in ctx.cache.items():
@@ -1307,6 +1313,7 @@ def changes(rules: Any, customers: Any, since: Any, until: Any, segments: Any = 
             timeline = _Timeline(program, record, id_field)
             # Every segment at the start first: their lists are then read and parsed once.
             initial = [timeline.member(name, start) for name in exact]
+            timeline.keep(start)
             for name, before in zip(exact, initial, strict=True):
                 if before:
                     first[name].append(identity[index])

@@ -233,3 +233,13 @@ def test_changes_of_objects_and_ids_by_position():
                              segments="undecided", ids="position").rows()
     assert rows == [(0, "undecided", "entered", at("2026-07-03T09:30:00Z")),
                     (0, "undecided", "exited", at("2026-07-31T08:00:00Z"))]
+
+
+def test_at_risk_enters_and_leaves_at_its_day_counts():
+    """``days_since_last_order between 90 and 365``: in at 90 days, out at 366, found unbounded."""
+    rules = segdsl.loads("segment at_risk = days_since_last_order between 90 and 365")
+    customer = {"id": 1, "orders": [{"at": "2025-01-10T08:00:00Z"}]}
+    rule = rules["at_risk"]
+    assert rule.next_change(customer, now="2025-02-01") == at("2025-04-10T08:00:00Z")
+    assert rule.next_change(customer, now="2025-04-10T08:00:00Z") == at("2026-01-11T08:00:00Z")
+    assert rule.next_change(customer, now="2026-01-11T08:00:00Z") is None
