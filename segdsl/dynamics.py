@@ -47,6 +47,7 @@ from dateutil.relativedelta import relativedelta
 
 from segdsl import checked as c
 from segdsl import customers as _customers
+from segdsl.compiler import runtime_value
 from segdsl.errors import SegdslError, UsageError
 from segdsl.functions import CALENDAR_FUNCTIONS
 from segdsl.timeline import (
@@ -80,6 +81,7 @@ class _Undecided(Exception):
 _FAST_WHERE: dict[int, tuple[c.Checked, Any]] = {}
 _FAST_FILTER: dict[int, tuple[c.Checked, Any]] = {}
 _UNDECIDED = object()
+_CONSTANTS: dict[int, tuple[c.Checked, Any]] = {}
 
 
 def _fast_filter(node: c.Aggregate) -> Callable[[list], list] | None:
@@ -747,12 +749,22 @@ class _Timeline:
         return [d[0] for d in dated], [d[2] for d in dated], undated
 
     def _window(self, node: c.Aggregate, at: dt.datetime) -> Any:
-        return self.value(node.window.value, at) if node.window is not None else None
+        return self._window_value(node.window.value, at) if node.window is not None else None
+
+    def _window_value(self, node: c.Checked, at: dt.datetime) -> Any:
+        """A window's length or period: a constant's once, else read at ``at``."""
+        if isinstance(node, c.Constant):
+            found = _CONSTANTS.get(id(node))
+            if found is None or found[0] is not node:
+                found = _CONSTANTS[id(node)] = (node, runtime_value(node.value))
+            return found[1]
+        return self.value(node, at)
 
     def _list_candidates(self, listed: _List, since: dt.datetime, until: dt.datetime):
         stamped = self._stamped(listed.source, listed.timestamp, since)
         try:
-            window = self.value(listed.window, since) if listed.window is not None else None
+            window = self._window_value(listed.window, since) if listed.window is not None \
+                else None
         except SegdslError:
             return []  # evaluation says what is wrong, where it matters
         if stamped is None:
