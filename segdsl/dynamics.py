@@ -82,6 +82,7 @@ _FAST_WHERE: dict[int, tuple[c.Checked, Any]] = {}
 _FAST_FILTER: dict[int, tuple[c.Checked, Any]] = {}
 _UNDECIDED = object()
 _CONSTANTS: dict[int, tuple[c.Checked, Any]] = {}
+_TRUTHS: dict[Any, Callable[[int], bool]] = {}
 
 
 def _fast_filter(node: c.Aggregate) -> Callable[[list], list] | None:
@@ -813,12 +814,12 @@ class _Timeline:
         return found
 
     def _count_changes(self, site: _Counted, since: dt.datetime, until: dt.datetime) -> list:
-        if self._never_changes(site, since, until):
-            return []
         node = site.aggregate
         key = (node, since, until)
         moves = self._counts.get(key, False)
         if moves is False:
+            if self._never_changes(site, since, until):
+                return []
             moves = self._counts[key] = self._count_moves(node, since, until)
         if moves is _UNDECIDED:
             window = node.window.value if node.window is not None else None
@@ -853,6 +854,13 @@ class _Timeline:
 
     @staticmethod
     def _truth(site: _Counted) -> Callable[[int], bool]:
+        found = _TRUTHS.get(site)
+        if found is None:
+            found = _TRUTHS[site] = _Timeline._comparison(site)
+        return found
+
+    @staticmethod
+    def _comparison(site: _Counted) -> Callable[[int], bool]:
         if site.op is None:
             return lambda count: count > 0
         compare, constant = _OPERATORS[site.op], site.constant
@@ -890,45 +898,70 @@ class _Timeline:
 
     def _moves(self, node: c.Aggregate, stamped: tuple, window: Any, since: dt.datetime,
                until: dt.datetime) -> tuple[int, dict] | None:
-        """The count at ``since`` and its changes by instant in ``(since, until]``
-        (None: the window never holds anything)."""
-        stamps, elements, undated = stamped
+        """The count at ``since`` (for ``exists``, only whether it is above 0)
+        and its changes by instant in ``(since, until]`` (None: the window never
+        holds anything). The ``where`` is evaluated only for the elements that
+        enter or leave the window in the interval: the rest is the value the
+        rules give at ``since``."""
+        stamps, elements = stamped[0], stamped[1]
         bounds = self._range(stamps, window, since, until)
         if bounds is None:
             return None
         first, last = bounds
-        count = 0
-        if window is None:
-            count += sum(1 for element in undated if self._holds(node, element, since))
+        try:
+            at_since = self.value(node, since)
+        except SegdslError:
+            raise _Undecided from None
+        counting = node.function == "count"
+        if (counting and type(at_since) is not int) or (not counting
+                                                        and type(at_since) is not bool):
+            raise _Undecided
+        entering = bisect.bisect_right(stamps, since)
         changes: dict[dt.datetime, int] = {}
-        if first >= last:
-            return count, changes
-        kept = self._matching(node, elements[first:last], since)
-        fixed = window if isinstance(window, dt.timedelta) else None
-        for index in range(first, last):
-            if kept is not None and id(elements[index]) not in kept:
-                continue
+        if not counting and at_since and window is None:
+            return 1, changes  # it holds, and nothing ever leaves
+        # An element stamped t has left a window of length w by u when u - w >= t.
+        gone_by_since = gone_by_until = None
+        if isinstance(window, (dt.timedelta, relativedelta)):
+            try:
+                gone_by_since = shift(since, -window, self.zone)
+                gone_by_until = shift(until, -window, self.zone)
+            except (OverflowError, ValueError):
+                raise _Undecided from None
+        leaving: list[int] = []
+        staying: list[int] = []
+        if (counting or at_since) and gone_by_since is not None:
+            for index in range(first, min(entering, last)):
+                stamp = stamps[index]
+                if stamp <= gone_by_since:
+                    continue  # left before the interval
+                (leaving if stamp <= gone_by_until else staying).append(index)
+        elif not counting and at_since:
+            staying = list(range(first, min(entering, last)))
+        moving = [*range(max(first, entering), last), *leaving]
+        kept = self._matching(node, [elements[i] for i in moving], since)
+        matching = moving if kept is None else [i for i in moving if id(elements[i]) in kept]
+        gone = 0
+        for index in matching:
             stamp = stamps[index]
-            if stamp <= since:
-                count += 1
-            else:
+            if stamp > since:
                 changes[stamp] = changes.get(stamp, 0) + 1
-            if fixed is not None:
-                try:
-                    out: dt.datetime | None = stamp + fixed
-                except OverflowError:
-                    raise _Undecided from None
             else:
+                gone += 1
+            if gone_by_until is not None and stamp <= gone_by_until:
                 out = self._exit(stamp, window)
                 if out is None:
-                    if window is not None and not isinstance(window, Period):
-                        raise _Undecided
-                    continue
-            if out <= since:  # type: ignore[operator]
-                count -= 1
-            elif out <= until:  # type: ignore[operator]
-                changes[out] = changes.get(out, 0) - 1  # type: ignore[index, arg-type]
-        return count, changes
+                    raise _Undecided
+                changes[out] = changes.get(out, 0) - 1
+        if counting:
+            return at_since, changes
+        if not at_since:
+            return 0, changes
+        if gone == 0:
+            return 1, {}  # what holds at since stays all through: it stays above 0
+        # Whether anything that stays all through the interval holds: one is enough.
+        stays = any(self._holds(node, elements[index], since) for index in staying)
+        return gone + (1 if stays else 0), changes
 
     def _never_changes(self, site: _Counted, since: dt.datetime, until: dt.datetime) -> bool:
         """Whether the comparison keeps one value for any count the list allows:
@@ -949,7 +982,8 @@ class _Timeline:
         if most > 32:
             return False
         truth = self._truth(site)
-        return len({truth(count) for count in range(most + 1)}) == 1
+        first = truth(0)
+        return all(truth(count) == first for count in range(1, most + 1))
 
     def _matching(self, node: c.Aggregate, elements: list, at: dt.datetime) -> set[int] | None:
         """The ids of the ``elements`` that meet the aggregation's ``where`` (None: all)."""
