@@ -149,3 +149,13 @@ def test_a_rule_error_is_shown_at_its_position(capsys, tmp_path, files):
                            "2026-06-01", "--until", "2026-07-01", "--isolated")
     assert status == 1 and out == ""
     assert err.startswith(f"{broken}:1:13: ")
+
+
+@pytest.mark.parametrize("verb", ["changes", "history"])
+def test_help_has_an_example_and_the_exit_codes(capsys, verb):
+    """changes and history --help give their usage, an example and the exit codes."""
+    status, out, _ = run(capsys, verb, "--help")
+    assert status == 0
+    assert f"usage: segdsl {verb}" in out
+    assert "\nexample:\n  segdsl " in out
+    assert "exit status:\n  0  fine\n  1  findings: " in out
