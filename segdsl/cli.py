@@ -649,6 +649,173 @@ def _size_table(members: dict[str, list[Any]], total: int, now) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------ changes and history
+
+
+def _interval_end(value: str, flag: str, rules) -> Any:
+    from segdsl.rules import evaluation_time
+
+    try:
+        return evaluation_time(value, rules)
+    except UsageError:
+        raise _UsageFailure(f"{flag} must be a date or datetime such as 2026-07-15 or "
+                            f"2026-07-15T12:00:00Z, not {value!r}") from None
+
+
+def _every(value: str) -> Any:
+    from segdsl import nodes as n
+    from segdsl.parser import parse_expression
+    from segdsl.timeline import Duration
+
+    try:
+        expression = parse_expression(value)
+    except SegdslError:
+        expression = None
+    if not isinstance(expression, n.Duration) or expression.amount <= 0:
+        raise _UsageFailure(f"--every must be a duration such as 1d, 12h, 1w or 1m, not "
+                            f"{value!r}")
+    return Duration(expression.amount, expression.unit.value).step()
+
+
+def _loaded_for(args: argparse.Namespace):
+    project = _project(args)
+    status = _Status()
+    loaded = _load_all(_expand(args.files, status), project.options(), status)
+    names = list(dict.fromkeys(args.segment or loaded.names()))
+    for name in names:
+        loaded.owner(name)  # an unknown name fails before the data is read
+    wanted = [(rules, [n for n in names if n in rules.segments]) for rules in loaded.rule_sets]
+    return project, status, loaded, names, [(r, w) for r, w in wanted if w]
+
+
+def _run_changes(args: argparse.Namespace) -> int:
+    from segdsl.timeline import iso_text
+
+    project, status, loaded, names, wanted = _loaded_for(args)
+    first = loaded.rule_sets[0]
+    since = _interval_end(args.since, "--since", first)
+    until = _interval_end(args.until, "--until", first)
+    if until < since:
+        raise _UsageFailure(f"--until ({iso_text(until)}) is before --since ({iso_text(since)})")
+    customers = _read_data(args, project)
+    found = [rules.changes(customers, since=since, until=until, segments=segments,
+                           id_field=args.id_field, ids=args.ids) for rules, segments in wanted]
+    # Each result is in time order; the files' results merge by instant (stable).
+    changes = sorted((change for result in found for change in result),
+                     key=lambda change: change.at)
+    granularity = {name: result.granularity[name] for result in found
+                   for name in result.granularity}
+    total = found[0].total if found else len(customers)
+    text = _changes_text(args.format, changes, granularity, total, since, until)
+    _emit(args, text)
+    return status.value
+
+
+def _changes_text(output_format: str, changes: list, granularity: dict[str, str], total: int,
+                  since, until) -> str:
+    from segdsl.timeline import iso_text
+
+    rows = [(change.customer_id, change.segment, change.event, iso_text(change.at))
+            for change in changes]
+    if output_format == "json":
+        return json.dumps({"since": iso_text(since), "until": iso_text(until), "total": total,
+                           "granularity": granularity,
+                           "changes": [dict(zip(("customer_id", "segment", "event", "at"), row,
+                                                strict=True)) for row in rows]},
+                          indent=2, default=_json_default)
+    if output_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("customer_id", "segment", "event", "at"))
+        writer.writerows(rows)
+        return buffer.getvalue().rstrip("\n")
+    table = [("at", "customer_id", "segment", "event")]
+    table += [(row[3], str(row[0]), row[1], row[2]) for row in rows]
+    lines = _aligned(table)
+    lines.append(f"\n{len(rows):,} changes of {total:,} customers from {iso_text(since)} to "
+                 f"{iso_text(until)}")
+    daily = [name for name, kind in granularity.items() if kind != "exact"]
+    if daily:
+        lines.append(f"sampled daily at midnight (ranking, or a calendar use without exact "
+                     f"instants): {', '.join(daily)}")
+    return "\n".join(lines)
+
+
+def _aligned(table: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = ["  ".join(f"{cell:<{w}}" for cell, w in zip(table[0], widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=True)).rstrip()
+              for row in table[1:]]
+    return lines
+
+
+def _emit(args: argparse.Namespace, text: str) -> None:
+    if args.output:
+        try:
+            Path(args.output).write_text(text + "\n", encoding="utf-8")
+        except OSError as error:
+            raise _UsageFailure(f"{args.output}: cannot write ({error.strerror})") from None
+    else:
+        print(text)
+
+
+def _run_history(args: argparse.Namespace) -> int:
+    from segdsl.dynamics import history
+    from segdsl.timeline import iso_text
+
+    project, status, loaded, names, wanted = _loaded_for(args)
+    first = loaded.rule_sets[0]
+    start = _interval_end(args.start, "--from", first)
+    end = _interval_end(args.end, "--to", first)
+    if end < start:
+        raise _UsageFailure(f"--to ({iso_text(end)}) is before --from ({iso_text(start)})")
+    step = _every(args.every)
+    customers = _read_data(args, project)
+    steps: list[tuple[Any, dict[str, int]]] = []
+    for rules, segments in wanted:
+        for index, (moment, sizes) in enumerate(history(rules, customers, start, end, step,
+                                                        segments)):
+            if index == len(steps):
+                steps.append((moment, {}))
+            steps[index][1].update(sizes)
+    rows = [(iso_text(moment), [sizes[name] for name in names]) for moment, sizes in steps]
+    if args.format == "json":
+        text = json.dumps({"total": len(customers), "every": args.every,
+                           "sizes": [{"at": at, "sizes": dict(zip(names, counts, strict=True))}
+                                     for at, counts in rows]}, indent=2)
+    elif args.format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("at", *names))
+        writer.writerows((at, *counts) for at, counts in rows)
+        text = buffer.getvalue().rstrip("\n")
+    else:
+        table = [("at", *names)] + [(at, *(f"{count:,}" for count in counts))
+                                    for at, counts in rows]
+        text = "\n".join([*_aligned(table), f"\n{len(customers):,} customers, every "
+                          f"{args.every}"])
+    _emit(args, text)
+    return status.value
+
+
+def _interval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="PATH", help=_PATHS_HELP.split(" (")[0])
+    parser.add_argument("--data", metavar="DATA",
+                        help="customers: .jsonl, .json, or .csv with orders.csv/events.csv "
+                             "beside it (default: data in the project file)")
+    parser.add_argument("--segment", metavar="NAME", action="append",
+                        help="only this segment (repeat for several)")
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                        help="a table (default), CSV or JSON")
+    parser.add_argument("--output", metavar="FILE", help="write to FILE instead of standard "
+                                                         "output")
+    parser.add_argument("--id-field", default="id", metavar="NAME",
+                        help="the field holding each customer's id (default: id)")
+    parser.add_argument("--ids", choices=("field", "position"), default=None,
+                        help="'position' names customers by their position in the data, from 0")
+
+
 # ------------------------------------------------------------------ sql
 
 
@@ -1088,6 +1255,38 @@ def _build_parser() -> argparse.ArgumentParser:
                                "TABLE of the database DATA names (made when missing)")
     _project_arguments(evaluate)
     evaluate.set_defaults(run=_run_eval)
+
+    changes = verbs.add_parser(
+        "changes", help="who entered and left each segment, and when, in an interval",
+        **_help("List every membership change between two instants: the customer, the "
+                "segment, entered or exited, and the exact instant (segments that rank "
+                "customers are sampled at each midnight).",
+                "segdsl changes rules/ --data customers.jsonl --since 2026-07-01 \\\n"
+                "    --until 2026-07-31 --segment undecided --format csv",
+                "a rule error"))
+    _interval_arguments(changes)
+    changes.add_argument("--since", required=True, metavar="T0",
+                         help="the start: changes after it are listed")
+    changes.add_argument("--until", required=True, metavar="T1",
+                         help="the end: changes at or before it are listed")
+    _project_arguments(changes)
+    changes.set_defaults(run=_run_changes)
+
+    history = verbs.add_parser(
+        "history", help="each segment's size at regular steps of time",
+        **_help("Print each segment's size at --from, --from + --every, ... up to --to.",
+                "segdsl history rules/ --data customers.jsonl --from 2026-06-01 \\\n"
+                "    --to 2026-07-01 --every 1d --format csv",
+                "a rule error"))
+    _interval_arguments(history)
+    history.add_argument("--from", dest="start", required=True, metavar="T0",
+                         help="the first instant")
+    history.add_argument("--to", dest="end", required=True, metavar="T1",
+                         help="the last instant (included when a step falls on it)")
+    history.add_argument("--every", default="1d", metavar="DURATION",
+                         help="the step: 1d (default), 12h, 1w, 1m")
+    _project_arguments(history)
+    history.set_defaults(run=_run_history)
 
     sql = verbs.add_parser(
         "sql", help="print the SQL query computing the segments of a rule file",

@@ -506,6 +506,18 @@ class Segment:
         return codegen.filter_records(records, fast.filter, fast.predicate,
                                       lambda r: closure(context(r, at, scorers)) is True)
 
+    def next_change(self, customer: Any, now: Any = None, *, until: Any = None
+                    ) -> dt.datetime | None:
+        """The next instant after ``now`` at which ``customer``'s membership
+        flips if no new data arrives, or None when it never will (see
+        :mod:`segdsl.dynamics`). Rules that change with the calendar (``today``,
+        calendar functions, ``days_between``) are searched up to ``until``,
+        by default five years after ``now``.
+        """
+        from segdsl import dynamics
+
+        return dynamics.next_change(self, customer, now, until)
+
     def explain(self, customer: Any, now: Any = None, *, population: Any = None
                 ) -> explaining.Explanation:
         """Every sub-expression of the rule and its value for ``customer``
@@ -773,6 +785,31 @@ class RuleSet:
         with self._program.room(self._segments):
             scorers = self._program.population(records, at, nodes) or {}
         return PopulationStats(scorers, len(records), at)
+
+    def changes(self, customers: Any, since: Any, until: Any, *,
+                segments: str | Iterable[str] | None = None, id_field: str = "id",
+                ids: str | None = None) -> Any:
+        """Every membership change in ``(since, until]``: who entered and left
+        each segment, at the exact instant (see :mod:`segdsl.dynamics`).
+
+        Returns:
+            a :class:`segdsl.dynamics.Changes` (``rows()``, ``to_dict()``,
+            ``to_dataframe()``).
+        """
+        from segdsl import dynamics
+
+        return dynamics.changes(self, customers, since, until, segments, id_field, ids)
+
+    def next_changes(self, customers: Any, now: Any = None, *,
+                     segments: str | Iterable[str] | None = None, until: Any = None,
+                     id_field: str = "id", ids: str | None = None) -> Any:
+        """Each customer's next membership change in each segment if no new
+        data arrives (a :class:`segdsl.dynamics.NextChanges`; ``.next`` is the
+        first of them). Segments that rank customers are followed day by day
+        up to ``until`` (default: 31 days after ``now``)."""
+        from segdsl import dynamics
+
+        return dynamics.next_changes(self, customers, now, segments, until, id_field, ids)
 
     def evaluate(self, customers: Any, now: Any = None, *,
                  segments: str | Iterable[str] | None = None,
