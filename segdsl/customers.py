@@ -236,6 +236,29 @@ def listed(customers: Any, what: str) -> list[Any]:
             for position, row in enumerate(rows)]
 
 
+def each(customers: Any, what: str) -> Iterable[Any]:
+    """The customers one by one as readable records, converted as they come
+    (a list of dicts as it is): one pass, nothing kept."""
+    rows = records(customers, what)
+    if type(rows) is list and _all_dicts(rows):
+        return rows
+    return (row if type(row) is dict else customer(row, position)
+            for position, row in enumerate(rows))
+
+
+def rereadable(customers: Any) -> bool:
+    """Whether the customers can be read twice without keeping them: an iterable
+    that is not an iterator (a re-opened file, a set, an array), each iteration
+    reading the same customers again from the start. Lists and tuples are kept
+    as they are, tables and iterators (a generator, an open file) are read once."""
+    kind = type(customers)
+    if kind is list or kind is tuple or _library(customers) is not None:
+        return False
+    if hasattr(kind, "__arrow_c_stream__"):
+        return False
+    return isinstance(customers, Iterable) and not isinstance(customers, Iterator)
+
+
 def readable(rows: list[Any]) -> list[Any]:
     """``rows`` with every element that is not a dict turned into a record
     (the list itself when all are dicts)."""

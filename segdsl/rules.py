@@ -36,7 +36,7 @@ from segdsl import stack
 from segdsl.checker import Checker, Options, Warning
 from segdsl.compiler import Closure, Compiler, Context
 from segdsl.customers import POSITION, Identities, shown
-from segdsl.errors import EvaluationError, SegdslError, UsageError
+from segdsl.errors import DataError, EvaluationError, SegdslError, UsageError
 from segdsl.functions import Function, Functions
 from segdsl.parser import parse, parse_expression
 from segdsl.population import statistics
@@ -372,11 +372,32 @@ class _Program:
                 id_field: str = "id") -> Context:
         return Context(record, now, self.options.timezone, population, trace, id_field)
 
-    def population(self, records: list, now: dt.datetime, nodes: list[c.Population]):
+    def population(self, records: Iterable[Any], now: dt.datetime, nodes: list[c.Population]):
         if not nodes:
             return None
         return statistics(nodes, self._compiler, records,
                           lambda record: self.context(record, now, None))
+
+    def ranked(self, customers: Any, now: dt.datetime, nodes: list[c.Population],
+               what: str) -> tuple[dict | None, int]:
+        """The population statistics of ``customers`` and their number, in one
+        pass that keeps no customer (only the measures the rankings need)."""
+        rows = _customers.each(customers, what)
+        if type(rows) is list:
+            return self.population(rows, now, nodes), len(rows)
+        count = 0
+
+        def counted() -> Iterator[Any]:
+            nonlocal count
+            for record in rows:
+                count += 1
+                yield record
+
+        records = counted()
+        scorers = self.population(records, now, nodes)
+        for _ in records:  # without rankings, the customers are only counted
+            pass
+        return scorers, count
 
 
 @attrs.frozen
@@ -446,8 +467,7 @@ class Segment:
                     f"these population statistics were computed at {iso_text(population.now)}: "
                     f"evaluate at that time, or compute them again at {iso_text(now)}")
             return population.scorers
-        return self._program.population(_customers.listed(population, "population"), now,
-                                        nodes)
+        return self._program.ranked(population, now, nodes, "population")[0]
 
     def matches(self, customer: Any, now: Any = None, *, population: Any = None) -> bool:
         """Whether ``customer`` is in the segment at time ``now``.
@@ -761,11 +781,10 @@ class RuleSet:
     def population(self, customers: Any, now: Any = None) -> PopulationStats:
         """Population statistics of ``customers``, to score single customers later."""
         at = _now(now, self._program.options.timezone)
-        records = _customers.listed(customers, "population")
         nodes = _population_nodes_under(self._program, list(self._segments))
         with self._program.room(self._segments):
-            scorers = self._program.population(records, at, nodes) or {}
-        return PopulationStats(scorers, len(records), at)
+            scorers, size = self._program.ranked(customers, at, nodes, "population")
+        return PopulationStats(scorers or {}, size, at)
 
     def evaluate(self, customers: Any, now: Any = None, *,
                  segments: str | Iterable[str] | None = None,
@@ -842,9 +861,15 @@ class RuleSet:
         identities = _identities(id_field, ids)
         at = _now(now, self._program.options.timezone)
         nodes = _population_nodes_under(self._program, names)
-        records = _customers.listed(customers, "evaluate") if nodes \
-            else _customers.records(customers, "evaluate")
         with _collector_paused(), self._program.room(names):
+            if nodes and _customers.rereadable(customers):
+                # Two passes, nothing kept: the first computes only the rankings' measures.
+                ranked = self._program.ranked(customers, at, nodes, "evaluate")
+                return self._evaluate(_customers.records(customers, "evaluate"), at, names,
+                                      nodes, progress, identities, ranked=ranked)
+            # Read once, and evaluated as read; kept only when rules rank the customers.
+            records = _customers.listed(customers, "evaluate") if nodes \
+                else _customers.records(customers, "evaluate")
             return self._evaluate(records, at, names, nodes, progress, identities)
 
     def _names(self, segments: Any) -> list[str]:
@@ -865,8 +890,19 @@ class RuleSet:
 
     def _evaluate(self, records: Iterable[Any], at: dt.datetime, names: list[str],
                   nodes: list[c.Population], progress: Callable[[int], None] | None,
-                  identities: Identities) -> Result:
-        scorers = self._program.population(records, at, nodes)  # type: ignore[arg-type]
+                  identities: Identities, ranked: tuple[dict | None, int] | None = None
+                  ) -> Result:
+        """Every segment of ``names`` over ``records``, read once, one by one.
+
+        Args:
+            ranked: the population statistics and the number of customers they
+                were computed over, from a first pass; None to compute them from
+                ``records`` (a list) here.
+        """
+        if ranked is None:
+            scorers = self._program.population(records, at, nodes)  # type: ignore[arg-type]
+        else:
+            scorers = ranked[0]
         members: dict[str, list[Any]] = {name: [] for name in names}
         plans = [(self._program.closure(name), self._program.fast_predicate(name), members[name])
                  for name in names]
@@ -901,6 +937,9 @@ class RuleSet:
             total += 1
             if progress is not None and total % _PROGRESS_EVERY == 0:
                 progress(total)
+        if ranked is not None and total != ranked[1]:
+            raise DataError(f"the customers changed between the two readings: {ranked[1]:,} "
+                            f"ranked, then {total:,} evaluated")
         if progress is not None:
             progress(total)
         return Result(members, total, at)
