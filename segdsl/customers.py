@@ -33,7 +33,7 @@ import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from segdsl.errors import DataError, UsageError
+from segdsl.errors import DataError, SegdslError, UsageError
 
 #: Rows converted at a time from a table.
 BATCH = 4096
@@ -303,6 +303,8 @@ def _guarded_iteration(iterator: Iterator[Any]) -> Iterator[Any]:
             item = next(iterator)
         except StopIteration:
             return
+        except SegdslError:  # already says what is wrong (a reader's line and file)
+            raise
         except Exception as error:  # the caller's iterator failed
             raise _unreadable(error, position) from error
         yield item

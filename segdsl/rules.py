@@ -984,6 +984,52 @@ def _fields_read(node: c.Checked, present: set[str], element_fields: Callable[[s
             yield node.value[0], known
 
 
+class FieldSurvey:
+    """The fields of customers seen one by one, for :meth:`RuleSet.missing_fields`
+    and :meth:`RuleSet.hidden_fields` of a stream: the union of the customers'
+    fields and of the fields of the elements of the lists the rules read values
+    from, as one skeleton customer. Those notes on the skeleton are the notes on
+    the customers themselves, and no customer is kept."""
+
+    def __init__(self, rule_sets: Iterable[RuleSet]) -> None:
+        self.fields: set[Any] = set()
+        self.lists: dict[str, set[Any]] = {name: set() for rules in rule_sets
+                                           for name in _element_lists(rules)}
+
+    def see(self, record: Any) -> None:
+        """Notes the fields of one customer (a customer that is no dict has none)."""
+        if type(record) is not dict:
+            return
+        self.fields.update(record)
+        for name, found in self.lists.items():
+            items = record.get(name)
+            if type(items) is list:
+                for element in items:
+                    if isinstance(element, dict):
+                        found.update(element)
+
+    def customers(self) -> list[dict[str, Any]]:
+        """The skeleton: one customer with every field seen (none when none was)."""
+        if not self.fields:
+            return []
+        skeleton: dict[str, Any] = dict.fromkeys(self.fields)
+        for name, found in self.lists.items():
+            if name in skeleton:
+                skeleton[name] = [dict.fromkeys(found)]
+        return [skeleton]
+
+
+def _element_lists(rules: RuleSet) -> set[str]:
+    """The customer's lists whose elements' fields :func:`_fields_read` looks up."""
+    found: set[str] = set()
+    for name in rules._segments:  # noqa: SLF001
+        for node in c.walk(rules._program.body(name)):  # noqa: SLF001
+            if (isinstance(node, c.Aggregate) and node.value and isinstance(node.source, c.Field)
+                    and node.source.depth == 0 and len(node.source.path) == 1):
+                found.add(node.source.path[0])
+    return found
+
+
 def _element_fields(customers: list[dict]) -> Callable[[str], set[str]]:
     """The field names of the elements of each list, computed once per list."""
 
