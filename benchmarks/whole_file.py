@@ -31,6 +31,7 @@ import datetime as dt
 import io
 import json
 import math
+import re
 import resource
 import subprocess
 import sys
@@ -53,13 +54,13 @@ _SCALE = 10 ** 9  # segdsl.sums: a sum is the sum of round(v * 1e9), exact
 
 
 def _day(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
 
 
 def _moment(text: str) -> dt.datetime:
     """A timestamp read from JSON; a naive one is UTC."""
     moment = dt.datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _units(value: float) -> int:
@@ -232,11 +233,21 @@ def child(action: str, path: Path, segments: list[str]) -> dict:
     else:
         members = {"customers": list(range(_parse_only(path)))}
     seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _peak()
     sizes = {name: len(ids) for name, ids in members.items()}
     digest = {name: hash(tuple(ids)) for name, ids in members.items()}
     return {"action": action, "seconds": seconds, "cpu_seconds": cpu, "peak": peak,
             "sizes": sizes, "digest": digest}
+
+
+def _peak() -> int:
+    """This process's resident high-water mark, in bytes: ``VmHWM``, which starts afresh at
+    ``exec`` (``ru_maxrss`` keeps the forking parent's size when that was larger)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
+    except (OSError, AttributeError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def run_child(action: str, path: Path, segments: tuple[str, ...] = ()) -> dict:
@@ -244,7 +255,7 @@ def run_child(action: str, path: Path, segments: tuple[str, ...] = ()) -> dict:
     command = [sys.executable, "-m", "benchmarks.whole_file", action, str(path)]
     for name in segments:
         command += ["--segment", name]
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed with status {done.returncode}")
     return json.loads(done.stdout.strip().splitlines()[-1])
