@@ -481,8 +481,13 @@ class Compiler:
 
         return build_aggregate(node, self)
 
+    def measure(self, node: c.Population) -> Closure:
+        """The closure of a ranked measure, computed once per customer (a customer's
+        evaluation may be handed its measures, computed before)."""
+        return _memoised(self.compile(node.measure), ("measure", node.key))
+
     def _population(self, node: c.Population) -> Closure:
-        measure = self.compile(node.measure) if node.measure is not None else None
+        measure = self.measure(node) if node.measure is not None else None
         key, kind = node.key, node.kind
 
         def score(ctx):
@@ -554,6 +559,8 @@ def _free_scopes(node: c.Checked, below: list[frozenset[int]]) -> frozenset[int]
 _COMPUTED = (c.Binary, c.Negate, c.Not, c.And, c.Or, c.IsNull, c.Coerce, c.ToDate, c.Between,
              c.Membership, c.ListOf, c.Window)
 _LEAVES = (c.Constant, c.Now, c.Today)
+#: The nodes whose value depends only on ``now``, the rules and their parts'.
+FIXED_NODES = _LEAVES + _COMPUTED
 
 
 def _fixed_by_rules(node: c.Checked, below: list[bool]) -> bool:

@@ -34,12 +34,12 @@ from segdsl import explain as explaining
 from segdsl import nodes as n
 from segdsl import stack
 from segdsl.checker import Checker, Options, Warning
-from segdsl.compiler import Closure, Compiler, Context
+from segdsl.compiler import FIXED_NODES, Closure, Compiler, Context
 from segdsl.customers import POSITION, Identities, shown
 from segdsl.errors import DataError, EvaluationError, SegdslError, UsageError
 from segdsl.functions import Function, Functions
 from segdsl.parser import parse, parse_expression
-from segdsl.population import statistics
+from segdsl.population import Ranking, statistics
 from segdsl.schema import Schema
 from segdsl.timeline import Duration, as_timezone, iso_text, read_datetime
 
@@ -312,6 +312,7 @@ class _Program:
         self._fast: dict[str, _FastPath | None] = {}
         self._nesting: dict[int, int] = {}
         self._deep: dict[str, bool] = {}
+        self._ranks_only: dict[str, bool] = {}
 
     def room(self, names: Iterable[str]) -> contextlib.AbstractContextManager:
         """Room on Python's stack while segments nesting deeper than the default
@@ -347,6 +348,25 @@ class _Program:
             self._compiler.prepare(body)
             self._closures[name] = self._compiler.condition(body)
         return self._closures[name]
+
+    def ranks_only(self, name: str) -> bool:
+        """Whether the segment reads the customer only through rankings (``rfm.recency
+        >= 4 and rfm.frequency >= 4``): it is then decided by the customer's ranked
+        measures alone, once every customer's are known."""
+        if name not in self._ranks_only:
+            not_measure = lambda node: not isinstance(node, c.Population)  # noqa: E731
+            self._ranks_only[name] = all(
+                isinstance(node, (c.Population, *FIXED_NODES))
+                or (isinstance(node, c.SegmentRef) and self.ranks_only(node.name))
+                for node in c.walk(self.body(name), not_measure))
+        return self._ranks_only[name]
+
+    def ranked_later(self, names: list[str]) -> list[str] | None:
+        """The segments of ``names`` that rank customers, when all of them read the
+        customers only through rankings (one pass then evaluates the others and
+        gathers the measures); None when one of them reads more."""
+        ranking = [name for name in names if _population_nodes_under(self, [name])]
+        return ranking if all(self.ranks_only(name) for name in ranking) else None
 
     def fast_path(self, name: str) -> _FastPath | None:
         """Generated code for the segment, when its rule is a simple condition."""
@@ -862,6 +882,10 @@ class RuleSet:
         at = _now(now, self._program.options.timezone)
         nodes = _population_nodes_under(self._program, names)
         with _collector_paused(), self._program.room(names):
+            if nodes and self._program.ranked_later(names) is not None:
+                # One pass: the rankings' measures are gathered as customers are evaluated.
+                return self._evaluate(_customers.records(customers, "evaluate"), at, names,
+                                      nodes, progress, identities)
             if nodes and _customers.rereadable(customers):
                 # Two passes, nothing kept: the first computes only the rankings' measures.
                 ranked = self._program.ranked(customers, at, nodes, "evaluate")
@@ -899,13 +923,20 @@ class RuleSet:
                 were computed over, from a first pass; None to compute them from
                 ``records`` (a list) here.
         """
-        if ranked is None:
-            scorers = self._program.population(records, at, nodes)  # type: ignore[arg-type]
-        else:
+        ranking, later, measured = None, [], []
+        scorers = None
+        if ranked is not None:
             scorers = ranked[0]
+        elif nodes:
+            later = self._program.ranked_later(names) or []
+            if later:
+                ranking = Ranking(nodes, self._program._compiler)  # noqa: SLF001
+            else:
+                scorers = self._program.population(records, at, nodes)  # type: ignore[arg-type]
         members: dict[str, list[Any]] = {name: [] for name in names}
         plans = [(self._program.closure(name), self._program.fast_predicate(name), members[name])
-                 for name in names]
+                 for name in names if name not in later]
+        gather = ranking.add if ranking is not None else None
         context = self._program.context
         as_customer = _customers.customer
         identity_of = identities.of
@@ -934,15 +965,37 @@ class RuleSet:
                     member = closure(ctx) is True
                 if member:
                     ids.append(identity)
+            if gather is not None:
+                if ctx is None:
+                    ctx = context(record, at, scorers, None, field)
+                measured.append((identity, gather(ctx)))
             total += 1
             if progress is not None and total % _PROGRESS_EVERY == 0:
                 progress(total)
+        if ranking is not None:
+            self._rank(ranking, measured, at, later, members, field)
         if ranked is not None and total != ranked[1]:
             raise DataError(f"the customers changed between the two readings: {ranked[1]:,} "
                             f"ranked, then {total:,} evaluated")
         if progress is not None:
             progress(total)
         return Result(members, total, at)
+
+
+    def _rank(self, ranking: Ranking, measured: list[tuple[Any, tuple]], at: dt.datetime,
+              later: list[str], members: dict[str, list[Any]], field: str) -> None:
+        """Decides the segments that read customers only through rankings, from
+        each customer's measures (kept in evaluation order) once all are known."""
+        scorers = ranking.scorers()
+        plans = [(self._program.closure(name), members[name]) for name in later]
+        keys = ranking.keys
+        context = self._program.context
+        for identity, values in measured:
+            ctx = context({}, at, scorers, None, field)
+            ctx.cache.update(zip(keys, values))
+            for closure, ids in plans:
+                if closure(ctx) is True:
+                    ids.append(identity)
 
 
 def _identities(id_field: Any, ids: Any) -> Identities:
