@@ -373,7 +373,19 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
             node.window is None or compiler.is_fixed(node.window)):
         fixed = _fixed_cut(window, window_path)
 
+    # A list of the customer's own, read straight from a dict when it is a list there
+    # (what the field's closure returns for it, a declared list of plain values aside).
+    direct = node.source.path[0] if (
+        not compiler.tracing and isinstance(node.source, c.Field) and node.source.depth == 0
+        and len(node.source.path) == 1 and (source_type.name != "list" or records)) else None
+
     def outer_items(ctx: Context) -> list:
+        if direct is not None:
+            record = ctx.record
+            if type(record) is dict:
+                items = record.get(direct)
+                if type(items) is list:
+                    return items
         return _read_list(ctx, source(ctx), list_path, list_depth)
 
     def outer(ctx: Context) -> tuple[list, bool | None]:
@@ -400,6 +412,8 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
             raise data_error(ctx, f"expected a record with a field '{timestamp}', found "
                              f"{safe_repr(items[index], 40)}", f"{list_path}[{index}]",
                              list_depth)
+        if timeline.plain is None and where is not None:
+            timeline.plain = _all_dicts(timeline.elements)  # once per list, not per window
         return _select(ctx, timeline, bounds, undated, cut), timeline.plain
 
     def elements(ctx: Context) -> tuple[list, bool | None, list | None]:
