@@ -101,7 +101,7 @@ def summer_sale(customers: Iterable[dict], now: dt.datetime = NOW) -> dict[str, 
                                     members["discount_buyers"])
     clickers, undecided = members["recommendation_clickers"], members["undecided"]
     abandoners, sale_buyers = members["sale_cart_abandoners"], members["sale_buyers"]
-    ranked = []  # (id, recency, frequency, monetary) of every customer, None when never ordered
+    ranked: list[tuple] = []  # (id, recency, frequency, monetary) of every customer, None when never ordered
     for customer in customers:
         identity = customer["id"]
         last = None
@@ -245,8 +245,11 @@ def _peak() -> int:
     ``exec`` (``ru_maxrss`` keeps the forking parent's size when that was larger)."""
     try:
         status = Path("/proc/self/status").read_text()
-        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
-    except (OSError, AttributeError):
+        found = re.search(r"VmHWM:\s+(\d+) kB", status)
+        if found is None:
+            raise OSError("no VmHWM")
+        return int(found.group(1)) * 1024
+    except OSError:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 

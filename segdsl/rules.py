@@ -354,7 +354,7 @@ class _Program:
         >= 4 and rfm.frequency >= 4``): it is then decided by the customer's ranked
         measures alone, once every customer's are known."""
         if name not in self._ranks_only:
-            not_measure = lambda node: not isinstance(node, c.Population)  # noqa: E731
+            not_measure = lambda node: not isinstance(node, c.Population)
             self._ranks_only[name] = all(
                 isinstance(node, (c.Population, *FIXED_NODES))
                 or (isinstance(node, c.SegmentRef) and self.ranks_only(node.name))
@@ -930,7 +930,7 @@ class RuleSet:
         elif nodes:
             later = self._program.ranked_later(names) or []
             if later:
-                ranking = Ranking(nodes, self._program._compiler)  # noqa: SLF001
+                ranking = Ranking(nodes, self._program._compiler)
             else:
                 scorers = self._program.population(records, at, nodes)  # type: ignore[arg-type]
         members: dict[str, list[Any]] = {name: [] for name in names}
@@ -1075,8 +1075,8 @@ class FieldSurvey:
 def _element_lists(rules: RuleSet) -> set[str]:
     """The customer's lists whose elements' fields :func:`_fields_read` looks up."""
     found: set[str] = set()
-    for name in rules._segments:  # noqa: SLF001
-        for node in c.walk(rules._program.body(name)):  # noqa: SLF001
+    for name in rules._segments:
+        for node in c.walk(rules._program.body(name)):
             if (isinstance(node, c.Aggregate) and node.value and isinstance(node.source, c.Field)
                     and node.source.depth == 0 and len(node.source.path) == 1):
                 found.add(node.source.path[0])
