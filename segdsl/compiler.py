@@ -498,7 +498,9 @@ class Compiler:
                     f"(RuleSet.evaluate, Segment.filter) or pass population= to matches()")
             return scorers[key](ctx, measure)
 
-        return score
+        # A customer's score is the same wherever the rules read it (rfm.frequency in
+        # three segments): placed once per customer.
+        return _memoised(score, ("population", key))
 
 
 def today(ctx: Context) -> dt.date:
