@@ -3,7 +3,8 @@
 Accepted as *the customers* (``evaluate``, ``filter``, ``population``):
 
 * a list, tuple or any other iterable (a generator, a set, a numpy array) of
-  customers, read once (twice when rules rank customers);
+  customers, read once (twice when a ranking is mixed with other conditions and
+  the iterable is re-readable, see :func:`rereadable`);
 * a pandas, polars or pyarrow table (pandas and polars ``DataFrame``, a polars
   ``LazyFrame``, a pyarrow ``Table``, ``RecordBatch`` or
   ``RecordBatchReader``), or any object offering an Arrow stream

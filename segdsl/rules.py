@@ -815,9 +815,15 @@ class RuleSet:
 
         Args:
             customers: a list (or any iterable) of customers, or a pandas,
-                polars or pyarrow table (one customer per row); read once
-                (twice when rules rank customers: the first pass computes
-                RFM and other rankings). Also, through the SQL engine
+                polars or pyarrow table (one customer per row); read once,
+                each customer evaluated as it is read and not kept. Segments
+                that read customers only through rankings (RFM, ntile,
+                percentile) are decided at the end from each customer's
+                measures; a ranking mixed with other conditions needs the
+                population first: an iterable that is not an iterator (a set, a
+                :class:`segdsl.data.CustomerLines` file) is then read twice, the
+                first pass computing only the measures, and an iterator (a
+                generator) is listed. Also, through the SQL engine
                 (:mod:`segdsl.sql.sources`): a DuckDB connection or relation,
                 a ``.duckdb`` file, Parquet, CSV or JSON Lines files of the
                 normalized tables (a directory, a glob, a list of paths), one
