@@ -259,3 +259,21 @@ def test_eval_of_an_empty_json_lines_file_warns(capsys, tmp_path):
     assert status == 0
     assert err == f"segdsl: warning: {empty} holds no customers\n"
     assert json.loads(out)["total"] == 0
+
+
+def test_streamed_eval_by_position_gives_the_listed_columns(capsys, tmp_path):
+    """--ids position with --columns reads the same values from a stream as from a list."""
+    rules = tmp_path / "rules.seg"
+    rules.write_text('segment fr = country == "FR"\n', encoding="utf-8")
+    people = [{"country": "FR", "name": "Ann"}, {"country": "DE", "name": "Bob"},
+              {"country": "FR", "name": "Cy"}]
+    outputs = []
+    for suffix in (".json", ".jsonl"):
+        path = tmp_path / f"customers{suffix}"
+        text = json.dumps(people) if suffix == ".json" else "".join(
+            json.dumps(p) + "\n" for p in people)
+        path.write_text(text, encoding="utf-8")
+        outputs.append(run(capsys, "eval", str(rules), "--data", str(path), "--now", NOW,
+                           "--format", "csv", "--columns", "name", "--ids", "position"))
+    assert outputs[0] == outputs[1]
+    assert outputs[1][1].splitlines() == ["segment,customer_id,name", "fr,0,Ann", "fr,2,Cy"]
