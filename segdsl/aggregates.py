@@ -498,6 +498,17 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     if node.function == "exists" and plain_count:
         return lambda ctx: bool(outer(ctx)[0])
 
+    if node.function in ("count", "exists") and not final and not nested:
+        # Counting elements, never null (null elements are no elements): the kept
+        # elements' number, or whether there is one.
+        tally = len if node.function == "count" else bool
+
+        def elements_counted(ctx: Context):
+            selected, plain = outer(ctx)
+            return tally(matching(ctx, selected, plain, None))
+
+        return elements_counted
+
     values_path = f"{list_path}.{value_path}" if value_path else list_path
     pick = None if loose_values else {"first": 0, "last": -1}.get(node.function)
 

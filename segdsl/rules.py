@@ -995,10 +995,10 @@ class RuleSet:
         scorers = ranking.scorers()
         plans = [(self._program.closure(name), members[name]) for name in later]
         keys = ranking.keys
-        context = self._program.context
+        # One context for all: these segments read nothing but the measures handed to it.
+        ctx = self._program.context({}, at, scorers, None, field)
         for identity, values in measured:
-            ctx = context({}, at, scorers, None, field)
-            ctx.cache.update(zip(keys, values))
+            ctx.cache = dict(zip(keys, values))
             for closure, ids in plans:
                 if closure(ctx) is True:
                     ids.append(identity)
