@@ -219,30 +219,77 @@ def _utc(moment: dt.datetime) -> dt.datetime:
         return _FIRST if moment.year == 1 else dt.datetime.max.replace(tzinfo=UTC)
 
 
-def _select(ctx: Context, timeline: _Timeline, window: Any, undated: bool = True) -> list:
+def _select(ctx: Context, timeline: _Timeline, window: Any, undated: bool = True,
+            cut: tuple | None | bool = False) -> list:
     """The elements of ``timeline`` inside ``window`` (None: no window), as of now;
-    without a window, the undated elements too unless ``undated`` is false."""
+    without a window, the undated elements too unless ``undated`` is false.
+    ``cut``: the window's :func:`window_cut` at ``ctx.now``, when already known."""
     if timeline.untimed:
         return [] if window is not None else list(timeline.undated)
-    stamps, now = timeline.stamps, ctx.now
-    end = bisect.bisect_right(stamps, _utc(now))
+    if cut is False:
+        cut = window_cut(ctx.now, ctx.zone, window)
+    if cut is None:
+        return []
+    stamps = timeline.stamps
+    low, low_excluded, last, after = cut
+    end = bisect.bisect_right(stamps, last)
     if window is None:
         return timeline.elements[:end] + (timeline.undated if undated else [])
-    if isinstance(window, Period):
-        first, after = _period_bounds(window, ctx.zone)
-        start = bisect.bisect_left(stamps, _utc(first))
-        if after is not None:
-            end = min(end, bisect.bisect_left(stamps, _utc(after)))
+    if after is not None:
+        end = min(end, bisect.bisect_left(stamps, after))
+    if low is None:
+        start = 0
+    elif low_excluded:
+        start = bisect.bisect_right(stamps, low)
     else:
-        try:
-            begin = shift(now, -window, ctx.zone)
-        except (OverflowError, ValueError):
-            # Before year 1 is the beginning of time; after 9999, nothing is left.
-            begin = _FIRST if backwards(-window) else None
-        if begin is None:
-            return []
-        start = 0 if begin == _FIRST else bisect.bisect_right(stamps, _utc(begin))
+        start = bisect.bisect_left(stamps, low)
     return timeline.elements[start:end] if start < end else []
+
+
+def window_cut(now: dt.datetime, zone: dt.tzinfo, window: Any
+               ) -> tuple[dt.datetime | None, bool, dt.datetime, dt.datetime | None] | None:
+    """Where ``window`` (a duration, a period or None) cuts a timeline at ``now``:
+    ``(low, low excluded, now, first instant after)``, in UTC (``low`` None: from
+    the beginning; the last None: no end but now); None when it holds nothing.
+
+    It depends only on ``now``, the zone and the window, so an aggregation with a
+    window fixed by the rules computes it once per evaluation, not per customer.
+    """
+    last = _utc(now)
+    if window is None:
+        return None, False, last, None
+    if isinstance(window, Period):
+        first, after = _period_bounds(window, zone)
+        return _utc(first), False, last, None if after is None else _utc(after)
+    try:
+        begin = shift(now, -window, zone)
+    except (OverflowError, ValueError):
+        # Before year 1 is the beginning of time; after 9999, nothing is left.
+        begin = _FIRST if backwards(-window) else None
+    if begin is None:
+        return None
+    return (None if begin == _FIRST else _utc(begin)), True, last, None
+
+
+def _fixed_cut(window: Closure | None, window_path: tuple[str | None, int]) -> Closure:
+    """``ctx -> (window, its cut)`` for a window that depends only on ``now`` and
+    the rules, computed once per evaluation time: a customer's aggregation then
+    only bisects its timeline."""
+    memo: list = [None]  # (now, zone, window, cut), replaced whole: safe between threads
+
+    def fixed(ctx: Context) -> tuple[Any, Any]:
+        found = memo[0]
+        now, zone = ctx.now, ctx.zone
+        if found is not None and found[0] is now and found[1] is zone:
+            return found[2], found[3]
+        bounds = window(ctx) if window is not None else None
+        if bounds is not None:
+            bounds = _window_bounds(ctx, bounds, window_path)
+        cut = window_cut(now, zone, bounds)
+        memo[0] = (now, zone, bounds, cut)
+        return bounds, cut
+
+    return fixed
 
 
 def _period_bounds(period: Period, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime | None]:
@@ -321,7 +368,24 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     records = source_type.is_list and source_type.element is not None \
         and source_type.element.is_record
 
+    fixed = None
+    if timestamp is not None and not compiler.tracing and (
+            node.window is None or compiler.is_fixed(node.window)):
+        fixed = _fixed_cut(window, window_path)
+
+    # A list of the customer's own, read straight from a dict when it is a list there
+    # (what the field's closure returns for it, a declared list of plain values aside).
+    direct = node.source.path[0] if (
+        not compiler.tracing and isinstance(node.source, c.Field) and node.source.depth == 0
+        and len(node.source.path) == 1 and (source_type.name != "list" or records)) else None
+
     def outer_items(ctx: Context) -> list:
+        if direct is not None:
+            record = ctx.record
+            if type(record) is dict:
+                items = record.get(direct)
+                if type(items) is list:
+                    return items
         return _read_list(ctx, source(ctx), list_path, list_depth)
 
     def outer(ctx: Context) -> tuple[list, bool | None]:
@@ -334,17 +398,23 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
                 return [], True
             kept = _present(ctx, items, list_path, list_depth)
             return kept, _all_dicts(kept)
-        bounds = window(ctx) if window is not None else None
+        if fixed is not None:
+            bounds, cut = fixed(ctx)
+        else:
+            bounds = window(ctx) if window is not None else None
+            if bounds is not None:
+                bounds = _window_bounds(ctx, bounds, window_path)
+            cut = False
         timeline = _timeline(ctx, items, timestamp, list_path, list_depth)
-        if bounds is not None:
-            bounds = _window_bounds(ctx, bounds, window_path)
         if timeline.loose is not None and (bounds is not None or records):
             # Plain values have no time: a window (or a list of records) cannot hold them.
             index = timeline.loose
             raise data_error(ctx, f"expected a record with a field '{timestamp}', found "
                              f"{safe_repr(items[index], 40)}", f"{list_path}[{index}]",
                              list_depth)
-        return _select(ctx, timeline, bounds, undated), timeline.plain
+        if timeline.plain is None and where is not None:
+            timeline.plain = _all_dicts(timeline.elements)  # once per list, not per window
+        return _select(ctx, timeline, bounds, undated, cut), timeline.plain
 
     def elements(ctx: Context) -> tuple[list, bool | None, list | None]:
         """The elements aggregated, whether all are exact dicts, and (for nested
@@ -427,6 +497,17 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
         return lambda ctx: len(outer(ctx)[0])
     if node.function == "exists" and plain_count:
         return lambda ctx: bool(outer(ctx)[0])
+
+    if node.function in ("count", "exists") and not final and not nested:
+        # Counting elements, never null (null elements are no elements): the kept
+        # elements' number, or whether there is one.
+        tally = len if node.function == "count" else bool
+
+        def elements_counted(ctx: Context):
+            selected, plain = outer(ctx)
+            return tally(matching(ctx, selected, plain, None))
+
+        return elements_counted
 
     values_path = f"{list_path}.{value_path}" if value_path else list_path
     pick = None if loose_values else {"first": 0, "last": -1}.get(node.function)

@@ -21,7 +21,7 @@ import json
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -349,16 +349,24 @@ def _now(args: argparse.Namespace) -> Any:
     return None if args.now in (None, "now") else args.now
 
 
-def _read_data(args: argparse.Namespace, project) -> list[Any]:
-    from segdsl.data import read_customers
+def _read_data(args: argparse.Namespace, project, stream: bool = False) -> Any:
+    """The customers of ``--data``; with ``stream``, a JSON Lines file comes as
+    a :class:`segdsl.data.CustomerLines`, read later one customer at a time."""
+    from segdsl.data import read_customers, stream_customers
     from segdsl.progress import Activity
 
     data = args.data or project.data
     if data is None:
         raise _UsageFailure(f"{args.verb} needs --data DATA (or data = \"...\" in the project "
                             f"file)")
-    with Activity(f"reading {data}", sys.stderr):
-        customers = read_customers(data)
+    if stream:
+        customers = stream_customers(data)
+        if type(customers) is not list:
+            args.data = data
+            return customers
+    else:
+        with Activity(f"reading {data}", sys.stderr):
+            customers = read_customers(data)
     if not customers:
         print(f"segdsl: warning: {data} holds no customers", file=sys.stderr)
     args.data = data
@@ -370,7 +378,7 @@ def _read_data(args: argparse.Namespace, project) -> list[Any]:
 
 def _run_eval(args: argparse.Namespace) -> int:
     from segdsl.progress import Progress
-    from segdsl.rules import evaluation_time
+    from segdsl.rules import FieldSurvey, evaluation_time
 
     project = _project(args)
     status = _Status()
@@ -389,23 +397,109 @@ def _run_eval(args: argparse.Namespace) -> int:
     if args.into:
         raise _UsageFailure("--into writes into the database the data comes from: give --data "
                             "a DuckDB file or a postgresql:// URL")
-    customers = _read_data(args, project)
-    for rules in loaded.rule_sets:
-        for warning in [*rules.warnings, *rules.missing_fields(customers),
-                        *rules.hidden_fields(customers)]:
-            print(warning.render(), file=sys.stderr)
+    customers = _read_data(args, project, stream=True)
+    if type(customers) is list:
+        _print_data_notes(loaded, customers)
+        source: Any = customers
+        count = len(customers)
+    else:
+        # A JSON Lines file is read customer by customer, never held: what the
+        # notes and --columns need is gathered on the way.
+        source = _Stream(customers, FieldSurvey(loaded.rule_sets), columns, args)
+        for rules in loaded.rule_sets:
+            for warning in rules.warnings:
+                print(warning.render(), file=sys.stderr)
+        count = _line_count(customers.path) if _is_terminal(sys.stderr) else 0
     results = {}
+    total = 0
     for rules in loaded.rule_sets:
         if not wanted[id(rules)]:
             continue
-        progress = Progress(len(customers), sys.stderr)
-        results[id(rules)] = rules.evaluate(customers, now=now, segments=wanted[id(rules)],
-                                            progress=progress, id_field=args.id_field,
-                                            ids=args.ids, engine="python")
+        progress = Progress(count, sys.stderr)
+        result = rules.evaluate(source, now=now, segments=wanted[id(rules)],
+                                progress=progress, id_field=args.id_field,
+                                ids=args.ids, engine="python")
+        results[id(rules)] = result
+        total = result.total
         progress.clear()
+    if type(customers) is not list:
+        total = source.complete(loaded)
+        lookup = source.lookup
+        if not total:
+            print(f"segdsl: warning: {args.data} holds no customers", file=sys.stderr)
+    else:
+        lookup = _customer_lookup(args, customers) if columns else {}
     members = {name: results[id(loaded.owner(name))].members[name] for name in names}
-    _write_output(args, output_format, columns, members, customers, now)
+    _write_output(args, output_format, columns, members, [], now, total, lookup)
     return status.value
+
+
+def _print_data_notes(loaded: _Loaded, customers: list[Any], rule_warnings: bool = True) -> None:
+    for rules in loaded.rule_sets:
+        for warning in [*(rules.warnings if rule_warnings else ()),
+                        *rules.missing_fields(customers), *rules.hidden_fields(customers)]:
+            print(warning.render(), file=sys.stderr)
+
+
+class _Stream:
+    """The customers of a JSON Lines file for ``eval``: read anew at each pass
+    (a rule set that ranks customers reads it twice), the first complete pass
+    surveying the fields for the notes and keeping the ``--columns`` values of
+    every customer (not the customers)."""
+
+    def __init__(self, lines: Any, survey: Any, columns: list[str],
+                 args: argparse.Namespace) -> None:
+        self.lines = lines
+        self.survey = survey
+        self.columns = columns
+        self.by_position = args.ids == "position"
+        self.id_field = args.id_field
+        self.lookup: dict[Any, Any] = {}
+        self.read = 0  # customers of the first complete pass, or -1 before it
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.lines) if self.read else self._first()
+
+    def _first(self) -> Iterator[Any]:
+        see, columns, lookup = self.survey.see, self.columns, self.lookup
+        position = 0
+        for record in self.lines:
+            see(record)
+            if columns:
+                key = position if self.by_position else _hashable(_field(record, self.id_field))
+                lookup[key] = _Columns({c: _field(record, c) for c in columns})
+            position += 1
+            yield record
+        self.read = position or -1
+
+    def complete(self, loaded: _Loaded) -> int:
+        """Prints the notes on the data once it was read (reading it for them when
+        no rule set was evaluated); returns the number of customers."""
+        if not self.read:
+            for _ in self:
+                pass
+        _print_data_notes(loaded, self.survey.customers(), rule_warnings=False)
+        return max(self.read, 0)
+
+
+class _Columns(dict):
+    """The ``--columns`` values of one customer, by column path."""
+
+
+def _line_count(path: Any) -> int:
+    """The number of lines of a file (the progress bar's length), counted in bytes."""
+    count = 0
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            count += block.count(b"\n")
+    return count
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _engine_choice(args: argparse.Namespace, project, loaded: _Loaded,
@@ -524,11 +618,12 @@ def _columns(args: argparse.Namespace, output_format: str) -> list[str]:
 
 def _write_output(args: argparse.Namespace, output_format: str, columns: list[str],
                   members: dict[str, list[Any]], customers: list[Any], now,
-                  total: int | None = None) -> None:
+                  total: int | None = None, lookup: dict[Any, Any] | None = None) -> None:
     from segdsl.timeline import iso_text
 
     total = len(customers) if total is None else total
-    lookup = _customer_lookup(args, customers) if columns else {}
+    if lookup is None:
+        lookup = _customer_lookup(args, customers) if columns else {}
     rows = [(name, identity) for name, ids in members.items() for identity in ids]
     if output_format == "parquet":
         _write_parquet(args.output, rows, columns, lookup)
@@ -574,6 +669,8 @@ def _hashable(value: Any) -> Any:
 
 
 def _field(customer: Any, path: str) -> Any:
+    if type(customer) is _Columns:
+        return customer.get(path)
     value = customer
     for part in path.split("."):
         if isinstance(value, dict):

@@ -153,6 +153,8 @@ class _Writer:
         if isinstance(node, c.Constant) and node.value in (True, False, None) and (
                 type(node.value) is not int):
             return repr(node.value is wanted)
+        if isinstance(node, c.Aggregate):
+            return self._exists(node, wanted)
         if isinstance(node, c.Field):
             # Anything but true, false or null where a condition is expected is
             # bad data: let the closures report it.
@@ -161,6 +163,31 @@ class _Writer:
             return (f"(({item} := {self.value(node)}) is {wanted} or ({item} is not {other} "
                     f"and {item} is not None and _bad()))")
         raise NotSimple(type(node).__name__)
+
+    def _exists(self, node: c.Aggregate, wanted: bool) -> str:
+        """``exists(items, where = ...)`` over a list of the record in scope
+        without time (an order's items): true when the condition is true for an
+        element. Every element is tested, as the closures test them all, so an
+        element they would reject makes the code raise too; a list that is not
+        exactly a list of dicts is for the closures."""
+        source = node.source
+        if not (node.function == "exists" and node.where is not None and node.window is None
+                and node.timestamp is None and not node.value and not node.flatten
+                and isinstance(source, c.Field) and source.depth == self.depth
+                and len(source.path) == 1 and node.depth == self.depth + 1):
+            raise NotSimple("an aggregation")
+        element = self.temporary()
+        self.namespace["_list"] = _list
+        read = f"_list({self.record}.get({source.path[0]!r}))"
+        record, depth, known = self.record, self.depth, self._known
+        self.record, self.depth, self._known = element, node.depth, {}
+        try:
+            test = self.true(node.where)
+        finally:
+            self.record, self.depth, self._known = record, depth, known
+        found = (f"any([(type({element}) is {self.dict} or _bad()) and {test} "
+                 f"for {element} in {read}])")
+        return f"({found})" if wanted else f"(not {found})"
 
     def _is_null(self, node: c.IsNull, wanted: bool) -> str:
         if isinstance(node.operand, c.Constant):
@@ -377,6 +404,13 @@ def _lookup_table(items: tuple) -> tuple | frozenset:
 
 def _bad() -> None:
     raise TypeError("a value the generated code does not decide")
+
+
+def _list(value: Any) -> list:
+    """``value`` when it is exactly a list (a comprehension's iterable cannot assign)."""
+    if type(value) is not list:
+        raise TypeError("a value the generated code does not decide")
+    return value
 
 
 def _compile(source: str, namespace: dict[str, Any], name: str) -> Callable:

@@ -159,6 +159,7 @@ class Compiler:
         # beside its closure, so its id is never reused).
         self._compiled: dict[int, tuple[c.Checked, Closure]] = {}
         self._repeated: dict[int, object] = {}
+        self._fixed: dict[int, bool] = {}
 
     def prepare(self, root: c.Checked) -> None:
         """Notes the nodes ``root`` reaches by several paths whose value depends
@@ -166,6 +167,11 @@ class Compiler:
         customer, so ``f(x) + f(x)`` nested 22 deep costs 22 steps, not 2**22."""
         for node in repeated_customer_nodes(root):
             self._repeated.setdefault(id(node), object())
+
+    def is_fixed(self, node: c.Checked) -> bool:
+        """Whether ``node``'s value depends only on ``now`` and the rules, never on
+        a customer: the same for every customer of one evaluation."""
+        return c.fold(node, _fixed_by_rules, self._fixed)
 
     def compile(self, node: c.Checked) -> Closure:
         """The closure evaluating ``node``."""
@@ -183,6 +189,9 @@ class Compiler:
         if self.tracing:
             closure = _traced(closure, id(node))
             return closure if repeated is None else _memoised(closure, repeated)
+        if not isinstance(node, _LEAVES) and self.is_fixed(node):
+            # `now - 12m`, `today - 7d`: computed once per evaluation, not per customer.
+            return _per_evaluation(closure)
         if isinstance(node, c.Aggregate) and node.depth - len(node.flatten) == 1:
             # An aggregation over the customer's own lists has one value per
             # customer: computed once, however many segments use it.
@@ -472,8 +481,13 @@ class Compiler:
 
         return build_aggregate(node, self)
 
+    def measure(self, node: c.Population) -> Closure:
+        """The closure of a ranked measure, computed once per customer (a customer's
+        evaluation may be handed its measures, computed before)."""
+        return _memoised(self.compile(node.measure), ("measure", node.key))
+
     def _population(self, node: c.Population) -> Closure:
-        measure = self.compile(node.measure) if node.measure is not None else None
+        measure = self.measure(node) if node.measure is not None else None
         key, kind = node.key, node.kind
 
         def score(ctx):
@@ -484,7 +498,9 @@ class Compiler:
                     f"(RuleSet.evaluate, Segment.filter) or pass population= to matches()")
             return scorers[key](ctx, measure)
 
-        return score
+        # A customer's score is the same wherever the rules read it (rfm.frequency in
+        # three segments): placed once per customer.
+        return _memoised(score, ("population", key))
 
 
 def today(ctx: Context) -> dt.date:
@@ -538,6 +554,37 @@ def _free_scopes(node: c.Checked, below: list[frozenset[int]]) -> frozenset[int]
         bound = node.depth - len(node.flatten)
         found = frozenset(depth for depth in found if depth < bound)
     return found
+
+
+# Nodes whose value depends only on their parts' (and on `now`): no data, no
+# population, no function of the user's (which may read anything).
+_COMPUTED = (c.Binary, c.Negate, c.Not, c.And, c.Or, c.IsNull, c.Coerce, c.ToDate, c.Between,
+             c.Membership, c.ListOf, c.Window)
+_LEAVES = (c.Constant, c.Now, c.Today)
+#: The nodes whose value depends only on ``now``, the rules and their parts'.
+FIXED_NODES = _LEAVES + _COMPUTED
+
+
+def _fixed_by_rules(node: c.Checked, below: list[bool]) -> bool:
+    if isinstance(node, _LEAVES):
+        return True
+    return isinstance(node, _COMPUTED) and all(below)
+
+
+def _per_evaluation(closure: Closure) -> Closure:
+    """``closure``, computed once per evaluation time (and zone): its value depends
+    on nothing else. A failure is not kept: each customer meets it, named."""
+    memo: list = [None]  # (now, zone, value), replaced whole: safe between threads
+
+    def fixed(ctx):
+        found = memo[0]
+        if found is not None and found[0] is ctx.now and found[1] is ctx.zone:
+            return found[2]
+        value = closure(ctx)
+        memo[0] = (ctx.now, ctx.zone, value)
+        return value
+
+    return fixed
 
 
 def _memoised(closure: Closure, key: object) -> Closure:

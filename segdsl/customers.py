@@ -3,7 +3,8 @@
 Accepted as *the customers* (``evaluate``, ``filter``, ``population``):
 
 * a list, tuple or any other iterable (a generator, a set, a numpy array) of
-  customers, read once (twice when rules rank customers);
+  customers, read once (twice when a ranking is mixed with other conditions and
+  the iterable is re-readable, see :func:`rereadable`);
 * a pandas, polars or pyarrow table (pandas and polars ``DataFrame``, a polars
   ``LazyFrame``, a pyarrow ``Table``, ``RecordBatch`` or
   ``RecordBatchReader``), or any object offering an Arrow stream
@@ -33,7 +34,7 @@ import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from segdsl.errors import DataError, UsageError
+from segdsl.errors import DataError, SegdslError, UsageError
 
 #: Rows converted at a time from a table.
 BATCH = 4096
@@ -236,6 +237,29 @@ def listed(customers: Any, what: str) -> list[Any]:
             for position, row in enumerate(rows)]
 
 
+def each(customers: Any, what: str) -> Iterable[Any]:
+    """The customers one by one as readable records, converted as they come
+    (a list of dicts as it is): one pass, nothing kept."""
+    rows = records(customers, what)
+    if type(rows) is list and _all_dicts(rows):
+        return rows
+    return (row if type(row) is dict else customer(row, position)
+            for position, row in enumerate(rows))
+
+
+def rereadable(customers: Any) -> bool:
+    """Whether the customers can be read twice without keeping them: an iterable
+    that is not an iterator (a re-opened file, a set, an array), each iteration
+    reading the same customers again from the start. Lists and tuples are kept
+    as they are, tables and iterators (a generator, an open file) are read once."""
+    kind = type(customers)
+    if kind is list or kind is tuple or _library(customers) is not None:
+        return False
+    if hasattr(kind, "__arrow_c_stream__"):
+        return False
+    return isinstance(customers, Iterable) and not isinstance(customers, Iterator)
+
+
 def readable(rows: list[Any]) -> list[Any]:
     """``rows`` with every element that is not a dict turned into a record
     (the list itself when all are dicts)."""
@@ -280,6 +304,8 @@ def _guarded_iteration(iterator: Iterator[Any]) -> Iterator[Any]:
             item = next(iterator)
         except StopIteration:
             return
+        except SegdslError:  # already says what is wrong (a reader's line and file)
+            raise
         except Exception as error:  # the caller's iterator failed
             raise _unreadable(error, position) from error
         yield item

@@ -28,7 +28,7 @@ import csv
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -81,15 +81,7 @@ def read_customers(path: str | os.PathLike[str], *,
             raise UsageError("timestamps must map list names to column names, such as "
                              "{'orders': 'placed'}")
         columns.update(timestamps)
-    path = Path(path)
-    try:
-        exists, is_dir = path.exists(), path.is_dir()
-    except (OSError, ValueError) as error:
-        raise UsageError(f"{path}: cannot read ({error})") from None
-    if not exists:
-        raise UsageError(f"{path}: no such file")
-    if is_dir:
-        raise UsageError(f"{path}: is a directory; give customers.jsonl, .json or .csv")
+    path = _data_file(path)
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
         return list(_json_lines(path))
@@ -99,6 +91,46 @@ def read_customers(path: str | os.PathLike[str], *,
         return _csv_customers(path, columns)
     raise UsageError(f"{path}: unknown data format {suffix or '(no extension)'}; use .jsonl, "
                      f".json or .csv")
+
+
+def stream_customers(path: str | os.PathLike[str], *,
+                     timestamps: Mapping[str, str] | None = None) -> Iterable[dict[str, Any]]:
+    """The customers of a data file, as :func:`read_customers` reads them; a JSON
+    Lines file is not read here but comes as a :class:`CustomerLines`, read
+    line by line at each iteration (JSON and CSV files come as a list)."""
+    if isinstance(path, (str, os.PathLike)) and Path(path).suffix.lower() in (".jsonl",
+                                                                               ".ndjson"):
+        return CustomerLines(_data_file(Path(path)))
+    return read_customers(path, timestamps=timestamps)
+
+
+class CustomerLines:
+    """The customers of a JSON Lines file, read anew (and checked as
+    :func:`read_customers` checks them) each time it is iterated: a file of any
+    size is read one customer at a time, and read again for a second pass."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"CustomerLines({str(self.path)!r})"
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return _json_lines(self.path)
+
+
+def _data_file(path: Any) -> Path:
+    """``path`` as a Path, once it names an existing file."""
+    path = Path(path)
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, ValueError) as error:
+        raise UsageError(f"{path}: cannot read ({error})") from None
+    if not exists:
+        raise UsageError(f"{path}: no such file")
+    if is_dir:
+        raise UsageError(f"{path}: is a directory; give customers.jsonl, .json or .csv")
+    return path
 
 
 def _open(path: Path):

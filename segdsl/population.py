@@ -147,7 +147,62 @@ def _rfm_combined(kind: str, scorers: dict[str, Scorer], measures: dict[str, Cal
     return score
 
 
-def statistics(nodes: Iterable[c.Population], compiler, records: Sequence[Any],
+def measure_key(key: str) -> tuple[str, str]:
+    """Where a customer's value of the ranked measure ``key`` is kept in its
+    evaluation's memo: computed once per customer, however many rankings read it."""
+    return ("measure", key)
+
+
+class Ranking:
+    """The population statistics of customers evaluated one by one: each
+    customer's measures are added as it is evaluated (its memo shared with the
+    segments, so the aggregations are computed once), then :meth:`scorers`
+    places them.
+
+    Args:
+        nodes: the population nodes of the rules (deduplicated by key).
+        compiler: compiles the measures.
+    """
+
+    def __init__(self, nodes: Iterable[c.Population], compiler) -> None:
+        self.unique = {node.key: node for node in nodes}
+        self.measured = {key: node for key, node in self.unique.items()
+                         if node.measure is not None}
+        self.measures = {key: compiler.measure(node) for key, node in self.measured.items()}
+        self.numbers = {key: _ranked(node) for key, node in self.measured.items()}
+        self.keys = tuple(measure_key(key) for key in self.measured)
+        self.columns: dict[str, list] = {key: [] for key in self.measured}
+        self._steps = tuple((self.columns[key].append, self.numbers[key], self.measures[key])
+                            for key in self.measured)
+
+    def add(self, ctx) -> tuple:
+        """Computes and keeps the measures of the customer of ``ctx``; returns them."""
+        values = []
+        for keep, number, measure in self._steps:
+            value = number(ctx, measure(ctx))
+            keep(value)
+            values.append(value)
+        return tuple(values)
+
+    def scorers(self) -> dict[str, Scorer]:
+        """The scorers of every population node, from the measures added."""
+        scorers: dict[str, Scorer] = {}
+        for key, node in self.measured.items():
+            column = self.columns[key]
+            if node.kind == "percentile":
+                scorers[key] = _percentile_scorer(sorted(v for v in column if v is not None),
+                                                  self.numbers[key])
+            else:
+                breaks = break_points(column, node.buckets)
+                scorers[key] = _tile_scorer(breaks, node.buckets, node.kind == "rfm.recency",
+                                            self.numbers[key])
+        for key, node in self.unique.items():
+            if node.kind in ("rfm.score", "rfm.group"):
+                scorers[key] = _rfm_combined(node.kind, scorers, self.measures)
+        return scorers
+
+
+def statistics(nodes: Iterable[c.Population], compiler, records: Iterable[Any],
                make_context: Callable[[Any], Any]) -> dict[str, Scorer]:
     """Scorers for the population ``nodes`` computed over ``records``.
 
@@ -157,25 +212,8 @@ def statistics(nodes: Iterable[c.Population], compiler, records: Sequence[Any],
         records: the population.
         make_context: a fresh evaluation context for one record.
     """
-    unique = {node.key: node for node in nodes}
-    measured = {key: node for key, node in unique.items() if node.measure is not None}
-    measures = {key: compiler.compile(node.measure) for key, node in measured.items()}
-    numbers = {key: _ranked(node) for key, node in measured.items()}
-    columns: dict[str, list] = {key: [] for key in measured}
+    ranking = Ranking(nodes, compiler)
+    add = ranking.add
     for record in records:
-        ctx = make_context(record)
-        for key, measure in measures.items():
-            columns[key].append(numbers[key](ctx, measure(ctx)))
-    scorers: dict[str, Scorer] = {}
-    for key, node in measured.items():
-        if node.kind == "percentile":
-            scorers[key] = _percentile_scorer(sorted(v for v in columns[key] if v is not None),
-                                              numbers[key])
-        else:
-            breaks = break_points(columns[key], node.buckets)
-            scorers[key] = _tile_scorer(breaks, node.buckets, node.kind == "rfm.recency",
-                                        numbers[key])
-    for key, node in unique.items():
-        if node.kind in ("rfm.score", "rfm.group"):
-            scorers[key] = _rfm_combined(node.kind, scorers, measures)
-    return scorers
+        add(make_context(record))
+    return ranking.scorers()

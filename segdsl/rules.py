@@ -34,12 +34,12 @@ from segdsl import explain as explaining
 from segdsl import nodes as n
 from segdsl import stack
 from segdsl.checker import Checker, Options, Warning
-from segdsl.compiler import Closure, Compiler, Context
+from segdsl.compiler import FIXED_NODES, Closure, Compiler, Context
 from segdsl.customers import POSITION, Identities, shown
-from segdsl.errors import EvaluationError, SegdslError, UsageError
+from segdsl.errors import DataError, EvaluationError, SegdslError, UsageError
 from segdsl.functions import Function, Functions
 from segdsl.parser import parse, parse_expression
-from segdsl.population import statistics
+from segdsl.population import Ranking, statistics
 from segdsl.schema import Schema
 from segdsl.timeline import Duration, as_timezone, iso_text, read_datetime
 
@@ -318,6 +318,7 @@ class _Program:
         self._fast: dict[str, _FastPath | None] = {}
         self._nesting: dict[int, int] = {}
         self._deep: dict[str, bool] = {}
+        self._ranks_only: dict[str, bool] = {}
 
     def room(self, names: Iterable[str]) -> contextlib.AbstractContextManager:
         """Room on Python's stack while segments nesting deeper than the default
@@ -354,6 +355,25 @@ class _Program:
             self._closures[name] = self._compiler.condition(body)
         return self._closures[name]
 
+    def ranks_only(self, name: str) -> bool:
+        """Whether the segment reads the customer only through rankings (``rfm.recency
+        >= 4 and rfm.frequency >= 4``): it is then decided by the customer's ranked
+        measures alone, once every customer's are known."""
+        if name not in self._ranks_only:
+            not_measure = lambda node: not isinstance(node, c.Population)
+            self._ranks_only[name] = all(
+                isinstance(node, (c.Population, *FIXED_NODES))
+                or (isinstance(node, c.SegmentRef) and self.ranks_only(node.name))
+                for node in c.walk(self.body(name), not_measure))
+        return self._ranks_only[name]
+
+    def ranked_later(self, names: list[str]) -> list[str] | None:
+        """The segments of ``names`` that rank customers, when all of them read the
+        customers only through rankings (one pass then evaluates the others and
+        gathers the measures); None when one of them reads more."""
+        ranking = [name for name in names if _population_nodes_under(self, [name])]
+        return ranking if all(self.ranks_only(name) for name in ranking) else None
+
     def fast_path(self, name: str) -> _FastPath | None:
         """Generated code for the segment, when its rule is a simple condition."""
         if name not in self._fast:
@@ -378,11 +398,32 @@ class _Program:
                 id_field: str = "id") -> Context:
         return Context(record, now, self.options.timezone, population, trace, id_field)
 
-    def population(self, records: list, now: dt.datetime, nodes: list[c.Population]):
+    def population(self, records: Iterable[Any], now: dt.datetime, nodes: list[c.Population]):
         if not nodes:
             return None
         return statistics(nodes, self._compiler, records,
                           lambda record: self.context(record, now, None))
+
+    def ranked(self, customers: Any, now: dt.datetime, nodes: list[c.Population],
+               what: str) -> tuple[dict | None, int]:
+        """The population statistics of ``customers`` and their number, in one
+        pass that keeps no customer (only the measures the rankings need)."""
+        rows = _customers.each(customers, what)
+        if type(rows) is list:
+            return self.population(rows, now, nodes), len(rows)
+        count = 0
+
+        def counted() -> Iterator[Any]:
+            nonlocal count
+            for record in rows:
+                count += 1
+                yield record
+
+        records = counted()
+        scorers = self.population(records, now, nodes)
+        for _ in records:  # without rankings, the customers are only counted
+            pass
+        return scorers, count
 
 
 @attrs.frozen
@@ -452,8 +493,7 @@ class Segment:
                     f"these population statistics were computed at {iso_text(population.now)}: "
                     f"evaluate at that time, or compute them again at {iso_text(now)}")
             return population.scorers
-        return self._program.population(_customers.listed(population, "population"), now,
-                                        nodes)
+        return self._program.ranked(population, now, nodes, "population")[0]
 
     def matches(self, customer: Any, now: Any = None, *, population: Any = None) -> bool:
         """Whether ``customer`` is in the segment at time ``now``.
@@ -780,11 +820,10 @@ class RuleSet:
     def population(self, customers: Any, now: Any = None) -> PopulationStats:
         """Population statistics of ``customers``, to score single customers later."""
         at = _now(now, self._program.options.timezone)
-        records = _customers.listed(customers, "population")
         nodes = _population_nodes_under(self._program, list(self._segments))
         with self._program.room(self._segments):
-            scorers = self._program.population(records, at, nodes) or {}
-        return PopulationStats(scorers, len(records), at)
+            scorers, size = self._program.ranked(customers, at, nodes, "population")
+        return PopulationStats(scorers or {}, size, at)
 
     def changes(self, customers: Any, since: Any, until: Any, *,
                 segments: str | Iterable[str] | None = None, id_field: str = "id",
@@ -820,9 +859,15 @@ class RuleSet:
 
         Args:
             customers: a list (or any iterable) of customers, or a pandas,
-                polars or pyarrow table (one customer per row); read once
-                (twice when rules rank customers: the first pass computes
-                RFM and other rankings). Also, through the SQL engine
+                polars or pyarrow table (one customer per row); read once,
+                each customer evaluated as it is read and not kept. Segments
+                that read customers only through rankings (RFM, ntile,
+                percentile) are decided at the end from each customer's
+                measures; a ranking mixed with other conditions needs the
+                population first: an iterable that is not an iterator (a set, a
+                :class:`segdsl.data.CustomerLines` file) is then read twice, the
+                first pass computing only the measures, and an iterator (a
+                generator) is listed. Also, through the SQL engine
                 (:mod:`segdsl.sql.sources`): a DuckDB connection or relation,
                 a ``.duckdb`` file, Parquet, CSV or JSON Lines files of the
                 normalized tables (a directory, a glob, a list of paths), one
@@ -886,9 +931,19 @@ class RuleSet:
         identities = _identities(id_field, ids)
         at = _now(now, self._program.options.timezone)
         nodes = _population_nodes_under(self._program, names)
-        records = _customers.listed(customers, "evaluate") if nodes \
-            else _customers.records(customers, "evaluate")
         with _collector_paused(), self._program.room(names):
+            if nodes and self._program.ranked_later(names) is not None:
+                # One pass: the rankings' measures are gathered as customers are evaluated.
+                return self._evaluate(_customers.records(customers, "evaluate"), at, names,
+                                      nodes, progress, identities)
+            if nodes and _customers.rereadable(customers):
+                # Two passes, nothing kept: the first computes only the rankings' measures.
+                ranked = self._program.ranked(customers, at, nodes, "evaluate")
+                return self._evaluate(_customers.records(customers, "evaluate"), at, names,
+                                      nodes, progress, identities, ranked=ranked)
+            # Read once, and evaluated as read; kept only when rules rank the customers.
+            records = _customers.listed(customers, "evaluate") if nodes \
+                else _customers.records(customers, "evaluate")
             return self._evaluate(records, at, names, nodes, progress, identities)
 
     def _names(self, segments: Any) -> list[str]:
@@ -909,11 +964,29 @@ class RuleSet:
 
     def _evaluate(self, records: Iterable[Any], at: dt.datetime, names: list[str],
                   nodes: list[c.Population], progress: Callable[[int], None] | None,
-                  identities: Identities) -> Result:
-        scorers = self._program.population(records, at, nodes)  # type: ignore[arg-type]
+                  identities: Identities, ranked: tuple[dict | None, int] | None = None
+                  ) -> Result:
+        """Every segment of ``names`` over ``records``, read once, one by one.
+
+        Args:
+            ranked: the population statistics and the number of customers they
+                were computed over, from a first pass; None to compute them from
+                ``records`` (a list) here.
+        """
+        ranking, later, measured = None, [], []
+        scorers = None
+        if ranked is not None:
+            scorers = ranked[0]
+        elif nodes:
+            later = self._program.ranked_later(names) or []
+            if later:
+                ranking = Ranking(nodes, self._program._compiler)
+            else:
+                scorers = self._program.population(records, at, nodes)  # type: ignore[arg-type]
         members: dict[str, list[Any]] = {name: [] for name in names}
         plans = [(self._program.closure(name), self._program.fast_predicate(name), members[name])
-                 for name in names]
+                 for name in names if name not in later]
+        gather = ranking.add if ranking is not None else None
         context = self._program.context
         as_customer = _customers.customer
         identity_of = identities.of
@@ -942,12 +1015,37 @@ class RuleSet:
                     member = closure(ctx) is True
                 if member:
                     ids.append(identity)
+            if gather is not None:
+                if ctx is None:
+                    ctx = context(record, at, scorers, None, field)
+                measured.append((identity, gather(ctx)))
             total += 1
             if progress is not None and total % _PROGRESS_EVERY == 0:
                 progress(total)
+        if ranking is not None:
+            self._rank(ranking, measured, at, later, members, field)
+        if ranked is not None and total != ranked[1]:
+            raise DataError(f"the customers changed between the two readings: {ranked[1]:,} "
+                            f"ranked, then {total:,} evaluated")
         if progress is not None:
             progress(total)
         return Result(members, total, at)
+
+
+    def _rank(self, ranking: Ranking, measured: list[tuple[Any, tuple]], at: dt.datetime,
+              later: list[str], members: dict[str, list[Any]], field: str) -> None:
+        """Decides the segments that read customers only through rankings, from
+        each customer's measures (kept in evaluation order) once all are known."""
+        scorers = ranking.scorers()
+        plans = [(self._program.closure(name), members[name]) for name in later]
+        keys = ranking.keys
+        # One context for all: these segments read nothing but the measures handed to it.
+        ctx = self._program.context({}, at, scorers, None, field)
+        for identity, values in measured:
+            ctx.cache = dict(zip(keys, values))
+            for closure, ids in plans:
+                if closure(ctx) is True:
+                    ids.append(identity)
 
 
 def _identities(id_field: Any, ids: Any) -> Identities:
@@ -987,6 +1085,52 @@ def _fields_read(node: c.Checked, present: set[str], element_fields: Callable[[s
         known = element_fields(node.source.path[0])
         if known:
             yield node.value[0], known
+
+
+class FieldSurvey:
+    """The fields of customers seen one by one, for :meth:`RuleSet.missing_fields`
+    and :meth:`RuleSet.hidden_fields` of a stream: the union of the customers'
+    fields and of the fields of the elements of the lists the rules read values
+    from, as one skeleton customer. Those notes on the skeleton are the notes on
+    the customers themselves, and no customer is kept."""
+
+    def __init__(self, rule_sets: Iterable[RuleSet]) -> None:
+        self.fields: set[Any] = set()
+        self.lists: dict[str, set[Any]] = {name: set() for rules in rule_sets
+                                           for name in _element_lists(rules)}
+
+    def see(self, record: Any) -> None:
+        """Notes the fields of one customer (a customer that is no dict has none)."""
+        if type(record) is not dict:
+            return
+        self.fields.update(record)
+        for name, found in self.lists.items():
+            items = record.get(name)
+            if type(items) is list:
+                for element in items:
+                    if isinstance(element, dict):
+                        found.update(element)
+
+    def customers(self) -> list[dict[str, Any]]:
+        """The skeleton: one customer with every field seen (none when none was)."""
+        if not self.fields:
+            return []
+        skeleton: dict[str, Any] = dict.fromkeys(self.fields)
+        for name, found in self.lists.items():
+            if name in skeleton:
+                skeleton[name] = [dict.fromkeys(found)]
+        return [skeleton]
+
+
+def _element_lists(rules: RuleSet) -> set[str]:
+    """The customer's lists whose elements' fields :func:`_fields_read` looks up."""
+    found: set[str] = set()
+    for name in rules._segments:
+        for node in c.walk(rules._program.body(name)):
+            if (isinstance(node, c.Aggregate) and node.value and isinstance(node.source, c.Field)
+                    and node.source.depth == 0 and len(node.source.path) == 1):
+                found.add(node.source.path[0])
+    return found
 
 
 def _element_fields(customers: list[dict]) -> Callable[[str], set[str]]:

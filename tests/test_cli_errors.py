@@ -130,6 +130,7 @@ def test_an_internal_error_is_one_line_and_status_2(capsys, files, monkeypatch):
         raise RuntimeError("something\nbroke")
 
     monkeypatch.setattr("segdsl.data.read_customers", broken)
+    monkeypatch.setattr("segdsl.data.stream_customers", broken)
     assert run(capsys, "eval", str(files["good"]), "--data", str(files["data"])) == (
         2, "", "segdsl: internal error (RuntimeError: something broke); please report it\n")
 
