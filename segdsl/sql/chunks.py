@@ -72,21 +72,46 @@ def _views(layout: Layout) -> dict[str, str]:
 
 
 def _define_views(execute: Any, layout: Layout, low: int, high: int) -> None:
-    """The views of one range ``[low, high)``: its customers and what they own."""
+    """The views of one range ``[low, high)``: its customers and what they own.
+
+    A nested list's view holds at least the elements owned by the range's
+    elements: those whose owner lies between the least and the greatest key
+    of its parent's view, written as constants so that the database skips
+    the row groups outside them (the elements of consecutive orders are often
+    stored together). Its other elements change nothing: the query reaches a
+    nested element only through its owner's key."""
     views = _views(layout)
-    statements = [(layout.customers, f"{_column(layout.id)} {_between(low, high)}")]
+    _define_view(execute, views, layout.customers, f"{_column(layout.id)} {_between(low, high)}")
     for listed in sorted(layout.lists.values(), key=lambda table: len(table.path)):
+        owner = _column(listed.owner)
         if len(listed.path) == 1:
-            condition = f"{_column(listed.owner)} {_between(low, high)}"
+            _define_view(execute, views, listed.table, f"{owner} {_between(low, high)}")
+            continue
+        parent = layout.lists[listed.path[:-1]]
+        assert parent.key is not None  # Layout.from_schema refuses nested lists without
+        least, greatest = execute(f"SELECT min({_column(parent.key)}), max("
+                                  f"{_column(parent.key)}) FROM {_table(views[parent.table])}")[0]
+        if least is None:  # the range owns no element of the parent list
+            condition = "false"
+        elif _plain(least) and _plain(greatest):
+            condition = f"{owner} BETWEEN {_constant(least)} AND {_constant(greatest)}"
         else:
-            parent = layout.lists[listed.path[:-1]]
-            assert parent.key is not None  # Layout.from_schema refuses nested lists without
-            condition = (f"{_column(listed.owner)} IN (SELECT {_column(parent.key)} "
-                         f"FROM {_table(views[parent.table])})")
-        statements.append((listed.table, condition))
-    for name, condition in statements:
-        execute(f"CREATE OR REPLACE TEMP VIEW {_table(views[name])} AS "
-                f"SELECT * FROM {_table(name)} WHERE {condition}")
+            condition = "true"
+        _define_view(execute, views, listed.table, condition)
+
+
+def _define_view(execute: Any, views: dict[str, str], table: str, condition: str) -> None:
+    execute(f"CREATE OR REPLACE TEMP VIEW {_table(views[table])} AS "
+            f"SELECT * FROM {_table(table)} WHERE {condition}")
+
+
+def _plain(value: Any) -> bool:
+    return type(value) is int or type(value) is str
+
+
+def _constant(value: int | str) -> str:
+    literal = exp.Literal.number(value) if type(value) is int else exp.Literal.string(value)
+    return literal.sql("duckdb")
 
 
 def _between(low: int, high: int) -> str:
