@@ -1343,7 +1343,7 @@ def changes(rules: Any, customers: Any, since: Any, until: Any, segments: Any = 
     names = rules._names(segments)
     if since is None or until is None:
         raise UsageError("changes needs both since= and until= (datetimes, dates or ISO text)")
-    start, end = _now(since, zone), _now(until, zone)
+    start, end = _now(since, zone, "since"), _now(until, zone, "until")
     if end < start:
         raise UsageError(f"until ({iso_text(end)}) is before since ({iso_text(start)})")
     identities = _identities(id_field, ids)
@@ -1404,7 +1404,7 @@ def next_change(segment: Any, customer: Any, now: Any, until: Any = None,
     program = segment._program
     zone = program.options.timezone
     at = _now(now, zone)
-    limit = _now(until, zone) if until is not None else None
+    limit = _now(until, zone, "until") if until is not None else None
     if limit is not None and limit <= at:
         raise UsageError(f"until ({iso_text(limit)}) must be after now ({iso_text(at)})")
     segment_plan = plan(program, segment.name)
@@ -1452,7 +1452,7 @@ def next_changes(rules: Any, customers: Any, now: Any, segments: Any = None, unt
     zone = program.options.timezone
     names = rules._names(segments)
     at = _now(now, zone)
-    limit = _now(until, zone) if until is not None else None
+    limit = _now(until, zone, "until") if until is not None else None
     if limit is not None and limit <= at:
         raise UsageError(f"until ({iso_text(limit)}) must be after now ({iso_text(at)})")
     identities = _identities(id_field, ids)
@@ -1501,7 +1501,7 @@ def history(rules: Any, customers: Any, start: Any, end: Any, every: Any,
     from segdsl.rules import _now
 
     zone = rules._program.options.timezone
-    first, last = _now(start, zone), _now(end, zone)
+    first, last = _now(start, zone, "from"), _now(end, zone, "to")
     if last < first:
         raise UsageError(f"the end ({iso_text(last)}) is before the start ({iso_text(first)})")
     if not isinstance(every, (dt.timedelta, relativedelta)) or not every:

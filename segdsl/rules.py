@@ -262,26 +262,27 @@ def evaluation_time(now: Any, rules: RuleSet | Segment | None = None) -> dt.date
     return _now(now, zone)
 
 
-def _now(now: Any, zone: dt.tzinfo) -> dt.datetime:
-    """The evaluation time from a datetime, a date, ISO text or None (the current time)."""
+def _now(now: Any, zone: dt.tzinfo, name: str = "now") -> dt.datetime:
+    """The evaluation time from a datetime, a date, ISO text or None (the current
+    time); ``name`` is the option's name in messages."""
     if now is None:
         return dt.datetime.now(dt.timezone.utc)
     if _is_missing_time(now):
-        raise UsageError("now must be a datetime, a date or ISO text, not NaT")
+        raise UsageError(f"{name} must be a datetime, a date or ISO text, not NaT")
     if type(now).__name__ == "datetime64" and hasattr(now, "astype"):
         now = _from_datetime64(now)
     if isinstance(now, str):
         try:
             dt.datetime.fromisoformat(now)
         except ValueError:
-            raise UsageError(f"now must be a date or datetime such as 2026-07-15 or "
+            raise UsageError(f"{name} must be a date or datetime such as 2026-07-15 or "
                              f"2026-07-15T12:00:00Z, not {now!r}") from None
     if isinstance(now, (str, dt.date, dt.datetime)):
         try:
             return read_datetime(now, zone)
         except (ValueError, OverflowError):
-            raise UsageError(f"now {now!r} is out of the years 1 to 9999 in UTC") from None
-    raise UsageError(f"now must be a datetime, a date or ISO text, not {shown(now)}")
+            raise UsageError(f"{name} {now!r} is out of the years 1 to 9999 in UTC") from None
+    raise UsageError(f"{name} must be a datetime, a date or ISO text, not {shown(now)}")
 
 
 def _is_missing_time(now: Any) -> bool:

@@ -243,3 +243,14 @@ def test_at_risk_enters_and_leaves_at_its_day_counts():
     assert rule.next_change(customer, now="2025-02-01") == at("2025-04-10T08:00:00Z")
     assert rule.next_change(customer, now="2025-04-10T08:00:00Z") == at("2026-01-11T08:00:00Z")
     assert rule.next_change(customer, now="2026-01-11T08:00:00Z") is None
+
+
+def test_a_bad_instant_is_named_by_its_option():
+    """since, until and now are each named in the message of their own bad value."""
+    rules = segdsl.loads("segment a = visits(30d) >= 1")
+    with pytest.raises(segdsl.UsageError, match="^since must be a date or datetime"):
+        rules.changes([{"id": 1}], since="nope", until="2026-06-01")
+    with pytest.raises(segdsl.UsageError, match="^until must be a datetime"):
+        rules.changes([{"id": 1}], since="2026-06-01", until=5)
+    with pytest.raises(segdsl.UsageError, match="^now must be a date or datetime"):
+        rules["a"].next_change({"id": 1}, now="nope")
