@@ -9,8 +9,8 @@ their elements) does not spill, so the cost stays linear:
 - the customers are split into ranges of consecutive whole-number ids, each
   holding about :data:`CHUNK_CUSTOMERS` of them;
 - for each range, temporary views hold its customers and the elements they own
-  (nested lists: the elements owned by those elements), and the query, reading
-  those views, gives the range's members;
+  (a nested list: at least the elements of the range's elements), and the query,
+  reading those views, gives the range's members;
 - rankings are of the whole population: each range's measures are gathered
   first into a temporary table, the tiles and percentiles computed once over
   it, and each range's query reads its customers' tiles from there.
@@ -45,7 +45,10 @@ def id_ranges(connection: Any, layout: Layout, described: dict[tuple[str, str], 
               ) -> list[tuple[int, int]] | None:
     """The ranges ``[low, high)`` of ids to evaluate one by one, or None where one
     query must do: few customers, ids other than whole numbers or with nulls
-    (whose error the single query gives), or lists owned by another type."""
+    (whose error the single query gives), lists owned by another type, or
+    tables named with their schema."""
+    if any("." in table for table in _views(layout)):
+        return None  # tables of another schema or database: their views are not written
     id_type = described.get((layout.customers, layout.id), "").upper()
     if id_type not in _WHOLE_NUMBERS:
         return None
@@ -53,8 +56,7 @@ def id_ranges(connection: Any, layout: Layout, described: dict[tuple[str, str], 
         if len(table.path) == 1 and \
                 described.get((table.table, table.owner), "").upper() not in _WHOLE_NUMBERS:
             return None
-    customers = exp.to_table(layout.customers).sql("duckdb")
-    column = exp.to_identifier(layout.id, quoted=True).sql("duckdb")
+    customers, column = _quoted(layout.customers), _quoted(layout.id)
     count, known, low, high = connection.execute(
         f"SELECT count(*), count({column}), min({column}), max({column}) "
         f"FROM {customers}").fetchone()
@@ -81,16 +83,16 @@ def _define_views(execute: Any, layout: Layout, low: int, high: int) -> None:
     stored together). Its other elements change nothing: the query reaches a
     nested element only through its owner's key."""
     views = _views(layout)
-    _define_view(execute, views, layout.customers, f"{_column(layout.id)} {_between(low, high)}")
+    _define_view(execute, views, layout.customers, f"{_quoted(layout.id)} {_between(low, high)}")
     for listed in sorted(layout.lists.values(), key=lambda table: len(table.path)):
-        owner = _column(listed.owner)
+        owner = _quoted(listed.owner)
         if len(listed.path) == 1:
             _define_view(execute, views, listed.table, f"{owner} {_between(low, high)}")
             continue
         parent = layout.lists[listed.path[:-1]]
         assert parent.key is not None  # Layout.from_schema refuses nested lists without
-        least, greatest = execute(f"SELECT min({_column(parent.key)}), max("
-                                  f"{_column(parent.key)}) FROM {_table(views[parent.table])}")[0]
+        least, greatest = execute(f"SELECT min({_quoted(parent.key)}), max("
+                                  f"{_quoted(parent.key)}) FROM {_quoted(views[parent.table])}")[0]
         if least is None:  # the range owns no element of the parent list
             condition = "false"
         elif _plain(least) and _plain(greatest):
@@ -101,8 +103,8 @@ def _define_views(execute: Any, layout: Layout, low: int, high: int) -> None:
 
 
 def _define_view(execute: Any, views: dict[str, str], table: str, condition: str) -> None:
-    execute(f"CREATE OR REPLACE TEMP VIEW {_table(views[table])} AS "
-            f"SELECT * FROM {_table(table)} WHERE {condition}")
+    execute(f"CREATE OR REPLACE TEMP VIEW {_quoted(views[table])} AS "
+            f"SELECT * FROM {_quoted(table)} WHERE {condition}")
 
 
 def _plain(value: Any) -> bool:
@@ -118,11 +120,7 @@ def _between(low: int, high: int) -> str:
     return f"BETWEEN {int(low)} AND {int(high) - 1}"
 
 
-def _column(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql("duckdb")
-
-
-def _table(name: str) -> str:
+def _quoted(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql("duckdb")
 
 
@@ -214,16 +212,16 @@ def run(plan: Plan, layout: Layout, ranges: list[tuple[int, int]], execute: Any,
             for index, (low, high) in enumerate(ranges):
                 _define_views(execute, layout, low, high)
                 into = "CREATE OR REPLACE TEMP TABLE {} AS " if index == 0 else "INSERT INTO {} "
-                execute(into.format(_table(_MEASURES)) + plan.measures)
-            execute(f"CREATE OR REPLACE TEMP TABLE {_table(_TILES)} AS {plan.tiles}")
+                execute(into.format(_quoted(_MEASURES)) + plan.measures)
+            execute(f"CREATE OR REPLACE TEMP TABLE {_quoted(_TILES)} AS {plan.tiles}")
         for low, high in ranges:
             _define_views(execute, layout, low, high)
             if plan.measures is not None:
-                execute(f"CREATE OR REPLACE TEMP VIEW {_table(_RANGE_TILES)} AS SELECT * FROM "
-                        f"{_table(_TILES)} WHERE customer_id {_between(low, high)}")
+                execute(f"CREATE OR REPLACE TEMP VIEW {_quoted(_RANGE_TILES)} AS SELECT * FROM "
+                        f"{_quoted(_TILES)} WHERE customer_id {_between(low, high)}")
             yield read(plan.members)
     finally:
         for view in (*_views(layout).values(), _RANGE_TILES):
-            execute(f"DROP VIEW IF EXISTS {_table(view)}")
+            execute(f"DROP VIEW IF EXISTS {_quoted(view)}")
         for table in (_MEASURES, _TILES):
-            execute(f"DROP TABLE IF EXISTS {_table(table)}")
+            execute(f"DROP TABLE IF EXISTS {_quoted(table)}")

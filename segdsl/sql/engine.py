@@ -11,6 +11,7 @@ here, PostgreSQL's in :mod:`segdsl.sql.postgres`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any, Self
 
@@ -76,13 +77,14 @@ def _in_ranges(connection: Any, query: Any, layout: Layout, described: dict, nam
     plan = chunks.Plan(chunks.reading_views(query, layout))
     members: dict[str, list[Any]] = {name: [] for name in names}
     total = 0
-    for found in chunks.run(plan, layout, ranges, lambda sql: _run(connection, sql),
-                            lambda sql: _columns(connection, sql, names)):
-        if found is None:  # a repeated id, or ids numpy does not hold: the single query
-            return None
-        for name in names:
-            members[name] += found[0][name]
-        total += found[1]
+    with contextlib.closing(chunks.run(plan, layout, ranges, lambda sql: _run(connection, sql),
+                                       lambda sql: _columns(connection, sql, names))) as read:
+        for found in read:
+            if found is None:  # a repeated id, or ids numpy does not hold: the single query
+                return None
+            for name in names:
+                members[name] += found[0][name]
+            total += found[1]
     return members, total
 
 
