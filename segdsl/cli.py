@@ -749,14 +749,22 @@ def _size_table(members: dict[str, list[Any]], total: int, now) -> str:
 # ------------------------------------------------------------------ changes and history
 
 
-def _interval_end(value: str, flag: str, rules) -> Any:
+def _interval(values: tuple[str, str], flags: tuple[str, str], rules) -> tuple[Any, Any]:
+    """The two ends of ``--since/--until`` or ``--from/--to``, the second not before the first."""
     from segdsl.rules import evaluation_time
+    from segdsl.timeline import iso_text
 
-    try:
-        return evaluation_time(value, rules)
-    except UsageError:
-        raise _UsageFailure(f"{flag} must be a date or datetime such as 2026-07-15 or "
-                            f"2026-07-15T12:00:00Z, not {value!r}") from None
+    ends = []
+    for value, flag in zip(values, flags):
+        try:
+            ends.append(evaluation_time(value, rules))
+        except UsageError:
+            raise _UsageFailure(f"{flag} must be a date or datetime such as 2026-07-15 or "
+                                f"2026-07-15T12:00:00Z, not {value!r}") from None
+    if ends[1] < ends[0]:
+        raise _UsageFailure(f"{flags[1]} ({iso_text(ends[1])}) is before {flags[0]} "
+                            f"({iso_text(ends[0])})")
+    return ends[0], ends[1]
 
 
 def _every(value: str) -> Any:
@@ -786,14 +794,9 @@ def _loaded_for(args: argparse.Namespace):
 
 
 def _run_changes(args: argparse.Namespace) -> int:
-    from segdsl.timeline import iso_text
-
     project, status, loaded, names, wanted = _loaded_for(args)
     first = loaded.rule_sets[0]
-    since = _interval_end(args.since, "--since", first)
-    until = _interval_end(args.until, "--until", first)
-    if until < since:
-        raise _UsageFailure(f"--until ({iso_text(until)}) is before --since ({iso_text(since)})")
+    since, until = _interval((args.since, args.until), ("--since", "--until"), first)
     customers = _read_data(args, project)
     found = [rules.changes(customers, since=since, until=until, segments=segments,
                            id_field=args.id_field, ids=args.ids) for rules, segments in wanted]
@@ -863,10 +866,7 @@ def _run_history(args: argparse.Namespace) -> int:
 
     project, status, loaded, names, wanted = _loaded_for(args)
     first = loaded.rule_sets[0]
-    start = _interval_end(args.start, "--from", first)
-    end = _interval_end(args.end, "--to", first)
-    if end < start:
-        raise _UsageFailure(f"--to ({iso_text(end)}) is before --from ({iso_text(start)})")
+    start, end = _interval((args.start, args.end), ("--from", "--to"), first)
     step = _every(args.every)
     customers = _read_data(args, project)
     steps: list[tuple[Any, dict[str, int]]] = []

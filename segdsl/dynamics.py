@@ -1215,8 +1215,36 @@ def _frame(columns: dict[str, list], library: str):
     raise UsageError(f"library must be 'pandas' or 'polars', not {library!r}")
 
 
+class _ChangeList:
+    """What :class:`Changes` and :class:`NextChanges` share: their ``changes``
+    as rows, plain data and DataFrames."""
+
+    __slots__ = ()
+    changes: tuple[Change, ...]
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    def __iter__(self) -> Iterator[Change]:
+        return iter(self.changes)
+
+    def rows(self) -> list[tuple[Any, str, str, dt.datetime]]:
+        """``(customer_id, segment, "entered" | "exited", at)`` for each change."""
+        return [(ch.customer_id, ch.segment, ch.event, ch.at) for ch in self.changes]
+
+    def to_dataframe(self, library: str = "pandas"):
+        """The changes as a DataFrame: ``customer_id``, ``segment``, ``event``, ``at``."""
+        rows = self.rows()
+        names = ("customer_id", "segment", "event", "at")
+        return _frame({name: [row[i] for row in rows] for i, name in enumerate(names)}, library)
+
+    def _listed(self) -> list[dict[str, Any]]:
+        return [{"customer_id": ch.customer_id, "segment": ch.segment, "event": ch.event,
+                 "at": iso_text(ch.at)} for ch in self.changes]
+
+
 @attrs.frozen
-class Changes:
+class Changes(_ChangeList):
     """Every membership change in an interval, in time order.
 
         >>> changes = rules.changes(customers, since="2026-07-01", until="2026-07-31")
@@ -1242,28 +1270,11 @@ class Changes:
     granularity: dict[str, str]
     start: dict[str, list[Any]]
 
-    def __len__(self) -> int:
-        return len(self.changes)
-
-    def __iter__(self) -> Iterator[Change]:
-        return iter(self.changes)
-
-    def rows(self) -> list[tuple[Any, str, str, dt.datetime]]:
-        """``(customer_id, segment, "entered" | "exited", at)`` for each change."""
-        return [(ch.customer_id, ch.segment, ch.event, ch.at) for ch in self.changes]
-
     def to_dict(self) -> dict[str, Any]:
         """Plain Python data: the interval, total, granularity and changes (ISO instants)."""
         return {"since": iso_text(self.since), "until": iso_text(self.until), "total": self.total,
                 "granularity": dict(self.granularity),
-                "changes": [{"customer_id": ch.customer_id, "segment": ch.segment,
-                             "event": ch.event, "at": iso_text(ch.at)} for ch in self.changes]}
-
-    def to_dataframe(self, library: str = "pandas"):
-        """The changes as a DataFrame: ``customer_id``, ``segment``, ``event``, ``at``."""
-        rows = self.rows()
-        names = ("customer_id", "segment", "event", "at")
-        return _frame({name: [row[i] for row in rows] for i, name in enumerate(names)}, library)
+                "changes": self._listed()}
 
     def __repr__(self) -> str:
         return (f"<Changes of {self.total} customers from {iso_text(self.since)} to "
@@ -1271,7 +1282,7 @@ class Changes:
 
 
 @attrs.frozen
-class NextChanges:
+class NextChanges(_ChangeList):
     """Each customer's next membership change in each segment, if no new data arrives.
 
     Attributes:
@@ -1292,28 +1303,11 @@ class NextChanges:
         """The first instant at which anyone's membership changes (None: never)."""
         return self.changes[0].at if self.changes else None
 
-    def __len__(self) -> int:
-        return len(self.changes)
-
-    def __iter__(self) -> Iterator[Change]:
-        return iter(self.changes)
-
-    def rows(self) -> list[tuple[Any, str, str, dt.datetime]]:
-        """``(customer_id, segment, "entered" | "exited", at)`` for each change to come."""
-        return [(ch.customer_id, ch.segment, ch.event, ch.at) for ch in self.changes]
-
     def to_dict(self) -> dict[str, Any]:
         """Plain Python data: now, total, granularity and the changes to come."""
         return {"now": iso_text(self.now), "total": self.total,
                 "granularity": dict(self.granularity),
-                "changes": [{"customer_id": ch.customer_id, "segment": ch.segment,
-                             "event": ch.event, "at": iso_text(ch.at)} for ch in self.changes]}
-
-    def to_dataframe(self, library: str = "pandas"):
-        """The changes to come as a DataFrame: ``customer_id``, ``segment``, ``event``, ``at``."""
-        rows = self.rows()
-        names = ("customer_id", "segment", "event", "at")
-        return _frame({name: [row[i] for row in rows] for i, name in enumerate(names)}, library)
+                "changes": self._listed()}
 
 
 # ------------------------------------------------------------- computation
