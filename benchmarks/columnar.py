@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
-import resource
 import subprocess
 import sys
 import time
@@ -37,6 +35,7 @@ from benchmarks.common import (
     Row,
     format_bytes,
     format_duration,
+    peak_memory,
     verdict,
 )
 from benchmarks.data import NOW
@@ -123,16 +122,6 @@ def digest(members: dict[str, list]) -> dict[str, list]:
             for segment, ids in sorted(members.items())}
 
 
-def _peak() -> int:
-    try:
-        found = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())
-    except OSError:
-        found = None
-    if found:
-        return int(found.group(1)) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def child(engine: str, name: str, directory: Path, repeat: int,
           threads: int | None = None) -> dict:
     """One engine on one rule file over one data directory: best time, peak memory, digest."""
@@ -160,7 +149,7 @@ def child(engine: str, name: str, directory: Path, repeat: int,
         started = time.perf_counter()
         members = action()
         best = min(best, time.perf_counter() - started)
-    report.update(seconds=best, peak=_peak(), members=digest(members))
+    report.update(seconds=best, peak=peak_memory(), members=digest(members))
     return report
 
 

@@ -12,6 +12,8 @@ import gc
 import importlib.metadata
 import os
 import platform
+import re
+import resource
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -128,6 +130,19 @@ class Row:
     target: str = ""
     result: str = ""
     note: str = ""
+
+
+def peak_memory() -> int:
+    """This process's resident high-water mark, in bytes: ``VmHWM``, which starts afresh at
+    ``exec`` (``ru_maxrss`` keeps the forking parent's size when that was larger), or
+    ``ru_maxrss`` where there is no ``/proc``."""
+    try:
+        found = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())
+    except OSError:
+        found = None
+    if found is not None:
+        return int(found.group(1)) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def verdict(ok: bool) -> str:

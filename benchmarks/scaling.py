@@ -36,6 +36,7 @@ from benchmarks.common import (
     Row,
     format_bytes,
     format_duration,
+    peak_memory,
     verdict,
 )
 from benchmarks.data import (
@@ -107,15 +108,6 @@ def _reset_peak() -> bool:
         return False
 
 
-def _peak() -> int:
-    """The high-water mark of resident memory, in bytes."""
-    try:
-        status = Path("/proc/self/status").read_text()
-        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
-    except (OSError, AttributeError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def child(size: int, distinct: int, repeat: int, cache: Path) -> dict:
     """Load ``size`` customers (``distinct`` of them distinct) and evaluate both rule files.
 
@@ -150,7 +142,7 @@ def child(size: int, distinct: int, repeat: int, cache: Path) -> dict:
         report["files"][name] = {"seconds": wall, "cpu_seconds": cpu, "sizes": result.sizes}
         if name == whole_file.RULE_FILE.name:
             report["files"][name]["hand"] = _hand_written(result, customers, repeat)
-    report["peak"] = _peak()
+    report["peak"] = peak_memory()
     return report
 
 

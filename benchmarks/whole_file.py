@@ -31,8 +31,6 @@ import datetime as dt
 import io
 import json
 import math
-import re
-import resource
 import subprocess
 import sys
 import time
@@ -42,7 +40,7 @@ from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
-from benchmarks.common import ROOT
+from benchmarks.common import ROOT, peak_memory
 from benchmarks.data import NOW
 
 RULE_FILE = ROOT / "examples" / "summer_sale.seg"
@@ -232,7 +230,7 @@ def child(action: str, path: Path, segments: list[str]) -> dict:
     else:
         members = {"customers": [_parse_only(path)]}
     seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
-    peak = _peak()
+    peak = peak_memory()
     if action == "eval":
         members = json.loads(output.read_text(encoding="utf-8"))["members"]
         output.unlink()
@@ -240,19 +238,6 @@ def child(action: str, path: Path, segments: list[str]) -> dict:
     digest = {name: hash(tuple(ids)) for name, ids in members.items()}
     return {"action": action, "seconds": seconds, "cpu_seconds": cpu, "peak": peak,
             "sizes": sizes, "digest": digest}
-
-
-def _peak() -> int:
-    """This process's resident high-water mark, in bytes: ``VmHWM``, which starts afresh at
-    ``exec`` (``ru_maxrss`` keeps the forking parent's size when that was larger)."""
-    try:
-        status = Path("/proc/self/status").read_text()
-        found = re.search(r"VmHWM:\s+(\d+) kB", status)
-        if found is None:
-            raise OSError("no VmHWM")
-        return int(found.group(1)) * 1024
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def run_child(action: str, path: Path, segments: tuple[str, ...] = (), repeat: int = 1) -> dict:
