@@ -132,16 +132,17 @@ def _check(rules, people, start, end) -> None:
             assert following == (flips[0].at if flips else None)
 
 
+SCHEMA = {"id": "number", "signed_up_at": "datetime", "signed_up_day": "date",
+          "orders": segdsl.ListOf({"at": "datetime", "total": "number"}),
+          "events": segdsl.ListOf({"type": "string", "at": "datetime"})}
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_changes_agree_with_brute_force(data):
     """Every change is where brute force sees one, and brute force sees no other, in Paris or UTC."""
     start = data.draw(st.sampled_from(STARTS))
     zone = data.draw(st.sampled_from(["Europe/Paris", None]))
-    rules = segdsl.loads(data.draw(rules_text()), timezone=zone, schema={
-        "id": "number", "signed_up_at": "datetime", "signed_up_day": "date",
-        "orders": segdsl.ListOf({"at": "datetime", "total": "number"}),
-        "events": segdsl.ListOf({"type": "string", "at": "datetime"})})
+    rules = segdsl.loads(data.draw(rules_text()), timezone=zone, schema=SCHEMA)
     people = data.draw(customers(start))
     _check(rules, people, start, start + LENGTH)
 
@@ -152,10 +153,7 @@ def test_next_change_agrees_with_brute_force(data):
     """next_change from a random instant is the first instant, found by brute force, that differs."""
     start = data.draw(st.sampled_from(STARTS))
     zone = data.draw(st.sampled_from(["Europe/Paris", None]))
-    rules = segdsl.loads(data.draw(rules_text()), timezone=zone, schema={
-        "id": "number", "signed_up_at": "datetime", "signed_up_day": "date",
-        "orders": segdsl.ListOf({"at": "datetime", "total": "number"}),
-        "events": segdsl.ListOf({"type": "string", "at": "datetime"})})
+    rules = segdsl.loads(data.draw(rules_text()), timezone=zone, schema=SCHEMA)
     person = data.draw(customers(start))[0]
     now = start + dt.timedelta(seconds=data.draw(st.integers(0, int(LENGTH.total_seconds()))))
     end = start + LENGTH + dt.timedelta(hours=12)
