@@ -1081,11 +1081,18 @@ def _fields_read(node: c.Checked, present: set[str], element_fields: Callable[[s
     the customer, or from the elements of one of the customer's lists."""
     if isinstance(node, c.Field) and node.depth == 0:
         yield node.path[0], present
-    elif (isinstance(node, c.Aggregate) and node.value and isinstance(node.source, c.Field)
-          and node.source.depth == 0 and len(node.source.path) == 1):
-        known = element_fields(node.source.path[0])
+    elif (listed := _own_list_read(node)) is not None:
+        known = element_fields(listed)
         if known:
             yield node.value[0], known
+
+
+def _own_list_read(node: c.Checked) -> str | None:
+    """The customer's own list whose elements' field ``node`` aggregates, if it does."""
+    if (isinstance(node, c.Aggregate) and node.value and isinstance(node.source, c.Field)
+            and node.source.depth == 0 and len(node.source.path) == 1):
+        return node.source.path[0]
+    return None
 
 
 class FieldSurvey:
@@ -1125,13 +1132,8 @@ class FieldSurvey:
 
 def _element_lists(rules: RuleSet) -> set[str]:
     """The customer's lists whose elements' fields :func:`_fields_read` looks up."""
-    found: set[str] = set()
-    for name in rules._segments:
-        for node in c.walk(rules._program.body(name)):
-            if (isinstance(node, c.Aggregate) and node.value and isinstance(node.source, c.Field)
-                    and node.source.depth == 0 and len(node.source.path) == 1):
-                found.add(node.source.path[0])
-    return found
+    return {listed for name in rules._segments for node in c.walk(rules._program.body(name))
+            if (listed := _own_list_read(node)) is not None}
 
 
 def _element_fields(customers: list[dict]) -> Callable[[str], set[str]]:
