@@ -74,7 +74,7 @@ from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.functions import EARTH_RADIUS_KM
 from segdsl.sql.dialects import dialect as find_dialect
-from segdsl.sql.dialects.base import Dialect, binary, case, cast, wrap
+from segdsl.sql.dialects.base import Dialect, alias, binary, case, cast, wrap
 from segdsl.sql.layout import Layout, ListTable
 from segdsl.sql.population import Rankings
 from segdsl.timeline import UTC, Duration, Period, in_zone
@@ -175,7 +175,7 @@ class _Group:
         if name is None:
             name = f"a{len(self.columns) + 1}"
             self.index[key] = name
-            self.columns.append(_alias(expression, name))
+            self.columns.append(alias(expression, name))
         return exp.column(name, table=self.name)
 
 
@@ -222,7 +222,7 @@ class QueryCompiler:
         """
         names = list(names)
         layers = self._layers(names)
-        customers = _alias(exp.to_table(self.layout.customers), "s0", table=True)
+        customers = alias(exp.to_table(self.layout.customers), "s0", table=True)
         ctes: list[tuple[str, exp.Select]] = []
         if len(layers) == 1:
             query = self._layer(names, customers, None)
@@ -233,7 +233,7 @@ class QueryCompiler:
                 ctes.append((f"m{index}", self._layer(layer, customers.copy(),
                                                       index - 1 if index else None)))
             last = f"m{len(layers) - 1}"
-            query = exp.select(_alias(exp.column(_INTERNAL_ID, table=last), "customer_id"), *(
+            query = exp.select(alias(exp.column(_INTERNAL_ID, table=last), "customer_id"), *(
                 exp.column(exp.to_identifier(name, quoted=True), table=last) for name in names)
             ).from_(last)
         query = query.order_by(exp.Literal.number(1), copy=False)  # by id, named or not
@@ -274,11 +274,11 @@ class QueryCompiler:
     def _layer(self, names: list[str], customers: exp.Expr, previous: int | None
                ) -> exp.Select:
         own = "customer_id" if previous is None and len(self._layered) == 0 else _INTERNAL_ID
-        selected = [_alias(exp.column(self.layout.id, table="s0"), own)]
+        selected = [alias(exp.column(self.layout.id, table="s0"), own)]
         for name in names:
             condition = self._condition(self.body(name), _CUSTOMER_SCOPE, name)
             member = self.dialect.is_true(condition)
-            selected.append(_alias(member, exp.to_identifier(name, quoted=True)))
+            selected.append(alias(member, exp.to_identifier(name, quoted=True)))
         identity = exp.column(self.layout.id, table="s0")
         if previous is not None:
             earlier = f"m{previous}"
@@ -321,7 +321,7 @@ class QueryCompiler:
         level, chain = group.level, group.chain
         base = f"s{level + 1}"
         owner = exp.column(chain[0].owner, table=base)
-        query = _scan_of(exp.select(_alias(owner, "k"), *group.columns), chain, level)
+        query = _scan_of(exp.select(alias(owner, "k"), *group.columns), chain, level)
         used = {column.table for e in group.columns for column in e.find_all(exp.Column)}
         # (groups deeper than this scan's rows are joined in correlated subqueries)
         others = [other for other in self._joined(group.columns)
@@ -334,7 +334,7 @@ class QueryCompiler:
             ancestor = group.ancestors[position]
             name = self.layout.customers if ancestor is None else ancestor.table
             key = self.layout.id if ancestor is None else _key(ancestor)
-            query = query.join(_alias(exp.to_table(name), f"s{position}", table=True),
+            query = query.join(alias(exp.to_table(name), f"s{position}", table=True),
                                join_type="inner", copy=False,
                                on=binary(exp.EQ, exp.column(key, table=f"s{position}"),
                                          self._identity(group, position)))
@@ -1586,7 +1586,7 @@ class QueryCompiler:
         if chain is None:  # a list of plain values
             inner.append(_Entry(top + 1, None, item=True))
             parts = self._item_parts(node, tuple(inner), top)
-            source: exp.Expr = _alias(self.dialect.list_items(
+            source: exp.Expr = alias(self.dialect.list_items(
                 self.value(node.source, scope), _ITEM), f"s{top + 1}", table=True)
             query = exp.select(exp.Literal.number(1)).from_(source)
         else:
@@ -1646,10 +1646,10 @@ class QueryCompiler:
 def _scan_of(query: exp.Select, chain: tuple[ListTable, ...], level: int) -> exp.Select:
     """``query`` over the list's table ``s{level + 1}`` and, joined on their owners, the
     tables of the lists nested in it (``s{level + 2}``, ...)."""
-    query = query.from_(_alias(exp.to_table(chain[0].table), f"s{level + 1}", table=True))
+    query = query.from_(alias(exp.to_table(chain[0].table), f"s{level + 1}", table=True))
     for offset, table in enumerate(chain[1:], start=1):
         outer, inner = f"s{level + offset}", f"s{level + offset + 1}"
-        query = query.join(_alias(exp.to_table(table.table), inner, table=True),
+        query = query.join(alias(exp.to_table(table.table), inner, table=True),
                            join_type="inner", copy=False,
                            on=binary(exp.EQ, exp.column(table.owner, table=inner),
                                      exp.column(_key(chain[offset - 1]), table=outer)))
@@ -1814,11 +1814,6 @@ def _key(table: ListTable) -> str:
     if table.key is None:  # Layout.from_schema refuses nested lists below such a table
         raise UsageError(f"the table {table.table} has no key column for its nested lists")
     return table.key
-
-
-def _alias(expression: exp.Expr, name: str | exp.Identifier, table: bool = False
-           ) -> exp.Expr:
-    return exp.alias_(expression, name, table=table, copy=False)
 
 
 def _zero() -> exp.Expr:

@@ -35,7 +35,7 @@ import sqlglot
 from sqlglot import exp
 
 from segdsl.population import GROUP_OF_CODE
-from segdsl.sql.dialects.base import Dialect, binary, case, cast
+from segdsl.sql.dialects.base import Dialect, alias, binary, case, cast
 
 _DOUBLE = exp.DataType.build("DOUBLE")
 _RFM_PARTS = ("rfm.recency", "rfm.frequency", "rfm.monetary")
@@ -83,8 +83,8 @@ class Rankings:
             customers: the customers' table, aliased ``s0``.
             joined: adds to a query over ``s0`` the joins its expressions need.
         """
-        measures = [exp.alias_(exp.column("id", table="s0"), "customer_id", copy=False)]
-        measures += [exp.alias_(self._measure(node.measure), f"v{j}", copy=False)
+        measures = [alias(exp.column("id", table="s0"), "customer_id")]
+        measures += [alias(self._measure(node.measure), f"v{j}")
                      for j, node in enumerate(self.nodes.values())]
         ctes: list[tuple[str, exp.Expr]] = [("pm", joined(exp.select(*measures).from_(customers, copy=False)))]
         values: list[exp.Expr] = [exp.column("customer_id", table="pm")]
@@ -97,16 +97,16 @@ class Rankings:
         for j, node in enumerate(self.nodes.values()):
             v = exp.column(f"v{j}", table="pm")
             if node.kind == "percentile":
-                values.append(exp.alias_(_percentile(v, _nulls_first(self._dialect)),
-                                         f"p{j}", copy=False))
+                values.append(alias(_percentile(v, _nulls_first(self._dialect)),
+                                         f"p{j}"))
                 continue
             points = [exp.column(f"b{j}_{i}", table="pb") for i in range(1, node.buckets)]
             count = _bisect_left(points, v, 0, len(points))
             tile = binary(exp.Add, _double(1), cast(count, _DOUBLE))
             if node.kind == "rfm.recency":
                 tile = binary(exp.Sub, _double(node.buckets + 1), tile)
-            values.append(exp.alias_(case(exp.Is(this=v.copy(), expression=exp.null()),
-                                          cast(exp.null(), _DOUBLE), tile), f"p{j}", copy=False))
+            values.append(alias(case(exp.Is(this=v.copy(), expression=exp.null()),
+                                          cast(exp.null(), _DOUBLE), tile), f"p{j}"))
         tiles = exp.select(*values).from_("pm", copy=False)
         if tiled:
             tiles = tiles.join("pb", join_type="cross", copy=False)
@@ -118,7 +118,7 @@ class Rankings:
             for number, name in sorted(GROUP_OF_CODE.items())])
         ctes.append(("pt", tiles))
         ctes.append(("pv", exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("pt")),
-                                      exp.alias_(group, "g", copy=False)).from_("pt", copy=False)))
+                                      alias(group, "g")).from_("pt", copy=False)))
         return ctes
 
 
@@ -146,9 +146,8 @@ def _listed_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
     for j, _ in tiled:
         listed = dialect.sorted_list(exp.column(f"v{j}", table="pm"))
         assert listed is not None
-        lists += [exp.alias_(listed, f"l{j}", copy=False),
-                  exp.alias_(exp.Count(this=exp.column(f"v{j}", table="pm")), f"n{j}",
-                             copy=False)]
+        lists += [alias(listed, f"l{j}"),
+                  alias(exp.Count(this=exp.column(f"v{j}", table="pm")), f"n{j}")]
     positions: list[exp.Expr] = [exp.Star()]
     points: list[exp.Expr] = []
     for j, node in tiled:
@@ -157,8 +156,8 @@ def _listed_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
             position = binary(exp.Mul, cast(binary(
                 exp.Sub, exp.column(f"n{j}", table="pl"), exp.Literal.number(1)), _DOUBLE),
                 exp.Paren(this=binary(exp.Div, _double(i), _double(node.buckets))))
-            positions += [exp.alias_(position, f"q{j}_{i}", copy=False),
-                          exp.alias_(exp.Floor(this=position.copy()), f"f{j}_{i}", copy=False)]
+            positions += [alias(position, f"q{j}_{i}"),
+                          alias(exp.Floor(this=position.copy()), f"f{j}_{i}")]
             lo = exp.column(f"f{j}_{i}", table="pq")
             index = cast(lo.copy(), "BIGINT")
             lower = dialect.list_item(exp.column(f"l{j}", table="pq"),
@@ -169,8 +168,8 @@ def _listed_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
             point = binary(exp.Add, lower, binary(exp.Mul, exp.Paren(
                 this=binary(exp.Sub, upper, lower.copy())),
                 binary(exp.Sub, exp.column(f"q{j}_{i}", table="pq"), lo)))
-            points.append(exp.alias_(case(binary(exp.GT, size.copy(), exp.Literal.number(0)),
-                                          point, exp.null()), f"b{j}_{i}", copy=False))
+            points.append(alias(case(binary(exp.GT, size.copy(), exp.Literal.number(0)),
+                                          point, exp.null()), f"b{j}_{i}"))
     return [("pl", exp.select(*lists).from_("pm", copy=False)),
             ("pq", exp.select(*positions).from_("pl", copy=False)),
             ("pb", exp.select(*points).from_("pq", copy=False))]
@@ -207,8 +206,8 @@ def _ranked_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
     points: list[exp.Expr] = []
     for j, node in tiled:
         ctes += _break_points(j, node.buckets, dialect)
-        points += [exp.alias_(exp.Subquery(this=exp.select("b").from_(f"b{j}", copy=False).where(
-            binary(exp.EQ, exp.column("i"), exp.Literal.number(i)), copy=False)), f"b{j}_{i}", copy=False)
+        points += [alias(exp.Subquery(this=exp.select("b").from_(f"b{j}", copy=False).where(
+            binary(exp.EQ, exp.column("i"), exp.Literal.number(i)), copy=False)), f"b{j}_{i}")
             for i in range(1, node.buckets)]
     return [*ctes, ("pb", exp.select(*points))]
 
@@ -218,33 +217,33 @@ def _break_points(j: int, tiles: int, dialect: Dialect) -> list[tuple[str, exp.E
     (``i``: the break point's number)."""
     v = exp.column(f"v{j}", table="pm")
     ranked = exp.select(
-        exp.alias_(v, "v", copy=False),
-        exp.alias_(binary(exp.Sub, exp.Window(this=exp.RowNumber(), order=exp.Order(
+        alias(v, "v"),
+        alias(binary(exp.Sub, exp.Window(this=exp.RowNumber(), order=exp.Order(
             expressions=[exp.Ordered(this=v.copy(), nulls_first=_nulls_first(dialect))]),
             over="OVER"),
-            exp.Literal.number(1)), "r", copy=False),
+            exp.Literal.number(1)), "r"),
     ).from_("pm", copy=False).where(exp.not_(exp.Is(this=v.copy(), expression=exp.null())), copy=False)
     size = exp.column("n", table="c")
     position = binary(exp.Mul, cast(binary(exp.Sub, size, exp.Literal.number(1)), _DOUBLE),
                       exp.Paren(this=binary(exp.Div, cast(exp.column("i", table="q"),
                                                               _DOUBLE), _double(tiles))))
     steps = dialect.positions(tiles)
-    counted = exp.Subquery(this=exp.select(exp.alias_(exp.Count(this=exp.Star()), "n", copy=False))
+    counted = exp.Subquery(this=exp.select(alias(exp.Count(this=exp.Star()), "n"))
                            .from_(f"r{j}", copy=False), alias=exp.TableAlias(this=exp.to_identifier("c")))
     positions = exp.select(
-        exp.column("i", table="q"), exp.alias_(size.copy(), "n", copy=False),
-        exp.alias_(position, "pos", copy=False),
-        exp.alias_(exp.Floor(this=position.copy()), "lo", copy=False),
+        exp.column("i", table="q"), alias(size.copy(), "n"),
+        alias(position, "pos"),
+        alias(exp.Floor(this=position.copy()), "lo"),
     ).from_(steps, copy=False).join(counted, join_type="cross", copy=False).where(
         binary(exp.GT, size.copy(), exp.Literal.number(0)), copy=False)
     lower, upper = exp.column("v", table="a"), exp.column("v", table="z")
     fraction = binary(exp.Sub, exp.column("pos", table="t"), exp.column("lo", table="t"))
-    breaks = exp.select(exp.column("i", table="t"), exp.alias_(binary(exp.Add, lower, binary(
-        exp.Mul, exp.Paren(this=binary(exp.Sub, upper, lower.copy())), fraction)), "b", copy=False)
-    ).from_(exp.alias_(exp.to_table(f"t{j}"), "t", table=True, copy=False)).join(
-        exp.alias_(exp.to_table(f"r{j}"), "a", table=True, copy=False), join_type="inner",
+    breaks = exp.select(exp.column("i", table="t"), alias(binary(exp.Add, lower, binary(
+        exp.Mul, exp.Paren(this=binary(exp.Sub, upper, lower.copy())), fraction)), "b")
+    ).from_(alias(exp.to_table(f"t{j}"), "t", table=True)).join(
+        alias(exp.to_table(f"r{j}"), "a", table=True), join_type="inner",
         on=binary(exp.EQ, exp.column("r", table="a"), exp.column("lo", table="t"))).join(
-        exp.alias_(exp.to_table(f"r{j}"), "z", table=True, copy=False), join_type="inner",
+        alias(exp.to_table(f"r{j}"), "z", table=True), join_type="inner",
         on=binary(exp.EQ, exp.column("r", table="z"), exp.Least(
             this=binary(exp.Add, exp.column("lo", table="t"), exp.Literal.number(1)),
             expressions=[binary(exp.Sub, exp.column("n", table="t"), exp.Literal.number(1))])))

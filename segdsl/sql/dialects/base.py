@@ -252,6 +252,12 @@ class Dialect:
         raise self.refuse("reading the items of lists of values")
 
 
+def alias(expression: exp.Expr, name: str | exp.Identifier, table: bool = False) -> exp.Expr:
+    """``expression AS name`` (a table's alias when ``table``), without copying ``expression``."""
+    made: exp.Expr = exp.alias_(expression, name, table=table, copy=False)
+    return made
+
+
 def cast(expression: exp.Expr, to: str | exp.DataType) -> exp.Expr:
     """``CAST(expression AS to)``, ``expression`` itself when it is already a cast
     to that type. Unlike sqlglot's ``cast`` it neither copies ``expression`` nor
