@@ -11,10 +11,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import sqlglot
+from sqlglot import exp
 
 import segdsl
 import segdsl.sql
 from segdsl.sql import chunks
+from segdsl.sql.compiler import compile_rules
 from segdsl.sql.layout import Layout
 from tests import test_sql_differential as differential
 
@@ -67,6 +70,31 @@ def test_example_files_in_ranges_give_the_python_engines_members(examples, range
     assert found.members == {segment: sorted(ids) for segment, ids in expected.members.items()}
     assert found.total == len(records)
     assert _leftovers(connection) == []
+
+
+def _tables_read(sql: str) -> set[str]:
+    query = sqlglot.parse_one(sql, read="duckdb")
+    named = {cte.alias for cte in query.find_all(exp.CTE)}
+    return {table.name for table in query.find_all(exp.Table)} - named
+
+
+def test_a_ranges_measures_scan_only_what_the_rankings_read():
+    """summer_sale's RFM measures read the orders; its segments read the orders
+    joined to their items, in one scan of the orders. Compiled for ranges, the
+    measures have a scan of their own: gathering them reads no item, and each
+    range's members read no ranking's scan."""
+    rules = segdsl.load(ROOT / "examples" / "summer_sale.seg")
+    layout = Layout.of_rules(rules)
+    single = chunks.Plan(chunks.reading_views(compile_rules(rules), layout))
+    apart = chunks.Plan(chunks.reading_views(compile_rules(rules, own_ranking_scans=True),
+                                             layout))
+    assert _tables_read(single.measures) == {
+        "segdsl_chunk_customers", "segdsl_chunk_orders", "segdsl_chunk_order_items"}
+    assert _tables_read(apart.measures) == {"segdsl_chunk_customers", "segdsl_chunk_orders"}
+    assert _tables_read(apart.members) == {
+        "segdsl_chunk_customers", "segdsl_chunk_orders", "segdsl_chunk_order_items",
+        "segdsl_chunk_events", "segdsl_chunk_range_tiles"}
+    assert apart.members.count("segdsl_chunk_orders") == 1
 
 
 def _customers(ids: list[int]) -> list[dict]:

@@ -13,7 +13,9 @@ their elements) does not spill, so the cost stays linear:
   reading those views, gives the range's members;
 - rankings are of the whole population: each range's measures are gathered
   first into a temporary table, the tiles and percentiles computed once over
-  it, and each range's query reads its customers' tiles from there.
+  it, and each range's query reads its customers' tiles from there. The query
+  is compiled with the measures in scans of their own, so gathering them scans
+  only what they read (not, say, the items the segments join to the orders).
 
 The members are those of the single query, in the same order (by id); where
 the tables do not allow it (ids other than whole numbers, a null id, owners of
@@ -23,7 +25,7 @@ another type than the ids, a query of another shape) the single query runs.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from sqlglot import exp
@@ -198,13 +200,22 @@ _RANGE_TILES = f"{_PREFIX}range_tiles"
 
 
 def _with(ctes: list[exp.CTE], body: exp.Select) -> str:
+    """``body`` with those of ``ctes`` it reads, directly or through another."""
+    by_name = {cte.alias: cte for cte in ctes}
+    read: set[str] = set()
+    pending: list[exp.Expr] = [body]
+    while pending:
+        for table in pending.pop().find_all(exp.Table):
+            if table.name in by_name and table.name not in read:
+                read.add(table.name)
+                pending.append(by_name[table.name].this)
     query = body.copy()
-    query.set("with_", exp.With(expressions=[cte.copy() for cte in ctes]))
+    query.set("with_", exp.With(expressions=[cte.copy() for cte in ctes if cte.alias in read]))
     return query.sql(dialect="duckdb")
 
 
 def run(plan: Plan, layout: Layout, ranges: list[tuple[int, int]], execute: Any,
-        read: Any) -> Iterator[Any]:
+        read: Any) -> Generator[Any, None, None]:
     """``read(sql)`` of each range's members, ranges in order; ``execute(sql)``
     runs the statements around them."""
     try:

@@ -183,18 +183,20 @@ class QueryCompiler:
     """Builds the query of a rule set's segments.
 
     Args:
-        bodies: segment name to checked rule (the bodies of referenced
-            segments are found through ``body``).
         body: resolves a segment name to its checked rule.
         layout: where the lists live.
         zone: the configured timezone.
         dialect: the dialect's name.
         now: the evaluation time, or None for a ``$now`` parameter.
+        populations: the population nodes (rankings) by key.
+        own_ranking_scans: the rankings' measures read scans of their own
+            instead of sharing the segments' (see :func:`compile_rules`).
     """
 
     def __init__(self, body: Callable[[str], c.Checked], layout: Layout, zone: dt.tzinfo,
                  dialect: str = "duckdb", now: dt.datetime | None = None,
-                 populations: dict[str, c.Population] | None = None) -> None:
+                 populations: dict[str, c.Population] | None = None,
+                 own_ranking_scans: bool = False) -> None:
         self.body = body
         self.layout = layout
         self.dialect: Dialect = find_dialect(dialect)
@@ -210,6 +212,8 @@ class QueryCompiler:
         self._rankings = Rankings(lambda node: self.value(node, _CUSTOMER_SCOPE), self.dialect)
         self._layer_index = 0
         self._scope: Scope = _CUSTOMER_SCOPE
+        self._own_ranking_scans = own_ranking_scans
+        self._ranking = False  # compiling the rankings' measures in scans of their own
 
     # ------------------------------------------------------------- the query
 
@@ -237,14 +241,24 @@ class QueryCompiler:
                 exp.column(exp.to_identifier(name, quoted=True), table=last) for name in names)
             ).from_(last)
         query = query.order_by(exp.Literal.number(1), copy=False)  # by id, named or not
-        ranked = self._rankings.ctes(customers.copy(), self._join_groups) \
-            if self._rankings.nodes else []
+        ranked = self._ranked(customers) if self._rankings.nodes else []
         scans = [(group.name, self._scan(group)) for group in
                  sorted(self._groups.values(), key=lambda g: (g.stage, g.name))]
         for name, cte in scans + ranked + ctes:
             query = query.with_(name, as_=cte, copy=False,
                                 materialized=self.dialect.materialized or None)
         return query
+
+    def _ranked(self, customers: exp.Expr) -> list[tuple[str, exp.Expr]]:
+        """The rankings' CTEs; with ``own_ranking_scans``, their measures read
+        scans of their own, so that they are computed without the segments'."""
+        if self._own_ranking_scans:
+            self._memo.clear()
+            self._ranking = True
+        try:
+            return self._rankings.ctes(customers.copy(), self._join_groups)
+        finally:
+            self._ranking = False
 
     def _layers(self, names: list[str]) -> list[list[str]]:
         """The segments to compute, by layer: a segment after those it refers to
@@ -1021,7 +1035,7 @@ class QueryCompiler:
 
     def _grouped(self, node: Any, scope: Scope, owner: _Entry) -> exp.Expr:
         level = owner.position
-        key = (node, tuple(e for e in scope[:node.source.depth + 1]))
+        key = (node, tuple(e for e in scope[:node.source.depth + 1]), self._ranking)
         found = self._aggregates.get(key)
         if found is not None:
             return found[1].copy()
@@ -1068,19 +1082,20 @@ class QueryCompiler:
         moves to the later one, unless another group reads it (which must then
         come after it); a group of a later stage takes the earlier stage's
         aggregations, which need only what comes before it."""
-        same = [group for key, group in self._groups.items() if key[:3] == (level, ancestors, chain)]
+        scanned = (self._ranking, level, ancestors, chain)
+        same = [group for key, group in self._groups.items() if key[:4] == scanned]
         for group in same:
             if group.stage >= stage:
                 return group
         for group in same:
             if group not in read and not any(
                     group in self._joined(other.columns) for other in self._groups.values()):
-                del self._groups[(level, ancestors, chain, group.stage)]
+                del self._groups[(*scanned, group.stage)]
                 group.stage = stage
-                self._groups[(level, ancestors, chain, stage)] = group
+                self._groups[(*scanned, stage)] = group
                 return group
         group = _Group(f"g{len(self._groups) + 1}", level, ancestors, chain, stage)
-        self._groups[(level, ancestors, chain, stage)] = group
+        self._groups[(*scanned, stage)] = group
         return group
 
     def _aggregate_parts(self, node: Any, scope: Scope, chain: tuple[ListTable, ...],
@@ -1867,8 +1882,12 @@ def _without_surrogates(text: str) -> str:
 
 
 def compile_rules(rules: Any, names: Iterable[str] | None = None, *, dialect: str = "duckdb",
-                  now: dt.datetime | None = None, layout: Layout | None = None) -> exp.Select:
-    """The query computing the segments ``names`` (all by default) of ``rules``.
+                  now: dt.datetime | None = None, layout: Layout | None = None,
+                  own_ranking_scans: bool = False) -> exp.Select:
+    """The query computing the segments ``names`` (all by default) of ``rules``;
+    with ``own_ranking_scans``, the rankings' measures read scans of their own
+    (one query scans a table twice, but the measures need none of the segments'
+    scans: see :mod:`segdsl.sql.chunks`).
 
     Raises:
         CheckError: a construct the dialect cannot compute exactly (yet).
@@ -1879,7 +1898,7 @@ def compile_rules(rules: Any, names: Iterable[str] | None = None, *, dialect: st
     names = list(rules) if names is None else list(names)
     populations = {node.key: node for node in program.population_nodes}
     compiler = QueryCompiler(program.body, layout, options.timezone or UTC, dialect, now,
-                             populations)
+                             populations, own_ranking_scans)
     try:
         return compiler.query(names)
     except SegdslError as error:

@@ -56,10 +56,13 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
     with runner_for(connection) as runner:
         described = runner.column_types(layout)
         layout = layout.with_column_types(described)
-        query = compile_rules(rules, names, dialect=runner.dialect,
-                              now=None if runner.binds_now else at, layout=layout)
+        def compiled(**options: bool) -> Any:
+            return compile_rules(rules, names, dialect=runner.dialect,
+                                 now=None if runner.binds_now else at, layout=layout, **options)
+
+        query = compiled()
         if isinstance(runner, DuckDBRunner):
-            found = _in_ranges(runner.connection, query, layout, described, names) \
+            found = _in_ranges(runner.connection, compiled, layout, described, names) \
                 or _columns(runner.connection, query.sql(dialect="duckdb"), names)
             if found is not None:
                 return Result(found[0], found[1], at)
@@ -67,12 +70,18 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
     return result_of(names, rows, at)
 
 
-def _in_ranges(connection: Any, query: Any, layout: Layout, described: dict, names: list[str]
-               ) -> tuple[dict[str, list[Any]], int] | None:
+def _in_ranges(connection: Any, compiled: Any, layout: Layout, described: dict,
+               names: list[str]) -> tuple[dict[str, list[Any]], int] | None:
     """The members of a large table, a range of ids at a time (see
-    :mod:`segdsl.sql.chunks`), or None where a single query must do."""
+    :mod:`segdsl.sql.chunks`), or None where a single query must do.
+
+    The query is compiled with the rankings' scans apart: gathering each
+    range's measures then scans only what the measures read."""
     ranges = chunks.id_ranges(connection, layout, described)
-    if ranges is None or not chunks.Plan.shaped(query):
+    if ranges is None:
+        return None
+    query = compiled(own_ranking_scans=True)
+    if not chunks.Plan.shaped(query):
         return None
     plan = chunks.Plan(chunks.reading_views(query, layout))
     members: dict[str, list[Any]] = {name: [] for name in names}
