@@ -97,6 +97,26 @@ def test_a_ranges_measures_scan_only_what_the_rankings_read():
     assert apart.members.count("segdsl_chunk_orders") == 1
 
 
+def test_ranges_give_views_only_to_the_lists_the_query_reads(examples, ranges, monkeypatch):
+    """lifecycle.seg reads no order item: its ranges define no view of the items,
+    and run no query for the bounds of their orders' keys."""
+    records, connection = examples
+    statements: list[str] = []
+    original = chunks._define_view
+
+    def spied(execute, views, table, condition):
+        statements.append(table)
+        original(execute, views, table, condition)
+
+    monkeypatch.setattr(chunks, "_define_view", spied)
+    rules = segdsl.load(ROOT / "examples" / "lifecycle.seg")
+    found = segdsl.sql.evaluate(rules, connection, now=NOW)
+    expected = rules.evaluate(records, now=NOW)
+    assert found.members == {segment: sorted(ids) for segment, ids in expected.members.items()}
+    assert sorted(set(statements)) == ["customers", "events", "orders"]
+    assert len(statements) == 3 * 2 * 7  # three views, for the measures then the members
+
+
 def _customers(ids: list[int]) -> list[dict]:
     return [{"id": identity, "orders": [
         {"id": identity * 10 + k, "at": f"2026-0{1 + k}-10T00:00:00Z", "total": identity % 7 + k,

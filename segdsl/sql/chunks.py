@@ -75,8 +75,10 @@ def _views(layout: Layout) -> dict[str, str]:
     return {table: f"{_PREFIX}{table}" for table in tables}
 
 
-def _define_views(execute: Any, layout: Layout, low: int, high: int) -> None:
-    """The views of one range ``[low, high)``: its customers and what they own.
+def _define_views(execute: Any, layout: Layout, low: int, high: int,
+                  read: frozenset[str]) -> None:
+    """The views of one range ``[low, high)``: its customers and what they own,
+    for the lists whose views are ``read`` (and the lists enclosing them).
 
     A nested list's view holds at least the elements owned by the range's
     elements: those whose owner lies between the least and the greatest key
@@ -86,7 +88,11 @@ def _define_views(execute: Any, layout: Layout, low: int, high: int) -> None:
     nested element only through its owner's key."""
     views = _views(layout)
     _define_view(execute, views, layout.customers, f"{_quoted(layout.id)} {_between(low, high)}")
+    needed = {listed.path[:depth] for listed in layout.lists.values()
+              if views[listed.table] in read for depth in range(1, len(listed.path) + 1)}
     for listed in sorted(layout.lists.values(), key=lambda table: len(table.path)):
+        if listed.path not in needed:
+            continue
         owner = _quoted(listed.owner)
         if len(listed.path) == 1:
             _define_view(execute, views, listed.table, f"{owner} {_between(low, high)}")
@@ -150,9 +156,11 @@ class Plan:
         tiles: once, every customer's tiles (``pv``) from the gathered
             measures, or None without rankings.
         members: per range, the memberships.
+        read: the tables and views the queries read.
     """
 
     def __init__(self, query: exp.Select) -> None:
+        self.read = frozenset(table.name for table in query.find_all(exp.Table))
         ctes = list(query.ctes)
         names = [cte.alias for cte in ctes]
         ranked = [name for name in names if name in _RANKINGS]
@@ -221,12 +229,12 @@ def run(plan: Plan, layout: Layout, ranges: list[tuple[int, int]], execute: Any,
     try:
         if plan.measures is not None:
             for index, (low, high) in enumerate(ranges):
-                _define_views(execute, layout, low, high)
+                _define_views(execute, layout, low, high, plan.read)
                 into = "CREATE OR REPLACE TEMP TABLE {} AS " if index == 0 else "INSERT INTO {} "
                 execute(into.format(_quoted(_MEASURES)) + plan.measures)
             execute(f"CREATE OR REPLACE TEMP TABLE {_quoted(_TILES)} AS {plan.tiles}")
         for low, high in ranges:
-            _define_views(execute, layout, low, high)
+            _define_views(execute, layout, low, high, plan.read)
             if plan.measures is not None:
                 execute(f"CREATE OR REPLACE TEMP VIEW {_quoted(_RANGE_TILES)} AS SELECT * FROM "
                         f"{_quoted(_TILES)} WHERE customer_id {_between(low, high)}")
