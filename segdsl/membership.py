@@ -41,6 +41,7 @@ RENEW = dt.timedelta(days=30)
 #: The most candidate instants kept per customer (the horizon ends at the first one dropped).
 KEPT = 8
 _STAGGER = 61
+_FROM_ISO = dt.datetime.fromisoformat
 _LAST = 1 << 30  # after every segment's index, in (instant, index) order
 
 
@@ -83,6 +84,11 @@ class Membership:
         self._exact = [i for i, name in enumerate(self.names) if granularity[name] == dynamics.EXACT]
         self._daily = [i for i, name in enumerate(self.names) if granularity[name] == dynamics.DAILY]
         self._reads = [_fields_read(program, name) for name in self.names]
+        self._filters = [_element_filters(program, name) for name in self.names]
+        self._readers: dict[str, list[int]] = {}
+        for i in self._exact:
+            for name in self._reads[i]:
+                self._readers.setdefault(name, []).append(i)
         self._timely = _timely_lists(program, self.names)
         rows = _customers.listed(customers, "membership")
         self._records: list[dict] = []
@@ -163,8 +169,10 @@ class Membership:
             the :class:`segdsl.dynamics.Changes` in ``(previous now, now]``,
             as ``rules.changes(current records, since=previous now,
             until=now)`` reports them, preceded by the late-data corrections
-            at the previous now (see the class); ``start`` holds the members
-            the state had at the previous now.
+            at the previous now (see the class); ``start`` holds, for each
+            segment, which of the customers the update concerns (those given
+            data and those due to change by time) were members at the previous
+            now, as the state had them (all of them for the day-by-day segments).
 
         Raises:
             UsageError: ``now`` is before the state's, or ``additions`` is no
@@ -181,25 +189,27 @@ class Membership:
             raise UsageError(f"now ({iso_text(new)}) is before the state's now "
                              f"({iso_text(previous)}): a state only moves forward")
         try:
-            staged, fields, late = self._staged(additions, previous)
+            staged, fields, late, appended = self._staged(additions, previous)
             with _collector_paused(), self._program.room(self.names):
-                return self._advance(staged, fields, late, previous, new)
+                return self._advance(staged, fields, late, appended, previous, new)
         except (SegdslError, RecursionError):
             raise
-        except Exception as error:  # noqa: BLE001 - never a raw exception from bad data
+        except Exception as error:
             raise DataError(f"the update could not be read: {type(error).__name__}: "
                             f"{error}") from error
 
     def _staged(self, additions: Any, previous: dt.datetime
-                ) -> tuple[dict[int, dict], dict[int, set[str] | None], set[int]]:
+                ) -> tuple[dict[int, dict], dict[int, set[str] | None], set[int], dict]:
         """The updated records by position (new customers after the others), the
         fields each addition touched (None: a new customer) and the positions
-        whose membership at ``previous`` may have changed."""
+        whose membership at ``previous`` may have changed, and the elements
+        appended to each list by position (a replaced field has none)."""
         if isinstance(additions, (Mapping, str, bytes)) or not _iterable(additions):
             raise UsageError(f"additions must be an iterable of customer records, not "
                              f"{_customers.shown(additions)}")
         staged: dict[int, dict] = {}
         fields: dict[int, set[str] | None] = {}
+        appended: dict[int, dict[str, list]] = {}
         late: set[int] = set()
         added: dict[Any, int] = {}
         field = self._id_field
@@ -207,7 +217,7 @@ class Membership:
             items = list(additions)
         except SegdslError:
             raise
-        except Exception as error:  # noqa: BLE001 - the caller's iterator failed
+        except Exception as error:
             raise UsageError(f"reading the additions raised {type(error).__name__}: "
                              f"{error}") from error
         for number, addition in enumerate(items):
@@ -223,9 +233,9 @@ class Membership:
                 fields[position] = None
                 late.add(position)
                 continue
-            record = staged.get(position)
-            if record is None:
-                record = staged[position] = dict(self._records[position])
+            known = staged.get(position)
+            record = known if known is not None else dict(self._records[position])
+            staged[position] = record
             touched = fields.setdefault(position, set())
             for name, value in _items(addition, identity):
                 if name == field:
@@ -241,12 +251,14 @@ class Membership:
                                         f"which holds {_customers.shown(current)}, not a list",
                                         customer_id=identity, field_path=name)
                     record[name] = [*current, *value]
+                    appended.setdefault(position, {}).setdefault(name, []).extend(value)
                     if not self._timely_elements(name, value, previous):
                         late.add(position)
                 else:
                     record[name] = value
+                    appended.setdefault(position, {}).pop(name, None)
                     late.add(position)
-        return staged, fields, late
+        return staged, fields, late, appended
 
     def _timely_elements(self, name: str, elements: Any, previous: dt.datetime) -> bool:
         """Whether appended ``elements`` leave every membership at ``previous``
@@ -257,17 +269,22 @@ class Membership:
             return False
         for element in elements:
             try:
-                element = normalise(element)
-                if not isinstance(element, Mapping):
-                    return False
-                stamp = read_datetime(normalise(element.get(timestamp)), self._zone)
+                raw = element.get(timestamp) if type(element) is dict else None
+                stamp: dt.datetime | None
+                if type(raw) is str and len(raw) == 20 and raw[-1] == "Z":
+                    stamp = _FROM_ISO(raw)  # UTC text to the second, the common case
+                else:
+                    element = normalise(element)
+                    if not isinstance(element, Mapping):
+                        return False
+                    stamp = read_datetime(normalise(element.get(timestamp)), self._zone)
             except Exception:  # noqa: BLE001 - evaluation reports bad data
                 return False
             if stamp is None or stamp <= previous:
                 return False
         return True
 
-    def _advance(self, staged: dict[int, dict], fields: dict, late: set[int],
+    def _advance(self, staged: dict[int, dict], fields: dict, late: set[int], additions: dict,
                  previous: dt.datetime, new: dt.datetime) -> dynamics.Changes:
         program, names = self._program, self.names
         count = len(self._records)
@@ -282,11 +299,11 @@ class Membership:
                 else:
                     records[position] = staged[position]
         ids = [*self._ids, *(new_ids[p] for p in sorted(new_ids))]
-        members = [set(found) for found in self._members]
-        plans, ends, keys = dict(), dict(), dict()
+        members = self._members
+        moved: dict[int, dict[int, bool]] = {}
+        plans, ends, keys = {}, {}, {}
         found: list[tuple[dt.datetime, int, int, dynamics.Change]] = []
-        due = self._due(new)
-        concerned = sorted(set(staged) | due)
+        concerned = sorted(set(staged) | self._due(new))
         for position in concerned:
             record = records[position]
             timeline = dynamics._Timeline(program, record, self._id_field)
@@ -297,12 +314,13 @@ class Membership:
             if fresh or end < new + RENEW:
                 segments = self._exact
                 plan, end = [], new + HORIZON
+            elif touched:
+                segments = self._affected(touched, additions.get(position, {}))
             else:
-                segments = [i for i in self._exact if touched is None
-                            or not touched.isdisjoint(self._reads[i])]
+                segments = []
             current = {i: position in members[i] for i in self._exact}
             if position in late:
-                for i in self._exact if fresh else segments:
+                for i in segments:
                     member = timeline.member(names[i], previous)
                     if member != current[i]:
                         found.append((previous, position, i,
@@ -324,30 +342,48 @@ class Membership:
                     found.append((at, position, i, dynamics.Change(
                         ids[position], names[i], dynamics._event(member), at)))
                     current[i] = member
-            for i, member in current.items():
-                (members[i].add if member else members[i].discard)(position)
+            moved[position] = current
             plans[position], ends[position] = plan[cut:], end
             keys[position] = plan[cut][0] if cut < len(plan) else end
+        daily = None
         if self._daily:
-            self._follow_daily(records, ids, members, previous, new, bool(staged), found)
+            daily = self._follow_daily(records, ids, previous, new, bool(staged), found)
         found.sort(key=lambda entry: entry[:3])
-        start = {name: [self._ids[p] for p in sorted(self._members[i])]
+        start = {name: [self._ids[p] for p in concerned if p < count and p in members[i]]
                  for i, name in enumerate(names)}
+        for i, name in zip(self._daily, daily or (), strict=False):
+            start[name] = [self._ids[p] for p in sorted(members[i])]
         changes = dynamics.Changes(tuple(entry[3] for entry in found), previous, new,
                                    len(records), dict(self._granularity), start)
-        self._commit(records, ids, members, plans, ends, keys, new_ids, new)
+        self._commit(records, ids, moved, daily, plans, ends, keys, new_ids, new)
         return changes
 
-    def _follow_daily(self, records: list, ids: list, members: list[set[int]],
-                      previous: dt.datetime, new: dt.datetime, data: bool, found: list) -> None:
-        """The day-by-day segments: the population evaluated at each midnight
-        of ``(previous, new]`` and at ``new`` (and at ``previous`` after new data)."""
+    def _affected(self, touched: set[str], appended: dict[str, list]) -> list[int]:
+        """The exact segments new data of a customer may change at some instant: those
+        reading a replaced field, or with an aggregation that may count an appended element."""
+        found: set[int] = set()
+        for name in touched:
+            elements = appended.get(name)
+            for i in self._readers.get(name, ()):
+                if i in found:
+                    continue
+                wheres = self._filters[i].get(name, ())
+                if elements is None or wheres is None or _may_count(wheres, elements):
+                    found.add(i)
+        return sorted(found)
+
+    def _follow_daily(self, records: list, ids: list, previous: dt.datetime,
+                      new: dt.datetime, data: bool, found: list) -> list[str]:
+        """The day-by-day segments: the population evaluated at each midnight of
+        ``(previous, new]`` and at ``new`` (and at ``previous`` after new data).
+        Returns their names; their members at ``new`` are in ``self._daily_members``."""
         names = [self.names[i] for i in self._daily]
         moments = dynamics.midnights(previous, new, self._zone)
         if new > previous and (not moments or moments[-1] != new):
             moments.append(new)
         if data:
             moments.insert(0, previous)
+        members = {i: self._members[i] for i in self._daily}
         for moment in moments:
             result = self._rules.evaluate(records, moment, segments=names, ids="position")
             for i, name in zip(self._daily, names, strict=True):
@@ -357,6 +393,8 @@ class Membership:
                     found.append((moment, position, i,
                                   dynamics.Change(ids[position], name, event, moment)))
                 members[i] = now_members
+        self._daily_members = members
+        return names
 
     def _due(self, new: dt.datetime) -> set[int]:
         """The customers whose memberships may change by time alone up to ``new``."""
@@ -377,9 +415,16 @@ class Membership:
         self._keys[position] = key
         return key
 
-    def _commit(self, records: list, ids: list, members: list[set[int]], plans: dict,
-                ends: dict, keys: dict, new_ids: dict, new: dt.datetime) -> None:
-        self._records, self._ids, self._members = records, ids, members
+    def _commit(self, records: list, ids: list, moved: dict[int, dict[int, bool]],
+                daily: list[str] | None, plans: dict, ends: dict, keys: dict, new_ids: dict,
+                new: dt.datetime) -> None:
+        self._records, self._ids = records, ids
+        for position, current in moved.items():
+            for i, member in current.items():
+                (self._members[i].add if member else self._members[i].discard)(position)
+        if daily:
+            for i, found in self._daily_members.items():
+                self._members[i] = found
         for position in sorted(new_ids):
             self._position[new_ids[position]] = position
             self._plans.append([])
@@ -394,7 +439,7 @@ class Membership:
     def _plan(self, position: int, timeline: Any, segments: list[int], since: dt.datetime,
               end: dt.datetime) -> None:
         """The candidate instants of ``segments`` in ``(since, end]`` for one customer."""
-        found = []
+        found: list[tuple[dt.datetime, int]] = []
         for i in segments:
             found.extend((at, i) for at in timeline.candidates(self.names[i], since, end))
         found.sort()
@@ -420,6 +465,18 @@ def _bounded(plan: list[tuple[dt.datetime, int]], end: dt.datetime, now: dt.date
     return [entry for entry in plan if entry[0] < limit], limit
 
 
+def _may_count(wheres: tuple, elements: list) -> bool:
+    """Whether some element may meet some ``where`` (the generated code says no only when sure)."""
+    for where in wheres:
+        for element in elements:
+            try:
+                if type(element) is not dict or where(element) is not False:
+                    return True
+            except Exception:  # noqa: BLE001 - the evaluator decides: it may count
+                return True
+    return False
+
+
 def _iterable(value: Any) -> bool:
     try:
         iter(value)
@@ -431,7 +488,7 @@ def _iterable(value: Any) -> bool:
 def _items(addition: Mapping, identity: Any) -> Iterator[tuple[str, Any]]:
     try:
         pairs = list(addition.items())
-    except Exception as error:  # noqa: BLE001 - the caller's mapping failed
+    except Exception as error:
         raise DataError(f"customer {identity!r}: reading the addition raised "
                         f"{type(error).__name__}: {error}", customer_id=identity) from error
     for name, value in pairs:
@@ -458,7 +515,7 @@ def _own(record: Any, position: int, identity: Any = None, field: str = "id") ->
     if isinstance(record, Mapping):
         try:
             return dict(record)
-        except Exception as error:  # noqa: BLE001 - the caller's mapping failed
+        except Exception as error:
             raise DataError(f"the customer at position {position} could not be read: "
                             f"{type(error).__name__}: {error}", customer_id=identity,
                             field_path=field) from error
@@ -481,6 +538,42 @@ def _fields_read(program: Any, name: str) -> frozenset[str]:
             elif isinstance(node, c.SegmentRef):
                 pending.append(node.name)
     return frozenset(found)
+
+
+def _element_filters(program: Any, name: str) -> dict[str, tuple | None]:
+    """For each list segment ``name`` reads, the generated ``where`` of each of its
+    aggregations over it; None when some read may see any element (no ``where``,
+    no generated code, or the list read otherwise): an appended element that meets
+    none of them changes nothing the segment reads."""
+    found: dict[str, list | None] = {}
+    sources: set[int] = set()
+    fields = []
+    pending, seen = [name], set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for node in c.walk(program.body(current)):
+            if isinstance(node, c.SegmentRef):
+                pending.append(node.name)
+            elif isinstance(node, c.Field) and node.depth == 0:
+                fields.append(node)
+            elif isinstance(node, c.Aggregate) and isinstance(node.source, c.Field) \
+                    and node.source.depth == 0 and len(node.source.path) == 1:
+                sources.add(id(node.source))
+                list_name = node.source.path[0]
+                where = dynamics._fast_where(node) if node.where is not None \
+                    and not node.flatten else None
+                known = found.setdefault(list_name, [])
+                if where is None or known is None:
+                    found[list_name] = None
+                else:
+                    known.append(where)
+    for node in fields:
+        if id(node) not in sources:
+            found[node.path[0]] = None
+    return {key: None if value is None else tuple(value) for key, value in found.items()}
 
 
 def _timely_lists(program: Any, names: list[str]) -> dict[str, str]:
