@@ -37,7 +37,7 @@ from segdsl.values import normalise
 #: How far ahead each customer's candidate instants are computed.
 HORIZON = dt.timedelta(days=183)
 #: A horizon ending closer than this to ``now`` is renewed when the customer is followed.
-RENEW = dt.timedelta(days=30)
+RENEW = dt.timedelta(days=2)
 #: The most candidate instants kept per customer (the horizon ends at the first one dropped).
 KEPT = 8
 _STAGGER = 61
@@ -56,15 +56,19 @@ class Membership:
     ``now`` (or replace fields) so that the customer's membership at the
     previous ``now``, read with the new data, is not the one the state had.
     Such a correction is reported as a change *at the previous now* (the
-    interval's start), before the interval's own changes; so that replaying
-    ``changes.start`` and the changes in order always gives the members at the
-    new ``now``. A new customer counts as a member of nothing before its first
+    interval's start), before the interval's own changes: replaying
+    ``changes.start`` and the changes in order gives each concerned customer's
+    memberships at the new ``now``, and each change is a real flip of what the
+    state had said. A new customer is a member of nothing before its first
     update: if its data makes it a member at the previous ``now``, it enters
     there.
 
     Attributes:
         now: the instant the memberships are at.
         names: the segments followed.
+        total: how many customers the state follows.
+        result: the memberships at ``now`` (a :class:`segdsl.Result`, equal to
+            ``rules.evaluate(current records, now=state.now)``).
     """
 
     def __init__(self, rules: Any, customers: Any, now: Any, segments: Any = None,

@@ -226,6 +226,26 @@ def updates(draw, start: dt.datetime, people: list[dict]) -> list[tuple[list[dic
 def test_updates_agree_with_evaluate_and_changes(data):
     """After each update the state's members are evaluate's at its now, and the changes
     are rules.changes over the interval, after the late corrections at its start."""
+    _agree(data)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_updates_agree_when_horizons_are_short(data):
+    """With horizons of hours and one kept instant, customers are followed anew often:
+    the members and changes still agree with evaluate and changes."""
+    from segdsl import membership
+
+    saved = membership.HORIZON, membership.RENEW, membership.KEPT
+    membership.HORIZON, membership.RENEW = dt.timedelta(hours=3), dt.timedelta(hours=1)
+    membership.KEPT = 1
+    try:
+        _agree(data)
+    finally:
+        membership.HORIZON, membership.RENEW, membership.KEPT = saved
+
+
+def _agree(data) -> None:
     start = data.draw(st.sampled_from(STARTS))
     zone = data.draw(st.sampled_from(["Europe/Paris", None]))
     rules = segdsl.loads(data.draw(rules_text()), timezone=zone, schema=SCHEMA)
