@@ -18,6 +18,7 @@ from segdsl.errors import (
 from segdsl.data import read_customers
 from segdsl.explain import Explanation
 from segdsl.functions import Function, Functions
+from segdsl.membership import Membership
 from segdsl.parser import MAX_NESTING, MAX_SOURCE_LENGTH, parse, parse_expression
 from segdsl.project import Project
 from segdsl.rules import PopulationStats, Result, RuleSet, Segment, check, compile, load, loads
@@ -34,6 +35,7 @@ __all__ = [
     "Function",
     "Functions",
     "ListOf",
+    "Membership",
     "OneOf",
     "PopulationStats",
     "Project",

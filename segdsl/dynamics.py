@@ -47,6 +47,7 @@ from dateutil.relativedelta import relativedelta
 
 from segdsl import checked as c
 from segdsl import customers as _customers
+from segdsl.aggregates import _textual_timeline
 from segdsl.compiler import runtime_value
 from segdsl.errors import SegdslError, UsageError
 from segdsl.functions import CALENDAR_FUNCTIONS
@@ -608,6 +609,7 @@ class _Timeline:
         self.zone = program.options.timezone
         self._contexts: dict[dt.datetime, Any] = {}
         self._kept: dict = {}
+        self._evaluated = False
         self._members: dict[tuple[str, dt.datetime], bool] = {}
         self._candidates: dict[tuple[str, dt.datetime, dt.datetime], list] = {}
         self._lists: dict[tuple[int, str], Any] = {}
@@ -644,7 +646,8 @@ class _Timeline:
         if found is None:
             ctx = self.context(at)
             found = self._members[key] = self.program.closure(name)(ctx) is True
-            if not self._kept:
+            if not self._evaluated:
+                self._evaluated = True
                 self._keep(ctx)
         return found
 
@@ -725,7 +728,16 @@ class _Timeline:
                     and isinstance(getattr(known, "undated", None), list):
                 found = (stamps, known.elements, known.undated)
             else:
-                found = self._parsed(items, timestamp)
+                # UTC text to the second, the common case, in one pass of the C parser.
+                textual = _textual_timeline(items, timestamp)
+                if textual is None:
+                    found = self._parsed(items, timestamp)
+                else:
+                    found = (textual.stamps, textual.elements, textual.undated)
+                    # The evaluation's own timeline of the list: it need not parse it again.
+                    for cache in (self.context(at).cache, self._kept):
+                        cache[("timeline", id(items), timestamp)] = textual
+                        cache[("list", id(items))] = items
         self._lists[key] = found
         return found
 

@@ -840,6 +840,15 @@ class RuleSet:
 
         return dynamics.changes(self, customers, since, until, segments, id_field, ids)
 
+    def membership(self, customers: Any, now: Any = None, *,
+                   segments: str | Iterable[str] | None = None, id_field: str = "id") -> Any:
+        """The customers' memberships at ``now``, kept current by
+        ``state.update(additions, now=...)``, which reports who entered and
+        left (a :class:`segdsl.membership.Membership`)."""
+        from segdsl.membership import Membership
+
+        return Membership(self, customers, now, segments, id_field)
+
     def next_changes(self, customers: Any, now: Any = None, *,
                      segments: str | Iterable[str] | None = None, until: Any = None,
                      id_field: str = "id", ids: str | None = None) -> Any:
