@@ -196,8 +196,10 @@ class Membership:
             staged, fields, late, appended = self._staged(additions, previous)
             with _collector_paused(), self._program.room(self.names):
                 return self._advance(staged, fields, late, appended, previous, new)
-        except (SegdslError, RecursionError):
+        except SegdslError:
             raise
+        except RecursionError as error:
+            raise DataError("the update holds data nested too deeply to read") from error
         except Exception as error:
             raise DataError(f"the update could not be read: {type(error).__name__}: "
                             f"{error}") from error
