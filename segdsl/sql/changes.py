@@ -1,0 +1,412 @@
+"""Membership changes over an interval, on DuckDB: both instants in one query.
+
+``rules.changes(source, since=T0, until=T1)`` on a DuckDB source (a
+connection, a ``.duckdb`` file, Parquet or CSV tables, nested records DuckDB
+spreads, see :mod:`segdsl.sql.sources`) returns exactly what
+:func:`segdsl.dynamics.changes` returns over the same customers read as
+records: the same :class:`~segdsl.dynamics.Change` tuples in the same order,
+the same start members, total and granularity. It is computed so:
+
+1. One query evaluates every segment at ``since`` and at ``until`` (the rule
+   set compiled twice, ``now`` a literal in each, joined on the customer's id)
+   and flags each customer whose rules *may* change in the interval. The flag
+   is a sound over-approximation derived from :func:`segdsl.dynamics.plan`:
+   every timestamped list the segments read (those they use included) can
+   move a value only where one of its elements enters its window (its stamp,
+   in ``(since, until]``) or leaves it (stamp plus the window, in the
+   interval), so a customer none of whose elements is stamped in ``(since -
+   longest window, until]`` keeps every value through the interval. A window
+   in calendar months or years is taken as 31 days a month, 366 a year, plus
+   a day for the daylight-saving shift. A customer whose membership differs
+   between the two instants is flagged too (it cannot happen when the bound
+   holds; it keeps the answer exact if it ever did not).
+2. The flagged customers (usually few) are read back from the tables as
+   records and run through the Python timeline exactly as ``changes`` does;
+   the others contribute only their membership at ``since``, from the query.
+
+Where the bound cannot be proved, every customer is flagged, which is the
+general path (the Python ``changes`` on every record read from the
+database): a segment whose clock use is not a windowed aggregation (``now``
+compared with a field, ``today``'s calendar, ``days_between``), a segment
+computed day by day (rankings, unrecognized clock uses), a window that is
+no constant, a timestamp column that is no ``TIMESTAMP WITH TIME ZONE``.
+Rules the DuckDB compiler refuses (a :class:`~segdsl.errors.CheckError`)
+also take the general path.
+
+Customers come in the order of the source as the SQL engine names them: by
+id for tables, in input order for nested records spread by DuckDB. Elements
+of a list read back come in the order of the table's order column, or else
+its key (as the SQL engine breaks ties of time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from segdsl import checked as c
+from segdsl import dynamics
+from segdsl.errors import CheckError, DataError, SegdslError, UsageError
+from segdsl.sql.layout import Layout, ListTable
+from segdsl.timeline import Duration, Period, iso_text
+
+#: The kinds of source (:func:`segdsl.sql.sources.kind_of`) whose changes DuckDB computes.
+DUCKDB_KINDS = ("connection", "database", "files", "frames", "relation", "nested", "frame",
+                "jsonl")
+_TIMESTAMPTZ = "TIMESTAMP WITH TIME ZONE"
+_SLACK = dt.timedelta(days=1)
+
+
+def wanted(customers: Any, id_field: str, ids: str | None) -> bool:
+    """Whether ``rules.changes(customers)`` goes through DuckDB: the sources
+    ``rules.evaluate`` sends to an SQL engine (a cheap test)."""
+    from segdsl.sql.sources import wants_sql
+
+    return wants_sql(customers, ids is None and id_field == "id")
+
+
+def changes(rules: Any, source: Any, since: Any, until: Any, segments: Any = None,
+            layout: Layout | None = None, id_field: str = "id", ids: str | None = None
+            ) -> dynamics.Changes:
+    """Every membership change in ``(since, until]`` of the customers in
+    ``source`` (see the module docstring).
+
+    Raises:
+        UsageError: the interval or the source cannot be used.
+        DataError: the data holds what the rules cannot read.
+    """
+    from segdsl.rules import _now
+    from segdsl.sql.sources import kind_of
+
+    names = rules._names(segments)
+    zone = rules._program.options.timezone
+    if since is None or until is None:
+        raise UsageError("changes needs both since= and until= (datetimes, dates or ISO text)")
+    start, end = _now(since, zone, "since"), _now(until, zone, "until")
+    if end < start:
+        raise UsageError(f"until ({iso_text(end)}) is before since ({iso_text(start)})")
+    kind = kind_of(source)
+    if kind not in DUCKDB_KINDS:
+        raise UsageError(f"changes reads records or DuckDB sources (a connection, a database, "
+                         f"tables), not {type(source).__name__}")
+    if ids is not None or id_field != "id":
+        raise UsageError("changes on the DuckDB engine names customers by the layout's id "
+                         "column: give layout= instead of id_field= or ids=")
+    layout = layout if layout is not None else Layout.of_rules(rules)
+    try:
+        with _connected(rules, source, kind, layout) as (connection, order, attached):
+            return _changes(rules, connection, names, start, end, attached, order)
+    except SegdslError:
+        if kind not in ("frame", "jsonl"):
+            raise
+    # A table in memory or a JSON Lines file the Python engine reads: its answer.
+    from segdsl.sql.sources import _records
+
+    return dynamics.changes(rules, _records(source, kind), start, end, names)
+
+
+class _connected:
+    """The DuckDB connection holding ``source``'s tables, with the customers'
+    input order (None: by id) and the layout to compile for."""
+
+    def __init__(self, rules: Any, source: Any, kind: str, layout: Layout) -> None:
+        self.rules, self.source, self.kind, self.layout = rules, source, kind, layout
+        self.connection: Any = None
+        self.owned = False
+
+    def __enter__(self) -> tuple[Any, list[Any] | None, Layout]:
+        from segdsl.sql.sources import _duckdb_module, attach
+
+        duckdb = _duckdb_module()
+        if self.kind == "connection":
+            return self.source, None, self.layout
+        if self.kind == "database":
+            text = os.fspath(self.source).removeprefix("duckdb:").removeprefix("//")
+            try:
+                self.connection = duckdb.connect(text, read_only=True)
+            except duckdb.Error as error:
+                raise UsageError(f"{text}: cannot open the DuckDB database ({error})") from None
+            self.owned = True
+            return self.connection, None, self.layout
+        self.connection = duckdb.connect()
+        self.owned = True
+        self.connection.execute("SET TimeZone = 'UTC'")
+        zone = self.rules._program.options.timezone
+        checked = self.kind in ("frame", "jsonl", "relation", "nested")
+        order, layout = attach(self.connection, self.source, self.layout, kind=self.kind,
+                               zone=zone, checked=checked)
+        return self.connection, order, layout
+
+    def __exit__(self, *exc: object) -> None:
+        if self.owned:
+            self.connection.close()
+
+
+def _changes(rules: Any, connection: Any, names: list[str], start: dt.datetime,
+             end: dt.datetime, layout: Layout, order: list[Any] | None) -> dynamics.Changes:
+    from segdsl.sql.engine import DuckDBRunner
+
+    described = DuckDBRunner(connection).column_types(layout)
+    layout = layout.with_column_types(described)
+    program = rules._program
+    granularity = {name: dynamics.plan(program, name).granularity for name in names}
+    try:
+        sql = both_instants(rules, names, start, end, layout, described)
+    except CheckError:
+        sql = None
+    if sql is None:
+        ids = [row[0] for row in _run(connection, f"SELECT {_quote(layout.id)} FROM "
+                                                  f"{_quote(layout.customers)}")]
+        rows = None
+        candidates = _ordered(ids, order)
+    else:
+        rows = _rows(connection, sql, order)
+        width = len(names)
+        candidates = [row[0] for row in rows
+                      if row[-1] or row[1:1 + width] != row[1 + width:1 + 2 * width]]
+    records = read_records(connection, layout, candidates)
+    id_field = {column: name for name, column in layout.columns.items()}.get(layout.id, layout.id)
+    found = dynamics.changes(rules, records, start, end, names, id_field=id_field)
+    if rows is None:
+        return dynamics.Changes(found.changes, start, end, found.total, granularity, found.start)
+    followed = set(candidates)
+    first = {name: set(found.start[name]) for name in names}
+    members: dict[str, list[Any]] = {name: [] for name in names}
+    for row in rows:
+        identity = row[0]
+        for position, name in enumerate(names):
+            if (identity in first[name]) if identity in followed else row[1 + position]:
+                members[name].append(identity)
+    return dynamics.Changes(found.changes, start, end, len(rows), granularity, members)
+
+
+def _ordered(ids: list[Any], order: list[Any] | None) -> list[Any]:
+    """The customers' ids in the source's order: input order, or by id."""
+    if order is not None:
+        return list(order)
+    _unique(ids)
+    return sorted(ids)
+
+
+def _unique(ids: list[Any]) -> None:
+    seen: set[Any] = set()
+    for identity in ids:
+        if identity is None or identity in seen:
+            what = "without an id" if identity is None else f"{identity!r} twice"
+            raise DataError(f"the customers table holds a customer {what}",
+                            customer_id=identity)
+        seen.add(identity)
+
+
+def _rows(connection: Any, sql: str, order: list[Any] | None) -> list[tuple]:
+    rows = _run(connection, sql)
+    _unique([row[0] for row in rows])
+    if order is not None:
+        position = {identity: index for index, identity in enumerate(order)}
+        rows.sort(key=lambda row: position[row[0]])
+    return rows
+
+
+# ------------------------------------------------------------------ the query
+
+
+def both_instants(rules: Any, names: list[str], start: dt.datetime, end: dt.datetime,
+                  layout: Layout, described: dict | None = None) -> str | None:
+    """The query of each customer's id, membership of each segment at ``start``,
+    then at ``end``, and whether its rules may change in between; None when
+    no bound is proved (every customer may change).
+
+    Raises:
+        CheckError: the DuckDB compiler does not cover the rules.
+    """
+    from segdsl.sql.compiler import compile_rules
+
+    reads = bounded_reads(rules._program, names)
+    if reads is None:
+        return None
+    moved = _moved(reads, start, end, layout, described or {})
+    if moved is None:
+        return None
+    queries = [compile_rules(rules, names, dialect="duckdb", now=moment, layout=layout)
+               .sql(dialect="duckdb") for moment in (start, end)]
+    columns = ", ".join([*(f"s.{_quote(name)}" for name in names),
+                         *(f"u.{_quote(name)}" for name in names)])
+    flag = f"s.customer_id IN ({moved})" if moved else "FALSE"
+    return (f"SELECT s.customer_id, {columns}, {flag} AS __segdsl_moves "
+            f"FROM ({queries[0]}) AS s JOIN ({queries[1]}) AS u "
+            f"ON s.customer_id IS NOT DISTINCT FROM u.customer_id ORDER BY s.customer_id")
+
+
+def bounded_reads(program: Any, names: list[str]) -> dict[tuple[str, str], dt.timedelta] | None:
+    """``(list, timestamp field)`` to the longest window the segments (and those
+    they use) read it through, zero for no window or a period: an element can
+    change a value in ``(since, until]`` only if stamped in ``(since - that,
+    until]``. None when some change is not bounded so."""
+    reads: dict[tuple[str, str], dt.timedelta] = {}
+    pending, seen = list(names), set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        found = dynamics.plan(program, name)
+        if found.granularity != dynamics.EXACT:
+            return None
+        read: list[tuple[c.Checked, str | None, c.Checked | None]] = [
+            (listed.source, listed.timestamp, listed.window) for listed in found.lists]
+        for site in found.sites:
+            if not isinstance(site, dynamics._Counted):
+                return None
+            node = site.aggregate
+            read.append((node.source, node.timestamp,
+                         node.window.value if node.window is not None else None))
+        for source, timestamp, window in read:
+            reach = _reach(window)
+            if reach is None or timestamp is None or not isinstance(source, c.Field) \
+                    or len(source.path) != 1:
+                return None
+            key = (source.path[0], timestamp)
+            reads[key] = max(reads.get(key, reach), reach)
+        pending.extend(found.refs)
+    return reads
+
+
+def _reach(window: c.Checked | None) -> dt.timedelta | None:
+    """How long an element stays in ``window`` (an upper bound), None when unknown."""
+    if window is None:
+        return dt.timedelta(0)
+    if not isinstance(window, c.Constant):
+        return None
+    value = window.value
+    if isinstance(value, Period):
+        return dt.timedelta(0)
+    if not isinstance(value, Duration):
+        return None
+    amount = abs(value.amount)
+    if value.unit == "m":
+        return dt.timedelta(days=31 * amount) + _SLACK
+    if value.unit == "y":
+        return dt.timedelta(days=366 * amount) + _SLACK
+    step = value.step()
+    return abs(step) if isinstance(step, dt.timedelta) else None
+
+
+def _moved(reads: dict[tuple[str, str], dt.timedelta], start: dt.datetime, end: dt.datetime,
+           layout: Layout, described: dict) -> str | None:
+    """The ids of the customers with an element stamped where it may change a
+    value (a query; empty text: none can), None when a list cannot be bounded."""
+    parts = []
+    for (name, timestamp), reach in sorted(reads.items()):
+        table = layout.lists.get((name,))
+        if table is None:
+            return None
+        column = table.column(timestamp)
+        if described.get((table.table, column), "").upper() != _TIMESTAMPTZ:
+            return None
+        try:
+            low = start - reach
+        except OverflowError:
+            low = dt.datetime.min.replace(tzinfo=dt.UTC)
+        parts.append(f"SELECT {_quote(table.owner)} FROM {_quote(table.table)} WHERE "
+                     f"{_quote(column)} > {_instant(low)} AND {_quote(column)} <= {_instant(end)}")
+    return " UNION ".join(parts)
+
+
+def _instant(moment: dt.datetime) -> str:
+    return f"TIMESTAMPTZ '{moment.astimezone(dt.UTC).isoformat()}'"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# ------------------------------------------------------------------ the records
+
+
+def read_records(connection: Any, layout: Layout, ids: list[Any]) -> list[dict[str, Any]]:
+    """The customers ``ids`` read back from the layout's tables as records, in
+    the order of ``ids``: each customer's fields, and its lists as lists of
+    element records (nested lists through the enclosing table's key)."""
+    if not ids:
+        return []
+    fields = {column: name for name, column in layout.columns.items()}
+    customers = _select(connection, layout.customers, layout.id, ids, None)
+    by_id: dict[Any, dict[str, Any]] = {}
+    for row in customers:
+        by_id[row[layout.id]] = {fields.get(k, k): v for k, v in row.items()}
+    for path, table in layout.lists.items():
+        if len(path) == 1:
+            _attach_list(connection, layout, table, by_id, ids)
+    return [by_id[identity] for identity in ids if identity in by_id]
+
+
+def _attach_list(connection: Any, layout: Layout, table: ListTable, owners: dict[Any, dict],
+                 keys: list[Any]) -> None:
+    """Each owner's list ``table.path[-1]`` read from ``table`` (and the lists
+    nested in its elements, through its key)."""
+    name = table.path[-1]
+    rows = _select(connection, table.table, table.owner, keys, table)
+    fields = {column: field for field, column in table.columns.items()}
+    dropped = {table.owner} | ({table.order} if table.order and table.order not in
+                               table.fields else set())
+    elements: dict[Any, dict[str, Any]] = {}
+    for record in owners.values():
+        record[name] = []
+    for row in rows:
+        owner = owners.get(row[table.owner])
+        if owner is None:
+            continue
+        element = {fields.get(k, k): v for k, v in row.items() if k not in dropped}
+        owner[name].append(element)
+        if table.key is not None:
+            elements[row[table.key]] = element
+    for path, nested in layout.lists.items():
+        if len(path) == len(table.path) + 1 and path[:-1] == table.path and elements:
+            _attach_list(connection, layout, nested, elements, list(elements))
+
+
+def _select(connection: Any, table: str, column: str, keys: list[Any],
+            listed: ListTable | None) -> Iterator[dict[str, Any]]:
+    ordering = ""
+    if listed is not None:
+        by = [name for name in (listed.owner, listed.order or listed.key) if name]
+        ordering = " ORDER BY " + ", ".join(_quote(name) for name in by)
+    result = _execute(connection, f"SELECT * FROM {_quote(table)} WHERE {_quote(column)} IN "
+                                  f"(SELECT unnest(?)){ordering}", [keys])
+    names = [entry[0] for entry in result.description]
+    return (dict(zip(names, row, strict=True)) for row in _fetched(result))
+
+
+def _fetched(result: Any) -> list[tuple]:
+    import duckdb
+
+    try:
+        rows: list[tuple] = result.fetchall()
+    except duckdb.Error as error:
+        raise DataError(f"the database could not read the customers: {error}") from None
+    return rows
+
+
+def _execute(connection: Any, sql: str, parameters: list | None = None) -> Any:
+    import duckdb
+
+    try:
+        return connection.execute(sql, parameters)
+    except (duckdb.CatalogException, duckdb.BinderException) as error:
+        raise UsageError(f"the tables do not have the layout the rules read: "
+                         f"{str(error).strip().splitlines()[0]}") from None
+    except duckdb.Error as error:
+        raise DataError(f"the database could not read the customers: "
+                        f"{str(error).strip().splitlines()[0]}") from None
+
+
+def _run(connection: Any, sql: str) -> list[tuple]:
+    from segdsl.sql.engine import _run as run
+
+    return run(connection, sql)
+
+
+__all__ = ["DUCKDB_KINDS", "both_instants", "bounded_reads", "changes", "read_records",
+           "wanted"]

@@ -1,0 +1,273 @@
+"""``changes`` on DuckDB against the Python ``changes`` over the same customers.
+
+The records are written into a DuckDB database by ``segdsl.sql.load_records``;
+``rules.changes(connection, ...)`` must return the Changes the Python engine
+returns over the records (customers by id): the same Change tuples in the same
+order, the same start members, total and granularity. Rules and histories
+come from the generators of tests/test_dynamics_property.py (windows in hours,
+days and calendar months around daylight-saving days, periods, ``now - X``)
+and of tests/test_sql_differential.py (the differential generator's rules
+through windows and periods, nulls, missing keys, nested lists).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import segdsl
+import segdsl.sql
+from segdsl.sql import changes as sql_changes
+from segdsl.sql.layout import Layout
+from tests.strategies import SCHEMA as CUSTOMER_SCHEMA
+from tests.test_dynamics_property import (
+    ATOMS,
+    LENGTH,
+    SCHEMA,
+    STARTS,
+    customers,
+    rules_text,
+)
+from tests.test_sql_differential import LAYOUT as DIFFERENTIAL_LAYOUT
+from tests.test_sql_differential import rule_file, timed_cases
+
+UTC = dt.UTC
+
+
+def at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).astimezone(UTC)
+
+
+UNDECIDED = segdsl.loads("""
+segment undecided = visits(30d) >= 2 and not purchased(30d)
+segment lapsed = last(orders.at) < now - 90d
+segment recent = purchased(1m)
+""")
+
+ANNE = {"id": 1, "orders": [{"at": "2026-05-01T10:00:00Z", "total": 5}],
+        "events": [{"type": "visit", "at": "2026-07-01T08:00:00Z"},
+                   {"type": "email_open", "at": "2026-07-02T08:00:00Z"},
+                   {"type": "visit", "at": "2026-07-03T09:30:00Z"}]}
+BOB = {"id": 2, "orders": [{"at": "2025-01-01T00:00:00Z", "total": 1}], "events": []}
+
+
+def database(records, rules, layout=None):
+    """An in-memory DuckDB database holding ``records`` in the layout's tables."""
+    connection = duckdb.connect()
+    segdsl.sql.load_records(connection, records, layout or Layout.of_rules(rules),
+                            rules._program.options.timezone)
+    return connection
+
+
+def same(found, expected) -> None:
+    """Two Changes are equal in every part."""
+    assert found.rows() == expected.rows()
+    assert found.start == expected.start
+    assert (found.total, found.granularity) == (expected.total, expected.granularity)
+    assert (found.since, found.until) == (expected.since, expected.until)
+
+
+class Reads:
+    """Records which customers the DuckDB path reads back as records."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.ids: list = []
+        real = sql_changes.read_records
+
+        def read(connection, layout, ids):
+            self.ids += list(ids)
+            return real(connection, layout, ids)
+
+        monkeypatch.setattr(sql_changes, "read_records", read)
+
+
+def test_entries_and_exits_at_their_instants_on_duckdb():
+    """Anne's May order leaves the month on June 1, her second visit and her first one leaving count."""
+    rules = segdsl.loads("segment undecided = visits(30d) >= 2 and not purchased(30d)\n"
+                         "segment recent = purchased(1m)")
+    with database([ANNE, BOB], rules) as connection:
+        found = rules.changes(connection, since="2026-06-01", until="2026-09-01")
+    assert found.rows() == [
+        (1, "recent", "exited", at("2026-06-01T10:00:00Z")),
+        (1, "undecided", "entered", at("2026-07-03T09:30:00Z")),
+        (1, "undecided", "exited", at("2026-07-31T08:00:00Z")),
+    ]
+    assert found.start == {"undecided": [], "recent": [1]}
+    assert found.total == 2
+    assert found.granularity == {"undecided": "exact", "recent": "exact"}
+
+
+def test_only_customers_with_elements_in_reach_are_read_back(monkeypatch):
+    """Bob's only order left every window long before: his start membership comes from the query."""
+    rules = segdsl.loads("segment undecided = visits(30d) >= 2 and not purchased(30d)\n"
+                         "segment recent = purchased(1m)")
+    reads = Reads(monkeypatch)
+    people = [ANNE, BOB, {"id": 3, "events": [{"type": "visit", "at": "2026-04-01T00:00:00Z"}]}]
+    with database(people, rules) as connection:
+        found = rules.changes(connection, since="2026-06-01", until="2026-09-01")
+    assert reads.ids == [1]
+    same(found, rules.changes(people, since="2026-06-01", until="2026-09-01"))
+
+
+def test_a_window_of_a_month_reaches_back_31_days_and_more(monkeypatch):
+    """An order on May 31 leaves a one-month window on July 1: it is read back for June 2 to July 2."""
+    rules = segdsl.loads("segment recent = purchased(1m)")
+    customer = {"id": 9, "orders": [{"at": "2026-05-31T10:00:00Z"}]}
+    reads = Reads(monkeypatch)
+    with database([customer], rules) as connection:
+        found = rules.changes(connection, since="2026-06-02", until="2026-07-02")
+    assert reads.ids == [9]
+    assert found.rows() == [(9, "recent", "exited", at("2026-07-01T00:00:00Z"))]
+    assert found.start == {"recent": [9]}
+
+
+def test_a_clock_comparison_with_a_field_reads_every_customer_back(monkeypatch):
+    """``last(orders.at) < now - 90d`` is not bounded by a window: the general path still agrees."""
+    reads = Reads(monkeypatch)
+    with database([ANNE, BOB], UNDECIDED) as connection:
+        found = UNDECIDED.changes(connection, since="2026-06-01", until="2026-09-01")
+    assert reads.ids == [1, 2]
+    expected = UNDECIDED.changes([ANNE, BOB], since="2026-06-01", until="2026-09-01")
+    same(found, expected)
+    assert (1, "lapsed", "entered", at("2026-07-30T10:00:00.000001Z")) in found.rows()
+
+
+def test_a_ranking_segment_is_followed_day_by_day_on_duckdb():
+    """A segment ranking customers is sampled at each midnight, as the Python changes does."""
+    rules = segdsl.loads("segment top = ntile(spent(30d), 2) == 1\n"
+                         "segment recent = purchased(7d)")
+    people = [{"id": i, "orders": [{"at": f"2026-06-{10 + i:02d}T12:00:00Z", "total": 10 * i}]}
+              for i in range(1, 5)]
+    with database(people, rules) as connection:
+        found = rules.changes(connection, since="2026-06-05", until="2026-07-20")
+    expected = rules.changes(people, since="2026-06-05", until="2026-07-20")
+    assert expected.granularity == {"top": "daily", "recent": "exact"}
+    same(found, expected)
+
+
+def test_rules_the_compiler_refuses_take_the_general_path():
+    """A function registered from Python is no SQL: the DuckDB source still gets the Python answer."""
+    functions = segdsl.Functions()
+
+    @functions.register(params={"x": "number"}, returns="number")
+    def double(x):
+        return 2 * x
+
+    rules = segdsl.loads("segment big = double(spent(30d)) > 15", functions=functions)
+    people = [{"id": 1, "orders": [{"at": "2026-06-10T00:00:00Z", "total": 8}]},
+              {"id": 2, "orders": [{"at": "2026-06-10T00:00:00Z", "total": 7}]}]
+    with database(people, rules) as connection, pytest.raises(segdsl.CheckError):
+        segdsl.sql.evaluate(rules, connection, now="2026-06-20")
+    with database(people, rules) as connection:
+        found = rules.changes(connection, since="2026-06-01", until="2026-07-31")
+    assert found.rows() == [(1, "big", "entered", at("2026-06-10T00:00:00Z")),
+                            (1, "big", "exited", at("2026-07-10T00:00:00Z"))]
+
+
+def test_parquet_tables_take_the_duckdb_route(tmp_path):
+    """A directory of Parquet tables gives the changes of the records they were written from."""
+    rules = segdsl.loads("segment undecided = visits(30d) >= 2 and not purchased(30d)")
+    with database([ANNE, BOB], rules) as connection:
+        for table in ("customers", "orders", "order_items", "events"):
+            connection.execute(f"COPY {table} TO '{tmp_path / table}.parquet' (FORMAT parquet)")
+    found = rules.changes(str(tmp_path), since="2026-06-01", until="2026-09-01")
+    same(found, rules.changes([ANNE, BOB], since="2026-06-01", until="2026-09-01"))
+
+
+def test_a_customer_without_id_in_the_database_is_a_data_error():
+    """A null id in the customers table is a DataError naming it, as evaluation says."""
+    rules = segdsl.loads("segment recent = purchased(30d)")
+    with database([ANNE], rules) as connection:
+        connection.execute("INSERT INTO customers (id) VALUES (NULL)")
+        with pytest.raises(segdsl.DataError, match="without an id"):
+            rules.changes(connection, since="2026-06-01", until="2026-07-01")
+
+
+def test_until_before_since_is_a_usage_error_on_duckdb():
+    """The interval is checked before the database is read."""
+    rules = segdsl.loads("segment recent = purchased(30d)")
+    with database([ANNE], rules) as connection, pytest.raises(
+            segdsl.UsageError, match="is before since"):
+        rules.changes(connection, since="2026-07-01", until="2026-06-01")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_changes_on_duckdb_agree_with_python_on_random_histories(data):
+    """Random rules of windows, periods and clock comparisons give the same Changes on DuckDB."""
+    start = data.draw(st.sampled_from(STARTS))
+    zone = data.draw(st.sampled_from(["Europe/Paris", None]))
+    rules = segdsl.loads(data.draw(rules_text()), timezone=zone, schema=SCHEMA)
+    people = data.draw(customers(start))
+    expected = rules.changes(people, since=start, until=start + LENGTH)
+    with database(people, rules) as connection:
+        found = rules.changes(connection, since=start, until=start + LENGTH)
+    same(found, expected)
+
+
+# The atoms whose changes a window bounds: the query flags the customers to follow.
+WINDOWED = [ATOMS[0], ATOMS[1], ATOMS[2], ATOMS[3], ATOMS[12]]
+
+
+@st.composite
+def windowed_rules(draw) -> str:
+    """Two segments of windowed counts, sums and periods, the second using the first."""
+    def expression():
+        atoms = draw(st.lists(st.one_of(*WINDOWED), min_size=1, max_size=3))
+        joined = atoms[0]
+        for atom in atoms[1:]:
+            joined = f"{joined} {draw(st.sampled_from(['and', 'or']))} {atom}"
+        return f"not ({joined})" if draw(st.booleans()) else joined
+
+    return (f"period spring = 2026-03-29 .. 2026-03-29\n"
+            f"segment a = {expression()}\nsegment b = a or {expression()}\n")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_bounded_changes_on_duckdb_agree_with_python(data):
+    """Rules the query bounds (windows and periods only): the same Changes, few customers read."""
+    start = data.draw(st.sampled_from(STARTS))
+    zone = data.draw(st.sampled_from(["Europe/Paris", None]))
+    rules = segdsl.loads(data.draw(windowed_rules()), timezone=zone, schema=SCHEMA)
+    people = data.draw(customers(start))
+    assert sql_changes.bounded_reads(rules._program, list(rules)) is not None
+    expected = rules.changes(people, since=start, until=start + LENGTH)
+    with database(people, rules) as connection:
+        found = rules.changes(connection, since=start, until=start + LENGTH)
+    same(found, expected)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(timed_cases(), st.sampled_from([dt.timedelta(hours=6), dt.timedelta(days=3),
+                                       dt.timedelta(days=40)]))
+def test_changes_on_duckdb_agree_with_python_on_differential_cases(case, length):
+    """The differential generator's rules and records: the same Changes, or both refuse the data."""
+    setting, rule, records, _now = case
+    rules = segdsl.loads(rule_file(setting, rule), schema=CUSTOMER_SCHEMA,
+                         timezone=setting.zone_name)
+    since, until = setting.now - length, setting.now
+    try:
+        expected = rules.changes(sorted(records, key=lambda r: r["id"]), since=since,
+                                 until=until)
+    except segdsl.SegdslError:
+        expected = None
+    connection = duckdb.connect()
+    try:
+        segdsl.sql.load_records(connection, records, DIFFERENTIAL_LAYOUT,
+                                rules._program.options.timezone)
+    except segdsl.DataError:
+        return  # no table holds such a value
+    with connection:
+        try:
+            found = sql_changes.changes(rules, connection, since, until,
+                                        layout=DIFFERENTIAL_LAYOUT)
+        except segdsl.SegdslError as error:
+            assert expected is None, f"DuckDB raised {error!r}, Python gave {expected.rows()}"
+            return
+    assert expected is not None, f"Python raised, DuckDB gave {found.rows()}"
+    same(found, expected)
