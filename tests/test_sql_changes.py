@@ -125,6 +125,29 @@ def test_a_window_of_a_month_reaches_back_31_days_and_more(monkeypatch):
     assert found.start == {"recent": [9]}
 
 
+def test_exits_of_windowed_counts_are_computed_in_sql(monkeypatch):
+    """Carl's 2nd most recent visit plus 30 days ends his indecision; no customer is read back."""
+    rules = segdsl.loads('segment undecided = visits(30d) >= 2 and not purchased(30d)\n'
+                         'segment french_visitor = visits(1w) >= 1 and country == "FR"',
+                         schema={**SCHEMA, "country": "string"})
+    carl = {"id": 3, "country": "FR", "orders": [{"at": "2026-06-01T00:00:00Z"}],
+            "events": [{"type": "visit", "at": f"2026-06-{day:02d}T12:00:00Z"}
+                       for day in (2, 5, 9, 20)]}
+    dora = {"id": 4, "country": None, "orders": [{"at": "2026-06-10T00:00:00Z"}],
+            "events": [{"type": "visit", "at": "2026-06-24T00:00:00Z"}]}
+    reads = Reads(monkeypatch)
+    with database([carl, dora], rules) as connection:
+        found = rules.changes(connection, since="2026-06-25", until="2026-08-01")
+    assert reads.ids == []
+    assert found.rows() == [
+        (3, "french_visitor", "exited", at("2026-06-27T12:00:00Z")),
+        (3, "undecided", "entered", at("2026-07-01T00:00:00Z")),
+        (3, "undecided", "exited", at("2026-07-09T12:00:00Z")),
+    ]
+    assert found.start == {"undecided": [], "french_visitor": [3]}
+    same(found, rules.changes([carl, dora], since="2026-06-25", until="2026-08-01"))
+
+
 def test_a_clock_comparison_with_a_field_reads_every_customer_back(monkeypatch):
     """``last(orders.at) < now - 90d`` is not bounded by a window: the general path still agrees."""
     reads = Reads(monkeypatch)
@@ -240,6 +263,72 @@ def test_bounded_changes_on_duckdb_agree_with_python(data):
     with database(people, rules) as connection:
         found = rules.changes(connection, since=start, until=start + LENGTH)
     same(found, expected)
+
+
+FIXED = ["1h", "12h", "1d", "2d", "1w"]
+# Conditions DuckDB decides: counts in windows of fixed length, and one constant in time.
+DECIDED = [
+    st.builds("visits({}) >= {}".format, st.sampled_from(FIXED), st.integers(1, 3)),
+    st.builds("count(events, within = {}, where = type == \"visit\") < {}".format,
+              st.sampled_from(FIXED), st.integers(1, 3)),
+    st.builds("purchased({})".format, st.sampled_from(FIXED)),
+    st.builds("count(orders, within = {}) {} {}".format, st.sampled_from(FIXED),
+              st.sampled_from(["==", "!=", ">"]), st.integers(0, 2)),
+    st.just("signed_up_at is null"),
+]
+
+
+@st.composite
+def independent_rules(draw) -> str:
+    """Two segments of conditions DuckDB decides (and one it does not), neither using the other."""
+    def expression(atoms):
+        chosen = draw(st.lists(st.one_of(*atoms), min_size=1, max_size=3))
+        joined = chosen[0]
+        for atom in chosen[1:]:
+            joined = f"{joined} {draw(st.sampled_from(['and', 'or']))} {atom}"
+        return f"not ({joined})" if draw(st.booleans()) else joined
+
+    return (f"period spring = 2026-03-29 .. 2026-03-29\n"
+            f"segment a = {expression(DECIDED)}\nsegment b = {expression(DECIDED)}\n"
+            f"segment c = {expression(WINDOWED)}\n")
+
+
+@st.composite
+def recent_customers(draw, start: dt.datetime) -> list[dict]:
+    """Customers whose elements are stamped in the 9 days before ``start`` (a few after it)."""
+    def stamp():
+        minutes = draw(st.integers(-9 * 24 * 60, 6 * 60 if draw(st.integers(0, 9)) == 0 else 0))
+        return (start + dt.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    found = []
+    for number in range(draw(st.integers(2, 5))):
+        events = [{"type": draw(st.sampled_from(["visit", "visit", "email_open"])),
+                   "at": stamp()} for _ in range(draw(st.integers(0, 6)))]
+        orders = [{"at": stamp(), "total": 5} for _ in range(draw(st.integers(0, 3)))]
+        signed = draw(st.sampled_from([None, "2026-01-01T00:00:00Z"]))
+        found.append({"id": number, "events": events, "orders": orders,
+                      "signed_up_at": signed, "signed_up_day": None})
+    return found
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_changes_decided_in_sql_agree_with_python(data):
+    """Segments whose exits DuckDB computes: the same Changes as Python, and as the timeline path."""
+    start = data.draw(st.sampled_from(STARTS))
+    zone = data.draw(st.sampled_from(["Europe/Paris", None]))
+    rules = segdsl.loads(data.draw(independent_rules()), timezone=zone, schema=SCHEMA)
+    people = data.draw(recent_customers(start))
+    until = start + data.draw(st.sampled_from([LENGTH, dt.timedelta(days=10)]))
+    expected = rules.changes(people, since=start, until=until)
+    with database(people, rules) as connection:
+        found = rules.changes(connection, since=start, until=until)
+        same(found, expected)
+        sql_changes.DECIDE = False
+        try:
+            same(rules.changes(connection, since=start, until=until), expected)
+        finally:
+            sql_changes.DECIDE = True
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

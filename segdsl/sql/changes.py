@@ -49,8 +49,9 @@ from typing import Any
 from segdsl import checked as c
 from segdsl import dynamics
 from segdsl.errors import CheckError, DataError, SegdslError, UsageError
+from segdsl.sql import exits
 from segdsl.sql.layout import Layout, ListTable
-from segdsl.timeline import Duration, Period, iso_text
+from segdsl.timeline import UTC, Duration, Period, iso_text
 
 #: The kinds of source (:func:`segdsl.sql.sources.kind_of`) whose changes DuckDB computes.
 DUCKDB_KINDS = ("connection", "database", "files", "frames", "relation", "nested", "frame",
@@ -152,26 +153,32 @@ def _changes(rules: Any, connection: Any, names: list[str], start: dt.datetime,
     layout = layout.with_column_types(described)
     program = rules._program
     granularity = {name: dynamics.plan(program, name).granularity for name in names}
+    decided = exits.decidable(rules, names, layout, described, start) if DECIDE else {}
     try:
-        sql = both_instants(rules, names, start, end, layout, described)
+        sql = both_instants(rules, names, start, end, layout, described, decided)
     except CheckError:
         sql = None
     if sql is None:
         ids = [row[0] for row in _run(connection, f"SELECT {_quote(layout.id)} FROM "
                                                   f"{_quote(layout.customers)}")]
-        rows = None
-        candidates = _ordered(ids, order)
-    else:
-        rows = _rows(connection, sql, order)
-        width = len(names)
-        candidates = [row[0] for row in rows
-                      if row[-1] or row[1:1 + width] != row[1 + width:1 + 2 * width]]
-    records = read_records(connection, layout, candidates)
-    id_field = {column: name for name, column in layout.columns.items()}.get(layout.id, layout.id)
-    found = dynamics.changes(rules, records, start, end, names, id_field=id_field)
-    if rows is None:
+        records = read_records(connection, layout, _ordered(ids, order))
+        found = dynamics.changes(rules, records, start, end, names, id_field=_id_field(layout))
         return dynamics.Changes(found.changes, start, end, found.total, granularity, found.start)
-    followed = set(candidates)
+    rows = _rows(connection, sql, order)
+    width = len(names)
+    followed = {row[0] for row in rows if row[1 + 2 * width] or any(
+        row[1 + i] != row[1 + width + i] for i, name in enumerate(names) if name not in decided)}
+    timed: list[tuple[dt.datetime, int, int, dynamics.Change]] = []
+    index = {row[0]: position for position, row in enumerate(rows)}
+    order_of = {name: position for position, name in enumerate(names)}
+    if decided:
+        followed |= _replayed(connection, rows, names, decided, start, end, followed, index,
+                              order_of, timed)
+    candidates = [row[0] for row in rows if row[0] in followed]
+    records = read_records(connection, layout, candidates)
+    found = dynamics.changes(rules, records, start, end, names, id_field=_id_field(layout))
+    timed += [(ch.at, index[ch.customer_id], order_of[ch.segment], ch) for ch in found.changes]
+    timed.sort(key=lambda entry: entry[:3])
     first = {name: set(found.start[name]) for name in names}
     members: dict[str, list[Any]] = {name: [] for name in names}
     for row in rows:
@@ -179,7 +186,62 @@ def _changes(rules: Any, connection: Any, names: list[str], start: dt.datetime,
         for position, name in enumerate(names):
             if (identity in first[name]) if identity in followed else row[1 + position]:
                 members[name].append(identity)
-    return dynamics.Changes(found.changes, start, end, len(rows), granularity, members)
+    return dynamics.Changes(tuple(entry[3] for entry in timed), start, end, len(rows),
+                            granularity, members)
+
+
+#: Whether segments of windowed counts are decided in SQL (off: every flagged
+#: customer is followed by the Python timeline; the tests compare both).
+DECIDE = True
+
+
+def _id_field(layout: Layout) -> str:
+    return {column: name for name, column in layout.columns.items()}.get(layout.id, layout.id)
+
+
+def _replayed(connection: Any, rows: list[tuple], names: list[str],
+              decided: dict[str, exits.Decided], start: dt.datetime, end: dt.datetime,
+              followed: set, index: dict, order_of: dict, timed: list) -> set:
+    """The changes of the segments decided in SQL, for the customers not
+    ``followed``, added to ``timed``; returns the customers whose replay
+    disagrees with the query (followed by the timeline instead)."""
+    segments = list(decided.values())
+    sql = exits.flips_query(segments, start, end)
+    flips: dict[tuple[int, Any], list[tuple[int, int]]] = {}
+    if sql is not None:
+        for number, leaf, identity, moment in _run(connection, sql):
+            if identity not in followed:
+                flips.setdefault((number, identity), []).append((moment, leaf))
+    width = len(names)
+    leaves_at = 2 + 2 * width
+    disagreeing = set()
+    found = []
+    for row in rows:
+        identity = row[0]
+        if identity in followed:
+            continue
+        column = leaves_at
+        for number, segment in enumerate(segments):
+            position = names.index(segment.name)
+            values = {}
+            for leaf, (_, count) in enumerate(segment.leaves):
+                values[leaf] = exits.leaf_value(row[column], row[column + 1])
+                column += 2
+            moves = flips.get((number, identity), [])
+            if any(values[leaf] is None for _, leaf in moves):
+                disagreeing.add(identity)
+                continue
+            first, changes, last = exits.replay(segment, values, moves)
+            if first != bool(row[1 + position]) or last != bool(row[1 + width + position]):
+                disagreeing.add(identity)
+                continue
+            for moment, member in changes:
+                at = exits.instant(moment)
+                found.append((at, index[identity], order_of[segment.name], dynamics.Change(
+                    identity, segment.name, dynamics.ENTERED if member else dynamics.EXITED,
+                    at)))
+    timed += [entry for entry in found if entry[3].customer_id not in disagreeing]
+    return disagreeing
 
 
 def _ordered(ids: list[Any], order: list[Any] | None) -> list[Any]:
@@ -213,28 +275,43 @@ def _rows(connection: Any, sql: str, order: list[Any] | None) -> list[tuple]:
 
 
 def both_instants(rules: Any, names: list[str], start: dt.datetime, end: dt.datetime,
-                  layout: Layout, described: dict | None = None) -> str | None:
+                  layout: Layout, described: dict | None = None,
+                  decided: dict[str, exits.Decided] | None = None) -> str | None:
     """The query of each customer's id, membership of each segment at ``start``,
-    then at ``end``, and whether its rules may change in between; None when
-    no bound is proved (every customer may change).
+    then at ``end``, whether its rules may change in between (for the segments
+    ``decided`` in SQL: whether a counted list gains an element in the
+    interval), then the values at ``start`` of the decided segments'
+    conditions (each, and its negation); None when no bound is proved (every
+    customer may change).
 
     Raises:
         CheckError: the DuckDB compiler does not cover the rules.
     """
-    from segdsl.sql.compiler import compile_rules
+    from segdsl.sql.compiler import QueryCompiler, compile_rules
 
-    reads = bounded_reads(rules._program, names)
+    decided = decided or {}
+    program = rules._program
+    reads = bounded_reads(program, [name for name in names if name not in decided])
     if reads is None:
         return None
     moved = _moved(reads, start, end, layout, described or {})
     if moved is None:
         return None
-    queries = [compile_rules(rules, names, dialect="duckdb", now=moment, layout=layout)
-               .sql(dialect="duckdb") for moment in (start, end)]
+    parts = [moved] if moved else []
+    parts += exits.entries(decided.values(), start, end)
+    leaves = exits.leaf_segments(decided[name] for name in names if name in decided)
+    populations = {node.key: node for node in program.population_nodes}
+    compiler = QueryCompiler(lambda name: leaves[name] if name in leaves else program.body(name),
+                             layout, program.options.timezone or UTC, "duckdb", start,
+                             populations)
+    queries = [compiler.query([*names, *leaves]).sql(dialect="duckdb"),
+               compile_rules(rules, names, dialect="duckdb", now=end, layout=layout)
+               .sql(dialect="duckdb")]
     columns = ", ".join([*(f"s.{_quote(name)}" for name in names),
                          *(f"u.{_quote(name)}" for name in names)])
-    flag = f"s.customer_id IN ({moved})" if moved else "FALSE"
-    return (f"SELECT s.customer_id, {columns}, {flag} AS __segdsl_moves "
+    flag = f"s.customer_id IN ({' UNION '.join(parts)})" if parts else "FALSE"
+    extra = "".join(f", s.{_quote(name)}" for name in leaves)
+    return (f"SELECT s.customer_id, {columns}, {flag} AS __segdsl_moves{extra} "
             f"FROM ({queries[0]}) AS s JOIN ({queries[1]}) AS u "
             f"ON s.customer_id IS NOT DISTINCT FROM u.customer_id ORDER BY s.customer_id")
 
