@@ -148,6 +148,21 @@ def test_exits_of_windowed_counts_are_computed_in_sql(monkeypatch):
     same(found, rules.changes([carl, dora], since="2026-06-25", until="2026-08-01"))
 
 
+def test_an_order_inside_the_interval_is_counted_in_sql(monkeypatch):
+    """An order at 12:00:05 ends Eve's indecision at that second, found without reading her back."""
+    rules = segdsl.loads("segment undecided = visits(30d) >= 2 and not purchased(30d)")
+    eve = {"id": 5, "orders": [{"at": "2026-07-10T12:00:05Z"}],
+           "events": [{"type": "visit", "at": "2026-07-01T08:00:00Z"},
+                      {"type": "email_open", "at": "2026-07-02T08:00:00Z"},
+                      {"type": "visit", "at": "2026-07-03T09:30:00Z"}]}
+    reads = Reads(monkeypatch)
+    with database([eve], rules) as connection:
+        found = rules.changes(connection, since="2026-07-01", until="2026-10-15")
+    assert reads.ids == []
+    assert found.rows() == [(5, "undecided", "entered", at("2026-07-03T09:30:00Z")),
+                            (5, "undecided", "exited", at("2026-07-10T12:00:05Z"))]
+
+
 def test_a_clock_comparison_with_a_field_reads_every_customer_back(monkeypatch):
     """``last(orders.at) < now - 90d`` is not bounded by a window: the general path still agrees."""
     reads = Reads(monkeypatch)

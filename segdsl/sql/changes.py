@@ -278,11 +278,10 @@ def both_instants(rules: Any, names: list[str], start: dt.datetime, end: dt.date
                   layout: Layout, described: dict | None = None,
                   decided: dict[str, exits.Decided] | None = None) -> str | None:
     """The query of each customer's id, membership of each segment at ``start``,
-    then at ``end``, whether its rules may change in between (for the segments
-    ``decided`` in SQL: whether a counted list gains an element in the
-    interval), then the values at ``start`` of the decided segments'
-    conditions (each, and its negation); None when no bound is proved (every
-    customer may change).
+    then at ``end``, whether the rules of the segments not ``decided`` in SQL
+    may change in between, then the values at ``start`` of the decided
+    segments' conditions (each, and its negation); None when no bound is
+    proved (every customer may change).
 
     Raises:
         CheckError: the DuckDB compiler does not cover the rules.
@@ -298,7 +297,6 @@ def both_instants(rules: Any, names: list[str], start: dt.datetime, end: dt.date
     if moved is None:
         return None
     parts = [moved] if moved else []
-    parts += exits.entries(decided.values(), start, end)
     leaves = exits.leaf_segments(decided[name] for name in names if name in decided)
     populations = {node.key: node for node in program.population_nodes}
     compiler = QueryCompiler(lambda name: leaves[name] if name in leaves else program.body(name),

@@ -10,22 +10,22 @@ conditions each of which is either
 - a condition that reads neither the clock nor a timestamped list
   (``country == "FR"``), constant in time.
 
-For a customer none of whose elements of those lists is stamped in ``(since,
-until]``, nothing enters a window during the interval: each count only
-decreases, by the elements that leave, an element stamped ``t`` leaving a window
-of length ``w`` at ``t + w``. DuckDB ranks each customer's counted elements
-(those in the window at ``since`` that meet the ``where``) by stamp: with
-``c`` of them, the count after the ``j``-th oldest group of stamps leaves is
-``c`` minus the elements up to it, and the condition flips exactly where the
-count crosses the constant (for ``visits(30d) >= 10``: where the 10th most
-recent visit leaves, its stamp plus 30 days). The query returns only those
-flips. The conditions' values at ``since`` (three-valued) come from the query
+With the data fixed, such a count changes only where an element enters its
+window (at its stamp ``t``) or leaves it (at ``t + w``, exactly: the window is
+``(now - w, now]``). DuckDB computes, for each customer, the count at
+``since`` (the elements meeting the ``where`` stamped in the window then),
+and at each instant of ``(since, until]`` where elements enter or leave, the
+count then (the count at ``since`` plus the entries minus the exits up to
+it, a running sum by instant); the condition flips exactly where the count
+crosses the constant: for ``visits(30d) >= 10`` with no new visit, where the
+10th most recent visit leaves, its stamp plus 30 days. The query returns only
+those flips. The conditions' values at ``since`` (three-valued) come from the query
 evaluating the segments at ``since``; the rule's ``and``/``or``/``not`` (Kleene
 logic, as the engines) is then replayed over the flips in time order.
 
-A customer with an element stamped inside the interval, or whose replayed
-membership differs from the query's at ``since`` or at ``until`` (which would
-be a bug), is followed by the Python timeline instead.
+A customer whose replayed membership differs from the query's at ``since``
+or at ``until`` (which would be a bug) is followed by the Python timeline
+instead.
 """
 
 from __future__ import annotations
@@ -190,25 +190,20 @@ def _leaf_key(name: str, index: int) -> str:
     return f"__segdsl_leaf_{index}_{name}_"
 
 
-def entries(decided: Iterable[Decided], since: dt.datetime, until: dt.datetime) -> list[str]:
-    """Queries of the owners with an element of a counted list stamped in ``(since, until]``."""
-    from segdsl.sql.changes import _instant, _quote
-
-    tables = {(count.table.table, count.table.owner, count.stamp)
-              for segment in decided for _, count in segment.leaves if count is not None}
-    return [f"SELECT {_quote(owner)} FROM {_quote(table)} WHERE {_quote(stamp)} > "
-            f"{_instant(since)} AND {_quote(stamp)} <= {_instant(until)}"
-            for table, owner, stamp in sorted(tables)]
-
-
 def flips_query(decided: list[Decided], since: dt.datetime, until: dt.datetime) -> str | None:
-    """The query of each condition's flips in ``(since, until]`` for customers
-    whose counted lists gain nothing in the interval: ``(segment index, leaf
-    index, customer id, instant in microseconds since 1970)``."""
+    """The query of each condition's flips in ``(since, until]``: ``(segment
+    index, leaf index, customer id, instant in microseconds since 1970)``.
+
+    The count at ``since`` is that of the elements meeting the ``where`` stamped
+    in the window then; each element stamped ``t`` adds one at ``t`` (when it is
+    in the interval) and takes it back at ``t + w`` (when that is); at each
+    instant where something enters or leaves, the count is the count at
+    ``since`` plus the changes up to it, and the condition flips where the
+    comparison's value differs before and after."""
     from segdsl.sql.changes import _instant, _quote
 
     parts = []
-    until_us = _micros(until)
+    since_us, until_us = _micros(since), _micros(until)
     for number, segment in enumerate(decided):
         for index, (_, count) in enumerate(segment.leaves):
             if count is None:
@@ -217,17 +212,22 @@ def flips_query(decided: list[Decided], since: dt.datetime, until: dt.datetime) 
             stamp = f"s1.{_quote(count.stamp)}"
             low = since - dt.timedelta(microseconds=count.length_us)
             where = f" AND ({count.where})" if count.where else ""
+            length = count.length_us
             elements = (f"SELECT s1.{_quote(count.table.owner)} AS id, epoch_us({stamp}) AS t "
                         f"FROM {table} AS s1 WHERE {stamp} > {_instant(low)} AND "
-                        f"{stamp} <= {_instant(since)}{where}")
-            grouped = f"SELECT id, t, count(*) AS k FROM ({elements}) GROUP BY id, t"
-            ranked = (f"SELECT id, t, k, sum(k) OVER (PARTITION BY id) AS total, "
-                      f"sum(k) OVER (PARTITION BY id ORDER BY t ROWS BETWEEN UNBOUNDED "
-                      f"PRECEDING AND CURRENT ROW) AS gone FROM ({grouped})")
-            before, after = count.truth("(total - gone + k)"), count.truth("(total - gone)")
-            parts.append(f"SELECT {number} AS segment, {index} AS leaf, id, "
-                         f"t + {count.length_us} AS x FROM ({ranked}) "
-                         f"WHERE t + {count.length_us} <= {until_us} AND {before} <> {after}")
+                        f"{stamp} <= {_instant(until)}{where}")
+            moves = (f"SELECT id, t AS x, 1 AS d FROM e WHERE t > {since_us} UNION ALL "
+                     f"SELECT id, t + {length} AS x, -1 AS d FROM e "
+                     f"WHERE t + {length} <= {until_us}")
+            grouped = f"SELECT id, x, sum(d) AS d FROM ({moves}) GROUP BY id, x"
+            first = (f"SELECT id, count(*) FILTER (WHERE t <= {since_us}) AS c0 FROM e "
+                     f"GROUP BY id")
+            counted = (f"SELECT g.id, g.x, g.d, c.c0 + sum(g.d) OVER (PARTITION BY g.id "
+                       f"ORDER BY g.x ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n "
+                       f"FROM ({grouped}) AS g JOIN ({first}) AS c ON g.id = c.id")
+            before, after = count.truth("(n - d)"), count.truth("n")
+            parts.append(f"(WITH e AS ({elements}) SELECT {number} AS segment, {index} AS leaf, "
+                         f"id, x FROM ({counted}) WHERE {before} <> {after})")
     return " UNION ALL ".join(parts) if parts else None
 
 
@@ -295,5 +295,5 @@ def leaf_value(true: bool, false: bool) -> bool | None:
     return True if true else False if false else None
 
 
-__all__ = ["Count", "Decided", "decidable", "entries", "flips_query", "instant", "kleene",
+__all__ = ["Count", "Decided", "decidable", "flips_query", "instant", "kleene",
            "leaf_segments", "leaf_value", "replay"]
