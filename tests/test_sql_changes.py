@@ -13,6 +13,7 @@ through windows and periods, nulls, missing keys, nested lists).
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import duckdb
 import pytest
@@ -375,3 +376,43 @@ def test_changes_on_duckdb_agree_with_python_on_differential_cases(case, length)
             return
     assert expected is not None, f"Python raised, DuckDB gave {found.rows()}"
     same(found, expected)
+
+
+def test_the_changes_verb_reads_a_duckdb_file_where_it_lies(capsys, tmp_path, monkeypatch):
+    """``segdsl changes --data shop.duckdb`` lists what ``--data customers.jsonl`` lists."""
+    from command_line import run
+
+    rules_text = "segment undecided = visits(30d) >= 2 and not purchased(30d)\n"
+    rules_file = tmp_path / "rules.seg"
+    rules_file.write_text(rules_text, encoding="utf-8")
+    lines = tmp_path / "customers.jsonl"
+    lines.write_text("".join(json.dumps(c) + "\n" for c in [ANNE, BOB]), encoding="utf-8")
+    with duckdb.connect(str(tmp_path / "shop.duckdb")) as connection:
+        segdsl.sql.load_records(connection, [ANNE, BOB],
+                                Layout.of_rules(segdsl.loads(rules_text)))
+    called = []
+    real = sql_changes.changes
+    monkeypatch.setattr(sql_changes, "changes", lambda *a, **k: called.append(1) or real(*a, **k))
+    outputs = []
+    for data in (lines, tmp_path / "shop.duckdb"):
+        status, out, err = run(capsys, "changes", str(rules_file), "--data", str(data),
+                               "--since", "2026-06-01", "--until", "2026-09-01",
+                               "--format", "csv", "--isolated")
+        assert (status, err) == (0, "")
+        outputs.append(out)
+    assert called == [1]
+    assert outputs[0] == outputs[1] == (
+        "customer_id,segment,event,at\n1,undecided,entered,2026-07-03T09:30:00Z\n"
+        "1,undecided,exited,2026-07-31T08:00:00Z\n")
+
+
+def test_the_changes_verb_refuses_postgres(capsys, tmp_path):
+    """``changes`` runs on DuckDB or Python: a postgresql:// URL is a usage error."""
+    from command_line import run
+
+    rules_file = tmp_path / "rules.seg"
+    rules_file.write_text("segment recent = purchased(30d)\n", encoding="utf-8")
+    status, _, err = run(capsys, "changes", str(rules_file), "--data", "postgresql://x/y",
+                         "--since", "2026-06-01", "--until", "2026-09-01", "--isolated")
+    assert status == 2
+    assert "changes runs on the Python or the DuckDB engine, not postgres" in err
