@@ -8,21 +8,33 @@ records: the same :class:`~segdsl.dynamics.Change` tuples in the same order,
 the same start members, total and granularity. It is computed so:
 
 1. One query evaluates every segment at ``since`` and at ``until`` (the rule
-   set compiled twice, ``now`` a literal in each, joined on the customer's id)
-   and flags each customer whose rules *may* change in the interval. The flag
-   is a sound over-approximation derived from :func:`segdsl.dynamics.plan`:
-   every timestamped list the segments read (those they use included) can
-   move a value only where one of its elements enters its window (its stamp,
-   in ``(since, until]``) or leaves it (stamp plus the window, in the
-   interval), so a customer none of whose elements is stamped in ``(since -
-   longest window, until]`` keeps every value through the interval. A window
-   in calendar months or years is taken as 31 days a month, 366 a year, plus
-   a day for the daylight-saving shift. A customer whose membership differs
-   between the two instants is flagged too (it cannot happen when the bound
-   holds; it keeps the answer exact if it ever did not).
-2. The flagged customers (usually few) are read back from the tables as
-   records and run through the Python timeline exactly as ``changes`` does;
-   the others contribute only their membership at ``since``, from the query.
+   set compiled twice, ``now`` a literal in each, joined on the customer's id;
+   two compilations cost milliseconds, and DuckDB runs both scans in one
+   query) and flags each customer whose rules *may* change in the interval.
+2. Segments of windowed counts compared with constants, combined with
+   ``and``/``or``/``not`` and conditions constant in time
+   (``visits(30d) >= 10 and not purchased(30d)``), are *decided in SQL*
+   (:mod:`segdsl.sql.exits`): a second query computes, for every customer,
+   each count's exact flips in the interval (where an element enters at its
+   stamp or leaves at its stamp plus the window, and the count crosses the
+   constant), and the rule's logic is replayed over them. These customers
+   need no Python timeline at all.
+3. For the other segments the flag is a sound over-approximation derived
+   from :func:`segdsl.dynamics.plan`: every timestamped list the segments
+   read (those they use included) can move a value only where one of its
+   elements enters its window (its stamp, in ``(since, until]``) or leaves it
+   (stamp plus the window, in the interval), so a customer none of whose
+   elements is stamped in ``(since - longest window, until]`` keeps every
+   value through the interval. A window in calendar months or years is taken
+   as 31 days a month, 366 a year, plus a day for the daylight-saving shift.
+   A customer whose membership of such a segment differs between the two
+   instants is flagged too (it cannot happen when the bound holds; it keeps
+   the answer exact if it ever did not), and so is one whose replay in 2.
+   disagrees with the query at either end.
+4. The flagged customers are read back from the tables as records and run
+   through the Python timeline exactly as ``changes`` does (for every
+   segment); the others contribute their membership at ``since`` from the
+   query and the changes of step 2.
 
 Where the bound cannot be proved, every customer is flagged, which is the
 general path (the Python ``changes`` on every record read from the
@@ -444,14 +456,37 @@ def _attach_list(connection: Any, layout: Layout, table: ListTable, owners: dict
 
 def _select(connection: Any, table: str, column: str, keys: list[Any],
             listed: ListTable | None) -> Iterator[dict[str, Any]]:
+    """The rows of ``table`` whose ``column`` is among ``keys`` (a list's in
+    list order), as dicts; instants come as microseconds and are made UTC
+    datetimes here (twice as fast as DuckDB's own, and read faster by the
+    Python engine)."""
     ordering = ""
     if listed is not None:
         by = [name for name in (listed.owner, listed.order or listed.key) if name]
         ordering = " ORDER BY " + ", ".join(_quote(name) for name in by)
-    result = _execute(connection, f"SELECT * FROM {_quote(table)} WHERE {_quote(column)} IN "
-                                  f"(SELECT unnest(?)){ordering}", [keys])
-    names = [entry[0] for entry in result.description]
-    return (dict(zip(names, row, strict=True)) for row in _fetched(result))
+    described = _execute(connection, f"SELECT * FROM {_quote(table)} LIMIT 0").description
+    names = [entry[0] for entry in described]
+    instants = [str(entry[1]).upper() == _TIMESTAMPTZ for entry in described]
+    selected = ", ".join(f"epoch_us({_quote(name)})" if instant else _quote(name)
+                         for name, instant in zip(names, instants, strict=True))
+    result = _execute(connection, f"SELECT {selected} FROM {_quote(table)} WHERE "
+                                  f"{_quote(column)} IN (SELECT unnest(?)){ordering}", [keys])
+    if not any(instants):
+        return (dict(zip(names, row, strict=True)) for row in _fetched(result))
+    return ({name: (_moment(value, table, name) if instant and value is not None else value)
+             for name, instant, value in zip(names, instants, row, strict=True)}
+            for row in _fetched(result))
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _moment(micros: int, table: str, column: str) -> dt.datetime:
+    try:
+        return _EPOCH + dt.timedelta(microseconds=micros)
+    except OverflowError:
+        raise DataError(f"{table}.{column} holds an instant outside the years 1 to 9999") \
+            from None
 
 
 def _fetched(result: Any) -> list[tuple]:
