@@ -416,3 +416,42 @@ def test_the_changes_verb_refuses_postgres(capsys, tmp_path):
                          "--since", "2026-06-01", "--until", "2026-09-01", "--isolated")
     assert status == 2
     assert "changes runs on the Python or the DuckDB engine, not postgres" in err
+
+
+def large_frame_customers() -> list[dict]:
+    """10,000 customers (a table that large goes through DuckDB), a few of them busy."""
+    people = [{"id": i, "orders": [], "events": []} for i in range(10_000)]
+    people[17] = {**ANNE, "id": 17}
+    people[9_000] = {"id": 9_000, "orders": [{"at": "2026-06-20T00:00:00Z", "total": 3.0}],
+                     "events": [{"type": "visit", "at": "2026-06-21T00:00:00Z"}]}
+    return people
+
+
+def test_a_large_dataframe_goes_through_duckdb_with_the_python_answer(monkeypatch):
+    """A DataFrame of 10,000 customers takes the DuckDB route and gives the records' Changes."""
+    pandas = pytest.importorskip("pandas")
+    rules = segdsl.loads("segment undecided = visits(30d) >= 2 and not purchased(30d)\n"
+                         "segment recent = purchased(1w)")
+    people = large_frame_customers()
+    answered = []
+    real = sql_changes._changes
+    monkeypatch.setattr(sql_changes, "_changes",
+                        lambda *a: answered.append(1) or real(*a))
+    found = rules.changes(pandas.DataFrame(people), since="2026-06-01", until="2026-09-01")
+    assert answered == [1]
+    same(found, rules.changes(people, since="2026-06-01", until="2026-09-01"))
+    assert (17, "undecided", "entered", at("2026-07-03T09:30:00Z")) in found.rows()
+
+
+def test_a_dataframe_duckdb_cannot_read_gets_the_python_answer(monkeypatch):
+    """When DuckDB refuses a table in memory, the Python changes answers, without looping back."""
+    pandas = pytest.importorskip("pandas")
+    rules = segdsl.loads("segment recent = purchased(1w)")
+
+    def refuse(*args, **kwargs):
+        raise segdsl.UsageError("refused")
+
+    monkeypatch.setattr(sql_changes, "_changes", refuse)
+    people = large_frame_customers()
+    found = rules.changes(pandas.DataFrame(people), since="2026-06-01", until="2026-09-01")
+    same(found, rules.changes(people, since="2026-06-01", until="2026-09-01"))

@@ -101,6 +101,10 @@ def changes(rules: Any, source: Any, since: Any, until: Any, segments: Any = Non
     if end < start:
         raise UsageError(f"until ({iso_text(end)}) is before since ({iso_text(start)})")
     kind = kind_of(source)
+    if kind == "records":  # a JSON or CSV file of the Python engine's formats
+        from segdsl.data import read_customers
+
+        return dynamics.changes(rules, read_customers(source), start, end, names)
     if kind not in DUCKDB_KINDS:
         raise UsageError(f"changes reads records or DuckDB sources (a connection, a database, "
                          f"tables), not {type(source).__name__}")
@@ -114,10 +118,13 @@ def changes(rules: Any, source: Any, since: Any, until: Any, segments: Any = Non
     except SegdslError:
         if kind not in ("frame", "jsonl"):
             raise
-    # A table in memory or a JSON Lines file the Python engine reads: its answer.
+    # A table in memory or a JSON Lines file the Python engine reads: its answer
+    # (on records listed, which dynamics.changes does not send back here).
+    from segdsl.customers import listed
     from segdsl.sql.sources import _records
 
-    return dynamics.changes(rules, _records(source, kind), start, end, names)
+    return dynamics.changes(rules, listed(_records(source, kind), "changes"), start, end,
+                            names)
 
 
 class _connected:
