@@ -797,9 +797,15 @@ def _run_changes(args: argparse.Namespace) -> int:
     project, status, loaded, names, wanted = _loaded_for(args)
     first = loaded.rule_sets[0]
     since, until = _interval((args.since, args.until), ("--since", "--until"), first)
-    customers = _read_data(args, project)
-    found = [rules.changes(customers, since=since, until=until, segments=segments,
-                           id_field=args.id_field, ids=args.ids) for rules, segments in wanted]
+    engine = _engine_choice(args, project, loaded, [])
+    if engine != "python":
+        found = _changes_on_duckdb(args, project, wanted, since, until, engine)
+        customers: Any = ()
+    else:
+        customers = _read_data(args, project)
+        found = [rules.changes(customers, since=since, until=until, segments=segments,
+                               id_field=args.id_field, ids=args.ids)
+                 for rules, segments in wanted]
     # Each result is in time order; the files' results merge by instant (stable).
     changes = sorted((change for result in found for change in result),
                      key=lambda change: change.at)
@@ -809,6 +815,22 @@ def _run_changes(args: argparse.Namespace) -> int:
     text = _changes_text(args.format, changes, granularity, total, since, until)
     _emit(args, text)
     return status.value
+
+
+def _changes_on_duckdb(args: argparse.Namespace, project, wanted: list, since, until,
+                       engine: str) -> list:
+    """``changes`` where DATA lies, as ``eval`` chooses: a database, Parquet or CSV
+    tables, a large JSON Lines file (see :mod:`segdsl.sql.changes`)."""
+    from segdsl.sql import changes as on_duckdb
+
+    data = args.data or project.data
+    if engine not in ("duckdb", "auto"):
+        raise _UsageFailure(f"changes runs on the Python or the DuckDB engine, not {engine}: "
+                            f"give --engine duckdb with a DuckDB file or tables, or JSON Lines")
+    args.data = data
+    return [on_duckdb.changes(rules, data, since, until, segments,
+                              layout=_layout(project, rules, args.id_field))
+            for rules, segments in wanted]
 
 
 def _changes_text(output_format: str, changes: list, granularity: dict[str, str], total: int,
@@ -1362,6 +1384,9 @@ def _build_parser() -> argparse.ArgumentParser:
                 "    --until 2026-07-31 --segment undecided --format csv",
                 "a rule error"))
     _interval_arguments(changes)
+    changes.add_argument("--engine", choices=("python", "duckdb"), default=None,
+                         help="the engine (default: the project's, else chosen from DATA as "
+                              "eval does: a DuckDB file or Parquet/CSV tables on DuckDB)")
     changes.add_argument("--since", required=True, metavar="T0",
                          help="the start: changes after it are listed")
     changes.add_argument("--until", required=True, metavar="T1",

@@ -1343,7 +1343,11 @@ def changes(rules: Any, customers: Any, since: Any, until: Any, segments: Any = 
             id_field: str = "id", ids: str | None = None) -> Changes:
     """See :meth:`segdsl.RuleSet.changes`."""
     from segdsl.rules import _collector_paused, _identities, _now
+    from segdsl.sql import changes as on_duckdb
 
+    if on_duckdb.wanted(customers, id_field, ids):
+        # A database or tables DuckDB reads: both instants in one query (segdsl.sql.changes).
+        return on_duckdb.changes(rules, customers, since, until, segments, None, id_field, ids)
     program = rules._program
     zone = program.options.timezone
     names = rules._names(segments)
