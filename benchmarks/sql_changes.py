@@ -26,27 +26,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-import time
 
 import duckdb
 
 import segdsl.sql
-from benchmarks.changes import DAYS, rule_sets
+from benchmarks.changes import DAYS, best, rule_sets
 from benchmarks.data import NOW, load_customers
 from segdsl.sql import changes as sql_changes
 from segdsl.sql.layout import Layout
-
-
-def best(actions: list, repeat: int) -> list[tuple[float, object]]:
-    """The least CPU time of ``repeat`` runs of each action, and its last result."""
-    times: list[list[float]] = [[] for _ in actions]
-    results: list[object] = [None] * len(actions)
-    for _ in range(repeat):
-        for index, action in enumerate(actions):
-            start = time.process_time()
-            results[index] = action()
-            times[index].append(time.process_time() - start)
-    return [(min(spent), result) for spent, result in zip(times, results, strict=True)]
 
 
 def flagged(connection, rules, names, since, until) -> int:

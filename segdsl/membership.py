@@ -529,21 +529,24 @@ def _own(record: Any, position: int, identity: Any = None, field: str = "id") ->
                      f"{_customers.shown(record)}")
 
 
-def _fields_read(program: Any, name: str) -> frozenset[str]:
-    """The customer's fields segment ``name`` reads, the segments it uses included."""
-    found: set[str] = set()
-    pending, seen = [name], set()
+def _nodes(program: Any, names: list[str]) -> Iterator[c.Checked]:
+    """Every node of the segments ``names`` and of the segments they use, each once."""
+    pending, seen = list(names), set()
     while pending:
         current = pending.pop()
         if current in seen:
             continue
         seen.add(current)
         for node in c.walk(program.body(current)):
-            if isinstance(node, c.Field) and node.depth == 0:
-                found.add(node.path[0])
-            elif isinstance(node, c.SegmentRef):
+            if isinstance(node, c.SegmentRef):
                 pending.append(node.name)
-    return frozenset(found)
+            yield node
+
+
+def _fields_read(program: Any, name: str) -> frozenset[str]:
+    """The customer's fields segment ``name`` reads, the segments it uses included."""
+    return frozenset(node.path[0] for node in _nodes(program, [name])
+                     if isinstance(node, c.Field) and node.depth == 0)
 
 
 def _element_filters(program: Any, name: str) -> dict[str, tuple | None]:
@@ -554,28 +557,20 @@ def _element_filters(program: Any, name: str) -> dict[str, tuple | None]:
     found: dict[str, list | None] = {}
     sources: set[int] = set()
     fields = []
-    pending, seen = [name], set()
-    while pending:
-        current = pending.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        for node in c.walk(program.body(current)):
-            if isinstance(node, c.SegmentRef):
-                pending.append(node.name)
-            elif isinstance(node, c.Field) and node.depth == 0:
-                fields.append(node)
-            elif isinstance(node, c.Aggregate) and isinstance(node.source, c.Field) \
-                    and node.source.depth == 0 and len(node.source.path) == 1:
-                sources.add(id(node.source))
-                list_name = node.source.path[0]
-                where = dynamics._fast_where(node) if node.where is not None \
-                    and not node.flatten else None
-                known = found.setdefault(list_name, [])
-                if where is None or known is None:
-                    found[list_name] = None
-                else:
-                    known.append(where)
+    for node in _nodes(program, [name]):
+        if isinstance(node, c.Field) and node.depth == 0:
+            fields.append(node)
+        elif isinstance(node, c.Aggregate) and isinstance(node.source, c.Field) \
+                and node.source.depth == 0 and len(node.source.path) == 1:
+            sources.add(id(node.source))
+            list_name = node.source.path[0]
+            where = dynamics._fast_where(node) if node.where is not None \
+                and not node.flatten else None
+            known = found.setdefault(list_name, [])
+            if where is None or known is None:
+                found[list_name] = None
+            else:
+                known.append(where)
     for node in fields:
         if id(node) not in sources:
             found[node.path[0]] = None
@@ -588,25 +583,16 @@ def _timely_lists(program: Any, names: list[str]) -> dict[str, str]:
     sources: dict[int, str] = {}
     stamps: dict[str, set[str]] = {}
     other: set[str] = set()
-    nodes = []
-    pending, seen = list(names), set()
-    while pending:
-        current = pending.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        for node in c.walk(program.body(current)):
-            nodes.append(node)
-            if isinstance(node, c.SegmentRef):
-                pending.append(node.name)
-            if isinstance(node, c.Aggregate) and isinstance(node.source, c.Field) \
-                    and node.source.depth == 0:
-                list_name = node.source.path[0]
-                if node.timestamp is None or len(node.source.path) != 1:
-                    other.add(list_name)
-                else:
-                    sources[id(node.source)] = list_name
-                    stamps.setdefault(list_name, set()).add(node.timestamp)
+    nodes = list(_nodes(program, names))
+    for node in nodes:
+        if isinstance(node, c.Aggregate) and isinstance(node.source, c.Field) \
+                and node.source.depth == 0:
+            list_name = node.source.path[0]
+            if node.timestamp is None or len(node.source.path) != 1:
+                other.add(list_name)
+            else:
+                sources[id(node.source)] = list_name
+                stamps.setdefault(list_name, set()).add(node.timestamp)
     for node in nodes:
         if isinstance(node, c.Field) and node.depth == 0 and id(node) not in sources:
             other.add(node.path[0])
