@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 from typing import Any, Callable
 
 import attrs
@@ -316,6 +317,21 @@ def walk(node: Checked, enter: Callable[[Checked], bool] = lambda sub: True):
         yield current
         if enter(current):
             stack.extend(reversed(checked_children(current)))
+
+
+def walk_segments(body: Callable[[str], Checked], names: Iterable[str]):
+    """Every node of the segments ``names`` and of the segments they refer to
+    (``body`` gives a segment's checked rule), each segment walked once."""
+    pending, seen = list(names), set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for node in walk(body(name)):
+            if isinstance(node, SegmentRef):
+                pending.append(node.name)
+            yield node
 
 
 def fold(root: Checked, combine: Callable[[Checked, list[Any]], Any],

@@ -529,23 +529,9 @@ def _own(record: Any, position: int, identity: Any = None, field: str = "id") ->
                      f"{_customers.shown(record)}")
 
 
-def _nodes(program: Any, names: list[str]) -> Iterator[c.Checked]:
-    """Every node of the segments ``names`` and of the segments they use, each once."""
-    pending, seen = list(names), set()
-    while pending:
-        current = pending.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        for node in c.walk(program.body(current)):
-            if isinstance(node, c.SegmentRef):
-                pending.append(node.name)
-            yield node
-
-
 def _fields_read(program: Any, name: str) -> frozenset[str]:
     """The customer's fields segment ``name`` reads, the segments it uses included."""
-    return frozenset(node.path[0] for node in _nodes(program, [name])
+    return frozenset(node.path[0] for node in c.walk_segments(program.body, [name])
                      if isinstance(node, c.Field) and node.depth == 0)
 
 
@@ -557,7 +543,7 @@ def _element_filters(program: Any, name: str) -> dict[str, tuple | None]:
     found: dict[str, list | None] = {}
     sources: set[int] = set()
     fields = []
-    for node in _nodes(program, [name]):
+    for node in c.walk_segments(program.body, [name]):
         if isinstance(node, c.Field) and node.depth == 0:
             fields.append(node)
         elif isinstance(node, c.Aggregate) and isinstance(node.source, c.Field) \
@@ -583,7 +569,7 @@ def _timely_lists(program: Any, names: list[str]) -> dict[str, str]:
     sources: dict[int, str] = {}
     stamps: dict[str, set[str]] = {}
     other: set[str] = set()
-    nodes = list(_nodes(program, names))
+    nodes = list(c.walk_segments(program.body, names))
     for node in nodes:
         if isinstance(node, c.Aggregate) and isinstance(node.source, c.Field) \
                 and node.source.depth == 0:

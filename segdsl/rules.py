@@ -583,18 +583,9 @@ def _listed(rows: Iterable[Any]) -> list[Any]:
 
 def _population_nodes_under(program: _Program, names: list[str]) -> list[c.Population]:
     found: dict[str, c.Population] = {}
-    seen: set[str] = set()
-    pending = list(names)
-    while pending:
-        name = pending.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        for node in c.walk(program.body(name)):
-            if isinstance(node, c.Population):
-                found.setdefault(node.key, node)
-            elif isinstance(node, c.SegmentRef):
-                pending.append(node.name)
+    for node in c.walk_segments(program.body, names):
+        if isinstance(node, c.Population):
+            found.setdefault(node.key, node)
     if any(k in found for k in ("rfm.score", "rfm.group")):
         for node in program.population_nodes:
             if node.kind in ("rfm.recency", "rfm.frequency", "rfm.monetary"):
