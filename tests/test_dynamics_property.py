@@ -57,18 +57,21 @@ ATOMS = [
 
 
 @st.composite
-def rules_text(draw) -> str:
-    """A rule file with two segments, the second using the first."""
-    def expression():
-        atoms = draw(st.lists(st.one_of(*ATOMS), min_size=1, max_size=3))
-        joined = atoms[0]
-        for atom in atoms[1:]:
-            joined = f"{joined} {draw(st.sampled_from(['and', 'or']))} {atom}"
-        return f"not ({joined})" if draw(st.booleans()) else joined
+def condition(draw, atoms: list) -> str:
+    """One to three of ``atoms`` joined by ``and``/``or``, negated half the time."""
+    chosen = draw(st.lists(st.one_of(*atoms), min_size=1, max_size=3))
+    joined = chosen[0]
+    for atom in chosen[1:]:
+        joined = f"{joined} {draw(st.sampled_from(['and', 'or']))} {atom}"
+    return f"not ({joined})" if draw(st.booleans()) else joined
 
+
+@st.composite
+def rules_text(draw, atoms: list = ATOMS) -> str:
+    """A rule file with two segments, the second using the first."""
     return (f"period spring = 2026-03-29 .. 2026-03-29\n"
-            f"segment a = {expression()}\n"
-            f"segment b = a or {expression()}\n")
+            f"segment a = {draw(condition(atoms))}\n"
+            f"segment b = a or {draw(condition(atoms))}\n")
 
 
 @st.composite

@@ -30,6 +30,7 @@ from tests.test_dynamics_property import (
     LENGTH,
     SCHEMA,
     STARTS,
+    condition,
     customers,
     rules_text,
 )
@@ -252,27 +253,13 @@ def test_changes_on_duckdb_agree_with_python_on_random_histories(data):
 WINDOWED = [ATOMS[0], ATOMS[1], ATOMS[2], ATOMS[3], ATOMS[12]]
 
 
-@st.composite
-def windowed_rules(draw) -> str:
-    """Two segments of windowed counts, sums and periods, the second using the first."""
-    def expression():
-        atoms = draw(st.lists(st.one_of(*WINDOWED), min_size=1, max_size=3))
-        joined = atoms[0]
-        for atom in atoms[1:]:
-            joined = f"{joined} {draw(st.sampled_from(['and', 'or']))} {atom}"
-        return f"not ({joined})" if draw(st.booleans()) else joined
-
-    return (f"period spring = 2026-03-29 .. 2026-03-29\n"
-            f"segment a = {expression()}\nsegment b = a or {expression()}\n")
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_bounded_changes_on_duckdb_agree_with_python(data):
     """Rules the query bounds (windows and periods only): the same Changes, few customers read."""
     start = data.draw(st.sampled_from(STARTS))
     zone = data.draw(st.sampled_from(["Europe/Paris", None]))
-    rules = segdsl.loads(data.draw(windowed_rules()), timezone=zone, schema=SCHEMA)
+    rules = segdsl.loads(data.draw(rules_text(WINDOWED)), timezone=zone, schema=SCHEMA)
     people = data.draw(customers(start))
     assert sql_changes.bounded_reads(rules._program, list(rules)) is not None
     expected = rules.changes(people, since=start, until=start + LENGTH)
@@ -297,16 +284,10 @@ DECIDED = [
 @st.composite
 def independent_rules(draw) -> str:
     """Two segments of conditions DuckDB decides (and one it does not), neither using the other."""
-    def expression(atoms):
-        chosen = draw(st.lists(st.one_of(*atoms), min_size=1, max_size=3))
-        joined = chosen[0]
-        for atom in chosen[1:]:
-            joined = f"{joined} {draw(st.sampled_from(['and', 'or']))} {atom}"
-        return f"not ({joined})" if draw(st.booleans()) else joined
-
     return (f"period spring = 2026-03-29 .. 2026-03-29\n"
-            f"segment a = {expression(DECIDED)}\nsegment b = {expression(DECIDED)}\n"
-            f"segment c = {expression(WINDOWED)}\n")
+            f"segment a = {draw(condition(DECIDED))}\n"
+            f"segment b = {draw(condition(DECIDED))}\n"
+            f"segment c = {draw(condition(WINDOWED))}\n")
 
 
 @st.composite
