@@ -56,20 +56,17 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
     with runner_for(connection) as runner:
         described = runner.column_types(layout)
         layout = layout.with_column_types(described)
-
         def compiled(**options: bool) -> Any:
             return compile_rules(rules, names, dialect=runner.dialect,
                                  now=None if runner.binds_now else at, layout=layout, **options)
 
-        query = None  # compiled once, for ranges or for the single query
+        query = compiled()
         if isinstance(runner, DuckDBRunner):
-            found = _in_ranges(runner.connection, compiled, layout, described, names)
-            if found is None:
-                query = compiled()
-                found = _columns(runner.connection, query.sql(dialect="duckdb"), names)
+            found = _in_ranges(runner.connection, compiled, layout, described, names) \
+                or _columns(runner.connection, query.sql(dialect="duckdb"), names)
             if found is not None:
                 return Result(found[0], found[1], at)
-        rows = runner.memberships(query if query is not None else compiled(), at)
+        rows = runner.memberships(query, at)
     return result_of(names, rows, at)
 
 
