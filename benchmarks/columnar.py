@@ -52,6 +52,9 @@ LINEAR_WITHIN = 0.15
 MEMORY_LIMIT = "3GB"
 # The largest sizes take minutes a pass: they are timed once.
 ONE_PASS_FROM = 5_000_000
+# Below a million customers a pass takes a fraction of a second, and the machine's
+# noise (tens of milliseconds) is as large as the differences measured: best of more.
+SMALL_PASSES = 5
 
 
 # ------------------------------------------------------------------------------ child process
@@ -185,7 +188,8 @@ def measure(sizes: tuple[int, ...], *, python_size: int | None, repeat: int = 2,
             for engine in engines:
                 if log:
                     log(f"  {engine} on {name} over {size:,} customers ...")
-                passes = 1 if engine == "python" or size >= ONE_PASS_FROM else repeat
+                passes = (1 if engine == "python" or size >= ONE_PASS_FROM
+                          else SMALL_PASSES if size < 1_000_000 else repeat)
                 report = run_child(engine, name, directory, passes, threads)
                 reports[size, name, engine] = report
                 if "failed" in report or "failed" in reports[size, name, "hand"]:

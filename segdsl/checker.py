@@ -187,6 +187,7 @@ class Checker:
         self.checked_segments: dict[str, c.Checked] = {}
         self._checking: list[str] = []
         self._population_keys: dict[str, c.Population] = {}
+        self._rfm_measures: dict[str, c.Checked] = {}
         self._cycles: set[frozenset[str]] = set()
         self._expansions: dict[tuple, c.Checked] = {}
         self._nesting = 0
@@ -1392,6 +1393,13 @@ class Checker:
                                 t.NUMBER, node)
 
     def _rfm_measure(self, name: str, node: n.Node) -> c.Checked:
+        # Each measure is checked once: a population node keeps its first measure anyway.
+        measure = self._rfm_measures.get(name)
+        if measure is None:
+            measure = self._rfm_measures[name] = self._checked_rfm_measure(name, node)
+        return measure
+
+    def _checked_rfm_measure(self, name: str, node: n.Node) -> c.Checked:
         window = n.Duration(self.options.rfm_window.amount,
                             n.DurationUnit(self.options.rfm_window.unit))
         stamp = self._order_timestamp(node)

@@ -61,13 +61,16 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
                                  now=None if runner.binds_now else at, layout=layout, **options)
 
         query = compiled()
-        if isinstance(runner, DuckDBRunner):
-            found = _in_ranges(runner.connection, compiled, layout, described, names) \
-                or _columns(runner.connection, query.sql(dialect="duckdb"), names)
-            if found is not None:
-                return Result(found[0], found[1], at)
-        rows = runner.memberships(query, at)
-    return result_of(names, rows, at)
+        if not isinstance(runner, DuckDBRunner):
+            return result_of(names, runner.memberships(query, at), at)
+        found = _in_ranges(runner.connection, compiled, layout, described, names)
+        if found is None:
+            # nothing reads the tree after this: the generator need not copy it first
+            text = query.sql(dialect="duckdb", copy=False)
+            found = _columns(runner.connection, text, names)
+            if found is None:
+                return result_of(names, _run(runner.connection, text), at)
+    return Result(found[0], found[1], at)
 
 
 def _in_ranges(connection: Any, compiled: Any, layout: Layout, described: dict,
@@ -223,14 +226,11 @@ class DuckDBRunner:
         """``(table, column)`` to its type's name, for the layout's tables."""
         tables = tables_of(layout)
         marks = ", ".join("?" for _ in tables)
+        # duckdb_columns() is what information_schema.columns reads, without its joins
         rows = _run(self.connection, f"SELECT table_name, column_name, data_type FROM "
-                                     f"information_schema.columns WHERE table_name IN ({marks})",
+                                     f"duckdb_columns() WHERE table_name IN ({marks})",
                     tables)
         return {(table, column): kind for table, column, kind in rows}
-
-    def memberships(self, query: Any, at: Any) -> list[tuple]:
-        """The query's rows, in the order of the ids."""
-        return _run(self.connection, query.sql(dialect="duckdb"))
 
 
 def _check_connection(connection: Any) -> None:
