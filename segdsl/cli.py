@@ -14,6 +14,7 @@ upward); flags override it. Bad input never shows a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import difflib
 import io
@@ -23,7 +24,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from segdsl.errors import SegdslError, UsageError
 
@@ -619,39 +620,68 @@ def _columns(args: argparse.Namespace, output_format: str) -> list[str]:
 def _write_output(args: argparse.Namespace, output_format: str, columns: list[str],
                   members: dict[str, list[Any]], customers: list[Any], now,
                   total: int | None = None, lookup: dict[Any, Any] | None = None) -> None:
-    from segdsl.timeline import iso_text
-
+    """The memberships in ``output_format``, written as they are formatted: a million
+    members never become one string in memory."""
     total = len(customers) if total is None else total
     if lookup is None:
         lookup = _customer_lookup(args, customers) if columns else {}
-    rows = [(name, identity) for name, ids in members.items() for identity in ids]
     if output_format == "parquet":
+        rows = [(name, identity) for name, ids in members.items() for identity in ids]
         _write_parquet(args.output, rows, columns, lookup)
         return
-    out = io.StringIO()
-    if output_format == "json":
-        shown: dict[str, list[Any]] = {
-            name: [_member_object(i, columns, lookup) for i in ids] if columns else list(ids)
-            for name, ids in members.items()}
-        document = {"now": iso_text(now), "total": total,
-                    "sizes": {name: len(ids) for name, ids in members.items()},
-                    "members": shown}
-        out.write(json.dumps(document, indent=2, default=_json_default) + "\n")
-    elif output_format == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["segment", "customer_id", *columns])
-        for name, identity in rows:
-            writer.writerow([name, identity, *(_cell(_field(lookup.get(identity), c))
-                                               for c in columns)])
-    else:
-        out.write(_size_table(members, total, now) + "\n")
-    if args.output:
-        try:
-            Path(args.output).write_text(out.getvalue(), encoding="utf-8")
-        except OSError as error:
-            raise _UsageFailure(f"{args.output}: cannot write ({error.strerror})") from None
-    else:
-        sys.stdout.write(out.getvalue())
+    with _output(args.output) as out:
+        if output_format == "json":
+            _write_json(out, members, columns, lookup, now, total)
+        elif output_format == "csv":
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(["segment", "customer_id", *columns])
+            for name, ids in members.items():
+                writer.writerows([name, identity, *(_cell(_field(lookup.get(identity), c))
+                                                    for c in columns)] for identity in ids)
+        else:
+            out.write(_size_table(members, total, now) + "\n")
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    """The file at ``path`` (standard output without one), opened for writing."""
+    if not path:
+        yield sys.stdout
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            yield out
+    except OSError as error:
+        raise _UsageFailure(f"{path}: cannot write ({error.strerror})") from None
+
+
+def _write_json(out: TextIO, members: dict[str, list[Any]], columns: list[str],
+                lookup: dict[Any, Any], now, total: int) -> None:
+    """``json.dumps(document, indent=2)`` of ``{now, total, sizes, members}``, to the
+    character, written a thousand members at a time."""
+    from segdsl.timeline import iso_text
+
+    def dumped(value: Any, depth: int) -> str:
+        text = json.dumps(value, indent=2, default=_json_default)
+        return text.replace("\n", "\n" + "  " * depth)
+
+    sizes = {name: len(ids) for name, ids in members.items()}
+    out.write(f'{{\n  "now": {dumped(iso_text(now), 1)},\n  "total": {dumped(total, 1)},\n'
+              f'  "sizes": {dumped(sizes, 1)},\n  "members": ')
+    if not members:
+        out.write("{}")
+    for number, (name, ids) in enumerate(members.items()):
+        out.write(("{\n" if number == 0 else ",\n") + f"    {dumped(name, 2)}: ")
+        if not ids:
+            out.write("[]")
+            continue
+        for start in range(0, len(ids), 1000):
+            shown = (_member_object(i, columns, lookup) for i in ids[start:start + 1000]) \
+                if columns else ids[start:start + 1000]
+            out.write(("[\n" if start == 0 else ",\n")
+                      + ",\n".join("      " + dumped(item, 3) for item in shown))
+        out.write("\n    ]")
+    out.write("\n  }\n}\n" if members else "\n}\n")
 
 
 def _customer_lookup(args: argparse.Namespace, customers: list[Any]) -> dict[Any, Any]:

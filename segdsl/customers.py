@@ -22,6 +22,8 @@ pass instead. Identity (``id`` by default) is checked by :class:`Identities`.
 
 from __future__ import annotations
 
+import array
+import bisect
 import dataclasses
 import datetime as dt
 import decimal
@@ -446,6 +448,11 @@ class Identities:
     """The ids of the customers evaluated so far, to name members and to
     refuse a missing, null or repeated id.
 
+    Whole-number ids that arrive in ascending order (the order of most exports)
+    are kept in an array, 8 bytes each, as they cannot repeat an earlier one;
+    the others in a dict. Evaluating a million customers then keeps 8 MB of
+    ids, not a hundred.
+
     Args:
         id_field: the field holding each customer's id (``id`` by default).
         by_position: name customers by their position instead (from 0).
@@ -454,7 +461,11 @@ class Identities:
     def __init__(self, id_field: str = "id", by_position: bool = False) -> None:
         self.field = id_field
         self.by_position = by_position
-        #: id -> position of the customers seen so far
+        #: the whole-number ids above every earlier id, in the order met
+        self.rising = array.array("q")
+        #: the largest of them (an int id above it is new: append it to ``rising``)
+        self.top = INT64_MIN - 1
+        #: the other ids -> position
         self.seen: dict[Any, int] = {}
 
     def of(self, record: Any, position: int) -> Any:
@@ -472,15 +483,65 @@ class Identities:
         kind = type(identity)
         if kind is not int and kind is not str:
             identity = _id_value(identity, record, field, position)
-        seen = self.seen
-        if identity in seen:
+        key = _whole(identity)
+        if type(key) is int and self.top < key <= INT64_MAX:
+            self.rising.append(key)
+            self.top = key
+            return identity
+        earlier = self.position(key)
+        if earlier is not None:
             raise DataError(
-                f"the customers at positions {seen[identity]} and {position} have the same "
+                f"the customers at positions {earlier} and {position} have the same "
                 f"{field} {identity!r}: every customer needs its own id, or pass "
                 f"ids=\"position\" to name customers by position", customer_id=identity,
                 field_path=field)
-        seen[identity] = position
+        self.seen[key] = position
         return identity
+
+    def position(self, identity: Any) -> int | None:
+        """The position of the customer with ``identity`` met so far, or None."""
+        identity = _whole(identity)
+        found = self.seen.get(identity)
+        if found is not None or type(identity) is not int or not self.rising \
+                or not self.rising[0] <= identity <= self.top:
+            return found
+        index = bisect.bisect_left(self.rising, identity)
+        if self.rising[index] != identity:
+            return None
+        # The customers not in ``rising`` (in ``seen``) shift its positions.
+        place = index
+        for other in sorted(self.seen.values()):
+            if other > place:
+                break
+            place += 1
+        return place
+
+    def positions(self) -> dict[Any, int]:
+        """Every id met so far to its customer's position."""
+        found = dict(self.seen)
+        others = iter(sorted(self.seen.values()))
+        place, skip = 0, next(others, None)
+        for identity in self.rising:
+            while place == skip:
+                place, skip = place + 1, next(others, None)
+            found[identity] = place
+            place += 1
+        return found
+
+
+def _whole(identity: Any) -> Any:
+    """``identity``, or the int it equals (1.0 and the Decimal 1 are the id 1, as in a dict)."""
+    if type(identity) is int or not isinstance(identity, (numbers.Real, decimal.Decimal)):
+        return identity
+    try:
+        whole = int(identity)
+    except (ValueError, ArithmeticError):  # NaN, infinities
+        return identity
+    return whole if whole == identity else identity
+
+
+#: The ids an array of signed 64-bit integers holds.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _read_id(record: Any, field: str, position: int) -> Any:

@@ -101,7 +101,7 @@ class Membership:
             record = _own(_customers.customer(row, index), index)
             self._records.append(record)
             self._ids.append(self._identities.of(record, index))
-        self._position = dict(self._identities.seen)
+        self._position = self._identities.positions()
         result = rules.evaluate(self._records, self.now, segments=self.names, ids="position")
         self._members: list[set[int]] = [set(result[name]) for name in self.names]
         self._plans: list[list[tuple[dt.datetime, int]]] = []

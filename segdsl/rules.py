@@ -35,7 +35,7 @@ from segdsl import nodes as n
 from segdsl import stack
 from segdsl.checker import Checker, Options, Warning
 from segdsl.compiler import FIXED_NODES, Closure, Compiler, Context
-from segdsl.customers import POSITION, Identities, shown
+from segdsl.customers import INT64_MAX, POSITION, Identities, shown
 from segdsl.errors import DataError, EvaluationError, SegdslError, UsageError
 from segdsl.functions import Function, Functions
 from segdsl.parser import parse, parse_expression
@@ -992,14 +992,15 @@ class RuleSet:
         as_customer = _customers.customer
         identity_of = identities.of
         total = 0
-        field, seen = identities.field, identities.seen
+        field, rise = identities.field, identities.rising.append
         plain = not identities.by_position
         for index, record in enumerate(records):
             if type(record) is not dict:
                 record = as_customer(record, index)
             identity = record.get(field) if plain and type(record) is dict else None
-            if (type(identity) is int or type(identity) is str) and identity not in seen:
-                seen[identity] = index  # the common case, inlined: a new int or str id
+            if type(identity) is int and identities.top < identity <= INT64_MAX:
+                rise(identity)  # the common case, inlined: ids in ascending order
+                identities.top = identity
             else:
                 identity = identity_of(record, index)
             ctx = None  # made only when a segment needs the general evaluator

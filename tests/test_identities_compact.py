@@ -1,0 +1,71 @@
+"""Ids are checked in compact storage: ascending whole numbers in an array, the rest in a
+dict. Whatever the order and the kinds of ids, a repeated id is refused naming both
+positions, exactly as one dict of every id would."""
+
+import decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import segdsl
+from segdsl.customers import INT64_MAX, INT64_MIN, Identities
+
+NOW = "2026-07-15T12:00:00Z"
+
+_IDS = st.lists(st.one_of(st.integers(-5, 40), st.integers(-5, 40).map(float),
+                          st.sampled_from(["a", "7", "b"]),
+                          st.sampled_from([INT64_MAX, INT64_MAX + 1, INT64_MIN, 2**70]),
+                          st.integers(-5, 40).map(decimal.Decimal)),
+                max_size=30)
+
+
+def _by_dict(ids: list) -> tuple[dict, tuple[int, int] | None]:
+    """The reference: one dict of every id, the first repeat's two positions."""
+    seen: dict = {}
+    for position, identity in enumerate(ids):
+        if identity in seen:
+            return seen, (seen[identity], position)
+        seen[identity] = position
+    return seen, None
+
+
+@settings(max_examples=400, deadline=None)
+@given(_IDS)
+def test_repeats_and_positions_are_those_of_one_dict(ids):
+    expected, repeat = _by_dict(ids)
+    identities = Identities()
+    for position, identity in enumerate(ids):
+        if repeat is not None and position == repeat[1]:
+            with pytest.raises(segdsl.DataError) as raised:
+                identities.of({"id": identity}, position)
+            assert raised.value.message.startswith(
+                f"the customers at positions {repeat[0]} and {position} have the same id ")
+            return
+        identities.of({"id": identity}, position)
+    assert identities.positions() == expected
+    assert all(identities.position(i) == p for i, p in expected.items())
+
+
+@settings(max_examples=150, deadline=None)
+@given(_IDS)
+def test_evaluate_refuses_the_same_repeats(ids):
+    """The evaluation's inlined path for ascending ids agrees with the reference."""
+    rules = segdsl.loads("segment everyone = true")
+    _, repeat = _by_dict(ids)
+    customers = [{"id": i} for i in ids]
+    if repeat is None:
+        assert rules.evaluate(customers, now=NOW)["everyone"] == ids
+        return
+    with pytest.raises(segdsl.DataError) as raised:
+        rules.evaluate(customers, now=NOW)
+    assert raised.value.message.startswith(
+        f"the customers at positions {repeat[0]} and {repeat[1]} have the same id ")
+
+
+def test_ascending_ids_take_eight_bytes_each():
+    identities = Identities()
+    for position in range(10_000):
+        identities.of({"id": 3 * position + 1}, position)
+    assert not identities.seen and len(identities.rising) == 10_000
+    assert identities.rising.itemsize == 8
