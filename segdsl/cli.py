@@ -361,13 +361,13 @@ def _read_data(args: argparse.Namespace, project, stream: bool = False) -> Any:
         raise _UsageFailure(f"{args.verb} needs --data DATA (or data = \"...\" in the project "
                             f"file)")
     if stream:
-        customers = stream_customers(data)
+        customers = stream_customers(data, schema=project.schema)
         if type(customers) is not list:
             args.data = data
             return customers
     else:
         with Activity(f"reading {data}", sys.stderr):
-            customers = read_customers(data)
+            customers = read_customers(data, schema=project.schema)
     if not customers:
         print(f"segdsl: warning: {data} holds no customers", file=sys.stderr)
     args.data = data

@@ -32,7 +32,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from segdsl import types as t
 from segdsl.errors import UsageError
+from segdsl.schema import Schema
 
 ITEM_COLUMNS = ("sku", "category", "price", "discounted", "quantity")
 LIST_COLUMNS = ("tags",)
@@ -57,13 +59,17 @@ class _BadNumber(ValueError):
 
 
 def read_customers(path: str | os.PathLike[str], *,
-                   timestamps: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+                   timestamps: Mapping[str, str] | None = None,
+                   schema: Schema | None = None) -> list[dict[str, Any]]:
     """All customers of a data file (see the module docstring for the formats).
 
     Args:
         path: a ``.jsonl``/``.ndjson``, ``.json`` or ``.csv`` file.
         timestamps: for CSV, the timestamp column of ``orders.csv`` and
             ``events.csv`` by list name (default :data:`TIMESTAMPS`: ``at``).
+        schema: for CSV, the customers' declared fields: a column the schema
+            declares a string (or a list of strings) keeps its text, so the
+            zip code ``75001`` is not read as a number.
 
     Returns:
         The customers, in file order; ``[]`` for a file without customers.
@@ -88,20 +94,23 @@ def read_customers(path: str | os.PathLike[str], *,
     if suffix == ".json":
         return _json_document(path)
     if suffix == ".csv":
-        return _csv_customers(path, columns)
+        if schema is not None and not isinstance(schema, Schema):
+            raise UsageError(f"schema must be a segdsl.Schema, not {type(schema).__name__}")
+        return _csv_customers(path, columns, _text_columns(schema))
     raise UsageError(f"{path}: unknown data format {suffix or '(no extension)'}; use .jsonl, "
                      f".json or .csv")
 
 
 def stream_customers(path: str | os.PathLike[str], *,
-                     timestamps: Mapping[str, str] | None = None) -> Iterable[dict[str, Any]]:
+                     timestamps: Mapping[str, str] | None = None,
+                     schema: Schema | None = None) -> Iterable[dict[str, Any]]:
     """The customers of a data file, as :func:`read_customers` reads them; a JSON
     Lines file is not read here but comes as a :class:`CustomerLines`, read
     line by line at each iteration (JSON and CSV files come as a list)."""
     if isinstance(path, (str, os.PathLike)) and Path(path).suffix.lower() in (".jsonl",
                                                                                ".ndjson"):
         return CustomerLines(_data_file(Path(path)))
-    return read_customers(path, timestamps=timestamps)
+    return read_customers(path, timestamps=timestamps, schema=schema)
 
 
 class CustomerLines:
@@ -255,15 +264,17 @@ def _cell(value: str) -> Any:
     return value
 
 
-def _cells(path: Path, line: int, row: dict[str, Any]) -> dict[str, Any]:
+def _cells(path: Path, line: int, row: dict[str, Any], texts: frozenset[str]
+           ) -> dict[str, Any]:
     try:
-        return {name: _cell(value or "") for name, value in row.items()}
+        return {name: (value or None) if name in texts else _cell(value or "")
+                for name, value in row.items()}
     except _BadNumber as error:
         raise UsageError(f"{path}:{line}: {error.message()}") from None
 
 
 def _csv_rows(path: Path, required: tuple[str, ...],
-              purposes: Mapping[str, str] | None = None
+              purposes: Mapping[str, str] | None = None, texts: frozenset[str] = frozenset()
               ) -> Iterator[tuple[int, dict[str, Any]]]:
     with _open(path) as file:
         reader = csv.DictReader(file)
@@ -284,38 +295,69 @@ def _csv_rows(path: Path, required: tuple[str, ...],
             for row in reader:
                 if None in row:
                     raise UsageError(f"{path}:{reader.line_num}: more cells than columns")
-                yield reader.line_num, _cells(path, reader.line_num, row)
+                yield reader.line_num, _cells(path, reader.line_num, row, texts)
         except csv.Error as error:
             raise UsageError(f"{path}:{reader.line_num}: {error}") from None
         except UnicodeDecodeError as error:
             raise UsageError(f"{path}: not UTF-8 text ({error.reason})") from None
 
 
-def _csv_customers(path: Path, timestamps: Mapping[str, str]) -> list[dict[str, Any]]:
+def _text_columns(schema: Schema | None) -> dict[str, frozenset[str]]:
+    """The columns read as text in each file (``customers``, ``orders``, ``events``):
+    the fields the schema declares strings or lists of strings (an order's row
+    holds its item's fields too)."""
+    if schema is None:
+        return {"customers": frozenset(), "orders": frozenset(), "events": frozenset()}
+
+    def texts(record: t.Type | None) -> set[str]:
+        if record is None or not record.is_record or not record.fields:
+            return set()
+        return {name for name, type_ in record.fields.items() if type_.name == "string"
+                or type_.is_list and type_.element is not None
+                and type_.element.name == "string"}
+
+    def element(record: t.Type | None, name: str) -> t.Type | None:
+        field = record.field(name) if record is not None and record.is_record else None
+        return field.element if field is not None and field.is_list else None
+
+    orders = element(schema.root, "orders")
+    customers = texts(schema.root)
+    owner = {"customer_id"} if "id" in customers else set()  # joined on the same text
+    return {"customers": frozenset(customers),
+            "orders": frozenset(texts(orders) | texts(element(orders, "items")) | owner),
+            "events": frozenset(texts(element(schema.root, "events")) | owner)}
+
+
+def _csv_customers(path: Path, timestamps: Mapping[str, str],
+                   texts: dict[str, frozenset[str]]) -> list[dict[str, Any]]:
     customers: dict[Any, dict[str, Any]] = {}
-    for line, row in _csv_rows(path, ("id",)):
+    for line, row in _csv_rows(path, ("id",), texts=texts["customers"]):
         if row["id"] is None:
             raise UsageError(f"{path}:{line}: empty id")
         if row["id"] in customers:
             raise UsageError(f"{path}:{line}: id {row['id']!r} appears twice")
         for column in LIST_COLUMNS:
             if column in row:
-                row[column] = _list_cell(path, line, row[column])
+                row[column] = _list_cell(path, line, row[column],
+                                         column in texts["customers"])
         customers[row["id"]] = row
     orders_path, events_path = path.with_name("orders.csv"), path.with_name("events.csv")
     if orders_path.exists():
-        _attach_orders(orders_path, customers, timestamps["orders"])
+        _attach_orders(orders_path, customers, timestamps["orders"], texts["orders"])
     if events_path.exists():
-        _attach_events(events_path, customers, timestamps["events"])
+        _attach_events(events_path, customers, timestamps["events"], texts["events"])
     return list(customers.values())
 
 
-def _list_cell(path: Path, line: int, value: Any) -> list[Any]:
-    """A cell holding a list joined with ``|``."""
+def _list_cell(path: Path, line: int, value: Any, text: bool) -> list[Any]:
+    """A cell holding a list joined with ``|`` (its parts kept as text when ``text``)."""
     if value is None:
         return []
+    parts = str(value).split("|")
+    if text:
+        return parts
     try:
-        return [_cell(part) for part in str(value).split("|")]
+        return [_cell(part) for part in parts]
     except _BadNumber as error:
         raise UsageError(f"{path}:{line}: {error.message()}") from None
 
@@ -335,11 +377,12 @@ def _required(timestamp: str, what: str) -> tuple[tuple[str, ...], dict[str, str
     }
 
 
-def _attach_orders(path: Path, customers: dict, timestamp: str) -> None:
+def _attach_orders(path: Path, customers: dict, timestamp: str,
+                   texts: frozenset[str]) -> None:
     for customer in customers.values():
         customer.setdefault("orders", [])
     orders: dict[Any, dict[str, Any]] = {}
-    for line, row in _csv_rows(path, *_required(timestamp, "order")):
+    for line, row in _csv_rows(path, *_required(timestamp, "order"), texts=texts):
         customer = _owner(path, line, row, customers)
         item = {name: row.pop(name) for name in ITEM_COLUMNS if name in row}
         order_id = row.pop("order_id", None)
@@ -353,8 +396,9 @@ def _attach_orders(path: Path, customers: dict, timestamp: str) -> None:
             order["items"].append(item)
 
 
-def _attach_events(path: Path, customers: dict, timestamp: str) -> None:
+def _attach_events(path: Path, customers: dict, timestamp: str,
+                   texts: frozenset[str]) -> None:
     for customer in customers.values():
         customer.setdefault("events", [])
-    for line, row in _csv_rows(path, *_required(timestamp, "event")):
+    for line, row in _csv_rows(path, *_required(timestamp, "event"), texts=texts):
         _owner(path, line, row, customers)["events"].append(row)

@@ -146,3 +146,16 @@ def test_text_the_terminal_cannot_encode_is_escaped_not_a_traceback(tmp_path, fi
         env={"PATH": "", "PYTHONIOENCODING": "ascii", "PYTHONPATH": str(ROOT)})
     assert (done.returncode, done.stdout, done.stderr) == (
         0, "segment,customer_id\nbig,a\\udc80\n", "")
+
+
+def test_eval_reads_a_csv_with_the_schema_given(tmp_path, capsys, monkeypatch):
+    """`--schema` declaring a string column: its digits stay text, as the rules compare them."""
+    from tests.command_line import run
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "customers.csv").write_text("id,zip\n1,01234\n2,75001\n")
+    (tmp_path / "schema.toml").write_text('[fields]\nid = "number"\nzip = "string"\n')
+    (tmp_path / "z.seg").write_text('segment paris = zip starts_with "75"\n')
+    status, out, err = run(capsys, "eval", "z.seg", "--data", "customers.csv", "--schema",
+                           "schema.toml", "--isolated", "--now", "2026-07-15", "--format", "csv")
+    assert (status, out, err) == (0, "segment,customer_id\nparis,2\n", "")

@@ -172,3 +172,47 @@ def test_a_path_with_a_nul_character_is_a_usage_error():
     with pytest.raises(segdsl.UsageError) as raised:
         read_customers("cust\0omers.jsonl")
     assert raised.value.message == "cust\0omers.jsonl: no such file"
+
+
+def _csv_shop(tmp_path: Path) -> Path:
+    (tmp_path / "customers.csv").write_text("id,zip,tags\n1,01234,a|7\n2,75001,\n")
+    (tmp_path / "orders.csv").write_text("customer_id,at,total,sku\n"
+                                         "1,2026-07-01T00:00:00Z,5,00123\n"
+                                         "2,2026-07-02T00:00:00Z,7,456\n")
+    return tmp_path / "customers.csv"
+
+
+def test_csv_columns_the_schema_declares_strings_keep_their_text(tmp_path):
+    """A zip code, a tag, an item's sku: declared strings, they stay text (75001, 7 and
+    456 would otherwise be read as numbers); the other columns are guessed as before."""
+    schema = segdsl.Schema({"id": "number", "zip": "string", "tags": "list[string]",
+                            "orders": [{"at": "datetime", "total": "number",
+                                        "items": [{"sku": "string"}]}]})
+    assert read_customers(_csv_shop(tmp_path), schema=schema) == [
+        {"id": 1, "zip": "01234", "tags": ["a", "7"], "orders": [
+            {"at": "2026-07-01T00:00:00Z", "total": 5, "items": [{"sku": "00123"}]}]},
+        {"id": 2, "zip": "75001", "tags": [], "orders": [
+            {"at": "2026-07-02T00:00:00Z", "total": 7, "items": [{"sku": "456"}]}]}]
+    guessed = read_customers(_csv_shop(tmp_path))
+    assert [c["zip"] for c in guessed] == ["01234", 75001]
+    assert guessed[0]["tags"] == ["a", 7]
+
+
+def test_text_ids_join_the_orders_on_their_text(tmp_path):
+    """With ids declared strings, orders.csv's customer_id is read as text too."""
+    schema = segdsl.Schema({"id": "string"}, open=True)
+    customers = read_customers(_csv_shop(tmp_path), schema=schema)
+    assert [(c["id"], len(c["orders"])) for c in customers] == [("1", 1), ("2", 1)]
+
+
+def test_rules_over_a_csv_read_with_their_schema(tmp_path):
+    """`segdsl eval --schema` reads the CSV with it: `zip starts_with "75"` finds customer 2."""
+    schema = segdsl.Schema({"id": "number", "zip": "string"}, open=True)
+    rules = segdsl.loads('segment paris = zip starts_with "75"', schema=schema)
+    customers = read_customers(_csv_shop(tmp_path), schema=schema)
+    assert rules.evaluate(customers, now="2026-07-15")["paris"] == [2]
+
+
+def test_a_schema_that_is_no_schema_is_a_usage_error(tmp_path):
+    with pytest.raises(segdsl.UsageError, match="schema must be a segdsl.Schema, not dict"):
+        read_customers(_csv_shop(tmp_path), schema={"zip": "string"})
