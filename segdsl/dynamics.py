@@ -1217,16 +1217,6 @@ class Change:
     at: dt.datetime
 
 
-def _frame(columns: dict[str, list], library: str):
-    from segdsl.rules import _optional_import
-
-    if library == "pandas":
-        return _optional_import("pandas").DataFrame(columns)
-    if library == "polars":
-        return _optional_import("polars").DataFrame(columns)
-    raise UsageError(f"library must be 'pandas' or 'polars', not {library!r}")
-
-
 class _ChangeList:
     """What :class:`Changes` and :class:`NextChanges` share: their ``changes``
     as rows, plain data and DataFrames."""
@@ -1248,7 +1238,10 @@ class _ChangeList:
         """The changes as a DataFrame: ``customer_id``, ``segment``, ``event``, ``at``."""
         rows = self.rows()
         names = ("customer_id", "segment", "event", "at")
-        return _frame({name: [row[i] for row in rows] for i, name in enumerate(names)}, library)
+        from segdsl.rules import data_frame
+
+        return data_frame({name: [row[i] for row in rows] for i, name in enumerate(names)},
+                          library)
 
     def _listed(self) -> list[dict[str, Any]]:
         return [{"customer_id": ch.customer_id, "segment": ch.segment, "event": ch.event,

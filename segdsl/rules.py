@@ -656,15 +656,9 @@ class Result(Mapping):
         Args:
             library: ``"pandas"`` or ``"polars"`` (it must be installed).
         """
-        columns = {"segment": [row[0] for row in self.rows()],
-                   "customer_id": [row[1] for row in self.rows()]}
-        if library == "pandas":
-            pandas = _optional_import("pandas")
-            return pandas.DataFrame(columns)
-        if library == "polars":
-            polars = _optional_import("polars")
-            return polars.DataFrame(columns)
-        raise UsageError(f"library must be 'pandas' or 'polars', not {library!r}")
+        rows = self.rows()
+        return data_frame({"segment": [row[0] for row in rows],
+                           "customer_id": [row[1] for row in rows]}, library)
 
     def _repr_html_(self) -> str:
         # Jupyter shows a result as a table of segment sizes.
@@ -696,6 +690,21 @@ def percent(size: int, total: int) -> str:
         return "-"
     tenths = (1000 * size + total // 2) // total  # exact half-up rounding, no float
     return f"{tenths // 10}.{tenths % 10}%"
+
+
+def data_frame(columns: dict[str, list], library: str):
+    """A pandas or polars DataFrame of ``columns``. A polars column of values of
+    several types (the ids ``1`` and ``"k"``, or ``1`` and ``2.5``) holds Python
+    objects, as pandas does: polars would refuse it, or change its values."""
+    if library == "pandas":
+        return _optional_import("pandas").DataFrame(columns)
+    if library == "polars":
+        polars = _optional_import("polars")
+        return polars.DataFrame([
+            polars.Series(name, values, dtype=polars.Object)
+            if len({type(value) for value in values if value is not None}) > 1
+            else polars.Series(name, values) for name, values in columns.items()])
+    raise UsageError(f"library must be 'pandas' or 'polars', not {library!r}")
 
 
 def _optional_import(name: str):

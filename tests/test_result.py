@@ -88,3 +88,17 @@ def test_a_result_of_named_segments_knows_only_those(result):
     assert list(only) == ["belgian"] and "french" not in only
     with pytest.raises(segdsl.UsageError, match="the segments are belgian"):
         only["french"]
+
+
+@pytest.mark.parametrize("ids", [[1, "k"], [1, 2.5]])
+def test_ids_of_several_types_make_a_polars_column_of_objects(ids):
+    """Ids 1 and "k" (two ids, as pandas keeps them) stay what they are in polars too."""
+    rules = segdsl.loads('segment french = country == "FR"')
+    result = rules.evaluate([{"id": i, "country": "FR"} for i in ids], now=NOW)
+    frame = result.to_dataframe("polars")
+    assert frame["customer_id"].to_list() == ids
+    assert result.to_dataframe()["customer_id"].to_list() == ids
+    visitors = segdsl.loads("segment visiting = visits(30d) >= 1")
+    changes = visitors.changes([{"id": i, "events": [{"type": "visit", "at": "2026-07-10"}]}
+                                for i in ids], since="2026-07-01", until=NOW)
+    assert changes.to_dataframe("polars")["customer_id"].to_list() == ids
