@@ -166,7 +166,9 @@ class Membership:
             additions: partial customer records, each with the customer's id:
                 a list (or tuple) value is appended to the customer's list of
                 that name (created if absent), any other value replaces the
-                field. An id the state does not know adds a customer.
+                field. An id the state does not know adds a customer. A
+                pandas or polars DataFrame or an Arrow table gives one record
+                per row (a null cell sets its field to null).
             now: the new instant (default: unchanged); never before ``now``.
 
         Returns:
@@ -219,6 +221,8 @@ class Membership:
         late: set[int] = set()
         added: dict[Any, int] = {}
         field = self._id_field
+        if _customers._library(additions) is not None:  # a DataFrame or an Arrow table
+            additions = _customers.records(additions, "update")
         try:
             items = list(additions)
         except SegdslError:

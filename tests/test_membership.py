@@ -278,3 +278,17 @@ def _agree(data) -> None:
                 (change.event == "entered")
     assert isinstance(state, Membership)
     assert LENGTH  # the interval length of the brute-force tests, shared
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_an_update_takes_a_dataframe_one_addition_per_row(library):
+    """A DataFrame of additions is read row by row, as evaluate reads customers (its column
+    names are no customers)."""
+    frames = pytest.importorskip(library)
+    rules = segdsl.loads('segment french = country == "FR"')
+    state = rules.membership([{"id": 1, "country": "BE"}, {"id": 2, "country": "BE"}],
+                             now="2026-07-15T00:00:00Z")
+    changes = state.update(frames.DataFrame({"id": [2], "country": ["FR"]}),
+                           now="2026-07-16T00:00:00Z")
+    assert [(c.customer_id, c.segment, c.event) for c in changes] == [(2, "french", "entered")]
+    assert state["french"] == [2]
