@@ -19,6 +19,8 @@ import csv
 import difflib
 import io
 import json
+import math
+import numbers
 import os
 import sys
 import textwrap
@@ -1018,17 +1020,63 @@ def _run_explain(args: argparse.Namespace) -> int:
     segment = rules[args.segment]
     now = evaluation_time(_now(args), rules)
     customers = _read_data(args, project)
-    wanted = str(args.customer)
-    # Customers are named as `eval` names them: by the id field, or by position.
-    customer = next((c for index, c in enumerate(customers)
-                     if str(index if args.ids == "position" else _field(c, args.id_field))
-                     == wanted), None)
-    if customer is None:
-        what = "position" if args.ids == "position" else args.id_field
-        raise _UsageFailure(f"{args.data}: no customer with {what} {wanted}")
+    customer = _customer_named(args, customers)
     population = customers if segment.needs_population else None
     print(segment.explain(customer, now=now, population=population).render())
     return status.value
+
+
+def _customer_named(args: argparse.Namespace, customers: list[Any]) -> Any:
+    """The customer ``--customer`` names, as `eval` names customers: by position, or
+    by id, where ``1`` is the number 1 (as is ``1.0``) or the text "1", and ``'"1"'``
+    the text alone."""
+    wanted = str(args.customer)
+    if args.ids == "position":
+        found = [c for index, c in enumerate(customers) if str(index) == wanted]
+        if not found:
+            raise _UsageFailure(f"{args.data}: no customer at position {wanted}")
+        return found[0]
+    named = _id_spellings(wanted)
+    found = [(index, c) for index, c in enumerate(customers)
+             if _id_named(_field(c, args.id_field), named)]
+    if not found:
+        raise _UsageFailure(f"{args.data}: no customer with {args.id_field} {wanted}")
+    if len(found) > 1:
+        shown = " and ".join(f"{json.dumps(_field(c, args.id_field), default=str)} (position "
+                             f"{index})" for index, c in found[:2])
+        advice = (f": give --customer '\"{wanted}\"' for the text id, --customer "
+                  f"{float(named[1])!r} for the number" if named[1] is not None else "")
+        raise _UsageFailure(f"{args.data}: --customer {wanted} names two customers, "
+                            f"{shown}{advice}")
+    return found[0][1]
+
+
+def _id_spellings(wanted: str) -> tuple[str | None, int | float | None]:
+    """The text id and the number id ``--customer`` may mean (None: it cannot mean one)."""
+    if len(wanted) >= 2 and wanted[0] == wanted[-1] == '"':
+        try:
+            return json.loads(wanted), None
+        except ValueError:
+            pass
+    for kind in (int, float):
+        try:
+            number = kind(wanted)
+        except ValueError:
+            continue
+        return wanted, number if math.isfinite(number) else None
+    return wanted, None
+
+
+def _id_named(identity: Any, named: tuple[str | None, int | float | None]) -> bool:
+    text, number = named
+    if isinstance(identity, str):
+        return identity == text
+    if number is None or isinstance(identity, bool) or not isinstance(identity, numbers.Number):
+        return False
+    try:
+        return bool(identity == number)
+    except (TypeError, ValueError, ArithmeticError):
+        return False
 
 
 # ------------------------------------------------------------------ repl

@@ -59,3 +59,36 @@ def test_explain_finds_customers_as_eval_names_them(capsys, files):
     status, _, err = run(capsys, "explain", files[0], "a", "--data", files[1], "--now", NOW,
                          "--customer", "0")
     assert (status, err) == (2, f"segdsl: {files[1]}: no customer with id 0\n")
+
+
+@pytest.fixture
+def mixed_ids(tmp_path: Path) -> tuple[str, str]:
+    """Customers whose ids are the text "1", the number 1, 2.0 and a 20-digit number."""
+    rules = tmp_path / "rules.seg"
+    rules.write_text("segment big = x > 1\n", encoding="utf-8")
+    data = tmp_path / "customers.jsonl"
+    data.write_text('{"id": "1", "x": 5}\n{"id": 1, "x": 0}\n{"id": 2.0, "x": 3}\n'
+                    '{"id": 12345678901234567890, "x": 0}\n', encoding="utf-8")
+    return str(rules), str(data)
+
+
+@pytest.mark.parametrize(("customer", "first_line"), [
+    ('"1"', "big -> true"),  # the text id, quoted
+    ("1.0", "big -> false"),  # the number 1, as eval names 1 and 1.0 one id
+    ("2", "big -> true"),  # the id 2.0
+    ("12345678901234567890", "big -> false"),  # beyond a double's integers
+])
+def test_explain_names_ids_as_eval_tells_them_apart(capsys, mixed_ids, customer, first_line):
+    status, out, err = run(capsys, "explain", mixed_ids[0], "big", "--data", mixed_ids[1],
+                           "--now", NOW, "--customer", customer)
+    assert (status, out.splitlines()[0], err) == (0, first_line, "")
+
+
+def test_explain_of_an_id_two_customers_answer_to_is_refused(capsys, mixed_ids):
+    """`--customer 1` could be the text "1" or the number 1: neither is chosen silently."""
+    status, out, err = run(capsys, "explain", mixed_ids[0], "big", "--data", mixed_ids[1],
+                           "--now", NOW, "--customer", "1")
+    assert (status, out) == (2, "")
+    assert err == (f"segdsl: {mixed_ids[1]}: --customer 1 names two customers, \"1\" "
+                   "(position 0) and 1 (position 1): give --customer '\"1\"' for the text id, "
+                   "--customer 1.0 for the number\n")
