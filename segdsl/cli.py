@@ -428,10 +428,15 @@ def _run_eval(args: argparse.Namespace) -> int:
     if type(customers) is not list:
         total = source.complete(loaded)
         lookup = source.lookup
+        fields: Iterable[str] = source.survey.fields
         if not total:
             print(f"segdsl: warning: {args.data} holds no customers", file=sys.stderr)
     else:
         lookup = _customer_lookup(args, customers) if columns else {}
+        fields = {name for customer in customers if isinstance(customer, dict)
+                  for name in customer} if columns else ()
+    if total:
+        _note_empty_columns(columns, lookup, fields)
     members = {name: results[id(loaded.owner(name))].members[name] for name in names}
     _write_output(args, output_format, columns, members, [], now, total, lookup)
     return status.value
@@ -616,7 +621,24 @@ def _columns(args: argparse.Namespace, output_format: str) -> list[str]:
     if output_format == "table":
         raise _UsageFailure("--columns adds customer fields to csv, json or parquet output; "
                             "give --format csv, json or parquet")
+    taken = [name for name in columns if name in ("segment", "customer_id")]
+    if taken:
+        raise _UsageFailure(f"--columns {taken[0]}: the output's own column is named so; "
+                            f"the customer's id is in customer_id")
     return columns
+
+
+def _note_empty_columns(columns: list[str], lookup: dict[Any, Any],
+                        fields: Iterable[str]) -> None:
+    """A warning for each ``--columns`` path no customer has a value at (a misspelt
+    field gives an empty column), with the closest field name seen."""
+    for column in columns:
+        if any(_field(customer, column) is not None for customer in lookup.values()):
+            continue
+        close = difflib.get_close_matches(column.split(".")[0], sorted(fields), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        print(f"segdsl: warning: --columns {column}: no customer has a value there, the "
+              f"column is empty{hint}", file=sys.stderr)
 
 
 def _write_output(args: argparse.Namespace, output_format: str, columns: list[str],

@@ -29,3 +29,39 @@ def test_the_streamed_document_is_json_dumps_of_it(members, columns):
     document = {"now": iso_text(NOW), "total": 42,
                 "sizes": {name: len(ids) for name, ids in members.items()}, "members": shown}
     assert out.getvalue() == json.dumps(document, indent=2, default=cli._json_default) + "\n"
+
+
+@pytest.fixture
+def shop(tmp_path):
+    (tmp_path / "rules.seg").write_text("segment big = x > 1\n", encoding="utf-8")
+    (tmp_path / "customers.jsonl").write_text('{"id": 1, "email": "a@b.fr", "x": 5}\n'
+                                              '{"id": 2, "x": 3}\n', encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize("data", ["customers.jsonl", "customers.json"])
+def test_a_column_no_customer_has_is_written_empty_with_a_warning(capsys, shop, data):
+    """A misspelt --columns field: its column is empty, and stderr says so with the field
+    meant (JSON Lines are read as a stream, a JSON document whole: the same note)."""
+    from tests.command_line import run
+
+    lines = (shop / "customers.jsonl").read_text(encoding="utf-8").splitlines()
+    (shop / "customers.json").write_text("[" + ",".join(lines) + "]", encoding="utf-8")
+    status, out, err = run(capsys, "eval", str(shop / "rules.seg"), "--data", str(shop / data),
+                           "--now", "2026-07-15", "--isolated", "--columns", "emial,email",
+                           "--format", "csv")
+    assert (status, out) == (0, "segment,customer_id,emial,email\nbig,1,,a@b.fr\nbig,2,,\n")
+    assert err == ("segdsl: warning: --columns emial: no customer has a value there, the column "
+                   "is empty; did you mean email?\n")
+
+
+@pytest.mark.parametrize("column", ["segment", "customer_id"])
+def test_a_column_named_as_the_outputs_own_is_refused(capsys, shop, column):
+    from tests.command_line import run
+
+    status, out, err = run(capsys, "eval", str(shop / "rules.seg"), "--data",
+                           str(shop / "customers.jsonl"), "--now", "2026-07-15", "--isolated",
+                           "--columns", f"email,{column}", "--format", "csv")
+    assert (status, out) == (2, "")
+    assert err == (f"segdsl: --columns {column}: the output's own column is named so; the "
+                   "customer's id is in customer_id\n")
