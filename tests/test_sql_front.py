@@ -220,8 +220,13 @@ def test_missing_tables_and_unknown_files_are_usage_errors(rules, tmp_path):
     with pytest.raises(UsageError) as error:
         rules.evaluate(tmp_path, now=NOW)
     assert str(error.value) == (f"{tmp_path}: no customers table (a customers.parquet, .csv "
-                                f"or .jsonl file, or a customers/ folder of Parquet files); "
-                                f"the tables are customers, orders, events, order_items")
+                                f"or .jsonl file, or a customers/ folder of Parquet files): "
+                                f"it holds no table; the layout reads customers, orders, "
+                                f"events, order_items")
+    (tmp_path / "clients.csv").write_text("id\n1\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"Parquet files\): it holds clients; the layout"):
+        rules.evaluate(tmp_path, now=NOW)
+    (tmp_path / "clients.csv").unlink()
     (tmp_path / "shop.txt").write_text("id\n1\n", encoding="utf-8")
     with pytest.raises(UsageError, match=r"shop\.txt: cannot tell the kind of data"):
         rules.evaluate(str(tmp_path / "shop.txt"), now=NOW)

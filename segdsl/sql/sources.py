@@ -436,9 +436,10 @@ def _attach_files(connection: Any, source: Any, layout: Layout) -> Layout:
     wanted = [layout.customers, *(table.table for table in layout.lists.values())]
     if layout.customers not in files:
         shown = source if not isinstance(source, (list, tuple)) else ", ".join(map(str, source))
+        found = f"it holds {', '.join(sorted(files))}" if files else "it holds no table"
         raise UsageError(f"{shown}: no {layout.customers} table (a {layout.customers}.parquet, "
                          f".csv or .jsonl file, or a {layout.customers}/ folder of Parquet "
-                         f"files); the tables are {', '.join(wanted)}")
+                         f"files): {found}; the layout reads {', '.join(wanted)}")
     for name in wanted:
         if name in files:
             _view(connection, name, files[name])
