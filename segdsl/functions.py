@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -188,11 +189,52 @@ class Functions:
                                  f"{type(implementation).__name__}")
             own = getattr(implementation, "__name__", None)
             summary = doc or (getattr(implementation, "__doc__", None) or "").strip().split("\n")[0]
-            self.add(Function(name or own or "", implementation, parameters, results[0],
-                              null_safe, summary))
+            self.add(Function(name or own or "", _checking_arguments(implementation, parameters),
+                              parameters, results[0], null_safe, summary))
             return implementation
 
         return decorate
+
+
+def _checking_arguments(implementation: Callable, params: tuple[Parameter, ...]) -> Callable:
+    """``implementation``, called only with values of the types its parameters accept:
+    a value read without a schema (``email`` holding 5) is refused as bad data naming
+    the parameter, rather than left to fail inside the user's code."""
+    tests = [(index, param, _accepting(param.accepts)) for index, param in enumerate(params)]
+    tests = [(index, param, test) for index, param, test in tests if test is not None]
+    if not tests:
+        return implementation
+
+    @functools.wraps(implementation)  # its signature is the one register checks
+    def checked(*values: Any) -> Any:
+        for index, param, test in tests:
+            value = values[index] if index < len(values) else None
+            if value is not None and not test(value):
+                types = " or ".join(f"a {accepted}" for accepted in param.accepts)
+                raise ArgumentError(f"{param.name} must be {types}, not "
+                                    f"{type(value).__name__} {safe_repr(value, 60)}", index)
+        return implementation(*values)
+
+    return checked
+
+
+def _accepting(accepts: tuple[t.Type, ...]) -> Callable[[Any], bool] | None:
+    """Whether a value is of one of the types ``accepts`` (None: any value is)."""
+    tests = [_VALUE_TESTS.get(accepted.name) for accepted in accepts]
+    if any(test is None for test in tests):
+        return None  # any, or a type not told apart here
+    return lambda value: any(test(value) for test in tests)  # type: ignore[misc]
+
+
+_VALUE_TESTS: dict[str, Callable[[Any], bool]] = {
+    "number": lambda v: isinstance(v, (int, float)) and type(v) is not bool,
+    "string": lambda v: isinstance(v, str),
+    "bool": lambda v: type(v) is bool,
+    "date": lambda v: type(v) is dt.date,
+    "datetime": lambda v: isinstance(v, dt.date),  # a date is its midnight, as the checker says
+    "list": lambda v: isinstance(v, list),
+    "record": lambda v: isinstance(v, dict),
+}
 
 
 def _check_name(name: Any) -> None:

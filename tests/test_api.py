@@ -181,6 +181,11 @@ def test_registered_function_is_called_and_type_checked():
     with pytest.raises(segdsl.CheckError, match="'email' of email_domain must be a string, "
                                                 "not a number"):
         segdsl.compile("email_domain(3) == 1", functions=functions)
+    # Without a schema the checker cannot tell: the value is checked before the call.
+    with pytest.raises(segdsl.DataError) as raised:
+        seg.matches({"id": 7, "email": 5}, now=NOW)
+    assert str(raised.value) == ("customer 7, field email: email_domain: email must be a "
+                                 "string, not int 5")
 
 
 def test_compiled_rules_are_shared_safely_between_threads():
