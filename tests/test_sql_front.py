@@ -328,3 +328,22 @@ def test_json_lines_in_another_zone(records, files):
     rules = segdsl.load(ROOT / "examples" / "lifecycle.seg", timezone="Europe/Paris")
     same(rules.evaluate(files["jsonl"], now=NOW, engine="duckdb"),
          rules.evaluate(records, now=NOW))
+
+
+def test_the_csv_files_of_read_customers_are_not_read_as_tables(rules, tmp_path):
+    """An orders.csv of one row per order line (order_id, no id), as examples/data holds:
+    read as the orders table, an order of two lines would count twice. It is refused,
+    naming the file to give instead."""
+    (tmp_path / "customers.csv").write_text("id,country\n1,FR\n", encoding="utf-8")
+    (tmp_path / "orders.csv").write_text(
+        "customer_id,order_id,at,total,sku\n1,1-1,2026-07-01T10:00:00Z,30.0,S1\n"
+        "1,1-1,2026-07-01T10:00:00Z,30.0,S2\n", encoding="utf-8")
+    with pytest.raises(UsageError) as error:
+        rules.evaluate(tmp_path, now=NOW)
+    assert str(error.value) == (
+        f"{tmp_path / 'orders.csv'}: one row per order line (an order_id, no id): these are "
+        f"the CSV files segdsl.read_customers reads, from {tmp_path / 'customers.csv'}; give "
+        f"that file as the data (as tables, each order needs an id and its lines an "
+        f"order_items table)")
+    shop = segdsl.read_customers(tmp_path / "customers.csv")
+    assert [len(c["orders"]) for c in shop] == [1]

@@ -32,6 +32,7 @@ the order of the customers in the input, as the Python engine names them.
 
 from __future__ import annotations
 
+import csv
 import glob
 import os
 from collections.abc import Callable, Mapping
@@ -464,6 +465,7 @@ def _table_files(source: Any) -> dict[str, str]:
             paths.append(Path(text))
         else:
             raise UsageError(f"{text}: no such file or directory")
+    _refuse_csv_set(paths)
     scans: dict[str, str] = {}
     for path in paths:
         if path.is_dir() and any(path.glob("*.parquet")):
@@ -472,6 +474,27 @@ def _table_files(source: Any) -> dict[str, str]:
             reader = TABLE_SUFFIXES[path.suffix.lower()]
             scans[path.stem] = f"{reader}({_literal(str(path))})"
     return scans
+
+
+def _refuse_csv_set(paths: list[Path]) -> None:
+    """Refuses the CSV files :func:`segdsl.read_customers` reads (an ``orders.csv``
+    of one row per order line, keyed by ``order_id``): read as tables, an order
+    of two lines would be two orders."""
+    names = {path.name for path in paths}
+    for path in paths:
+        if path.name != "orders.csv" or "order_items.csv" in names:
+            continue
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as file:
+                header = next(csv.reader(file), [])
+        except (OSError, UnicodeDecodeError, csv.Error):
+            continue  # the table scan reports it
+        if "order_id" in header and "id" not in header:
+            customers = path.with_name("customers.csv")
+            raise UsageError(
+                f"{path}: one row per order line (an order_id, no id): these are the CSV "
+                f"files segdsl.read_customers reads, from {customers}; give that file as the "
+                f"data (as tables, each order needs an id and its lines an order_items table)")
 
 
 # ------------------------------------------------------------ nested records
