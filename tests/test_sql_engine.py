@@ -534,3 +534,36 @@ def test_members_read_by_column_are_those_read_by_row(ids):
         assert found.members == result_of(names, connection.execute(text).fetchall(),
                                           found.now).members
         assert found.members["others"] == [i for i in sorted(ids) if i != ids[0]]
+
+
+def _wall_clock_shop():
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE customers AS SELECT * FROM (VALUES (1), (2)) t(id)")
+    connection.execute("""CREATE TABLE orders AS SELECT * FROM (VALUES
+        (1, 10, TIMESTAMP '2026-06-30 23:30:00', 1.0),
+        (2, 11, TIMESTAMP '2026-07-01 23:30:00', 1.0)) t(customer_id, id, "at", total)""")
+    connection.execute("""CREATE TABLE events AS SELECT 1 AS customer_id, 'x' AS type,
+        TIMESTAMPTZ '2026-01-01 00:00:00+00' AS "at" WHERE false""")
+    connection.execute("CREATE TABLE order_items AS SELECT 10 AS order_id, 'x' AS category "
+                       "WHERE false")
+    return connection
+
+
+def test_a_wall_clock_column_is_refused_outside_utc():
+    """A naive TIMESTAMP is read by the Python engine in the rules' zone, by the database
+    as UTC: in Paris they are other instants (customer 1's order, 23:30 on June 30 in
+    Paris, would be 01:30 on July 1 there, read as UTC), so it is refused; in UTC both
+    engines read the same instants."""
+    text = "segment july_first = purchased(2026-07-01 .. 2026-07-01)"
+    records = [{"id": 1, "orders": [{"at": "2026-06-30T23:30:00"}]},
+               {"id": 2, "orders": [{"at": "2026-07-01T23:30:00"}]}]
+    paris = segdsl.loads(text, timezone="Europe/Paris")
+    assert paris.evaluate(records, now="2026-07-15").members == {"july_first": [2]}
+    with pytest.raises(segdsl.UsageError) as raised:
+        paris.evaluate(_wall_clock_shop(), now="2026-07-15")
+    assert str(raised.value) == ("orders.at is TIMESTAMP, a wall clock without zone, which the "
+                                 "rules read in Europe/Paris: store the instants (TIMESTAMPTZ), "
+                                 "or evaluate with the timezone UTC")
+    utc = segdsl.loads(text)
+    assert utc.evaluate(_wall_clock_shop(), now="2026-07-15").members == \
+        utc.evaluate(records, now="2026-07-15").members == {"july_first": [2]}

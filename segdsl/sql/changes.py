@@ -166,9 +166,10 @@ class _connected:
 
 def _changes(rules: Any, connection: Any, names: list[str], start: dt.datetime,
              end: dt.datetime, layout: Layout, order: list[Any] | None) -> dynamics.Changes:
-    from segdsl.sql.engine import DuckDBRunner
+    from segdsl.sql.engine import DuckDBRunner, refuse_wall_clocks
 
     described = DuckDBRunner(connection).column_types(layout)
+    refuse_wall_clocks(layout, described, rules._program.options.timezone)
     layout = layout.with_column_types(described)
     program = rules._program
     granularity = {name: dynamics.plan(program, name).granularity for name in names}

@@ -55,6 +55,7 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
         layout = Layout.of_rules(rules)
     with runner_for(connection) as runner:
         described = runner.column_types(layout)
+        refuse_wall_clocks(layout, described, rules._program.options.timezone)
         layout = layout.with_column_types(described)
         def compiled(**options: bool) -> Any:
             return compile_rules(rules, names, dialect=runner.dialect,
@@ -98,6 +99,31 @@ def _in_ranges(connection: Any, compiled: Any, layout: Layout, described: dict,
                 members[name] += found[0][name]
             total += found[1]
     return members, total
+
+
+# Column types holding a wall clock without its zone (DuckDB's, then PostgreSQL's).
+_WALL_CLOCKS = frozenset(("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS",
+                          "TIMESTAMP WITHOUT TIME ZONE"))
+
+
+def refuse_wall_clocks(layout: Layout, described: dict[tuple[str, str], str],
+                        zone: Any) -> None:
+    """Refuses (UsageError) a datetime field held as a wall clock without zone when the
+    rules' zone is not UTC: the Python engine reads such a value in the rules' zone,
+    the database as UTC (outside UTC, the two instants differ)."""
+    from segdsl.timeline import UTC
+
+    if zone is None or zone is UTC or str(zone) == "UTC":
+        return
+    tables = [(layout.customers, layout.fields, layout.column),
+              *((table.table, table.fields, table.column) for table in layout.lists.values())]
+    for table, fields, column in tables:
+        for name, declared in fields.items():
+            held = described.get((table, column(name)), "")
+            if declared.name == "datetime" and held.upper() in _WALL_CLOCKS:
+                raise UsageError(f"{table}.{column(name)} is {held}, a wall clock without "
+                                 f"zone, which the rules read in {zone}: store the instants "
+                                 f"(TIMESTAMPTZ), or evaluate with the timezone UTC")
 
 
 def result_of(names: list[str], rows: list[Any], at: Any) -> Result:
