@@ -567,3 +567,24 @@ def test_a_wall_clock_column_is_refused_outside_utc():
     utc = segdsl.loads(text)
     assert utc.evaluate(_wall_clock_shop(), now="2026-07-15").members == \
         utc.evaluate(records, now="2026-07-15").members == {"july_first": [2]}
+
+
+@pytest.mark.parametrize(("tables", "rule", "message"), [
+    (["CREATE TABLE customers AS SELECT 1 AS cid, 'FR' AS country"], 'country == "FR"',
+     "customers has no column id, which the rules read (its columns are cid, country)"),
+    (["CREATE TABLE customers AS SELECT 1 AS id",
+      "CREATE TABLE orders AS SELECT 1 AS customer_id, 10 AS id, "
+      "'2026-07-10T00:00:00Z' AS \"at\", 5.0 AS total"], "purchased(30d)",
+     "orders.at is VARCHAR, not a datetime: store it as TIMESTAMPTZ"),
+    (["CREATE TABLE customers AS SELECT 1 AS id"], "visits(30d) >= 1",
+     "no events table, which the rules read (events.customer_id)"),
+])
+def test_tables_without_the_layout_are_refused_in_the_rules_terms(tables, rule, message):
+    """A missing table or column, a timestamp stored as text: the error names the table
+    and the column (not the query's own aliases and the database's words)."""
+    connection = duckdb.connect()
+    for statement in tables:
+        connection.execute(statement)
+    with pytest.raises(segdsl.UsageError) as raised:
+        segdsl.loads(f"segment s = {rule}").evaluate(connection, now="2026-07-15")
+    assert str(raised.value) == message

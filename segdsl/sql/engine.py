@@ -62,16 +62,69 @@ def evaluate(rules: Any, connection: Any, now: Any = None, *,
                                  now=None if runner.binds_now else at, layout=layout, **options)
 
         query = compiled()
-        if not isinstance(runner, DuckDBRunner):
-            return result_of(names, runner.memberships(query, at), at)
-        found = _in_ranges(runner.connection, compiled, layout, described, names)
-        if found is None:
-            # nothing reads the tree after this: the generator need not copy it first
-            text = query.sql(dialect="duckdb", copy=False)
-            found = _columns(runner.connection, text, names)
+        try:
+            if not isinstance(runner, DuckDBRunner):
+                return result_of(names, runner.memberships(query, at), at)
+            found = _in_ranges(runner.connection, compiled, layout, described, names)
             if found is None:
-                return result_of(names, _run(runner.connection, text), at)
+                # the tree is read again only to explain a refusal: no copy first
+                text = query.sql(dialect="duckdb", copy=False)
+                found = _columns(runner.connection, text, names)
+                if found is None:
+                    return result_of(names, _run(runner.connection, text), at)
+        except UsageError as error:
+            raise _explained(error, query, layout, described) from None
     return Result(found[0], found[1], at)
+
+
+def _explained(error: UsageError, query: Any, layout: Layout,
+               described: dict[tuple[str, str], str]) -> UsageError:
+    """A refusal of the query said in the rules' terms: the first table or column it
+    reads that the database lacks, or holds as text where the rules read another type
+    (else ``error`` itself: the database's words)."""
+    from segdsl.sql.layout import declared_columns
+
+    try:
+        read = _columns_read(query)
+    except Exception:  # noqa: BLE001 - the database's own message is still right
+        return error
+    tables = {table for table, _ in described}
+    if layout.customers not in tables:
+        return UsageError(f"no {layout.customers} table, which holds the customers")
+    for table, column in read:
+        if table not in tables:
+            return UsageError(f"no {table} table, which the rules read ({table}.{column})")
+        if (table, column) not in described:
+            held = ", ".join(sorted(name for owner, name in described if owner == table))
+            return UsageError(f"{table} has no column {column}, which the rules read (its "
+                              f"columns are {held})")
+    declared = declared_columns(layout)
+    for key in read:
+        wanted, held = declared.get(key), described[key]
+        stored = _STORED_AS.get(wanted.name) if wanted is not None else None
+        if stored is not None and held.upper() in _TEXT_TYPES:
+            return UsageError(f"{key[0]}.{key[1]} is {held}, not a {wanted}: store it as "
+                              f"{stored}")
+    return error
+
+
+def _columns_read(query: Any) -> list[tuple[str, str]]:
+    """``(table, column)`` of every column of a table the query reads, in order met."""
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import traverse_scope
+
+    read: dict[tuple[str, str], None] = {}
+    for scope in traverse_scope(query):
+        for column in scope.columns:
+            source = scope.sources.get(column.table)
+            if isinstance(source, exp.Table):
+                read[(source.name, column.name)] = None
+    return list(read)
+
+
+_TEXT_TYPES = frozenset(("VARCHAR", "TEXT", "CHARACTER VARYING", "CHARACTER"))
+_STORED_AS = {"number": "a number (DOUBLE, an integer)", "datetime": "TIMESTAMPTZ",
+              "date": "DATE", "bool": "BOOLEAN"}
 
 
 def _in_ranges(connection: Any, compiled: Any, layout: Layout, described: dict,

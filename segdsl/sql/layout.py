@@ -219,3 +219,13 @@ class Layout:
     def column(self, name: str) -> str:
         """The column of ``customers`` holding customer field ``name``."""
         return self.columns.get(name, name)
+
+
+def declared_columns(layout: Layout) -> dict[tuple[str, str], t.Type]:
+    """``(table, column)`` to the type the schema declares for the field it holds."""
+    found = {(layout.customers, layout.column(name)): type_
+             for name, type_ in layout.fields.items()}
+    for table in layout.lists.values():
+        found.update({(table.table, table.column(name)): type_
+                      for name, type_ in table.fields.items()})
+    return found
