@@ -347,3 +347,11 @@ def test_the_csv_files_of_read_customers_are_not_read_as_tables(rules, tmp_path)
         f"order_items table)")
     shop = segdsl.read_customers(tmp_path / "customers.csv")
     assert [len(c["orders"]) for c in shop] == [1]
+
+
+def test_memberships_go_only_into_a_database(tmp_path):
+    """Files (a Parquet directory) are no database to write into."""
+    with pytest.raises(UsageError) as error:
+        sources.write_memberships(str(tmp_path), "members", {"a": [1]}, NOW)
+    assert str(error.value) == (f"--into writes into a DuckDB database or PostgreSQL, not into "
+                                f"files ({tmp_path})")

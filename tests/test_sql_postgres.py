@@ -373,3 +373,24 @@ def test_random_patterns_find_what_re2_finds(database):
         assert found == expected, (pattern, translated)
         checked += 1
     assert checked >= 150
+
+
+def test_eval_into_appends_the_memberships_to_postgresql(example_data, postgres_url, capsys):
+    """`segdsl eval --data postgresql://... --into TABLE` makes the table in that database,
+    then appends to it: one row (segment, customer_id, now) per member."""
+    from command_line import run
+
+    records, connection = example_data
+    expected = segdsl.load(ROOT / "examples" / "lifecycle.seg").evaluate(
+        records, now=NOW, segments="prospects")["prospects"]
+    url = f"{postgres_url}?options=-csearch_path%3Dexamples"
+    connection.execute("DROP TABLE IF EXISTS memberships")
+    for _ in range(2):
+        status, _, err = run(capsys, "eval", str(ROOT / "examples" / "lifecycle.seg"), "--data",
+                             url, "--now", NOW, "--segment", "prospects", "--into",
+                             "memberships")
+        assert (status, err) == (0, f"wrote {len(expected)} memberships into memberships\n")
+    rows = connection.execute("SELECT segment, customer_id, now FROM memberships").fetchall()
+    assert sorted(row[1] for row in rows) == sorted(expected + expected)
+    assert {(row[0], row[2].isoformat()) for row in rows} == {
+        ("prospects", "2026-07-15T12:00:00+00:00")}

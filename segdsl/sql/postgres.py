@@ -236,3 +236,39 @@ def _sql_type(type_: t.Type, values: list) -> str:
             return "TEXT"
         raise UsageError("ids must be all whole numbers or all text")
     return _COLUMN_SQL[type_.name]
+
+
+_ID_TYPES = {"VARCHAR": "text", "BIGINT": "bigint", "DOUBLE": "double precision"}
+
+
+def write_memberships(connection: Any, table: str, rows: list[tuple[str, Any]], id_type: str,
+                      now: dt.datetime) -> None:
+    """Append ``(segment, customer_id, now)`` for each of ``rows`` to ``table`` (made
+    when missing, its ids of ``id_type``) of a psycopg connection or a URL, in one
+    transaction.
+
+    Raises:
+        UsageError: the server cannot be reached, or the table has other columns.
+    """
+    psycopg = _psycopg()
+    from psycopg import sql
+
+    owned = isinstance(connection, str)
+    try:
+        if owned:
+            connection = psycopg.connect(connection, autocommit=True)
+        target = sql.Identifier(*table.split("."))
+        with connection.transaction(), connection.cursor() as cursor:
+            cursor.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (segment text, customer_id "
+                                   "{}, now timestamptz)").format(
+                target, sql.SQL(_ID_TYPES[id_type])))
+            with cursor.copy(sql.SQL("COPY {} (segment, customer_id, now) FROM STDIN").format(
+                    target)) as copy:
+                for name, identity in rows:
+                    copy.write_row((name, identity, now))
+    except psycopg.Error as error:
+        raise UsageError(f"cannot write the memberships into {table}: "
+                         f"{_first_line(error)}") from None
+    finally:
+        if owned and not isinstance(connection, str):
+            connection.close()

@@ -757,24 +757,33 @@ def database(source: Any, *, writable: bool = False) -> Any:
 def write_memberships(connection: Any, table: str, members: Mapping[str, list[Any]],
                       now: Any) -> int:
     """Append the memberships to ``table`` (made when missing) of a DuckDB
-    connection: one row ``(segment, customer_id, now)`` per member.
+    connection, or of a PostgreSQL connection or URL: one row ``(segment,
+    customer_id, now)`` per member.
 
     Returns:
         the number of rows written.
 
     Raises:
-        UsageError: the connection is no DuckDB one, or the table has other
+        UsageError: the connection is of no database, or the table has other
             columns.
     """
-    if kind_of(connection) != "connection":
-        raise UsageError(f"--into writes into a DuckDB database or PostgreSQL, not "
-                         f"{type(connection).__name__}")
+    kind = kind_of(connection)
+    rows = [(name, identity) for name, ids in members.items() for identity in ids]
+    kinds = {type(identity) for _, identity in rows}
+    id_type = "VARCHAR" if kinds == {str} else "BIGINT" if kinds <= {int} else "DOUBLE"
+    if kind == "postgres":
+        from segdsl.sql import postgres
+
+        postgres.write_memberships(connection, table, rows, id_type, now)
+        return len(rows)
+    if kind != "connection":
+        what = f"files ({os.fspath(connection)})" if kind == "files" else \
+            type(connection).__name__
+        raise UsageError(f"--into writes into a DuckDB database or PostgreSQL, not into "
+                         f"{what}")
     import duckdb
 
-    rows = [(name, identity) for name, ids in members.items() for identity in ids]
     ids = [identity for _, identity in rows]
-    kinds = {type(identity) for identity in ids}
-    id_type = "VARCHAR" if kinds == {str} else "BIGINT" if kinds <= {int} else "DOUBLE"
     target = ".".join(_quote(part) for part in table.split("."))
     try:
         connection.execute(f"CREATE TABLE IF NOT EXISTS {target} (segment VARCHAR, "
