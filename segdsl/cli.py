@@ -831,7 +831,7 @@ def _every(value: str) -> Any:
     except SegdslError:
         expression = None
     if not isinstance(expression, n.Duration) or expression.amount <= 0:
-        raise _UsageFailure(f"--every must be a duration such as 1d, 12h, 1w or 1m, not "
+        raise _UsageFailure(f"--every must be a positive duration such as 1d, 12h, 1w or 1m, not "
                             f"{value!r}")
     return Duration(expression.amount, expression.unit.value).step()
 

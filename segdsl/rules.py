@@ -95,9 +95,11 @@ def _window_option(window: Any) -> Duration:
         return window
     if isinstance(window, str):
         return _duration_option(window)
-    if isinstance(window, dt.timedelta) and window > dt.timedelta(0) \
-            and window % dt.timedelta(days=1) == dt.timedelta(0):
-        return Duration(window.days, "d")
+    if isinstance(window, dt.timedelta):
+        if window > dt.timedelta(0) and window % dt.timedelta(days=1) == dt.timedelta(0):
+            return Duration(window.days, "d")
+        raise UsageError(f"the RFM window must be a positive whole number of days, such as "
+                         f"timedelta(days=365), not {window!r}")
     raise UsageError(f"the RFM window must be a duration such as '365d' or '2y', not "
                      f"{shown(window)}")
 

@@ -49,6 +49,8 @@ def test_a_plain_dict_schema_builds_a_schema():
     ({"rfm_window": 365}, "the RFM window must be a duration such as '365d' or '2y', not int 365"),
     ({"rfm_window": "365"}, "the RFM window must be a duration such as 365d or 2y, not '365'"),
     ({"rfm_window": "(("}, "the RFM window must be a duration such as 365d or 2y, not '(('"),
+    ({"rfm_window": dt.timedelta(days=1.5)}, "the RFM window must be a positive whole number of "
+     "days, such as timedelta(days=365), not datetime.timedelta(days=1, seconds=43200)"),
 ])
 def test_wrong_options_are_usage_errors(options, message):
     """compile, loads and check refuse wrong-typed options with one clear message."""

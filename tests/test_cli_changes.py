@@ -128,9 +128,9 @@ def test_history_table_and_json(capsys, files):
      ("segdsl: no segment named 'undecide'; did you mean 'undecided'? the segments are "
       "undecided, lapsed\n")),
     (("history", "--from", "2026-06-01", "--to", "2026-09-01", "--every", "3x"),
-     "segdsl: --every must be a duration such as 1d, 12h, 1w or 1m, not '3x'\n"),
+     "segdsl: --every must be a positive duration such as 1d, 12h, 1w or 1m, not '3x'\n"),
     (("history", "--from", "2026-06-01", "--to", "2026-09-01", "--every", "0d"),
-     "segdsl: --every must be a duration such as 1d, 12h, 1w or 1m, not '0d'\n"),
+     "segdsl: --every must be a positive duration such as 1d, 12h, 1w or 1m, not '0d'\n"),
 ])
 def test_usage_errors_are_one_line(capsys, files, arguments, message):
     """Bad instants, steps and names end with status 2 and one line."""
