@@ -355,3 +355,16 @@ def test_memberships_go_only_into_a_database(tmp_path):
         sources.write_memberships(str(tmp_path), "members", {"a": [1]}, NOW)
     assert str(error.value) == (f"--into writes into a DuckDB database or PostgreSQL, not into "
                                 f"files ({tmp_path})")
+
+
+def test_ids_of_text_and_numbers_are_read_by_the_python_engine(tmp_path):
+    """JSON Lines whose ids are "1" and 2: two ids for the Python engine, which the automatic
+    choice takes; on DuckDB (one column type) they are refused, saying why."""
+    data = tmp_path / "mixed.jsonl"
+    data.write_text('{"id": "1", "x": 5}\n{"id": 2, "x": 5}\n', encoding="utf-8")
+    rules = segdsl.loads("segment big = x > 1")
+    assert rules.evaluate(str(data), now=NOW)["big"] == ["1", 2]
+    with pytest.raises(UsageError) as refused:
+        rules.evaluate(str(data), now=NOW, engine="duckdb")
+    assert str(refused.value) == ("the ids are of several kinds (text and numbers, or values "
+                                  "that are neither): the DuckDB engine reads ids of one kind")

@@ -649,7 +649,10 @@ def _check_types(connection: Any, layout: Layout) -> None:
     ids = dict(_describe(connection, f"SELECT {_quote(layout.id)} FROM "
                                      f"{_quote(layout.customers)}"))
     kind = ids.get(layout.id, "")
-    if kind == "BOOLEAN" or kind.endswith("]") or kind.startswith(("STRUCT", "MAP", "JSON")):
+    if kind == "JSON":  # what DuckDB makes of a column of text and numbers
+        raise UsageError("the ids are of several kinds (text and numbers, or values that are "
+                         "neither): the DuckDB engine reads ids of one kind")
+    if kind == "BOOLEAN" or kind.endswith("]") or kind.startswith(("STRUCT", "MAP")):
         raise UsageError(f"the ids are {kind}: an id is text or a number")
     tables = [(layout.customers, layout.fields, layout.column),
               *((table.table, table.fields, table.column) for table in layout.lists.values())]
