@@ -368,3 +368,17 @@ def test_ids_of_text_and_numbers_are_read_by_the_python_engine(tmp_path):
         rules.evaluate(str(data), now=NOW, engine="duckdb")
     assert str(refused.value) == ("the ids are of several kinds (text and numbers, or values "
                                   "that are neither): the DuckDB engine reads ids of one kind")
+
+
+def test_lists_all_empty_and_fields_all_null_read_as_python_reads_them(tmp_path):
+    """Every customer's events empty, every order's total null: DuckDB gives those columns
+    no type of their own; they are read as no events and null totals, as Python reads
+    them (they were refused as 'not a list of records of one shape', 'NULL, not a number')."""
+    data = tmp_path / "shop.jsonl"
+    data.write_text('{"id": 1, "orders": [{"at": "2026-07-10T00:00:00Z", "total": null}], '
+                    '"events": []}\n{"id": 2, "orders": [], "events": []}\n', encoding="utf-8")
+    rules = segdsl.loads("segment bought = purchased(30d)\nsegment spent = spent(30d) > 1\n"
+                         "segment visiting = visits(30d) >= 1")
+    expected = {"bought": [1], "spent": [], "visiting": []}
+    assert rules.evaluate(str(data), now=NOW, engine="python").members == expected
+    assert rules.evaluate(str(data), now=NOW, engine="duckdb").members == expected

@@ -560,7 +560,9 @@ def _spread_list(connection: Any, owner_scan: str, owner_key: str, field: str,
                          f"{min(c for c in clash if c)!r}, the name of a column the "
                          f"table of the list needs")
     if columns is None and not absent:
-        raise UsageError(f"{'.'.join(table.path)} is not a list of records of one shape")
+        if _elements(connection, owner_scan, field):
+            raise UsageError(f"{'.'.join(table.path)} is not a list of records of one shape")
+        absent = True  # every list empty or null: as if no customer had it
     fields = [_read_column(f"e.{_quote(name)}", kind, table.fields.get(name), zone, name)
               for name, kind in (columns or {}).items()]
     fields += _nulls(table.fields, columns or {}, table.column)
@@ -606,6 +608,12 @@ def _nulls(declared: Mapping[str, t.Type], present: Mapping[str, str],
     return items
 
 
+def _elements(connection: Any, scan: str, field: str) -> int:
+    """How many elements (not null) the lists ``field`` of ``scan`` hold."""
+    return connection.execute(f"SELECT count(e) FROM (SELECT unnest({_quote(field)}) AS e "
+                              f"FROM {scan})").fetchone()[0]
+
+
 def _element_columns(connection: Any, scan: str, field: str) -> dict[str, str] | None:
     found = _describe(connection, f"SELECT unnest({_quote(field)}) AS e FROM {scan}")
     kind = found[0][1] if found else ""
@@ -623,6 +631,9 @@ def _read_column(column: str, kind: str, declared: t.Type | None, zone: Any,
     source = column if name is not None else _quote(column)
     if kind in ("DOUBLE", "FLOAT"):
         return f"NULLIF({source}, 'NaN'::{kind}) AS {alias}"
+    if kind.strip('"') == "NULL" and declared is not None and declared.name in _SQL_TYPES:
+        # no record holds a value there: the declared type's nulls
+        return f"{source}::{_SQL_TYPES[declared.name]} AS {alias}"
     if kind == "VARCHAR" and declared is not None and declared.name in ("datetime", "date"):
         return f"{_iso(source, declared.name, zone)} AS {alias}"
     return f"{source} AS {alias}"
