@@ -265,5 +265,6 @@ def test_rules_loaded_with_a_project_read_its_tables_on_duckdb(tmp_path, monkeyp
     rules = segdsl.load(tmp_path / "a.seg", project=True)
     assert rules.evaluate(connection, now="2026-07-15T00:00:00Z")["buyers"] == [1]
     assert "FROM sales" in rules.to_sql(now="2026-07-15T00:00:00Z")
-    with pytest.raises(segdsl.UsageError, match=r"no orders table, which the rules read \(orders.customer_id\)"):
+    with pytest.raises(segdsl.UsageError,
+                       match=r"no orders table, which the rules read \(orders.customer_id\)"):
         segdsl.load(tmp_path / "a.seg").evaluate(connection, now="2026-07-15T00:00:00Z")
