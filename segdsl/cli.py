@@ -19,8 +19,6 @@ import csv
 import difflib
 import io
 import json
-import math
-import numbers
 import os
 import sys
 import textwrap
@@ -28,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from segdsl.customers import answers_to, id_spellings
 from segdsl.errors import SegdslError, UsageError
 
 EXIT_OK = 0
@@ -1058,9 +1057,9 @@ def _customer_named(args: argparse.Namespace, customers: list[Any]) -> Any:
         if not found:
             raise _UsageFailure(f"{args.data}: no customer at position {wanted}")
         return found[0]
-    named = _id_spellings(wanted)
+    named = id_spellings(wanted)
     found = [(index, c) for index, c in enumerate(customers)
-             if _id_named(_field(c, args.id_field), named)]
+             if answers_to(_field(c, args.id_field), named)]
     if not found:
         raise _UsageFailure(f"{args.data}: no customer with {args.id_field} {wanted}")
     if len(found) > 1:
@@ -1071,34 +1070,6 @@ def _customer_named(args: argparse.Namespace, customers: list[Any]) -> Any:
         raise _UsageFailure(f"{args.data}: --customer {wanted} names two customers, "
                             f"{shown}{advice}")
     return found[0][1]
-
-
-def _id_spellings(wanted: str) -> tuple[str | None, int | float | None]:
-    """The text id and the number id ``--customer`` may mean (None: it cannot mean one)."""
-    if len(wanted) >= 2 and wanted[0] == wanted[-1] == '"':
-        try:
-            return json.loads(wanted), None
-        except ValueError:
-            pass
-    for kind in (int, float):
-        try:
-            number = kind(wanted)
-        except ValueError:
-            continue
-        return wanted, number if math.isfinite(number) else None
-    return wanted, None
-
-
-def _id_named(identity: Any, named: tuple[str | None, int | float | None]) -> bool:
-    text, number = named
-    if isinstance(identity, str):
-        return identity == text
-    if number is None or isinstance(identity, bool) or not isinstance(identity, numbers.Number):
-        return False
-    try:
-        return bool(identity == number)
-    except (TypeError, ValueError, ArithmeticError):
-        return False
 
 
 # ------------------------------------------------------------------ repl

@@ -28,6 +28,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import functools
+import json
 import math
 import numbers
 import reprlib
@@ -538,6 +539,37 @@ def _whole(identity: Any) -> Any:
     except (ValueError, ArithmeticError):  # NaN, infinities
         return identity
     return whole if whole == identity else identity
+
+
+def id_spellings(text: str) -> tuple[str | None, int | float | None]:
+    """The text id and the number id that ``text`` (typed by a user: ``--customer``, the
+    REPL's ``:explain``) may mean, None where it cannot mean one: ``1`` is the text "1"
+    or the number 1 (which 1.0 is too), ``"1"`` the text alone."""
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        try:
+            return json.loads(text), None
+        except ValueError:
+            pass
+    for kind in (int, float):
+        try:
+            number = kind(text)
+        except ValueError:
+            continue
+        return text, number if math.isfinite(number) else None
+    return text, None
+
+
+def answers_to(identity: Any, named: tuple[str | None, int | float | None]) -> bool:
+    """Whether a customer's ``identity`` is one of the ids of :func:`id_spellings`."""
+    text, number = named
+    if isinstance(identity, str):
+        return identity == text
+    if number is None or isinstance(identity, bool) or not isinstance(identity, numbers.Number):
+        return False
+    try:
+        return bool(identity == number)
+    except (TypeError, ValueError, ArithmeticError):
+        return False
 
 
 #: The ids an array of signed 64-bit integers holds.

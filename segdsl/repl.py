@@ -36,6 +36,7 @@ from segdsl import nodes as n
 from segdsl import types as t
 from segdsl.checker import AGGREGATIONS, ORDER_MACROS, POPULATION_FUNCTIONS, RFM_MEASURES, prelude
 from segdsl.compiler import get_field
+from segdsl.customers import answers_to, id_spellings
 from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.functions import BUILTINS
 from segdsl.nodes import Span
@@ -222,7 +223,6 @@ class Session:
         self._rules = loads("", **self._options)
         self.customers: list[Any] | None = None
         self.data_name: str | None = None
-        self._by_id: dict[str, Any] = {}
         self._inferred: Schema | None = None
         self.now = None if now is None else evaluation_time(now, self._rules)
         self.last_expression: str | None = None
@@ -320,10 +320,6 @@ class Session:
         """Evaluate rules on ``customers`` from now on."""
         self.customers = list(customers)
         self.data_name = name
-        self._by_id = {}
-        for index, customer in enumerate(self.customers):
-            identity = get_field(customer, "id")  # named by position without one, as in Result
-            self._by_id.setdefault(str(index if identity is None else identity), customer)
         self._inferred = _data_schema(self.customers)
 
     # ------------------------------------------------------- vocabulary
@@ -563,11 +559,26 @@ class Session:
         return "\n".join(lines)
 
     def _customer(self, identity: str) -> Any:
+        """The customer ``identity`` names, as `eval` names customers (by position
+        without an id): ``1`` is the number 1 (as is ``1.0``) or the text "1"."""
         if self.customers is None:
             raise UsageError("no customers loaded: use :data FILE")
-        if identity not in self._by_id:
+        named = id_spellings(identity)
+        found = [(index, customer) for index, customer in enumerate(self.customers)
+                 if answers_to(_name(customer, index), named)]
+        if not found:
             raise UsageError(f"no customer with id {identity} in {self.data_name}")
-        return self._by_id[identity]
+        if len(found) > 1:
+            shown = " and ".join(f"{_name(c, i)!r} (position {i})" for i, c in found[:2])
+            raise UsageError(f"id {identity} names two customers of {self.data_name}, {shown}: "
+                             f"give '\"{identity}\"' for the text id")
+        return found[0][1]
+
+
+def _name(customer: Any, position: int) -> Any:
+    """A customer's id, or its position without one (as in a Result)."""
+    identity = get_field(customer, "id")
+    return position if identity is None else identity
 
 
 def _data_schema(customers: list[Any]) -> Schema | None:

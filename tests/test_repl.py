@@ -811,3 +811,17 @@ class Screen:
                 return False
             self.seen += chunk
         return False
+
+
+def test_explain_names_ids_as_eval_tells_them_apart():
+    """`:explain 1` finds the id 1.0; the text "1" is quoted; an id that both the text "1"
+    and the number 1 answer to is refused, naming both."""
+    session = Session(now=NOW)
+    session.use_customers([{"id": "1", "x": 5}, {"id": 2.0, "x": 0}], "mixed.jsonl")
+    assert session.run(':explain "1" x > 1') == "x > 1 -> true\n└── x = 5"
+    assert session.run(":explain 2 x > 1") == "x > 1 -> false\n└── x = 0"
+    session.use_customers([{"id": "1", "x": 5}, {"id": 1, "x": 0}], "mixed.jsonl")
+    reply = session.handle(":explain 1 x > 1")
+    assert (reply.text, reply.error) == (
+        "id 1 names two customers of mixed.jsonl, '1' (position 0) and 1 (position 1): give "
+        "'\"1\"' for the text id", True)
