@@ -1647,7 +1647,9 @@ def run_property(features: frozenset, examples: int, seed_name: str) -> Tally:
 def test_core_rules_agree_with_the_reference():
     """Dict customers, ISO text and aware datetimes: all four APIs give the reference's truth."""
     tally = run_property(frozenset(), 600, "core")
-    assert tally.mixed >= tally.cases * 0.3
+    # About 30% of the cases have members and non-members (29% and 31% seen in runs of
+    # the same commit): the floor leaves room for that, not for a generator gone weak.
+    assert tally.mixed >= tally.cases * 0.25
 
 
 def test_value_kinds_agree_with_the_reference():
