@@ -164,19 +164,17 @@ def refuse_wall_clocks(layout: Layout, described: dict[tuple[str, str], str],
     """Refuses (UsageError) a datetime field held as a wall clock without zone when the
     rules' zone is not UTC: the Python engine reads such a value in the rules' zone,
     the database as UTC (outside UTC, the two instants differ)."""
+    from segdsl.sql.layout import declared_columns
     from segdsl.timeline import UTC
 
     if zone is None or zone is UTC or str(zone) == "UTC":
         return
-    tables = [(layout.customers, layout.fields, layout.column),
-              *((table.table, table.fields, table.column) for table in layout.lists.values())]
-    for table, fields, column in tables:
-        for name, declared in fields.items():
-            held = described.get((table, column(name)), "")
-            if declared.name == "datetime" and held.upper() in _WALL_CLOCKS:
-                raise UsageError(f"{table}.{column(name)} is {held}, a wall clock without "
-                                 f"zone, which the rules read in {zone}: store the instants "
-                                 f"(TIMESTAMPTZ), or evaluate with the timezone UTC")
+    for (table, column), declared in declared_columns(layout).items():
+        held = described.get((table, column), "")
+        if declared.name == "datetime" and held.upper() in _WALL_CLOCKS:
+            raise UsageError(f"{table}.{column} is {held}, a wall clock without zone, which "
+                             f"the rules read in {zone}: store the instants (TIMESTAMPTZ), or "
+                             f"evaluate with the timezone UTC")
 
 
 def result_of(names: list[str], rows: list[Any], at: Any) -> Result:
