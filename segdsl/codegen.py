@@ -70,7 +70,11 @@ CHUNK = 1024
 
 
 class NotSimple(Exception):
-    """The condition needs the general evaluator."""
+    """The condition needs the general evaluator (never shown: it carries no message)."""
+
+
+class Undecided(TypeError):
+    """Raised by generated code on a value it does not decide: the closures decide."""
 
 
 class _Writer:
@@ -108,7 +112,7 @@ class _Writer:
             return repr(value)
         if type(value) is float and not math.isnan(value):
             return self.constant(value)
-        raise NotSimple(f"a constant {type(value).__name__}")
+        raise NotSimple
 
     def type_set(self, types: frozenset) -> str:
         """The name of a set of types in the namespace."""
@@ -122,16 +126,12 @@ class _Writer:
         """Source that is True exactly when ``node`` is true (or raises)."""
         return self._condition(node, True)
 
-    def false(self, node: c.Checked) -> str:
-        """Source that is True exactly when ``node`` is false (or raises)."""
-        return self._condition(node, False)
-
     def _spend(self) -> None:
         # Shared def expansions make a DAG that written out as text could be
         # exponentially long: past a size, the closures (which share) decide.
         self._budget -= 1
         if self._budget < 0:
-            raise NotSimple("too large to write out")
+            raise NotSimple
 
     def _condition(self, node: c.Checked, wanted: bool) -> str:
         self._spend()
@@ -162,7 +162,7 @@ class _Writer:
             other = not wanted
             return (f"(({item} := {self.value(node)}) is {wanted} or ({item} is not {other} "
                     f"and {item} is not None and _bad()))")
-        raise NotSimple(type(node).__name__)
+        raise NotSimple
 
     def _exists(self, node: c.Aggregate, wanted: bool) -> str:
         """``exists(items, where = ...)`` over a list of the record in scope
@@ -175,7 +175,7 @@ class _Writer:
                 and node.timestamp is None and not node.value and not node.flatten
                 and isinstance(source, c.Field) and source.depth == self.depth
                 and len(source.path) == 1 and node.depth == self.depth + 1):
-            raise NotSimple("an aggregation")
+            raise NotSimple
         element = self.temporary()
         self.namespace["_list"] = _list
         read = f"_list({self.record}.get({source.path[0]!r}))"
@@ -255,12 +255,12 @@ class _Writer:
             return test if wanted else f"(not {test})"
         if op is c.Operator.CONTAINS:
             return self._contains(node, wanted)
-        raise NotSimple(op.value)
+        raise NotSimple
 
     def _contains(self, node: c.Binary, wanted: bool) -> str:
         # Text holds text; a list holds a text item (text never equals another kind).
         if isinstance(node.right, c.Constant) and type(node.right.value) is not str:
-            raise NotSimple("contains with a constant that is not text")
+            raise NotSimple
         needle = self.value(node.right, use="text")
         if isinstance(node.right, c.Constant):
             haystack = self.value(node.left, use="haystack")
@@ -275,7 +275,7 @@ class _Writer:
         if isinstance(left, c.Constant):
             left, right = right, left
         if not isinstance(right, c.Constant) or right.value is None:
-            raise NotSimple("equality without a constant side")
+            raise NotSimple
         value, constant = self.value(left), self.literal(right.value)
         item = self.temporary()
         # Unequal is decided only for a value that is not null (None or NaN).
@@ -296,7 +296,7 @@ class _Writer:
     def _membership(self, node: c.Membership, wanted: bool) -> str:
         if not isinstance(node.container, c.Constant) or not isinstance(node.container.value,
                                                                         tuple):
-            raise NotSimple("membership in a computed list")
+            raise NotSimple
         items = node.container.value
         for entry in items:
             self.literal(entry)
@@ -304,7 +304,7 @@ class _Writer:
         has_bool = any(type(entry) is bool for entry in items)
         has_unit = any(type(entry) in (int, float) and entry in (0, 1) for entry in items)
         if has_bool and (has_unit or any(type(entry) is not bool for entry in items)):
-            raise NotSimple("booleans next to other values in a list")
+            raise NotSimple
         container = self.constant(_lookup_table(items))
         found = wanted != node.negated
         item = self.temporary()
@@ -350,27 +350,27 @@ class _Writer:
         the consumer handles (the others raise)."""
         self._spend()
         if node.type.name not in _SIMPLE_TYPES:
-            raise NotSimple(f"a {node.type} value")
+            raise NotSimple
         if isinstance(node, c.Constant):
             return self.literal(node.value)
         if isinstance(node, c.Field):
             return self._field(node, lenient, use)
         if isinstance(node, c.Binary) and node.op in _ARITHMETIC:
             if use in ("text", "haystack"):
-                raise NotSimple("arithmetic where text is expected")
+                raise NotSimple
             return (f"({self.value(node.left, use='number')} {_ARITHMETIC[node.op]} "
                     f"{self.value(node.right, use='number')})")
         if isinstance(node, c.Negate):
             if use in ("text", "haystack"):
-                raise NotSimple("arithmetic where text is expected")
+                raise NotSimple
             return f"(-{self.value(node.operand, use='number')})"
-        raise NotSimple(type(node).__name__)
+        raise NotSimple
 
     def _field(self, node: c.Field, lenient: bool, use: str) -> str:
         if node.depth != self.depth:
-            raise NotSimple("a field of another scope")
+            raise NotSimple
         if not node.path:
-            raise NotSimple("the element itself")  # a plain value: `tag` of `tags as tag`
+            raise NotSimple  # a plain value: `tag` of `tags as tag`
         source = self.record
         for index, part in enumerate(node.path):
             if index:
@@ -403,13 +403,13 @@ def _lookup_table(items: tuple) -> tuple | frozenset:
 
 
 def _bad() -> None:
-    raise TypeError("a value the generated code does not decide")
+    raise Undecided
 
 
 def _list(value: Any) -> list:
     """``value`` when it is exactly a list (a comprehension's iterable cannot assign)."""
     if type(value) is not list:
-        raise TypeError("a value the generated code does not decide")
+        raise Undecided
     return value
 
 

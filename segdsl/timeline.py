@@ -176,11 +176,6 @@ def day_start(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
 
 
-def period_bounds(period: Period, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
-    """``(first instant, first instant after)`` of a period's whole days in ``zone``."""
-    return day_start(period.start, zone), day_start(period.end + dt.timedelta(days=1), zone)
-
-
 # ------------------------------------------------------- duration arithmetic
 # Durations at run time: fixed lengths are timedelta, months and years
 # relativedelta. These operations raise ValueError with the reason (a calendar
