@@ -658,21 +658,26 @@ def _avg(ctx, values, path):
         raise data_error(ctx, "the average is too large for a number", path) from None
 
 
-def _extreme(pick):
-    def extreme(ctx, values, path):
-        present = [v for v in values if v is not None]
-        if not present:
-            return None
-        bools = sum(1 for v in present if isinstance(v, bool))
-        try:
-            if 0 < bools < len(present):
-                raise TypeError("a boolean is not a number")
-            return pick(present)
-        except TypeError:
-            raise data_error(ctx, f"values cannot be compared: {safe_repr(present[:3], 120)}",
-                             path) from None
+def _extreme(ctx, values, path, pick):
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    bools = sum(1 for v in present if isinstance(v, bool))
+    try:
+        if 0 < bools < len(present):
+            raise TypeError("a boolean is not a number")
+        return pick(present)
+    except TypeError:
+        raise data_error(ctx, f"values cannot be compared: {safe_repr(present[:3], 120)}",
+                         path) from None
 
-    return extreme
+
+def _min(ctx, values, path):
+    return _extreme(ctx, values, path, min)
+
+
+def _max(ctx, values, path):
+    return _extreme(ctx, values, path, max)
 
 
 def _first(ctx, values, path):
@@ -756,8 +761,8 @@ _FINISHERS = {
     "exists": _exists,
     "sum": _sum,
     "avg": _avg,
-    "min": _extreme(min),
-    "max": _extreme(max),
+    "min": _min,
+    "max": _max,
     "first": _first,
     "last": _last,
 }
