@@ -31,7 +31,7 @@ from typing import Any
 
 from segdsl import checked as c
 from segdsl.compiler import data_error
-from segdsl.values import normalise, safe_repr
+from segdsl.values import safe_repr
 
 RFM_GROUPS = {
     "champions": "555 554 544 545 454 455 445",
@@ -85,22 +85,19 @@ def _ranked(node: c.Population) -> Callable[[Any, Any], Any]:
     kind = node.kind
 
     def number(ctx, value):
-        if type(value) is not int and type(value) is not float:
-            try:
-                value = normalise(value)
-            except (TypeError, ValueError) as error:
-                raise data_error(ctx, f"{kind} ranks numbers: {error}", path) from None
-            if value is None:
+        # Measures come normalised (fields and function results are, when read):
+        # a number, NaN from arithmetic, null, or a value of another kind.
+        if type(value) is int or type(value) is float:
+            if value != value:  # noqa: PLR0124 - NaN is null
                 return None
-            if type(value) not in (int, float):
-                raise data_error(ctx, f"{kind} ranks numbers, not {type(value).__name__} "
-                                 f"{safe_repr(value, 60)}", path)
-        elif value != value:  # noqa: PLR0124 - NaN is null
+            if type(value) is int and abs(value) > _LARGEST:
+                raise data_error(ctx, f"{kind} ranks numbers, and {safe_repr(value, 40)} is "
+                                 f"too large for one", path)
+            return value
+        if value is None:
             return None
-        if type(value) is int and abs(value) > _LARGEST:
-            raise data_error(ctx, f"{kind} ranks numbers, and {safe_repr(value, 40)} is too "
-                             f"large for one", path)
-        return value
+        raise data_error(ctx, f"{kind} ranks numbers, not {type(value).__name__} "
+                         f"{safe_repr(value, 60)}", path)
 
     return number
 
