@@ -111,7 +111,7 @@ def _tile_scorer(breaks: list[float], tiles: int, reverse: bool,
         value = number(ctx, measure(ctx))
         if value is None:
             return None
-        found = tile(value, breaks) if breaks else 1
+        found = tile(value, breaks)
         return tiles + 1 - found if reverse else found
 
     return score
