@@ -109,7 +109,9 @@ def run(args: argparse.Namespace) -> list[common.Row]:
                         if args.columnar_sizes else sizes.columnar)
         _log(f"workload 5: the example rule files on Parquet, {chosen_sizes} customers "
              f"(data in {columnar_data.default_directory(0).parent})")
-        rows += columnar.measure(chosen_sizes, python_size=chosen_sizes[0], log=_log)
+        smallest = min(chosen_sizes)
+        python_size = smallest if smallest <= columnar.PYTHON_LARGEST else None
+        rows += columnar.measure(chosen_sizes, python_size=python_size, log=_log)
     return rows
 
 
