@@ -178,10 +178,14 @@ def day_start(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
 
 # ------------------------------------------------------- duration arithmetic
 # Durations at run time: fixed lengths are timedelta, months and years
-# relativedelta. These operations raise ValueError with the reason (a calendar
-# duration met where only a fixed one means something), OverflowError for a
-# duration out of range and TypeError for a value that is no duration or no
-# number; the callers turn those into a CheckError or a DataError.
+# relativedelta. A calendar duration met where only a fixed one means
+# something raises ValueError: with the reason, shown to the user as it is,
+# for a multiplication by a fraction (the factor may come from data); without
+# one for a division or a sum of both kinds, which the checker refuses with its
+# own message (whether a duration is of months or days is known from the rule),
+# so that only folding constants meets them. OverflowError for a duration out of
+# range and TypeError for a value that is no duration or no number carry no
+# message either: the callers write their own.
 
 _NO_FIXED_LENGTH = "months and years have no fixed length, so"
 _UNIT_NAMES = {"h": "hour", "d": "day", "w": "week", "m": "month", "y": "year"}
@@ -192,14 +196,12 @@ def is_duration(value: Any) -> bool:
     return isinstance(value, (dt.timedelta, relativedelta))
 
 
-def duration_text(step: Any) -> str:
+def duration_text(step: dt.timedelta | relativedelta) -> str:
     """A duration's run-time value written as rules write it where they can:
     ``30d``, ``12h``, ``6m``, ``2y``; other fixed lengths in days and hours."""
     if isinstance(step, relativedelta):
         months = _months(step)
         return f"{months // 12}y" if months and months % 12 == 0 else f"{months}m"
-    if not isinstance(step, dt.timedelta):
-        return repr(step)
     if step % dt.timedelta(weeks=1) == dt.timedelta(0) and step:
         return f"{step // dt.timedelta(weeks=1)}w"
     if step % dt.timedelta(days=1) == dt.timedelta(0):
@@ -220,13 +222,13 @@ def _months(step: relativedelta) -> int:
 
 def _number(value: Any) -> float:
     if type(value) not in (int, float):
-        raise TypeError(f"expected a number, found {type(value).__name__}")
+        raise TypeError
     return value
 
 
 def _step(value: Any) -> dt.timedelta | relativedelta:
     if not is_duration(value):
-        raise TypeError(f"expected a duration, found {type(value).__name__}")
+        raise TypeError
     return value
 
 
@@ -239,52 +241,48 @@ def scale(step: Any, factor: Any) -> dt.timedelta | relativedelta:
                              f"by a whole number, not {factor:g}")
         months = _months(step) * int(factor)
         if abs(months) > 12 * dt.MAXYEAR:
-            raise OverflowError("too long a duration")
+            raise OverflowError
         return relativedelta(months=months)
     try:
         return step * factor
     except (OverflowError, ValueError):
-        raise OverflowError("too long a duration") from None
+        raise OverflowError from None
 
 
 def divide(step: Any, divisor: Any) -> dt.timedelta | None:
     """``step / divisor`` (null for zero); a calendar duration cannot be divided."""
     step, divisor = _step(step), _number(divisor)
     if isinstance(step, relativedelta):  # a duration, but not one to divide
-        raise ValueError(f"{_NO_FIXED_LENGTH} {duration_text(step)} cannot be divided")  # noqa: TRY004
+        raise ValueError  # noqa: TRY004
     if divisor == 0:
         return None
     try:
         return step / divisor
     except (OverflowError, ValueError):
-        raise OverflowError("too long a duration") from None
+        raise OverflowError from None
 
 
 def ratio(step: Any, other: Any) -> float | None:
     """``step / other``, two fixed durations: a number (null when ``other`` is zero)."""
     step, other = _step(step), _step(other)
-    if isinstance(step, relativedelta):  # a duration, but not one to divide
-        raise ValueError(f"{_NO_FIXED_LENGTH} {duration_text(step)} cannot be divided")  # noqa: TRY004
-    if isinstance(other, relativedelta):
-        raise ValueError(  # noqa: TRY004
-            f"{_NO_FIXED_LENGTH} nothing can be divided by {duration_text(other)}")
+    if isinstance(step, relativedelta) or isinstance(other, relativedelta):
+        raise ValueError  # noqa: TRY004 - durations, but not ones to divide
     if not other:
         return None
     return step / other
 
 
-def combine(left: Any, right: Any, sign: int) -> dt.timedelta | relativedelta:
-    """``left + right`` (``sign`` 1) or ``left - right`` (-1): both fixed or both calendar."""
+def combine(left: Any, right: Any, symbol: str) -> dt.timedelta | relativedelta:
+    """``left + right`` or ``left - right`` (``symbol``): both fixed or both calendar."""
     left, right = _step(left), _step(right)
     if isinstance(left, relativedelta) != isinstance(right, relativedelta):
-        raise ValueError(f"{_NO_FIXED_LENGTH} {duration_text(left)} "
-                         f"{'+' if sign > 0 else '-'} {duration_text(right)} is not a duration")
+        raise ValueError
     try:
-        found = left + right if sign > 0 else left - right
+        found = left + right if symbol == "+" else left - right
     except OverflowError:
-        raise OverflowError("too long a duration") from None
+        raise OverflowError from None
     if isinstance(found, relativedelta) and abs(_months(found)) > 12 * dt.MAXYEAR:
-        raise OverflowError("too long a duration")
+        raise OverflowError
     return found
 
 
@@ -303,8 +301,8 @@ def duration_arithmetic(symbol: str, left: Any, right: Any) -> Any:
     if symbol == "/":
         return ratio(left, right) if is_duration(right) else divide(left, right)
     if symbol in ("+", "-"):
-        return combine(left, right, 1 if symbol == "+" else -1)
-    raise TypeError(f"'{symbol}' does not apply to durations")
+        return combine(left, right, symbol)
+    raise TypeError
 
 
 def as_duration(step: Any, unit: str) -> Duration | None:
@@ -315,9 +313,7 @@ def as_duration(step: Any, unit: str) -> Duration | None:
         if unit == "y" and months % 12 == 0:
             return Duration(months // 12, "y")
         return Duration(months, "m")
-    for candidate in dict.fromkeys((unit, "d", "h")):
-        if candidate in ("m", "y"):
-            continue
+    for candidate in dict.fromkeys((unit, "d", "h")):  # a fixed length's unit: h, d or w
         length = Duration(1, candidate).step()
         if step % length == dt.timedelta(0):
             return Duration(step // length, candidate)
