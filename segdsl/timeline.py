@@ -89,7 +89,7 @@ def _name_of(zone: dt.tzinfo) -> str | None:
         return key
     filename = getattr(zone, "_filename", None)
     if isinstance(filename, str):
-        return filename.split("zoneinfo/", 1)[-1]
+        return filename.split("zoneinfo/")[-1]  # the name after the last zoneinfo/ folder
     return None
 
 

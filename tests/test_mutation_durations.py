@@ -70,8 +70,8 @@ def test_a_window_reaching_ahead_is_refused_with_the_window_meant(window, meant)
     ("orders(within = 9000y * 2) > 0", "9000y * 2 is too long a duration"),
     ("orders(within = 5000y + 5000y) > 0", "5000y + 5000y is too long a duration"),
     ("now - 1d * 1e300 < now", "1d * 1e300 is too long a duration"),
-    ("orders(within = 1m * 1.5) > 0", "months and years have no fixed length, so 1m can be "
-                                      "multiplied only by a whole number, not 1.5"),
+    ("orders(within = 1m * 1.5) > 0", ("months and years have no fixed length, so 1m can be "
+                                       "multiplied only by a whole number, not 1.5")),
 ])
 def test_constant_durations_out_of_reach_are_refused(rule, message):
     assert refusal(rule).message == message
@@ -95,10 +95,10 @@ def data_message(rule: str, n) -> str:
     ("orders(within = n * 1m - 1y) > 0", 2, "a window looks back from now: -10m holds nothing"),
     ("orders(within = n * 1m - 1y) > 0", 0, "a window looks back from now: -1y holds nothing"),
     ("orders(within = 30d / n) > 0", -2, "a window looks back from now: -15d holds nothing"),
-    ("orders(within = n * 1m) > 0", 1.5, "months and years have no fixed length, so 1m can be "
-                                         "multiplied only by a whole number, not 1.5"),
-    ("orders(within = 1y * n) > 0", 2.5, "months and years have no fixed length, so 1y can be "
-                                         "multiplied only by a whole number, not 2.5"),
+    ("orders(within = n * 1m) > 0", 1.5, ("months and years have no fixed length, so 1m can "
+                                          "be multiplied only by a whole number, not 1.5")),
+    ("orders(within = 1y * n) > 0", 2.5, ("months and years have no fixed length, so 1y can "
+                                          "be multiplied only by a whole number, not 2.5")),
     ("orders(within = n * 1d) > 0", 1e300, "1e+300 * 1d is too long a duration"),
     # 9,999 years of months is the longest duration; one month more is too long
     ("orders(within = n * 1m) > 0", 119_989, "119989 * 1m is too long a duration"),

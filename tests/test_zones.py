@@ -4,9 +4,13 @@ version, as the SQL dialects read them."""
 from __future__ import annotations
 
 import datetime as dt
+import io
+import tarfile
 import zoneinfo
 
 import pytest
+from dateutil import tz
+from dateutil.zoneinfo import getzoneinfofile_stream
 
 import segdsl
 from segdsl.timeline import as_timezone, read_datetime
@@ -15,8 +19,9 @@ from segdsl.zones import Zone
 UTC = dt.UTC
 
 
-@pytest.mark.parametrize("given", ["Europe/Paris", zoneinfo.ZoneInfo("Europe/Paris")],
-                         ids=["name", "zoneinfo"])
+@pytest.mark.parametrize("given", ["Europe/Paris", zoneinfo.ZoneInfo("Europe/Paris"),
+                                   tz.gettz("Europe/Paris")],
+                         ids=["name", "zoneinfo", "dateutil"])
 @pytest.mark.parametrize(("wall", "instant"), [
     ("2026-03-29T01:59:59", "2026-03-29T00:59:59"),   # the last second before the change
     ("2026-03-29T02:00:00", "2026-03-29T00:00:00"),   # skipped: the offset after it
@@ -50,3 +55,21 @@ def test_a_rule_reads_a_skipped_wall_clock_after_the_change():
     customer = {"id": 1, "events": [{"type": "visit", "at": "2026-03-29T02:30:00"}]}
     assert rules.evaluate([customer], now="2026-03-29T01:00:00Z")["s"] == [1]
     assert rules.evaluate([customer], now="2026-03-29T00:29:59Z")["s"] == []
+
+
+@pytest.mark.parametrize("filename", ["Europe/Paris", "/usr/share/zoneinfo/Europe/Paris",
+                                      "/opt/zoneinfo/share/zoneinfo/Europe/Paris"])
+def test_a_dateutil_zone_is_named_after_its_file(filename):
+    """dateutil names a zone by the file it read: a system path, or the bare name
+    when it read its own copy of the database."""
+    with tarfile.open(fileobj=getzoneinfofile_stream()) as database:
+        data = database.extractfile("Europe/Paris").read()
+    zone = as_timezone(tz.tzfile(io.BytesIO(data), filename=filename))
+    assert isinstance(zone, Zone) and zone.key == "Europe/Paris"
+
+
+def test_a_zone_without_a_name_is_kept_as_it_is():
+    fixed = dt.timezone(dt.timedelta(hours=2))
+    assert as_timezone(fixed) is fixed
+    unnamed = tz.tzoffset(None, 7200)
+    assert as_timezone(unnamed) is unnamed
