@@ -166,9 +166,7 @@ def backwards(step: dt.timedelta | relativedelta) -> bool:
     """Whether adding ``step`` goes back in time (a window's length, negated)."""
     if isinstance(step, dt.timedelta):
         return step < dt.timedelta(0)
-    parts = (step.years * 12 + step.months, step.days, step.hours, step.minutes, step.seconds,
-             step.microseconds)
-    return next((part < 0 for part in parts if part), False)
+    return _months(step) < 0  # calendar durations hold months and years only
 
 
 def day_start(day: dt.date, zone: dt.tzinfo) -> dt.datetime:

@@ -108,13 +108,19 @@ def test_durations_computed_from_data_are_described_as_rules_write_them(rule, n,
     assert data_message(rule, n) == f"customer 1, field n: {message}"
 
 
-@pytest.mark.parametrize("rule, n", [
-    ("orders(within = n * 1m) > 0", 119_988),
-    ("orders(within = n * 1m + 1y) > 0", 119_976),
+@pytest.mark.parametrize("rule, n, expected", [
+    ("orders(within = n * 1m) > 0", 119_988, True),
+    ("orders(within = n * 1m + 1y) > 0", 119_976, True),
+    # a window of zero computed from data holds nothing, and is no error
+    ("orders(within = n * 1m) > 0", 0, False),
+    ("orders(within = n * 1d) > 0", 0, False),
+    ("orders(within = n * 1m - 1y) > 0", 12, False),
 ])
-def test_the_longest_duration_is_a_window_over_everything(rule, n):
-    customer = {"id": 1, "n": n, "orders": [{"at": "0002-01-01T00:00:00Z", "total": 10}]}
-    assert segdsl.compile(rule).matches(customer, now=NOW) is True
+def test_windows_at_the_ends_of_their_range(rule, n, expected):
+    """The longest duration (9,999 years of months) is a window over everything."""
+    customer = {"id": 1, "n": n, "orders": [{"at": "0002-01-01T00:00:00Z", "total": 10},
+                                            {"at": "2026-07-15T11:00:00Z", "total": 10}]}
+    assert segdsl.compile(rule).matches(customer, now=NOW) is expected
 
 
 @pytest.mark.parametrize("rule, n, expected", [
