@@ -73,3 +73,14 @@ def test_a_zone_without_a_name_is_kept_as_it_is():
     assert as_timezone(fixed) is fixed
     unnamed = tz.tzoffset(None, 7200)
     assert as_timezone(unnamed) is unnamed
+
+
+@pytest.mark.parametrize("given", [None, "UTC", "utc", dt.UTC])
+def test_utc_by_any_name_is_the_standard_librarys(given):
+    """One UTC object, which the aggregations' shortcut for UTC recognises."""
+    assert as_timezone(given) is dt.UTC
+
+
+def test_an_unknown_zone_name_is_a_value_error_naming_it():
+    with pytest.raises(ValueError, match=r"^unknown timezone 'Mars/Base'$"):
+        as_timezone("Mars/Base")
