@@ -80,3 +80,18 @@ def test_hand_checked_memberships():
         person["id"] = identity
     assert [p["id"] for p in shoes.filter(people, now=NOW)] == [1]
     assert [p["id"] for p in discounted.filter(people, now=NOW)] == [1]
+
+
+def test_an_items_condition_decides_clean_orders_alone():
+    """The generated test of `exists(items, where = price > 20)` answers for orders whose
+    items are plain records, without handing any to the closures."""
+    segment = segdsl.compile(RULES["pricey"])
+    aggregate = next(node for node in c.walk(segment._program.body(segment.name))
+                     if isinstance(node, c.Aggregate) and node.function == "count")
+    predicate = codegen.predicate(aggregate.where, aggregate.depth)
+    kept = codegen.list_filter(aggregate.where, aggregate.depth)
+    orders = [{"at": AT, "total": 10, "items": [{"price": 10}, {"price": 30}]},
+              {"at": AT, "total": 10, "items": [{"price": 10}]},
+              {"at": AT, "total": 10, "items": []}]
+    assert [predicate(order) for order in orders] == [True, False, False]
+    assert kept(orders) == orders[:1]

@@ -19,6 +19,7 @@ import inspect
 import pytest
 
 import segdsl
+from segdsl import codegen
 from tests import reference
 
 NOW = "2026-07-15T12:00:00Z"
@@ -210,3 +211,45 @@ def test_ordering_a_boolean_against_a_number_is_bad_data_on_every_path(rule, rec
         segment.matches(record, now=NOW)
     with pytest.raises(segdsl.DataError):
         segment.filter([record], now=NOW)
+
+
+def test_the_whole_list_is_filtered_in_one_call_when_nothing_is_undecided():
+    calls = []
+
+    def fast_filter(records):
+        calls.append(len(records))
+        return [record for record in records if record > 0]
+
+    def never(record):
+        raise AssertionError(f"asked about {record} alone")
+
+    records = list(range(-5, 3000))
+    assert codegen.filter_records(records, fast_filter, never, never) == list(range(1, 3000))
+    assert calls == [3005]
+
+
+def test_only_the_chunk_holding_an_undecided_record_goes_record_by_record():
+    """3,000 records, one the generated code cannot decide (text where a number is
+    wanted): the whole list, then its chunks of 1,024, and only the second chunk
+    one record at a time; only that record reaches the closures."""
+    records: list = list(range(3000))
+    records[1500] = "bad"
+    filtered, predicted, careful = [], [], []
+
+    def fast_filter(chunk):
+        filtered.append(len(chunk))
+        return [record for record in chunk if record % 2 == 0]  # raises on text
+
+    def fast_predicate(record):
+        predicted.append(record)
+        return record % 2 == 0
+
+    def closures(record):
+        careful.append(record)
+        return False
+
+    kept = codegen.filter_records(records, fast_filter, fast_predicate, closures)
+    assert kept == [number for number in range(3000) if number % 2 == 0 and number != 1500]
+    assert filtered == [3000, 1024, 1024, 952]
+    assert predicted == records[1024:2048]
+    assert careful == ["bad"]
