@@ -95,3 +95,14 @@ def test_an_items_condition_decides_clean_orders_alone():
               {"at": AT, "total": 10, "items": []}]
     assert [predicate(order) for order in orders] == [True, False, False]
     assert kept(orders) == orders[:1]
+
+
+def test_exists_over_a_nested_path_reads_the_nested_elements():
+    """`exists(orders.items, ...)` tests the items, not the orders, even where an order
+    has a field of the same name: shoes on the order, bags in its items."""
+    segment = segdsl.compile('exists(orders.items, where = category == "shoes")')
+    order = {"at": AT, "total": 10, "category": "shoes", "items": [{"category": "bags"}]}
+    customers = [{"id": 1, "orders": [order]},
+                 {"id": 2, "orders": [{**order, "items": [{"category": "shoes"}]}]}]
+    assert [segment.matches(customer, now=NOW) for customer in customers] == [False, True]
+    assert segment.filter(customers, now=NOW) == customers[1:]
