@@ -87,6 +87,7 @@ def data_message(rule: str, n) -> str:
 
 @pytest.mark.parametrize("rule, n, message", [
     ("orders(within = n * 1d) > 0", -14, "a window looks back from now: -2w holds nothing"),
+    ("orders(within = n * 1d) > 0", -21, "a window looks back from now: -3w holds nothing"),
     ("orders(within = n * 1d) > 0", -3, "a window looks back from now: -3d holds nothing"),
     ("orders(within = n * 1d) > 0", -1.5, "a window looks back from now: -36h holds nothing"),
     ("orders(within = n * 1m) > 0", -24, "a window looks back from now: -2y holds nothing"),
