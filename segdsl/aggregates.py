@@ -160,7 +160,7 @@ def _parsed_timeline(ctx: Context, items: list, timestamp: str, path: str,
         except (TypeError, ValueError) as error:
             raise data_error(ctx, f"cannot read {safe_repr(raw, 80)} as a datetime ({error})",
                              where, depth) from None
-    dated.sort(key=lambda entry: (entry[0], entry[1]))
+    dated.sort()  # by moment, then index: indexes differ, so elements are never compared
     untimed = not dated and bool(undated)
     return _Timeline([d[0] for d in dated], [d[2] for d in dated], undated, plain=plain,
                      untimed=untimed, loose=loose)

@@ -3,6 +3,8 @@ avg, min, max, first, last), nested lists, and the messages of bad data."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 import segdsl
@@ -98,3 +100,58 @@ def test_tuples_and_arrays_inside_lists_of_unknown_records_are_lists():
     assert members("count(baskets.lines) == 5", customer)
     assert members("sum(baskets.lines) == 15", customer)
     assert members("max(baskets.lines) == 5", customer)
+
+
+class _Unreadable(Mapping):
+    """A record whose fields cannot be read (a lazy row whose source went away)."""
+
+    def __getitem__(self, key):
+        raise RuntimeError("disk gone")
+
+    def __iter__(self):
+        return iter(["at"])
+
+    def __len__(self):
+        return 1
+
+
+AT = "2026-07-01T00:00:00Z"
+LONG = "x" * 100
+
+
+@pytest.mark.parametrize("rule, customer, message", [
+    ("orders(30d) > 0", {"orders": [{"at": AT}, 1 + 2j]},
+     "field orders[1]: (1+2j) is a complex number"),
+    ("orders(30d) > 0", {"orders": [{"at": 1 + 2j}]},
+     "field orders[0].at: (1+2j) is a complex number"),
+    ("orders(30d) > 0", {"orders": [{"at": AT}, _Unreadable()]},
+     "field orders[1].at: reading field 'at' raised RuntimeError: disk gone"),
+    ("orders(30d) > 0", {"orders": [{"at": LONG}]},
+     (f"field orders[0].at: cannot read '{'x' * 76}... as a datetime "
+      f"(Invalid isoformat string: '{LONG}')")),
+    ("count(tags) > 1", {"tags": ["a", 1 + 2j]}, "field tags[1]: (1+2j) is a complex number"),
+    ("count(orders, where = count(items, where = price > 20) >= 1) >= 1",
+     {"orders": [{"at": AT, "items": [{"price": 30}, 1 + 2j]}]},
+     "field orders[0].items: (1+2j) is a complex number"),
+    ("count(orders.items, where = price > 20) >= 1",
+     {"orders": [{"at": AT, "items": [{"price": 3}]}, {"at": AT, "items": [1 + 2j]}]},
+     "field orders[1].items: (1+2j) is a complex number"),
+    ("min(scores) > 5", {"scores": ["a", 3]}, "field scores: values cannot be compared: ['a', 3]"),
+    ("max(scores) > 5", {"scores": ["a", 3]}, "field scores: values cannot be compared: ['a', 3]"),
+    # a nested timeline names its element from the customer down
+    ("count(orders, where = count(shipments, within = 30d) >= 1) >= 1",
+     {"orders": [{"at": AT, "shipments": [{"at": AT}, {"at": 1 + 2j}]}]},
+     "field orders[0].shipments[1].at: (1+2j) is a complex number"),
+    ("count(orders, where = count(shipments, within = 30d) >= 1) >= 1",
+     {"orders": [{"at": AT, "shipments": [{"at": AT}, 1 + 2j]}]},
+     "field orders[0].shipments[1]: (1+2j) is a complex number"),
+    ("count(orders, where = count(shipments, within = 30d) >= 1) >= 1",
+     {"orders": [{"at": AT, "shipments": []}, {"at": AT, "shipments": [{"at": "nope"}]}]},
+     ("field orders[1].shipments[0].at: cannot read 'nope' as a datetime "
+      "(Invalid isoformat string: 'nope')")),
+    ("count(orders, where = count(shipments, within = 30d) >= 1) >= 1",
+     {"orders": [{"at": AT, "shipments": [_Unreadable()]}]},
+     "field orders[0].shipments[0].at: reading field 'at' raised RuntimeError: disk gone"),
+])
+def test_bad_data_in_timelines_and_lists_is_named_where_it_lies(rule, customer, message):
+    assert data_error(rule, {"id": 7, **customer}) == f"customer 7, {message}"

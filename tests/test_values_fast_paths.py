@@ -7,6 +7,7 @@ a value the generated code does not decide it must run for that record alone.
 
 from __future__ import annotations
 
+import datetime as dt
 import linecache
 import re
 
@@ -112,6 +113,41 @@ def test_a_where_condition_on_clean_elements_never_calls_the_closures(element_ch
     customers[8]["orders"][0]["total"] = np.int64(50)
     assert 8 in [c["id"] for c in segment.filter(customers, now=NOW)]
     assert element_checks == {id(customers[8]["orders"][0])}
+
+
+@pytest.fixture
+def generated_calls(monkeypatch) -> dict[str, int]:
+    """How often the generated list filters and per-element predicates run."""
+    calls = {"filter": 0, "predicate": 0}
+
+    def counting(make, kind):
+        def wrapped(*args, **kwargs):
+            generated = make(*args, **kwargs)
+            if generated is None:
+                return None
+
+            def counted(value):
+                calls[kind] += 1
+                return generated(value)
+            return counted
+        return wrapped
+
+    monkeypatch.setattr(codegen, "list_filter", counting(codegen.list_filter, "filter"))
+    monkeypatch.setattr(codegen, "predicate", counting(codegen.predicate, "predicate"))
+    return calls
+
+
+@pytest.mark.parametrize("stamp", ["2026-07-01T10:00:00Z", dt.datetime(2026, 7, 1, 10, tzinfo=dt.UTC)],
+                         ids=["text", "datetime"])
+def test_a_where_over_plain_elements_filters_each_list_in_one_call(generated_calls, stamp):
+    """Orders stamped with text or datetimes: one generated filter call per customer's
+    orders, never the element-by-element predicate."""
+    segment = segdsl.compile('count(orders, where = total > 10) >= 2')
+    customers = [{"id": i, "orders": [{"at": stamp, "total": 5 + i % 20},
+                                      {"at": stamp, "total": 30}]} for i in range(300)]
+    expected = [c["id"] for c in customers if c["orders"][0]["total"] > 10]
+    assert [c["id"] for c in segment.filter(customers, now=NOW)] == expected
+    assert generated_calls == {"filter": 300, "predicate": 0}
 
 
 def _source(function) -> str:
