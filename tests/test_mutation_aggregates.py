@@ -3,6 +3,7 @@ avg, min, max, first, last), nested lists, and the messages of bad data."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 import pytest
@@ -155,3 +156,28 @@ LONG = "x" * 100
 ])
 def test_bad_data_in_timelines_and_lists_is_named_where_it_lies(rule, customer, message):
     assert data_error(rule, {"id": 7, **customer}) == f"customer 7, {message}"
+
+
+PARIS_SUMMER = dt.timedelta(hours=2)
+
+
+@pytest.mark.parametrize("values, distinct", [
+    # 14:00 on a Paris wall clock is 12:00 UTC in July: one instant
+    ([dt.datetime(2026, 7, 1, 14), dt.datetime(2026, 7, 1, 12, tzinfo=dt.UTC)], 1),
+    ([dt.datetime(2026, 7, 1, 14), dt.datetime(2026, 7, 1, 14, tzinfo=dt.UTC)], 2),
+    ([dt.datetime(2026, 7, 1, 14), dt.datetime(2026, 7, 1, 14, tzinfo=dt.timezone(PARIS_SUMMER))], 1),
+    ([dt.date(2026, 1, 1), dt.date(2026, 1, 2), dt.date(2026, 1, 1)], 2),
+    ([dt.date(2026, 1, 1), dt.datetime(2026, 1, 1, tzinfo=dt.UTC)], 2),  # a date is no instant
+])
+def test_count_distinct_tells_instants_and_days_apart(values, distinct):
+    segment = segdsl.compile(f"count_distinct(values) == {distinct}", timezone="Europe/Paris")
+    assert segment.matches({"id": 7, "values": values}, now=NOW) is True
+
+
+@pytest.mark.parametrize("values, found", [
+    ([{"sku": "a"}], "a record {'sku': 'a'}"),
+    ([[1], [1]], "a list [1]"),
+])
+def test_count_distinct_refuses_lists_and_records_by_name(values, found):
+    assert data_error("count_distinct(values) == 1", {"id": 7, "values": values}) == (
+        f"customer 7, field values: count_distinct counts plain values, found {found}")
