@@ -525,7 +525,7 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     return aggregate
 
 
-def _flat_values(elements: list, path: tuple[str, ...], at_end: bool = True) -> list:
+def _flat_values(elements: list, path: tuple[str, ...], at_end: bool) -> list:
     """The values at ``path`` in ``elements``, descending into every list met
     on the way and (when ``at_end``) at the end; raises :class:`FieldReadError`
     for bad records."""
@@ -533,8 +533,7 @@ def _flat_values(elements: list, path: tuple[str, ...], at_end: bool = True) -> 
     pending = [(element, 0) for element in reversed(elements)]
     while pending:
         value, index = pending.pop()
-        if type(value) is tuple or (type(value) is not list and not is_record(value)
-                                    and _listed(value)):
+        if type(value) is tuple or _listed(value):
             value = normalise(value)
         if type(value) is list and (at_end or index < len(path)):
             pending += [(item, index) for item in reversed(value)]
