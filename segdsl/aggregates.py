@@ -664,7 +664,7 @@ def _extreme(ctx, values, path, pick):
     bools = sum(1 for v in present if isinstance(v, bool))
     try:
         if 0 < bools < len(present):
-            raise TypeError("a boolean is not a number")
+            raise TypeError  # a boolean is not a number
         return pick(present)
     except TypeError:
         raise data_error(ctx, f"values cannot be compared: {safe_repr(present[:3], 120)}",

@@ -28,6 +28,9 @@ def data_error(rule: str, customer: dict) -> str:
 
 @pytest.mark.parametrize("rule, values, message", [
     ("max(scores) > 1", [3, True, 5], "values cannot be compared: [3, True, 5]"),
+    ("max(scores) > 1", [True, 3], "values cannot be compared: [True, 3]"),
+    ("min(scores) > 1", [1, "a", 2, "b"], "values cannot be compared: [1, 'a', 2]"),
+    ("min(scores) > 1", [1, "y" * 200], f"values cannot be compared: [1, '{'y' * 112}..."),
     ('max(scores) == "b"', ["b", 1], "values cannot be compared: ['b', 1]"),
     ("sum(scores) == 3", [1, "2"], "expected a number, found '2'"),
     ("avg(scores) > 1", [1, True], "expected a number, found True"),
