@@ -16,6 +16,7 @@ from sqlglot import exp
 
 import segdsl
 import segdsl.sql
+from segdsl.population import break_points
 from segdsl.sql import chunks
 from segdsl.sql.compiler import compile_rules
 from segdsl.sql.layout import Layout
@@ -70,6 +71,68 @@ def test_example_files_in_ranges_give_the_python_engines_members(examples, range
     assert found.members == {segment: sorted(ids) for segment, ids in expected.members.items()}
     assert found.total == len(records)
     assert _leftovers(connection) == []
+
+
+@pytest.fixture
+def selections(monkeypatch):
+    """Each evaluation's selected break points (None where the measures were sorted),
+    with the break points the Python engine finds by sorting the same measures."""
+    made: list[tuple[dict | None, dict]] = []
+    original = chunks.selected_break_points
+
+    def spied(tiled, execute):
+        found = original(tiled, execute)
+        sorted_points = {}
+        for j, tiles in tiled.items():
+            values = [row[0] for row in execute(f"SELECT v{j} FROM segdsl_chunk_measures")]
+            points = break_points(values, tiles) or [None] * (tiles - 1)
+            sorted_points.update({f"b{j}_{i}": point for i, point in enumerate(points, 1)})
+        made.append((found, sorted_points))
+        return found
+
+    monkeypatch.setattr(chunks, "selected_break_points", spied)
+    return made
+
+
+@pytest.mark.parametrize("name", ["summer_sale.seg", "lifecycle.seg"])
+def test_rfm_break_points_are_selected_not_sorted(examples, ranges, selections, name):
+    """The twelve RFM break points found by selection, proved in place: those of
+    the sorted measures."""
+    records, connection = examples
+    rules = segdsl.load(ROOT / "examples" / name)
+    segdsl.sql.evaluate(rules, connection, now=NOW)
+    [(found, expected)] = selections
+    assert found is not None and len(found) == 12
+    assert found == expected
+
+
+def test_a_value_not_proved_in_place_leaves_the_break_points_to_the_sort(
+        examples, ranges, selections, monkeypatch):
+    """Asking for the value one place further: the counts refuse it for the
+    monetary measure (whose values differ), so every measure is sorted, with the
+    Python engine's members."""
+    monkeypatch.setattr(chunks, "_fraction", lambda place, size: (place + 1.5) / size)
+    records, connection = examples
+    rules = segdsl.load(ROOT / "examples" / "summer_sale.seg")
+    found = segdsl.sql.evaluate(rules, connection, now=NOW)
+    [(selected, _)] = selections
+    assert selected is None
+    expected = rules.evaluate(records, now=NOW)
+    assert found.members == {segment: sorted(ids) for segment, ids in expected.members.items()}
+
+
+def test_break_points_of_a_measure_without_values_are_null(ranges, selections):
+    """No customer has a measure: no break point, every tile 1 as in the Python engine."""
+    records = _customers([1, 2, 3, 4, 5])
+    connection = duckdb.connect()
+    segdsl.sql.load_records(connection, records, Layout.from_schema(None))
+    rules = segdsl.loads("segment low = ntile(max(orders.total, where = total > 1000), 4) == 1\n"
+                         "segment none = ntile(max(orders.total, where = total > 1000), 4) == 1 "
+                         "or orders(365d) >= 1\n")
+    found = segdsl.sql.evaluate(rules, connection, now=NOW)
+    [(selected, _)] = selections
+    assert selected == {"b0_1": None, "b0_2": None, "b0_3": None}
+    assert found.members == rules.evaluate(records, now=NOW).members
 
 
 def _tables_read(sql: str) -> set[str]:

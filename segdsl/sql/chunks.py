@@ -15,7 +15,12 @@ their elements) does not spill, so the cost stays linear:
   first into a temporary table, the tiles and percentiles computed once over
   it, and each range's query reads its customers' tiles from there. The query
   is compiled with the measures in scans of their own, so gathering them scans
-  only what they read (not, say, the items the segments join to the orders).
+  only what they read (not, say, the items the segments join to the orders);
+- the break points of the tiles need a few order statistics of each measure,
+  not its whole order: they are selected (``quantile_disc``), each one proved
+  to be at its place by counting the measures below and up to it, and fed to
+  :func:`segdsl.population.quantile`, the Python engine's own. Where a proof
+  fails, or a measure is not a double, every measure is sorted instead.
 
 The members are those of the single query, in the same order (by id); where
 the tables do not allow it (ids other than whole numbers, a null id, owners of
@@ -25,11 +30,13 @@ another type than the ids, a query of another shape) the single query runs.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Generator
+import math
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from sqlglot import exp
 
+from segdsl.population import quantile
 from segdsl.sql.layout import Layout
 
 #: Customers per range of ids (a range holds fewer where ids have gaps).
@@ -40,6 +47,9 @@ SINGLE_QUERY_UP_TO = 2_000_000
 _WHOLE_NUMBERS = frozenset(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
                             "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"))
 _RANKINGS = frozenset(("pm", "pl", "pq", "pb", "pt", "pv"))
+_SORTED = frozenset(("pl", "pq", "pb"))  # the CTEs sorting each measure for its break points
+#: At most this many order statistics are selected; more are found by sorting.
+SELECTED_UP_TO = 64
 _PREFIX = "segdsl_chunk_"
 
 
@@ -155,6 +165,7 @@ class Plan:
             without rankings.
         tiles: once, every customer's tiles (``pv``) from the gathered
             measures, or None without rankings.
+        tiled: the number of tiles of each tiled measure ``v{j}``, by ``j``.
         members: per range, the memberships.
         read: the tables and views the queries read.
     """
@@ -166,6 +177,7 @@ class Plan:
         ranked = [name for name in names if name in _RANKINGS]
         self.measures: str | None = None
         self.tiles: str | None = None
+        self.tiled: dict[int, int] = {}
         if not ranked:
             self.members = query.sql(dialect="duckdb")
             return
@@ -175,12 +187,23 @@ class Plan:
         self.measures = _with(before + rankings[:1], exp.select("*").from_("pm"))
         gathered = exp.CTE(this=exp.select("*").from_(_MEASURES),
                            alias=exp.to_identifier("pm"))
-        self.tiles = _with([gathered, *rankings[1:]], exp.select("*").from_("pv"))
+        self._tile_ctes = [gathered, *rankings[1:]]
+        self.tiles = _with(self._tile_ctes, exp.select("*").from_("pv"))
+        self.tiled = _tiled(rankings)
         body = query.copy()
         body.set("with_", None)
         tiles = exp.CTE(this=exp.select("*").from_(_RANGE_TILES),
                         alias=exp.to_identifier("pv"))
         self.members = _with([*before, tiles, *after], body)
+
+    def tiles_between(self, points: dict[str, float | None]) -> str:
+        """:attr:`tiles` with break points ``points`` (``b{j}_{i}`` to a value, None
+        where the measure has no values) instead of those of the sorted measures."""
+        given = exp.CTE(this=exp.select(*(exp.alias_(_double(point), name)
+                                          for name, point in points.items())),
+                        alias=exp.to_identifier("pb"))
+        ctes = [given if cte.alias == "pb" else cte for cte in self._tile_ctes]
+        return _with(ctes, exp.select("*").from_("pv"))
 
     @staticmethod
     def shaped(query: exp.Select) -> bool:
@@ -200,6 +223,24 @@ class Plan:
         readers = [body, *(cte.this for cte in ctes if cte.alias not in _RANKINGS)]
         read = {table.name for reader in readers for table in reader.find_all(exp.Table)}
         return not read & (_RANKINGS - {"pv"})
+
+
+def _tiled(rankings: list[exp.CTE]) -> dict[int, int]:
+    """The number of tiles of each measure ``v{j}`` whose break points ``pb`` holds
+    (as ``b{j}_{i}``, ``i`` from 1 to the number of tiles less one), by ``j``."""
+    tiled: dict[int, int] = {}
+    for cte in rankings:
+        if cte.alias == "pb":
+            for name in cte.this.named_selects:
+                j, i = (int(part) for part in name[1:].split("_"))
+                tiled[j] = max(tiled.get(j, 0), i + 1)
+    return tiled
+
+
+def _double(value: float | None) -> exp.Expr:
+    if value is None:
+        return exp.cast(exp.null(), "DOUBLE")
+    return exp.cast(exp.Literal.string(repr(value)), "DOUBLE")  # repr round-trips
 
 
 _MEASURES = f"{_PREFIX}measures"
@@ -232,7 +273,9 @@ def run(plan: Plan, layout: Layout, ranges: list[tuple[int, int]], execute: Any,
                 _define_views(execute, layout, low, high, plan.read)
                 into = "CREATE OR REPLACE TEMP TABLE {} AS " if index == 0 else "INSERT INTO {} "
                 execute(into.format(_quoted(_MEASURES)) + plan.measures)
-            execute(f"CREATE OR REPLACE TEMP TABLE {_quoted(_TILES)} AS {plan.tiles}")
+            points = selected_break_points(plan.tiled, execute)
+            tiles = plan.tiles if points is None else plan.tiles_between(points)
+            execute(f"CREATE OR REPLACE TEMP TABLE {_quoted(_TILES)} AS {tiles}")
         for low, high in ranges:
             _define_views(execute, layout, low, high, plan.read)
             if plan.measures is not None:
@@ -244,3 +287,83 @@ def run(plan: Plan, layout: Layout, ranges: list[tuple[int, int]], execute: Any,
             execute(f"DROP VIEW IF EXISTS {_quoted(view)}")
         for table in (_MEASURES, _TILES):
             execute(f"DROP TABLE IF EXISTS {_quoted(table)}")
+
+
+def selected_break_points(tiled: dict[int, int], execute: Any
+                          ) -> dict[str, float | None] | None:
+    """The break points ``b{j}_{i}`` of the gathered measures ``v{j}`` (``tiled``:
+    their numbers of tiles), from order statistics selected and proved in place,
+    or None where the measures must be sorted: a measure not a double, too many
+    order statistics, or a proof that fails."""
+    if not tiled:
+        return None
+    types = dict(execute(f"SELECT column_name, column_type FROM (DESCRIBE {_quoted(_MEASURES)})"))
+    if any(types.get(f"v{j}") != "DOUBLE" for j in tiled):
+        return None
+    columns = sorted(tiled)
+    sizes = dict(zip(columns, execute(
+        "SELECT " + ", ".join(f"count(v{j})" for j in columns) + f" FROM {_quoted(_MEASURES)}")[0]))
+    wanted = {j: _order_statistics(sizes[j], tiled[j]) for j in columns}
+    if sum(map(len, wanted.values())) > SELECTED_UP_TO:
+        return None
+    selected = {j: _select(execute, j, sizes[j], places) for j, places in wanted.items() if places}
+    if any(found is None for found in selected.values()):
+        return None
+    points: dict[str, float | None] = {}
+    for j in columns:
+        values = _Selected(sizes[j], selected.get(j) or {})
+        for i in range(1, tiled[j]):
+            points[f"b{j}_{i}"] = quantile(values, i / tiled[j]) if sizes[j] else None
+    return points
+
+
+def _order_statistics(size: int, tiles: int) -> list[int]:
+    """The places (from 0) in the sorted ``size`` values that the type-7 break points
+    of ``tiles`` tiles read (see :func:`segdsl.population.quantile`)."""
+    places: set[int] = set()
+    for i in range(1, tiles if size else 1):
+        lower = math.floor((size - 1) * (i / tiles))
+        places.update((lower, min(lower + 1, size - 1)))
+    return sorted(places)
+
+
+def _select(execute: Any, j: int, size: int, places: list[int]) -> dict[int, float] | None:
+    """The values at ``places`` in the sorted non-null measures ``v{j}``, or None where
+    one cannot be proved to be there.
+
+    ``quantile_disc(v, q)`` is the value at place ``ceil(size * q) - 1``; asking for
+    ``(place + 0.5) / size`` keeps far from the edges of that rounding. Whatever it
+    gives, a value is at ``place`` exactly when fewer than ``place + 1`` measures lie
+    below it and more than ``place`` up to it, in the database's order (the order of
+    its sort)."""
+    fractions = ", ".join(repr(_fraction(place, size)) for place in places)
+    measures, v = _quoted(_MEASURES), f"m.v{j}"
+    counts = ", ".join(f"count_if({v} < c.s[{k}]), count_if({v} <= c.s[{k}])"
+                       for k in range(1, len(places) + 1))
+    row = execute(f"WITH c AS (SELECT quantile_disc(v{j}, [{fractions}]) AS s FROM {measures}) "
+                  f"SELECT any_value(c.s), {counts} FROM {measures} AS m CROSS JOIN c")[0]
+    values, counted = row[0], row[1:]
+    for k, place in enumerate(places):
+        below, up_to = counted[2 * k], counted[2 * k + 1]
+        if not below <= place < up_to:
+            return None
+    return dict(zip(places, values))
+
+
+def _fraction(place: int, size: int) -> float:
+    return (place + 0.5) / size
+
+
+class _Selected(Sequence[float]):
+    """The sorted measures of which only some places are known: what
+    :func:`segdsl.population.quantile` reads of them."""
+
+    def __init__(self, size: int, known: dict[int, float]) -> None:
+        self._size = size
+        self._known = known
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, place: Any) -> Any:
+        return self._known[place]  # a KeyError: a place not selected (a defect)
