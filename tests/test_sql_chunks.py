@@ -98,7 +98,7 @@ def selections(monkeypatch):
 def test_rfm_break_points_are_selected_not_sorted(examples, ranges, selections, name):
     """The twelve RFM break points found by selection, proved in place: those of
     the sorted measures."""
-    records, connection = examples
+    _, connection = examples
     rules = segdsl.load(ROOT / "examples" / name)
     segdsl.sql.evaluate(rules, connection, now=NOW)
     [(found, expected)] = selections
