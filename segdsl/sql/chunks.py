@@ -47,7 +47,6 @@ SINGLE_QUERY_UP_TO = 2_000_000
 _WHOLE_NUMBERS = frozenset(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
                             "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"))
 _RANKINGS = frozenset(("pm", "pl", "pq", "pb", "pt", "pv"))
-_SORTED = frozenset(("pl", "pq", "pb"))  # the CTEs sorting each measure for its break points
 #: At most this many order statistics are selected; more are found by sorting.
 SELECTED_UP_TO = 64
 _PREFIX = "segdsl_chunk_"
@@ -321,7 +320,9 @@ def _order_statistics(size: int, tiles: int) -> list[int]:
     """The places (from 0) in the sorted ``size`` values that the type-7 break points
     of ``tiles`` tiles read (see :func:`segdsl.population.quantile`)."""
     places: set[int] = set()
-    for i in range(1, tiles if size else 1):
+    if size == 0:
+        return []
+    for i in range(1, tiles):
         lower = math.floor((size - 1) * (i / tiles))
         places.update((lower, min(lower + 1, size - 1)))
     return sorted(places)
