@@ -1,0 +1,35 @@
+"""Behaviour of the compiler's field readers that a mutation run found untested:
+each datetime field keeps its own cached value, and a bad value in a list's element
+is named by its place in the list."""
+
+from __future__ import annotations
+
+import pytest
+
+import segdsl
+
+NOW = "2026-07-15T12:00:00Z"
+ORDERS = segdsl.ListOf({"total": "number", "at": "datetime", "paid_at": "datetime"})
+
+
+def test_two_datetime_fields_of_a_customer_are_read_apart():
+    """Each customer-level datetime is cached under its own name: a shared cache
+    slot would read ``last_seen_at`` as ``joined_at`` and find 1 not a member."""
+    rules = segdsl.loads("segment returning = joined_at < last_seen_at",
+                         schema={"joined_at": "datetime", "last_seen_at": "datetime"})
+    customers = [
+        {"id": 1, "joined_at": "2025-01-01T00:00:00Z", "last_seen_at": "2026-06-01T00:00:00Z"},
+        {"id": 2, "joined_at": "2026-06-01T00:00:00Z", "last_seen_at": "2025-01-01T00:00:00Z"},
+    ]
+    assert rules.evaluate(customers, now=NOW).members == {"returning": [1]}
+
+
+def test_an_unreadable_datetime_of_an_element_names_its_place():
+    rules = segdsl.loads("segment paid = exists(orders, where = paid_at >= 2026-01-01)",
+                         schema={"orders": ORDERS})
+    orders = [{"total": 1, "at": "2026-01-02T00:00:00Z", "paid_at": "2026-01-02T00:00:00Z"},
+              {"total": 1, "at": "2026-01-02T00:00:00Z", "paid_at": "not a date"}]
+    with pytest.raises(segdsl.DataError) as raised:
+        rules.evaluate([{"id": 7, "orders": orders}], now=NOW)
+    assert str(raised.value).startswith(
+        "customer 7, field orders[1].paid_at: cannot read 'not a date' as a datetime (")
