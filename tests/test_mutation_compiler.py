@@ -33,3 +33,16 @@ def test_an_unreadable_datetime_of_an_element_names_its_place():
         rules.evaluate([{"id": 7, "orders": orders}], now=NOW)
     assert str(raised.value).startswith(
         "customer 7, field orders[1].paid_at: cannot read 'not a date' as a datetime (")
+
+
+def test_a_written_list_contains_its_items():
+    """A list written in the rule (a tuple once compiled) is searched like a list
+    read from the data."""
+    rules = segdsl.loads('segment small = [1, 2] contains visits_count\n'
+                         'segment mine = [tier, "b"] contains "b"\n'
+                         'segment other = ["b", "c"] contains tier\n',
+                         schema={"tier": "string", "visits_count": "number"})
+    customers = [{"id": 1, "tier": "a", "visits_count": 2},
+                 {"id": 2, "tier": "c", "visits_count": 3}]
+    assert rules.evaluate(customers, now=NOW).members == {
+        "small": [1], "mine": [1, 2], "other": [2]}
