@@ -1,0 +1,39 @@
+"""Checker messages and limits that a mutation run found untested, each with its
+exact text and place."""
+
+from __future__ import annotations
+
+import pytest
+
+import segdsl
+
+
+def test_rfm_without_an_orders_list_says_what_to_declare():
+    with pytest.raises(segdsl.CheckError) as raised:
+        segdsl.loads("segment a = rfm.score >= 100", schema={"age": "number"})
+    assert str(raised.value) == (
+        "<rule>:1:13: RFM scores read the customer's orders, and the schema has no 'orders' "
+        "list\n  segment a = rfm.score >= 100\n              ^^^^^^^^^\n"
+        '  hint: declare it: "orders": ListOf({"at": "datetime", "total": "number"})')
+
+
+def test_a_keyword_written_in_capitals_is_warned_about_as_a_keyword():
+    rules = segdsl.loads("segment a = Or == 1")
+    assert [str(warning) for warning in rules.warnings] == [(
+        "<rule>:1:13: warning: 'Or' is read as a field of the customer, not the keyword "
+        "'or': names and keywords are case-sensitive\n  segment a = Or == 1\n"
+        "              ^^\n  hint: write or")]
+
+
+def test_the_poles_and_the_date_line_are_places():
+    """Latitude 90 and -90, longitude 180 and -180 are in range (the limits are
+    inclusive); one step past them is refused."""
+    rules = segdsl.loads("segment north = distance_km(lat, lng, 90, 180) < 10\n"
+                         "segment south = distance_km(lat, lng, -90, -180) < 10\n",
+                         schema={"lat": "number", "lng": "number"})
+    customers = [{"id": 1, "lat": 90, "lng": 180}, {"id": 2, "lat": -90, "lng": 0}]
+    assert rules.evaluate(customers, now="2026-01-01T00:00:00Z").members == {
+        "north": [1], "south": [2]}
+    with pytest.raises(segdsl.CheckError, match="a latitude is from -90 to 90 degrees, not 90.5"):
+        segdsl.loads("segment a = distance_km(lat, lng, 90.5, 0) < 10",
+                     schema={"lat": "number", "lng": "number"})
