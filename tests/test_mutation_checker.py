@@ -37,3 +37,14 @@ def test_the_poles_and_the_date_line_are_places():
     with pytest.raises(segdsl.CheckError, match="a latitude is from -90 to 90 degrees, not 90.5"):
         segdsl.loads("segment a = distance_km(lat, lng, 90.5, 0) < 10",
                      schema={"lat": "number", "lng": "number"})
+
+
+def test_a_misspelt_nested_field_is_not_offered_a_segment():
+    """Segments are names of the customer: a field of ``address`` spelt like one
+    gets no hint (``address.loyal`` would be no segment either)."""
+    with pytest.raises(segdsl.CheckError) as raised:
+        segdsl.loads('segment loyal = age >= 30\nsegment b = address.loyl == "x"',
+                     schema={"age": "number", "address": {"city": "string"}})
+    assert str(raised.value) == (
+        "<rule>:2:13: unknown field 'loyl' of address\n"
+        '  segment b = address.loyl == "x"\n              ^^^^^^^^^^^^')
