@@ -46,3 +46,10 @@ def test_a_written_list_contains_its_items():
                  {"id": 2, "tier": "c", "visits_count": 3}]
     assert rules.evaluate(customers, now=NOW).members == {
         "small": [1], "mine": [1, 2], "other": [2]}
+
+
+def test_negating_text_names_the_value():
+    rules = segdsl.loads("segment a = -score > 1")
+    with pytest.raises(segdsl.DataError) as raised:
+        rules.evaluate([{"id": 3, "score": "high"}], now=NOW)
+    assert str(raised.value) == "customer 3, field score: cannot negate str 'high'"
