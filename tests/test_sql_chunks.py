@@ -122,7 +122,8 @@ def test_a_value_not_proved_in_place_leaves_the_break_points_to_the_sort(
 
 
 def test_break_points_of_a_measure_without_values_are_null(ranges, selections):
-    """No customer has a measure: no break point, every tile 1 as in the Python engine."""
+    """No customer has a measure: no break point and no tile, so ``low`` is empty and
+    ``none`` holds the customers with an order (4 has none), as in the Python engine."""
     records = _customers([1, 2, 3, 4, 5])
     connection = duckdb.connect()
     segdsl.sql.load_records(connection, records, Layout.from_schema(None))
@@ -132,6 +133,7 @@ def test_break_points_of_a_measure_without_values_are_null(ranges, selections):
     found = segdsl.sql.evaluate(rules, connection, now=NOW)
     [(selected, _)] = selections
     assert selected == {"b0_1": None, "b0_2": None, "b0_3": None}
+    assert found.members == {"low": [], "none": [1, 2, 3, 5]}
     assert found.members == rules.evaluate(records, now=NOW).members
 
 
