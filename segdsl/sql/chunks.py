@@ -30,7 +30,6 @@ another type than the ids, a query of another shape) the single query runs.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -302,30 +301,19 @@ def selected_break_points(tiled: dict[int, int], execute: Any
     columns = sorted(tiled)
     sizes = dict(zip(columns, execute(
         "SELECT " + ", ".join(f"count(v{j})" for j in columns) + f" FROM {_quoted(_MEASURES)}")[0]))
-    wanted = {j: _order_statistics(sizes[j], tiled[j]) for j in columns}
+    wanted = {j: sorted(_Sorted(sizes[j]).read_by(tiled[j])) for j in columns if sizes[j]}
     if sum(map(len, wanted.values())) > SELECTED_UP_TO:
         return None
-    selected = {j: _select(execute, j, sizes[j], places) for j, places in wanted.items() if places}
-    if any(found is None for found in selected.values()):
-        return None
+    selected = {j: _select(execute, j, sizes[j], places) for j, places in wanted.items()}
     points: dict[str, float | None] = {}
     for j in columns:
-        values = _Selected(sizes[j], selected.get(j) or {})
+        known = selected.get(j)
+        if sizes[j] and known is None:
+            return None
+        values = _Sorted(sizes[j], known)
         for i in range(1, tiled[j]):
             points[f"b{j}_{i}"] = quantile(values, i / tiled[j]) if sizes[j] else None
     return points
-
-
-def _order_statistics(size: int, tiles: int) -> list[int]:
-    """The places (from 0) in the sorted ``size`` values that the type-7 break points
-    of ``tiles`` tiles read (see :func:`segdsl.population.quantile`)."""
-    places: set[int] = set()
-    if size == 0:
-        return []
-    for i in range(1, tiles):
-        lower = math.floor((size - 1) * (i / tiles))
-        places.update((lower, min(lower + 1, size - 1)))
-    return sorted(places)
 
 
 def _select(execute: Any, j: int, size: int, places: list[int]) -> dict[int, float] | None:
@@ -355,16 +343,25 @@ def _fraction(place: int, size: int) -> float:
     return (place + 0.5) / size
 
 
-class _Selected(Sequence[float]):
-    """The sorted measures of which only some places are known: what
-    :func:`segdsl.population.quantile` reads of them."""
+class _Sorted(Sequence[float]):
+    """The ``size`` sorted measures as :func:`segdsl.population.quantile` reads them:
+    the values of the places ``known``, or without them, zeros, to learn which
+    places it reads (so that the formula lives in one place)."""
 
-    def __init__(self, size: int, known: dict[int, float]) -> None:
+    def __init__(self, size: int, known: dict[int, float] | None = None) -> None:
         self._size = size
         self._known = known
+        self._read: set[int] = set()
+
+    def read_by(self, tiles: int) -> set[int]:
+        """The places the break points of ``tiles`` tiles read."""
+        for i in range(1, tiles):
+            quantile(self, i / tiles)
+        return self._read
 
     def __len__(self) -> int:
         return self._size
 
     def __getitem__(self, place: Any) -> Any:
-        return self._known[place]  # a KeyError: a place not selected (a defect)
+        self._read.add(place)
+        return 0.0 if self._known is None else self._known[place]
