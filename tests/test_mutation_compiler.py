@@ -1,6 +1,7 @@
-"""Behaviour of the compiler's field readers that a mutation run found untested:
-each datetime field keeps its own cached value, and a bad value in a list's element
-is named by its place in the list."""
+"""Compiled behaviour that a mutation run found untested: each datetime field keeps
+its own cached value, a bad value in a list's element is named by its place, a list
+written in a rule is searched like one from the data, and a bad operand of a
+negation is named in the message."""
 
 from __future__ import annotations
 
