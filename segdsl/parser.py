@@ -25,6 +25,7 @@ import calendar
 import contextvars
 import datetime as dt
 import functools
+import os
 import re
 import sys
 from pathlib import Path
@@ -93,15 +94,39 @@ def grammar_parser() -> lark.Lark:
     keyword: ``a and and b`` fails at the second ``and``, where the mistake
     is, instead of reading it as a name and failing later.
     """
+    return build_parser(_grammar_path().read_text(encoding="utf-8"), tables_cache())
+
+
+def build_parser(grammar: str, cache: str | bool = False) -> lark.Lark:
+    """The LALR parser of ``grammar``; with ``cache`` a file path, its tables
+    are read from that file when Lark wrote it for the same grammar, options
+    and Lark version, and written there otherwise (a file that cannot be read
+    or written is passed over: the tables are then computed, about 0.1 s)."""
     return lark.Lark(
-        _grammar_path().read_text(encoding="utf-8"),
+        grammar,
         parser="lalr",
         lexer="basic",
         start=["rule_file", "expression_only"],
         maybe_placeholders=False,
         transformer=_TreeBuilder(),
         lexer_callbacks={"COMMENT": _collect_comment},
+        cache=cache,
     )
+
+
+def tables_cache() -> str | bool:
+    """Where the parser's tables are kept between runs: ``segdsl/`` in the
+    user's cache folder (``$XDG_CACHE_HOME``, else ``~/.cache``); False when
+    ``SEGDSL_NO_CACHE`` is set or the folder cannot be made."""
+    if os.environ.get("SEGDSL_NO_CACHE"):
+        return False
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "segdsl"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return str(folder / f"parser-tables-lark-{lark.__version__}.pickle")
 
 
 def parse(text: str, *, file: str | None = None) -> n.RuleFile:

@@ -392,3 +392,64 @@ def test_parses_in_threads_keep_their_comments_apart():
     for thread in threads:
         thread.join()
     assert results == {i: (f"# file {i}", f"# end {i}") for i in range(8)}
+
+
+# ------------------------------------------------------- the parser's tables
+
+RULE_FILE = "# spring\nsegment a = visits(30d) >= 10 and not purchased(30d)\n"
+
+
+def test_the_parser_tables_are_read_back_from_their_cache(tmp_path, monkeypatch):
+    """A second parser built over the same cache file computes no table, and parses alike."""
+    import lark.parsers.lalr_analysis as analysis
+
+    from segdsl import parser
+
+    expected = segdsl.parse(RULE_FILE)
+    grammar = parser._grammar_path().read_text(encoding="utf-8")
+    cache = tmp_path / "tables.pickle"
+    parser.build_parser(grammar, str(cache))
+    assert cache.stat().st_size > 1000
+
+    def computed(self):
+        raise AssertionError("the tables were computed again")
+
+    monkeypatch.setattr(analysis.LALR_Analyzer, "compute_lalr", computed)
+    reloaded = parser.build_parser(grammar, str(cache))
+    monkeypatch.setattr(parser, "grammar_parser", lambda: reloaded)
+    assert segdsl.parse(RULE_FILE) == expected
+
+
+def test_a_damaged_cache_file_is_passed_over(tmp_path, monkeypatch):
+    from segdsl import parser
+
+    expected = segdsl.parse(RULE_FILE)
+    cache = tmp_path / "tables.pickle"
+    cache.write_bytes(b"not tables at all")
+    built = parser.build_parser(parser._grammar_path().read_text(encoding="utf-8"), str(cache))
+    monkeypatch.setattr(parser, "grammar_parser", lambda: built)
+    assert segdsl.parse(RULE_FILE) == expected
+
+
+def test_the_tables_cache_lies_in_the_users_cache_folder(tmp_path, monkeypatch):
+    import lark
+
+    from segdsl import parser
+
+    monkeypatch.delenv("SEGDSL_NO_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert parser.tables_cache() == str(tmp_path / "segdsl"
+                                        / f"parser-tables-lark-{lark.__version__}.pickle")
+    assert (tmp_path / "segdsl").is_dir()
+    monkeypatch.setenv("SEGDSL_NO_CACHE", "1")
+    assert parser.tables_cache() is False
+
+
+def test_no_cache_when_its_folder_cannot_be_made(tmp_path, monkeypatch):
+    from segdsl import parser
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.delenv("SEGDSL_NO_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    assert parser.tables_cache() is False
