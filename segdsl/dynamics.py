@@ -1111,14 +1111,9 @@ class _Timeline:
         """Where ``days_between`` of the clock value and ``other`` reaches or
         leaves one of ``thresholds``: it steps every 24 hours, and a comparison
         with ``k`` can change only at the steps to ``k`` and to the day after."""
-        days: set[int] = set()
-        for number in thresholds:
-            if math.isfinite(number):
-                for whole in (math.floor(number), math.ceil(number)):
-                    days.update((whole, whole + 1, -whole, -whole - 1))
         targets = []
         for base in _instants(other, self.zone)[:1]:
-            for count in days:
+            for count in threshold_days(thresholds):
                 try:
                     targets.append(base + count * _DAY)
                 except OverflowError:
@@ -1140,6 +1135,18 @@ class _Timeline:
                     continue
                 yield first_reaching(steps, target, self.zone)
                 yield first_reaching(steps, target + _TICK, self.zone)
+
+
+def threshold_days(thresholds: tuple[float, ...]) -> set[int]:
+    """The whole days after ``other`` where ``days_between(other, clock)`` (or
+    the reverse) compared with ``thresholds`` may change: the steps to each
+    threshold and to the day after, either way round."""
+    days: set[int] = set()
+    for number in thresholds:
+        if math.isfinite(number):
+            for whole in (math.floor(number), math.ceil(number)):
+                days.update((whole, whole + 1, -whole, -whole - 1))
+    return days
 
 
 def _in_dates(day: dt.date) -> bool:

@@ -165,15 +165,105 @@ def test_an_order_inside_the_interval_is_counted_in_sql(monkeypatch):
                             (5, "undecided", "exited", at("2026-07-10T12:00:05Z"))]
 
 
-def test_a_clock_comparison_with_a_field_reads_every_customer_back(monkeypatch):
-    """``last(orders.at) < now - 90d`` is not bounded by a window: the general path still agrees."""
+def test_a_clock_compared_with_an_orders_stamp_reads_back_who_may_cross(monkeypatch):
+    """``last(orders.at) < now - 90d``: Anne's May 1 order crosses on July 30, Bob's order of
+    January 2025 crossed long before the interval, so only Anne is read back."""
     reads = Reads(monkeypatch)
     with database([ANNE, BOB], UNDECIDED) as connection:
         found = UNDECIDED.changes(connection, since="2026-06-01", until="2026-09-01")
-    assert reads.ids == [1, 2]
+    assert reads.ids == [1]
     expected = UNDECIDED.changes([ANNE, BOB], since="2026-06-01", until="2026-09-01")
     same(found, expected)
     assert (1, "lapsed", "entered", at("2026-07-30T10:00:00.000001Z")) in found.rows()
+    assert found.start["lapsed"] == [2]
+
+
+def test_a_crossing_at_until_itself_is_found(monkeypatch):
+    """The order of June 2 crosses 90 days one microsecond after August 31 begins: at ``until``."""
+    rules = segdsl.loads("segment lapsed = last(orders.at) < now - 90d")
+    customer = {"id": 4, "orders": [{"at": "2026-06-02T00:00:00Z"}]}
+    reads = Reads(monkeypatch)
+    with database([customer], rules) as connection:
+        found = rules.changes(connection, since="2026-06-01",
+                              until="2026-08-31T00:00:00.000001Z")
+    assert reads.ids == [4]
+    assert found.rows() == [(4, "lapsed", "entered", at("2026-08-31T00:00:00.000001Z"))]
+
+
+def test_days_between_reads_back_the_customers_near_a_threshold(monkeypatch):
+    """90 days after March 5 and 366 after June 20, 2025 fall in June 2026; January 1 is
+    90 days before April and 365 before next January: that customer is not read back."""
+    rules = segdsl.loads(
+        "segment at_risk = days_between(last(orders.at), now) between 90 and 365")
+    people = [{"id": 1, "orders": [{"at": "2026-03-05T08:00:00Z"}]},
+              {"id": 2, "orders": [{"at": "2025-06-20T08:00:00Z"}]},
+              {"id": 3, "orders": [{"at": "2026-01-01T08:00:00Z"}]}]
+    reads = Reads(monkeypatch)
+    with database(people, rules) as connection:
+        found = rules.changes(connection, since="2026-06-01", until="2026-07-01")
+    assert reads.ids == [1, 2]
+    same(found, rules.changes(people, since="2026-06-01", until="2026-07-01"))
+    assert found.rows() == [(1, "at_risk", "entered", at("2026-06-03T08:00:00Z")),
+                            (2, "at_risk", "exited", at("2026-06-21T08:00:00Z"))]
+    assert found.start == {"at_risk": [2, 3]}
+
+
+@pytest.mark.parametrize(("rule", "ordered"), [
+    ("days_between(last(orders.at), now) == 100", "2026-02-24T05:00:00Z"),
+    ("last(orders.at) between now - 91d and now - 90d", "2026-03-06T05:00:00Z"),
+    ("now - last(orders.at) >= 90d and now - last(orders.at) < 91d", "2026-03-06T05:00:00Z"),
+    ("last(orders.at) between now - 2m and now - 1m", "2026-05-10T05:00:00Z"),
+])
+def test_a_stamp_before_since_that_enters_and_exits_inside_is_read_back(monkeypatch, rule,
+                                                                         ordered):
+    """The membership is the same at both ends, so only the stamps' bound finds the customer."""
+    rules = segdsl.loads(f"segment once = {rule}")
+    customer = {"id": 7, "orders": [{"at": ordered}]}
+    reads = Reads(monkeypatch)
+    with database([customer], rules) as connection:
+        found = rules.changes(connection, since="2026-06-01", until="2026-08-01")
+    assert reads.ids == [7]
+    expected = rules.changes([customer], since="2026-06-01", until="2026-08-01")
+    same(found, expected)
+    assert [row[2] for row in found.rows()] == ["entered", "exited"]
+
+
+def test_a_clock_compared_with_a_customer_field_reads_every_customer_back(monkeypatch):
+    """``signed_up_at > now - 1d`` is bounded by no list: the general path still agrees."""
+    rules = segdsl.loads("segment fresh = signed_up_at > now - 1d", schema=SCHEMA)
+    people = [{"id": 1, "signed_up_at": "2026-06-10T00:00:00Z"},
+              {"id": 2, "signed_up_at": "2024-01-01T00:00:00Z"}]
+    reads = Reads(monkeypatch)
+    with database(people, rules) as connection:
+        found = rules.changes(connection, since="2026-06-01", until="2026-07-01")
+    assert reads.ids == [1, 2]
+    same(found, rules.changes(people, since="2026-06-01", until="2026-07-01"))
+    assert found.rows() == [(1, "fresh", "exited", at("2026-06-11T00:00:00Z"))]
+
+
+def test_each_customer_is_followed_only_for_the_segments_that_may_move(monkeypatch):
+    """``fresh`` compares the clock with a customer's field: everyone is followed for it.
+    Anne's order of May 1 crosses 90 days and leaves ``recent``'s month in the interval;
+    Bob's order of January 2025 does neither, so he is followed for ``fresh`` alone."""
+    rules = segdsl.loads("segment lapsed = last(orders.at) < now - 90d\n"
+                         "segment fresh = signed_up_at > now - 1d\n"
+                         "segment recent = purchased(1m)", schema=SCHEMA)
+    people = [{**ANNE, "signed_up_at": "2026-06-10T00:00:00Z"},
+              {**BOB, "signed_up_at": "2024-01-01T00:00:00Z"}]
+    followed = []
+    real = sql_changes.dynamics.changes
+
+    def following(rules, customers, since, until, names, *rest, **options):
+        if isinstance(customers, list):  # the timeline's part, not the call on the database
+            followed.append(([record["id"] for record in customers], names))
+        return real(rules, customers, since, until, names, *rest, **options)
+
+    monkeypatch.setattr(sql_changes.dynamics, "changes", following)
+    with database(people, rules) as connection:
+        found = rules.changes(connection, since="2026-06-01", until="2026-09-01")
+    assert sorted(followed) == [([1], ["lapsed", "fresh", "recent"]), ([2], ["fresh"])]
+    monkeypatch.setattr(sql_changes.dynamics, "changes", real)
+    same(found, rules.changes(people, since="2026-06-01", until="2026-09-01"))
 
 
 def test_a_ranking_segment_is_followed_day_by_day_on_duckdb():
@@ -260,6 +350,27 @@ def test_bounded_changes_on_duckdb_agree_with_python(data):
     start = data.draw(st.sampled_from(STARTS))
     zone = data.draw(st.sampled_from(["Europe/Paris", None]))
     rules = segdsl.loads(data.draw(rules_text(WINDOWED)), timezone=zone, schema=SCHEMA)
+    people = data.draw(customers(start))
+    assert sql_changes.bounded_reads(rules._program, list(rules)) is not None
+    expected = rules.changes(people, since=start, until=start + LENGTH)
+    with database(people, rules) as connection:
+        found = rules.changes(connection, since=start, until=start + LENGTH)
+    same(found, expected)
+
+
+# The atoms comparing the clock with an element's stamp: bounded by where the stamps lie.
+CLOCKED = [ATOMS[4], ATOMS[7], ATOMS[8], ATOMS[13]]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_clock_comparisons_with_stamps_on_duckdb_agree_with_python(data):
+    """Rules bounded by stamps (``last(orders.at) < now - 1m``, ``days_between``) and windows:
+    the same Changes, only the customers whose stamps lie near a crossing read back."""
+    start = data.draw(st.sampled_from(STARTS))
+    zone = data.draw(st.sampled_from(["Europe/Paris", None]))
+    rules = segdsl.loads(data.draw(rules_text([*CLOCKED, *WINDOWED])), timezone=zone,
+                         schema=SCHEMA)
     people = data.draw(customers(start))
     assert sql_changes.bounded_reads(rules._program, list(rules)) is not None
     expected = rules.changes(people, since=start, until=start + LENGTH)

@@ -27,23 +27,31 @@ the same start members, total and granularity. It is computed so:
    elements is stamped in ``(since - longest window, until]`` keeps every
    value through the interval. A window in calendar months or years is taken
    as 31 days a month, 366 a year, plus a day for the daylight-saving shift.
+   A clock compared with one element's stamp ``x`` (``last(orders.at) < now -
+   90d``, ``now - last(orders.at) > 30d``, ``days_between(last(orders.at),
+   now)`` against constants) changes where ``now`` reaches ``x`` plus a
+   known offset, so the customers to follow are also those with an element
+   stamped where that instant falls in the interval, widened by a day.
    A customer whose membership of such a segment differs between the two
    instants is flagged too (it cannot happen when the bound holds; it keeps
    the answer exact if it ever did not), and so is one whose replay in 2.
    disagrees with the query at either end.
-4. The flagged customers are read back from the tables as records and run
-   through the Python timeline exactly as ``changes`` does (for every
-   segment); the others contribute their membership at ``since`` from the
-   query and the changes of step 2.
+4. The flags are per segment. The flagged customers are read back from the
+   tables as records, once, and each is run through the Python timeline
+   exactly as ``changes`` does, for the segments it is flagged for (all of
+   them when its replay in 2. disagreed); every other membership comes from
+   the query at ``since`` and the changes of step 2.
 
-Where the bound cannot be proved, every customer is flagged, which is the
-general path (the Python ``changes`` on every record read from the
-database): a segment whose clock use is not a windowed aggregation (``now``
-compared with a field, ``today``'s calendar, ``days_between``), a segment
-computed day by day (rankings, unrecognized clock uses), a window that is
-no constant, a timestamp column that is no ``TIMESTAMP WITH TIME ZONE``.
-Rules the DuckDB compiler refuses (a :class:`~segdsl.errors.CheckError`)
-also take the general path.
+Where the bound cannot be proved for a segment, every customer is flagged
+for it: a segment whose clock use is neither a windowed aggregation nor a
+comparison with an element's stamp (``now`` compared with a customer's
+field, ``today``'s calendar, ``days_between`` of a field, a threshold that is
+no constant), a segment computed day by day (rankings, unrecognized clock
+uses), a window that is no constant, a timestamp column that is no
+``TIMESTAMP WITH TIME ZONE``.
+Rules the DuckDB compiler refuses (a :class:`~segdsl.errors.CheckError`),
+and rules of which no segment is decided or bounded, take the general path
+(the Python ``changes`` on every record read from the database).
 
 Customers come in the order of the source as the SQL engine names them: by
 id for tables, in input order for nested records spread by DuckDB. Elements
@@ -186,28 +194,57 @@ def _changes(rules: Any, connection: Any, names: list[str], start: dt.datetime,
         return dynamics.Changes(found.changes, start, end, found.total, granularity, found.start)
     rows = _rows(connection, sql, order)
     width = len(names)
-    followed = {row[0] for row in rows if row[1 + 2 * width] or any(
-        row[1 + i] != row[1 + width + i] for i, name in enumerate(names) if name not in decided)}
-    timed: list[tuple[dt.datetime, int, int, dynamics.Change]] = []
     index = {row[0]: position for position, row in enumerate(rows)}
     order_of = {name: position for position, name in enumerate(names)}
+    undecided = [name for name in names if name not in decided]
+    moving = _moving(rows, names, undecided)
+    timed: list[tuple[dt.datetime, int, int, dynamics.Change]] = []
     if decided:
-        followed |= _replayed(connection, rows, names, decided, start, end, followed, index,
-                              order_of, timed)
-    candidates = [row[0] for row in rows if row[0] in followed]
-    records = read_records(connection, layout, candidates)
-    found = dynamics.changes(rules, records, start, end, names, id_field=_id_field(layout))
-    timed += [(ch.at, index[ch.customer_id], order_of[ch.segment], ch) for ch in found.changes]
+        leaves_at = 1 + 2 * width + len(undecided)
+        for identity in _replayed(connection, rows, names, decided, start, end, leaves_at,
+                                  index, order_of, timed):
+            moving[identity] = set(names)
+    # Each customer is followed by the timeline for the segments that may move.
+    followed = sorted(moving, key=index.__getitem__)
+    read = dict(zip(followed, read_records(connection, layout, followed), strict=True))
+    groups: dict[frozenset[str], list[Any]] = {}
+    for identity in followed:
+        groups.setdefault(frozenset(moving[identity]), []).append(identity)
+    first: dict[str, set[Any]] = {name: set() for name in names}
+    for segments, ids in groups.items():
+        chosen = [name for name in names if name in segments]
+        found = dynamics.changes(rules, [read[identity] for identity in ids], start, end,
+                                 chosen, id_field=_id_field(layout))
+        timed += [(ch.at, index[ch.customer_id], order_of[ch.segment], ch)
+                  for ch in found.changes]
+        for name in chosen:
+            first[name].update(found.start[name])
     timed.sort(key=lambda entry: entry[:3])
-    first = {name: set(found.start[name]) for name in names}
     members: dict[str, list[Any]] = {name: [] for name in names}
     for row in rows:
         identity = row[0]
+        moved = moving.get(identity, ())
         for position, name in enumerate(names):
-            if (identity in first[name]) if identity in followed else row[1 + position]:
+            if (identity in first[name]) if name in moved else row[1 + position]:
                 members[name].append(identity)
     return dynamics.Changes(tuple(entry[3] for entry in timed), start, end, len(rows),
                             granularity, members)
+
+
+def _moving(rows: list[tuple], names: list[str], undecided: list[str]) -> dict[Any, set[str]]:
+    """For each customer whose rules may change, the segments not decided in
+    SQL that may: those the query flags, and those whose memberships at the
+    two ends differ."""
+    width = len(names)
+    flags_at = 1 + 2 * width
+    positions = [(number, name, names.index(name)) for number, name in enumerate(undecided)]
+    moving: dict[Any, set[str]] = {}
+    for row in rows:
+        found = {name for number, name, position in positions
+                 if row[flags_at + number] or row[1 + position] != row[1 + width + position]}
+        if found:
+            moving[row[0]] = found
+    return moving
 
 
 #: Whether segments of windowed counts are decided in SQL (off: every flagged
@@ -221,25 +258,22 @@ def _id_field(layout: Layout) -> str:
 
 def _replayed(connection: Any, rows: list[tuple], names: list[str],
               decided: dict[str, exits.Decided], start: dt.datetime, end: dt.datetime,
-              followed: set, index: dict, order_of: dict, timed: list) -> set:
-    """The changes of the segments decided in SQL, for the customers not
-    ``followed``, added to ``timed``; returns the customers whose replay
-    disagrees with the query (followed by the timeline instead)."""
+              leaves_at: int, index: dict, order_of: dict, timed: list) -> set:
+    """The changes of the segments decided in SQL, added to ``timed``; returns
+    the customers whose replay disagrees with the query (followed by the
+    timeline instead, for every segment). The leaves' values at ``start``
+    are the rows' columns from ``leaves_at`` on."""
     segments = list(decided.values())
     sql = exits.flips_query(segments, start, end)
     flips: dict[tuple[int, Any], list[tuple[int, int]]] = {}
     if sql is not None:
         for number, leaf, identity, moment in _run(connection, sql):
-            if identity not in followed:
-                flips.setdefault((number, identity), []).append((moment, leaf))
+            flips.setdefault((number, identity), []).append((moment, leaf))
     width = len(names)
-    leaves_at = 2 + 2 * width
     disagreeing = set()
     found = []
     for row in rows:
         identity = row[0]
-        if identity in followed:
-            continue
         column = leaves_at
         for number, segment in enumerate(segments):
             position = names.index(segment.name)
@@ -298,10 +332,10 @@ def both_instants(rules: Any, names: list[str], start: dt.datetime, end: dt.date
                   layout: Layout, described: dict | None = None,
                   decided: dict[str, exits.Decided] | None = None) -> str | None:
     """The query of each customer's id, membership of each segment at ``start``,
-    then at ``end``, whether the rules of the segments not ``decided`` in SQL
+    then at ``end``, for each segment not ``decided`` in SQL whether its rule
     may change in between, then the values at ``start`` of the decided
-    segments' conditions (each, and its negation); None when no bound is
-    proved (every customer may change).
+    segments' conditions (each, and its negation); None when nothing is
+    decided and no bound is proved (every customer may change).
 
     Raises:
         CheckError: the DuckDB compiler does not cover the rules.
@@ -310,13 +344,20 @@ def both_instants(rules: Any, names: list[str], start: dt.datetime, end: dt.date
 
     decided = decided or {}
     program = rules._program
-    reads = bounded_reads(program, [name for name in names if name not in decided])
-    if reads is None:
+    undecided = [name for name in names if name not in decided]
+    moved: list[str | None] = []
+    for name in undecided:
+        reads = bounded_reads(program, [name])
+        moved.append(None if reads is None else _moved(reads, start, end, layout,
+                                                       described or {}))
+    if not decided and all(query is None for query in moved):
         return None
-    moved = _moved(reads, start, end, layout, described or {})
-    if moved is None:
-        return None
-    parts = [moved] if moved else []
+    # Segments reading the same lists share one list of the customers to follow.
+    shared = list(dict.fromkeys(query for query in moved if query))
+    ctes = [f"__segdsl_moved_{number} AS ({query})" for number, query in enumerate(shared)]
+    flags = ["TRUE" if query is None else "FALSE" if not query else
+             f"s.customer_id IN (SELECT * FROM __segdsl_moved_{shared.index(query)})"
+             for query in moved]
     leaves = exits.leaf_segments(decided[name] for name in names if name in decided)
     populations = {node.key: node for node in program.population_nodes}
     compiler = QueryCompiler(lambda name: leaves[name] if name in leaves else program.body(name),
@@ -326,20 +367,33 @@ def both_instants(rules: Any, names: list[str], start: dt.datetime, end: dt.date
                compile_rules(rules, names, dialect="duckdb", now=end, layout=layout)
                .sql(dialect="duckdb")]
     columns = ", ".join([*(f"s.{_quote(name)}" for name in names),
-                         *(f"u.{_quote(name)}" for name in names)])
-    flag = f"s.customer_id IN ({' UNION '.join(parts)})" if parts else "FALSE"
-    extra = "".join(f", s.{_quote(name)}" for name in leaves)
-    return (f"SELECT s.customer_id, {columns}, {flag} AS __segdsl_moves{extra} "
+                         *(f"u.{_quote(name)}" for name in names),
+                         *(f"{flag} AS __segdsl_moves_{number}"
+                           for number, flag in enumerate(flags)),
+                         *(f"s.{_quote(name)}" for name in leaves)])
+    with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
+    return (f"{with_clause}SELECT s.customer_id, {columns} "
             f"FROM ({queries[0]}) AS s JOIN ({queries[1]}) AS u "
             f"ON s.customer_id IS NOT DISTINCT FROM u.customer_id ORDER BY s.customer_id")
 
 
-def bounded_reads(program: Any, names: list[str]) -> dict[tuple[str, str], dt.timedelta] | None:
-    """``(list, timestamp field)`` to the longest window the segments (and those
-    they use) read it through, zero for no window or a period: an element can
-    change a value in ``(since, until]`` only if stamped in ``(since - that,
-    until]``. None when some change is not bounded so."""
-    reads: dict[tuple[str, str], dt.timedelta] = {}
+#: Stamps that may move a value: those in ``(since - low, until - high]``.
+Reach = tuple[dt.timedelta, dt.timedelta]
+
+_ZERO = dt.timedelta(0)
+_DAY = dt.timedelta(days=1)
+#: The aggregations whose value is one element's stamp (of ``list.at``).
+_STAMPS = frozenset({"first", "last", "min", "max"})
+
+
+def bounded_reads(program: Any, names: list[str]) -> dict[tuple[str, str], set[Reach]] | None:
+    """``(list, timestamp field)`` to the ranges of stamps whose elements may
+    change a value of the segments (and those they use) in ``(since, until]``:
+    ``(since - longest window, until]`` for the elements entering or leaving a
+    window, and, for a clock compared with an element's stamp (``last(orders.at)
+    < now - 90d``, ``days_between``), the stamps whose crossing instant may lie in
+    the interval. None when some change is not bounded so."""
+    reads: dict[tuple[str, str], set[Reach]] = {}
     pending, seen = list(names), set()
     while pending:
         name = pending.pop()
@@ -352,18 +406,22 @@ def bounded_reads(program: Any, names: list[str]) -> dict[tuple[str, str], dt.ti
         read: list[tuple[c.Checked, str | None, c.Checked | None]] = [
             (listed.source, listed.timestamp, listed.window) for listed in found.lists]
         for site in found.sites:
-            if not isinstance(site, dynamics._Counted):
+            if isinstance(site, dynamics._Counted):
+                node = site.aggregate
+                read.append((node.source, node.timestamp,
+                             node.window.value if node.window is not None else None))
+                continue
+            crossed = _clock_reaches(site)
+            if crossed is None:
                 return None
-            node = site.aggregate
-            read.append((node.source, node.timestamp,
-                         node.window.value if node.window is not None else None))
+            key, reaches = crossed
+            reads.setdefault(key, set()).update(reaches)
         for source, timestamp, window in read:
             reach = _reach(window)
             if reach is None or timestamp is None or not isinstance(source, c.Field) \
                     or len(source.path) != 1:
                 return None
-            key = (source.path[0], timestamp)
-            reads[key] = max(reads.get(key, reach), reach)
+            reads.setdefault((source.path[0], timestamp), set()).add((reach, _ZERO))
         pending.extend(found.refs)
     return reads
 
@@ -379,34 +437,123 @@ def _reach(window: c.Checked | None) -> dt.timedelta | None:
         return dt.timedelta(0)
     if not isinstance(value, Duration):
         return None
-    amount = abs(value.amount)
-    if value.unit == "m":
-        return dt.timedelta(days=31 * amount) + _SLACK
-    if value.unit == "y":
-        return dt.timedelta(days=366 * amount) + _SLACK
-    step = value.step()
-    return abs(step) if isinstance(step, dt.timedelta) else None
+    low, high = _length(value)
+    return max(abs(low), abs(high)) + (_SLACK if value.unit in ("m", "y") else _ZERO)
 
 
-def _moved(reads: dict[tuple[str, str], dt.timedelta], start: dt.datetime, end: dt.datetime,
+def _clock_reaches(site: Any) -> tuple[tuple[str, str], list[Reach]] | None:
+    """The list whose element's stamp ``x`` a clock site compares with, and the
+    stamps that may make it change in the interval; None for any other site.
+
+    The site changes where the clock, ``now`` shifted by ``S``, reaches ``x``
+    plus a target offset ``c`` (0 for a comparison, a whole number of days
+    for ``days_between``, the duration for ``now - x > d``): at ``x + c - S``
+    (and a microsecond after). That lies in ``(since, until]`` only if ``x``
+    lies in ``(since - c + S, until - c + S]``, widened by a day for the
+    microsecond, the daylight-saving shift and the calendar's month lengths.
+    """
+    clock = site.clock
+    shift = _span(clock.steps)
+    if clock.day or clock.day_steps or shift is None:
+        return None
+    if isinstance(site, dynamics._Crossing) and not site.items:
+        stamp, targets = site.other, [(_ZERO, _ZERO)]
+    elif isinstance(site, dynamics._Steps) and site.thresholds is not None:
+        stamp = site.other
+        targets = [(days * _DAY, days * _DAY)
+                   for days in sorted(dynamics.threshold_days(site.thresholds))]
+    elif isinstance(site, dynamics._Difference):
+        offset = _span(((site.sign, site.other),))
+        if offset is None:
+            return None
+        stamp, targets = site.base, [offset]
+    else:
+        return None
+    key = _element_stamp(stamp)
+    if key is None:
+        return None
+    return key, [(high - shift[0] + _SLACK, low - shift[1] - _SLACK) for low, high in targets]
+
+
+def _element_stamp(node: c.Checked) -> tuple[str, str] | None:
+    """``(list, timestamp field)`` when ``node``'s value is always the stamp of
+    one of the customer's list's elements (or null): ``last(orders.at)``."""
+    if not isinstance(node, c.Aggregate) or node.function not in _STAMPS \
+            or node.timestamp is None or node.value != (node.timestamp,) or node.flatten:
+        return None
+    source = node.source
+    if not isinstance(source, c.Field) or source.depth != 0 or len(source.path) != 1:
+        return None
+    return source.path[0], node.timestamp
+
+
+def _span(steps: Any) -> Reach | None:
+    """The least and greatest sum of signed constant durations, None for any other step."""
+    low = high = _ZERO
+    for sign, node in steps:
+        if not isinstance(node, c.Constant) or not isinstance(node.value, Duration):
+            return None
+        least, most = _length(node.value)
+        if sign < 0:
+            least, most = -most, -least
+        low, high = low + least, high + most
+    return low, high
+
+
+def _length(value: Duration) -> Reach:
+    """The shortest and longest a duration can be (a month 28 to 31 days, a year 365 or 366)."""
+    days = {"m": (28, 31), "y": (365, 366)}.get(value.unit)
+    if days is None:
+        step = value.step()
+        assert isinstance(step, dt.timedelta)
+        return step, step
+    least, most = sorted((days[0] * value.amount, days[1] * value.amount))
+    return dt.timedelta(days=least), dt.timedelta(days=most)
+
+
+def _moved(reads: dict[tuple[str, str], set[Reach]], start: dt.datetime, end: dt.datetime,
            layout: Layout, described: dict) -> str | None:
     """The ids of the customers with an element stamped where it may change a
     value (a query; empty text: none can), None when a list cannot be bounded."""
     parts = []
-    for (name, timestamp), reach in sorted(reads.items()):
+    for (name, timestamp), reaches in sorted(reads.items()):
         table = layout.lists.get((name,))
         if table is None:
             return None
         column = table.column(timestamp)
         if described.get((table.table, column), "").upper() != _TIMESTAMPTZ:
             return None
-        try:
-            low = start - reach
-        except OverflowError:
-            low = dt.datetime.min.replace(tzinfo=dt.UTC)
-        parts.append(f"SELECT {_quote(table.owner)} FROM {_quote(table.table)} WHERE "
-                     f"{_quote(column)} > {_instant(low)} AND {_quote(column)} <= {_instant(end)}")
+        ranges = " OR ".join(f"({_quote(column)} > {_instant(low)} AND "
+                             f"{_quote(column)} <= {_instant(high)})"
+                             for low, high in _stamp_ranges(reaches, start, end))
+        if ranges:
+            parts.append(f"SELECT {_quote(table.owner)} FROM {_quote(table.table)} "
+                         f"WHERE {ranges}")
     return " UNION ".join(parts)
+
+
+def _stamp_ranges(reaches: set[Reach], start: dt.datetime, end: dt.datetime
+                  ) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The ranges ``(low, high]`` of stamps the reaches give for ``(start, end]``,
+    in order, those that overlap merged."""
+    merged: list[tuple[dt.datetime, dt.datetime]] = []
+    for low, high in sorted((_moved_back(start, low), _moved_back(end, high))
+                            for low, high in reaches):
+        if low >= high:
+            continue
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def _moved_back(moment: dt.datetime, by: dt.timedelta) -> dt.datetime:
+    """``moment - by``, or the calendar's end it would pass."""
+    try:
+        return moment - by
+    except OverflowError:
+        return (dt.datetime.min if by > _ZERO else dt.datetime.max).replace(tzinfo=dt.UTC)
 
 
 def _instant(moment: dt.datetime) -> str:
