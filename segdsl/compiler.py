@@ -653,8 +653,8 @@ def _read_part(ctx: Context, record: Any, name: str, path: tuple[str, ...], inde
         where = ".".join(path[:index] if error.cause is None and index else path[:index + 1])
         raise data_error(ctx, str(error), where, depth) from None
     except (TypeError, ValueError) as error:
-        raise data_error(ctx, f"cannot read {error}", ".".join(path[:index + 1]),
-                         depth) from None
+        # The message names the value and what is wrong with it: "Infinity is not a finite number".
+        raise data_error(ctx, str(error), ".".join(path[:index + 1]), depth) from None
 
 
 def _temporal_reader(kind: str, parse: Callable) -> Callable:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
 
 import pytest
 
@@ -184,3 +185,83 @@ def test_count_distinct_tells_instants_and_days_apart(values, distinct):
 def test_count_distinct_refuses_lists_and_records_by_name(values, found):
     assert data_error("count_distinct(values) == 1", {"id": 7, "values": values}) == (
         f"customer 7, field values: count_distinct counts plain values, found {found}")
+
+
+class _UnreadableOrder:
+    """An order whose items cannot be read: its property raises."""
+
+    at = "2026-01-02T00:00:00Z"
+
+    @property
+    def items(self):
+        raise RuntimeError("no items today")
+
+
+def test_a_nested_list_that_cannot_be_read_names_its_element():
+    customer = {"id": 7, "orders": [{"at": "2026-01-01T00:00:00Z", "items": [1]},
+                                    _UnreadableOrder()]}
+    with pytest.raises(segdsl.DataError) as caught:
+        segdsl.compile("count(orders.items) >= 1").matches(customer, now=NOW)
+    assert str(caught.value) == ("customer 7, field orders[1].items: reading field 'items' "
+                                 "raised RuntimeError: no items today")
+    assert (caught.value.customer_id, caught.value.field_path) == (7, "orders[1].items")
+
+
+DECLARED = {"orders": segdsl.ListOf({"at": "datetime", "total": "number",
+                                     "seen": "list[datetime]"})}
+
+
+def test_count_distinct_names_a_long_value_of_the_wrong_declared_type_in_80_characters():
+    customer = {"id": 1, "orders": [{"at": "2026-01-01T00:00:00Z", "total": "y" * 200}]}
+    with pytest.raises(segdsl.DataError) as caught:
+        segdsl.compile("count_distinct(orders.total) == 2", schema=DECLARED).matches(
+            customer, now=NOW)
+    assert str(caught.value) == ("customer 1, field orders.total: expected a number, found '"
+                                 + "y" * 76 + "...")
+
+
+def test_count_distinct_reads_declared_datetimes_of_nested_lists_as_instants():
+    """Midnight UTC and one o'clock at +01:00 are one instant: two distinct, not three."""
+    customer = {"id": 1, "orders": [
+        {"at": "2026-01-01T00:00:00Z",
+         "seen": ["2026-01-01T00:00:00Z", "2026-01-01T01:00:00+01:00"]},
+        {"at": "2026-01-02T00:00:00Z", "seen": ["2026-01-03T00:00:00Z"]}]}
+    segment = segdsl.compile("count_distinct(orders.seen) == 2", schema=DECLARED)
+    assert segment.matches(customer, now=NOW)
+
+
+@pytest.mark.parametrize("rule, customer, message", [
+    ("count(orders) > 0", {"id": 1, "orders": Decimal("Infinity")},
+     "customer 1, field orders: Infinity is not a finite number"),
+    ("count(orders.items) > 0",
+     {"id": 1, "orders": [{"items": [1]}, {"items": Decimal("Infinity")}]},
+     "customer 1, field orders[1].items: Infinity is not a finite number"),
+    ("count(orders.items) > 0", {"id": 1, "orders": [{"items": [1]}, {"items": "abc"}]},
+     "customer 1, field orders[1].items: expected a list, found str"),
+])
+def test_a_list_that_is_no_list_is_named_where_it_lies(rule, customer, message):
+    assert data_error(rule, customer) == message
+
+
+def test_a_tuple_of_orders_is_a_list():
+    orders = ({"at": "2026-01-01T00:00:00Z"}, {"at": "2026-02-01T00:00:00Z"})
+    assert members("count(orders) == 2", {"id": 1, "orders": orders})
+
+
+@pytest.mark.parametrize("items, message", [
+    ("abc", "expected a list, found str"),
+    (Decimal("Infinity"), "Infinity is not a finite number"),
+])
+def test_a_list_read_inside_an_element_is_named_from_the_customer(items, message):
+    customer = {"id": 1, "orders": [{"items": [1]}, {"items": items}]}
+    assert data_error("count(orders, where = count(items) > 0) > 0", customer) == (
+        f"customer 1, field orders[1].items: {message}")
+
+
+def test_numpy_arrays_of_orders_and_of_their_items_are_lists():
+    import numpy as np
+
+    orders = np.array([{"at": "2026-01-01T00:00:00Z", "items": np.array([1, 2])},
+                       {"at": "2026-02-01T00:00:00Z", "items": (3,)}], dtype=object)
+    assert members("count(orders) == 2 and count(orders.items) == 3",
+                   {"id": 1, "orders": orders})
