@@ -469,22 +469,27 @@ def _clock_reaches(site: Any) -> tuple[tuple[str, str], list[Reach]] | None:
         stamp, targets = site.base, [offset]
     else:
         return None
-    key = _element_stamp(stamp)
-    if key is None:
+    found = _element_stamp(stamp)
+    if found is None:
         return None
-    return key, [(high - shift[0] + _SLACK, low - shift[1] - _SLACK) for low, high in targets]
+    key, reach = found
+    # The stamp itself moves only as elements enter or leave the aggregation's window.
+    return key, [(reach, _ZERO), *((high - shift[0] + _SLACK, low - shift[1] - _SLACK)
+                                   for low, high in targets)]
 
 
-def _element_stamp(node: c.Checked) -> tuple[str, str] | None:
+def _element_stamp(node: c.Checked) -> tuple[tuple[str, str], dt.timedelta] | None:
     """``(list, timestamp field)`` when ``node``'s value is always the stamp of
-    one of the customer's list's elements (or null): ``last(orders.at)``."""
+    one of the customer's list's elements (or null), as ``last(orders.at)``,
+    with how long an element stays in its window."""
     if not isinstance(node, c.Aggregate) or node.function not in _STAMPS \
             or node.timestamp is None or node.value != (node.timestamp,) or node.flatten:
         return None
     source = node.source
     if not isinstance(source, c.Field) or source.depth != 0 or len(source.path) != 1:
         return None
-    return source.path[0], node.timestamp
+    reach = _reach(node.window.value if node.window is not None else None)
+    return None if reach is None else ((source.path[0], node.timestamp), reach)
 
 
 def _span(steps: Any) -> Reach | None:
