@@ -74,7 +74,17 @@ from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.functions import EARTH_RADIUS_KM
 from segdsl.sql.dialects import dialect as find_dialect
-from segdsl.sql.dialects.base import Dialect, alias, binary, case, cast, wrap
+from segdsl.sql.dialects.base import (
+    Dialect,
+    alias,
+    binary,
+    case,
+    cast,
+    join,
+    named_table,
+    with_ctes,
+    wrap,
+)
 from segdsl.sql.layout import Layout, ListTable
 from segdsl.sql.population import Rankings
 from segdsl.timeline import UTC, Duration, Period, in_zone
@@ -244,10 +254,7 @@ class QueryCompiler:
         ranked = self._ranked(customers) if self._rankings.nodes else []
         scans = [(group.name, self._scan(group)) for group in
                  sorted(self._groups.values(), key=lambda g: (g.stage, g.name))]
-        for name, cte in scans + ranked + ctes:
-            query = query.with_(name, as_=cte, copy=False,
-                                materialized=self.dialect.materialized or None)
-        return query
+        return with_ctes(query, scans + ranked + ctes, self.dialect.materialized or None)
 
     def _ranked(self, customers: exp.Expr) -> list[tuple[str, exp.Expr]]:
         """The rankings' CTEs; with ``own_ranking_scans``, their measures read
@@ -299,27 +306,25 @@ class QueryCompiler:
             reads_customer = any(column.table == "s0" for e in selected[1:]
                                  for column in e.find_all(exp.Column))
             selected = [exp.column(exp.Star(), table=earlier), *selected[1:]]
-            query = exp.select(*selected).from_(earlier)
+            query = exp.select(*selected).from_(named_table(earlier), copy=False)
             identity = exp.column(_INTERNAL_ID, table=earlier)
             if reads_customer:
-                query = query.join(customers, join_type="inner", copy=False,
-                                   on=binary(exp.EQ, exp.column(self.layout.id, table="s0"),
-                                             identity.copy()))
+                query = join(query, customers, "inner",
+                             binary(exp.EQ, exp.column(self.layout.id, table="s0"),
+                                    identity.copy()))
         else:
             query = exp.select(*selected).from_(customers)
         if any(column.table == "pv" for e in selected for column in e.find_all(exp.Column)):
-            query = query.join(exp.to_table("pv"), join_type="left", copy=False,
-                               on=binary(exp.EQ, exp.column("customer_id", table="pv"),
-                                         identity.copy()))
+            query = join(query, named_table("pv"), "left",
+                         binary(exp.EQ, exp.column("customer_id", table="pv"), identity.copy()))
         return self._join_groups(query, identity)
 
     def _join_groups(self, query: exp.Select, identity: exp.Expr | None = None) -> exp.Select:
         """``query`` (over the customers) joined to the groups its columns read."""
         identity = identity if identity is not None else exp.column(self.layout.id, table="s0")
         for group in self._joined(query.expressions, level=0):
-            query = query.join(exp.to_table(group.name), join_type="left", copy=False,
-                               on=binary(exp.EQ, exp.column("k", table=group.name),
-                                         identity.copy()))
+            query = join(query, named_table(group.name), "left",
+                         binary(exp.EQ, exp.column("k", table=group.name), identity.copy()))
         return query
 
     def _joined(self, expressions: Iterable[exp.Expr], level: int | None = None
@@ -348,14 +353,13 @@ class QueryCompiler:
             ancestor = group.ancestors[position]
             name = self.layout.customers if ancestor is None else ancestor.table
             key = self.layout.id if ancestor is None else _key(ancestor)
-            query = query.join(alias(exp.to_table(name), f"s{position}", table=True),
-                               join_type="inner", copy=False,
-                               on=binary(exp.EQ, exp.column(key, table=f"s{position}"),
-                                         self._identity(group, position)))
+            query = join(query, alias(exp.to_table(name), f"s{position}", table=True), "inner",
+                         binary(exp.EQ, exp.column(key, table=f"s{position}"),
+                                self._identity(group, position)))
         for other in others:
-            query = query.join(exp.to_table(other.name), join_type="left", copy=False,
-                               on=binary(exp.EQ, exp.column("k", table=other.name),
-                                         self._identity(group, other.level)))
+            query = join(query, named_table(other.name), "left",
+                         binary(exp.EQ, exp.column("k", table=other.name),
+                                self._identity(group, other.level)))
         kept = _rows_kept(group.columns)
         if kept is not None:
             query = query.where(kept, copy=False)
@@ -1624,10 +1628,10 @@ class QueryCompiler:
         for group in self._joined([reading]):
             if top < group.level <= deepest:  # a group per element of this subquery's lists
                 assert chain is not None
-                table = chain[group.level - top - 1]
-                query = query.join(exp.to_table(group.name), join_type="left", copy=False,
-                                   on=binary(exp.EQ, exp.column("k", table=group.name),
-                                             exp.column(_key(table), table=f"s{group.level}")))
+                listed = chain[group.level - top - 1]
+                query = join(query, named_table(group.name), "left",
+                             binary(exp.EQ, exp.column("k", table=group.name),
+                                    exp.column(_key(listed), table=f"s{group.level}")))
             elif group.level > deepest:
                 raise self._refuse(node, "an aggregation nested this deep in a correlated "
                                    "condition")
@@ -1662,12 +1666,11 @@ def _scan_of(query: exp.Select, chain: tuple[ListTable, ...], level: int) -> exp
     """``query`` over the list's table ``s{level + 1}`` and, joined on their owners, the
     tables of the lists nested in it (``s{level + 2}``, ...)."""
     query = query.from_(alias(exp.to_table(chain[0].table), f"s{level + 1}", table=True))
-    for offset, table in enumerate(chain[1:], start=1):
+    for offset, listed in enumerate(chain[1:], start=1):
         outer, inner = f"s{level + offset}", f"s{level + offset + 1}"
-        query = query.join(alias(exp.to_table(table.table), inner, table=True),
-                           join_type="inner", copy=False,
-                           on=binary(exp.EQ, exp.column(table.owner, table=inner),
-                                     exp.column(_key(chain[offset - 1]), table=outer)))
+        query = join(query, alias(exp.to_table(listed.table), inner, table=True), "inner",
+                     binary(exp.EQ, exp.column(listed.owner, table=inner),
+                            exp.column(_key(chain[offset - 1]), table=outer)))
     return query
 
 

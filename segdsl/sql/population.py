@@ -35,7 +35,15 @@ import sqlglot
 from sqlglot import exp
 
 from segdsl.population import GROUP_OF_CODE
-from segdsl.sql.dialects.base import Dialect, alias, binary, case, cast
+from segdsl.sql.dialects.base import (
+    Dialect,
+    alias,
+    binary,
+    case,
+    cast,
+    join,
+    named_table,
+)
 
 _DOUBLE = exp.DataType.build("DOUBLE")
 _RFM_PARTS = ("rfm.recency", "rfm.frequency", "rfm.monetary")
@@ -107,9 +115,9 @@ class Rankings:
                 tile = binary(exp.Sub, _double(node.buckets + 1), tile)
             values.append(alias(case(exp.Is(this=v.copy(), expression=exp.null()),
                                           cast(exp.null(), _DOUBLE), tile), f"p{j}"))
-        tiles = exp.select(*values).from_("pm", copy=False)
+        tiles = exp.select(*values).from_(named_table("pm"), copy=False)
         if tiled:
-            tiles = tiles.join("pb", join_type="cross", copy=False)
+            tiles = join(tiles, named_table("pb"), "cross")
         if self._group is None:
             ctes.append(("pv", tiles))
             return ctes
@@ -118,7 +126,7 @@ class Rankings:
             for number, name in sorted(GROUP_OF_CODE.items())])
         ctes.append(("pt", tiles))
         ctes.append(("pv", exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("pt")),
-                                      alias(group, "g")).from_("pt", copy=False)))
+                                      alias(group, "g")).from_(named_table("pt"), copy=False)))
         return ctes
 
 
@@ -151,28 +159,42 @@ def _listed_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
     positions: list[exp.Expr] = [exp.Star()]
     points: list[exp.Expr] = []
     for j, node in tiled:
-        size = exp.column(f"n{j}", table="pq")
         for i in range(1, node.buckets):
-            position = binary(exp.Mul, cast(binary(
-                exp.Sub, exp.column(f"n{j}", table="pl"), exp.Literal.number(1)), _DOUBLE),
-                exp.Paren(this=binary(exp.Div, _double(i), _double(node.buckets))))
-            positions += [alias(position, f"q{j}_{i}"),
-                          alias(exp.Floor(this=position.copy()), f"f{j}_{i}")]
-            lo = exp.column(f"f{j}_{i}", table="pq")
-            index = cast(lo.copy(), "BIGINT")
-            lower = dialect.list_item(exp.column(f"l{j}", table="pq"),
-                                      binary(exp.Add, index, exp.Literal.number(1)))
-            upper = dialect.list_item(exp.column(f"l{j}", table="pq"), exp.Least(
-                this=binary(exp.Add, index.copy(), exp.Literal.number(2)),
-                expressions=[size.copy()]))
-            point = binary(exp.Add, lower, binary(exp.Mul, exp.Paren(
-                this=binary(exp.Sub, upper, lower.copy())),
-                binary(exp.Sub, exp.column(f"q{j}_{i}", table="pq"), lo)))
-            points.append(alias(case(binary(exp.GT, size.copy(), exp.Literal.number(0)),
-                                          point, exp.null()), f"b{j}_{i}"))
-    return [("pl", exp.select(*lists).from_("pm", copy=False)),
-            ("pq", exp.select(*positions).from_("pl", copy=False)),
-            ("pb", exp.select(*points).from_("pq", copy=False))]
+            positions += [alias(_position(j, i, node.buckets), f"q{j}_{i}"),
+                          alias(exp.Floor(this=_position(j, i, node.buckets)), f"f{j}_{i}")]
+            points.append(alias(_listed_break_point(j, i, dialect), f"b{j}_{i}"))
+    return [("pl", exp.select(*lists).from_(named_table("pm"), copy=False)),
+            ("pq", exp.select(*positions).from_(named_table("pl"), copy=False)),
+            ("pb", exp.select(*points).from_(named_table("pq"), copy=False))]
+
+
+# The pieces of a break point are built anew where they are used twice: copying
+# sqlglot trees costs more than building them.
+
+
+def _position(j: int, i: int, buckets: int) -> exp.Expr:
+    """Break point ``i``'s position among measure ``j``'s ``n{j}`` sorted values."""
+    return binary(exp.Mul, cast(binary(exp.Sub, exp.column(f"n{j}", table="pl"),
+                                       exp.Literal.number(1)), _DOUBLE),
+                  exp.Paren(this=binary(exp.Div, _double(i), _double(buckets))))
+
+
+def _listed_break_point(j: int, i: int, dialect: Dialect) -> exp.Expr:
+    """Break point ``i`` of measure ``j``: between the values at its position's floor
+    and the next, null when there are no values."""
+    def item(offset: int) -> exp.Expr:
+        index = binary(exp.Add, cast(exp.column(f"f{j}_{i}", table="pq"), "BIGINT"),
+                       exp.Literal.number(offset))
+        if offset > 1:
+            index = exp.Least(this=index, expressions=[exp.column(f"n{j}", table="pq")])
+        return dialect.list_item(exp.column(f"l{j}", table="pq"), index)
+
+    fraction = binary(exp.Sub, exp.column(f"q{j}_{i}", table="pq"),
+                      exp.column(f"f{j}_{i}", table="pq"))
+    point = binary(exp.Add, item(1), binary(exp.Mul, exp.Paren(
+        this=binary(exp.Sub, item(2), item(1))), fraction))
+    return case(binary(exp.GT, exp.column(f"n{j}", table="pq"), exp.Literal.number(0)),
+                point, exp.null())
 
 
 def _nulls_first(dialect: Any) -> bool:
@@ -206,7 +228,7 @@ def _ranked_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
     points: list[exp.Expr] = []
     for j, node in tiled:
         ctes += _break_points(j, node.buckets, dialect)
-        points += [alias(exp.Subquery(this=exp.select("b").from_(f"b{j}", copy=False).where(
+        points += [alias(exp.Subquery(this=exp.select(exp.column("b")).from_(named_table(f"b{j}"), copy=False).where(
             binary(exp.EQ, exp.column("i"), exp.Literal.number(i)), copy=False)), f"b{j}_{i}")
             for i in range(1, node.buckets)]
     return [*ctes, ("pb", exp.select(*points))]
@@ -222,29 +244,31 @@ def _break_points(j: int, tiles: int, dialect: Dialect) -> list[tuple[str, exp.E
             expressions=[exp.Ordered(this=v.copy(), nulls_first=_nulls_first(dialect))]),
             over="OVER"),
             exp.Literal.number(1)), "r"),
-    ).from_("pm", copy=False).where(exp.not_(exp.Is(this=v.copy(), expression=exp.null())), copy=False)
+    ).from_(named_table("pm"), copy=False).where(exp.not_(exp.Is(this=v.copy(), expression=exp.null())), copy=False)
     size = exp.column("n", table="c")
     position = binary(exp.Mul, cast(binary(exp.Sub, size, exp.Literal.number(1)), _DOUBLE),
                       exp.Paren(this=binary(exp.Div, cast(exp.column("i", table="q"),
                                                               _DOUBLE), _double(tiles))))
     steps = dialect.positions(tiles)
     counted = exp.Subquery(this=exp.select(alias(exp.Count(this=exp.Star()), "n"))
-                           .from_(f"r{j}", copy=False), alias=exp.TableAlias(this=exp.to_identifier("c")))
+                           .from_(named_table(f"r{j}"), copy=False), alias=exp.TableAlias(this=exp.to_identifier("c")))
     positions = exp.select(
         exp.column("i", table="q"), alias(size.copy(), "n"),
         alias(position, "pos"),
         alias(exp.Floor(this=position.copy()), "lo"),
-    ).from_(steps, copy=False).join(counted, join_type="cross", copy=False).where(
+    ).from_(steps, copy=False)
+    positions = join(positions, counted, "cross").where(
         binary(exp.GT, size.copy(), exp.Literal.number(0)), copy=False)
     lower, upper = exp.column("v", table="a"), exp.column("v", table="z")
     fraction = binary(exp.Sub, exp.column("pos", table="t"), exp.column("lo", table="t"))
     breaks = exp.select(exp.column("i", table="t"), alias(binary(exp.Add, lower, binary(
         exp.Mul, exp.Paren(this=binary(exp.Sub, upper, lower.copy())), fraction)), "b")
-    ).from_(alias(exp.to_table(f"t{j}"), "t", table=True)).join(
-        alias(exp.to_table(f"r{j}"), "a", table=True), join_type="inner",
-        on=binary(exp.EQ, exp.column("r", table="a"), exp.column("lo", table="t"))).join(
-        alias(exp.to_table(f"r{j}"), "z", table=True), join_type="inner",
-        on=binary(exp.EQ, exp.column("r", table="z"), exp.Least(
-            this=binary(exp.Add, exp.column("lo", table="t"), exp.Literal.number(1)),
-            expressions=[binary(exp.Sub, exp.column("n", table="t"), exp.Literal.number(1))])))
+    ).from_(alias(named_table(f"t{j}"), "t", table=True), copy=False)
+    join(breaks, alias(named_table(f"r{j}"), "a", table=True), "inner",
+         binary(exp.EQ, exp.column("r", table="a"), exp.column("lo", table="t")))
+    join(breaks, alias(named_table(f"r{j}"), "z", table=True), "inner",
+         binary(exp.EQ, exp.column("r", table="z"), exp.Least(
+             this=binary(exp.Add, exp.column("lo", table="t"), exp.Literal.number(1)),
+             expressions=[binary(exp.Sub, exp.column("n", table="t"),
+                                 exp.Literal.number(1))])))
     return [(f"r{j}", ranked), (f"t{j}", positions), (f"b{j}", breaks)]

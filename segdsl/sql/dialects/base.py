@@ -258,6 +258,36 @@ def alias(expression: exp.Expr, name: str | exp.Identifier, table: bool = False)
     return made
 
 
+def named_table(name: str) -> exp.Table:
+    """The table (or CTE) ``name``, one plain name, built without sqlglot's parser."""
+    return exp.Table(this=exp.to_identifier(name))
+
+
+_JOINS = {"left": {"side": "LEFT"}, "inner": {"kind": "INNER"}, "cross": {"kind": "CROSS"}}
+
+
+def join(query: exp.Select, other: exp.Expr, how: str, on: exp.Expr | None = None
+         ) -> exp.Select:
+    """``query`` (changed in place) joined to ``other``, ``how`` being left, inner or
+    cross. sqlglot's ``join`` parses its join type's text on every call."""
+    query.append("joins", exp.Join(this=other, on=on, **_JOINS[how]))
+    return query
+
+
+def with_ctes(query: exp.Select, ctes: list[tuple[str, exp.Expr]],
+              materialized: bool | None = None) -> exp.Select:
+    """``query`` (changed in place) after ``WITH name AS (cte), ...``, built without
+    parsing the names as sqlglot's ``with_`` does."""
+    made = [exp.CTE(this=cte, alias=exp.TableAlias(this=exp.to_identifier(name)),
+                    materialized=materialized) for name, cte in ctes]
+    known = query.args.get("with_")
+    if known is not None:
+        made = [*known.expressions, *made]
+    if made:
+        query.set("with_", exp.With(expressions=made))
+    return query
+
+
 def cast(expression: exp.Expr, to: str | exp.DataType) -> exp.Expr:
     """``CAST(expression AS to)``, ``expression`` itself when it is already a cast
     to that type. Unlike sqlglot's ``cast`` it neither copies ``expression`` nor
