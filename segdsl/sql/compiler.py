@@ -249,12 +249,13 @@ class QueryCompiler:
             last = f"m{len(layers) - 1}"
             query = exp.select(alias(exp.column(_INTERNAL_ID, table=last), "customer_id"), *(
                 exp.column(exp.to_identifier(name, quoted=True), table=last) for name in names)
-            ).from_(last)
+            ).from_(named_table(last), copy=False)
         query = query.order_by(exp.Literal.number(1), copy=False)  # by id, named or not
         ranked = self._ranked(customers) if self._rankings.nodes else []
-        scans = [(group.name, self._scan(group)) for group in
-                 sorted(self._groups.values(), key=lambda g: (g.stage, g.name))]
-        return with_ctes(query, scans + ranked + ctes, self.dialect.materialized or None)
+        scans: list[tuple[str, exp.Expr]] = [
+            (group.name, self._scan(group))
+            for group in sorted(self._groups.values(), key=lambda g: (g.stage, g.name))]
+        return with_ctes(query, [*scans, *ranked, *ctes], self.dialect.materialized or None)
 
     def _ranked(self, customers: exp.Expr) -> list[tuple[str, exp.Expr]]:
         """The rankings' CTEs; with ``own_ranking_scans``, their measures read
