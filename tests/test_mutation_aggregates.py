@@ -187,6 +187,27 @@ def test_count_distinct_refuses_lists_and_records_by_name(values, found):
         f"customer 7, field values: count_distinct counts plain values, found {found}")
 
 
+def test_count_distinct_names_a_long_list_or_record_in_80_characters():
+    values = [["z" * 200]]
+    assert data_error("count_distinct(values) == 1", {"id": 7, "values": values}) == (
+        "customer 7, field values: count_distinct counts plain values, found a list ['"
+        + "z" * 75 + "...")
+
+
+def test_count_distinct_tells_other_hashable_values_apart_by_equality():
+    """Values of other kinds (bytes here) are one when equal, two when not."""
+    assert members("count_distinct(codes) == 2", {"id": 7, "codes": [b"a", b"b", b"a"]})
+    assert not members("count_distinct(codes) == 1", {"id": 7, "codes": [b"a", b"b"]})
+
+
+def test_count_distinct_refuses_an_unhashable_value_by_its_place_in_80_characters():
+    """A set is no plain value; it is named by the element field holding it."""
+    customer = {"id": 7, "orders": [{"code": "a"}, {"code": {"y" * 200}}]}
+    assert data_error("count_distinct(orders.code) == 2", customer) == (
+        "customer 7, field orders.code: count_distinct counts plain values, found set {'"
+        + "y" * 75 + "...")
+
+
 class _UnreadableOrder:
     """An order whose items cannot be read: its property raises."""
 
