@@ -208,6 +208,12 @@ def test_count_distinct_refuses_an_unhashable_value_by_its_place_in_80_character
         + "y" * 75 + "...")
 
 
+def test_summing_a_long_text_names_it_in_80_characters():
+    assert data_error("sum(orders.total) > 1",
+                      {"id": 7, "orders": [{"total": 1}, {"total": "q" * 200}]}) == (
+        "customer 7, field orders.total: expected a number, found '" + "q" * 76 + "...")
+
+
 class _UnreadableOrder:
     """An order whose items cannot be read: its property raises."""
 
