@@ -5,6 +5,8 @@ negation is named in the message."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 import segdsl
@@ -54,3 +56,45 @@ def test_negating_text_names_the_value():
     with pytest.raises(segdsl.DataError) as raised:
         rules.evaluate([{"id": 3, "score": "high"}], now=NOW)
     assert str(raised.value) == "customer 3, field score: cannot negate str 'high'"
+
+
+class _Stamp(dt.datetime):
+    """A datetime of another class, as some libraries return."""
+
+
+def _functions() -> segdsl.Functions:
+    functions = segdsl.Functions()
+
+    @functions.register(params={"day": "string"}, returns="datetime")
+    def noon(day):
+        return _Stamp.fromisoformat(f"{day}T12:00:00+00:00")
+
+    @functions.register(params={"day": "string"}, returns="number")
+    def wordy(day):
+        return "w" * 200
+
+    return functions
+
+
+def test_a_function_may_return_a_subclass_of_its_declared_type():
+    rules = segdsl.loads("segment early = noon(day) < 2026-07-01T00:00:00Z",
+                         schema={"day": "string"}, functions=_functions())
+    customers = [{"id": 1, "day": "2026-06-30"}, {"id": 2, "day": "2026-07-01"}]
+    assert rules.evaluate(customers, now=NOW).members == {"early": [1]}
+
+
+def test_a_function_returning_another_type_is_named_in_80_characters():
+    rules = segdsl.loads("segment big = wordy(day) > 1", schema={"day": "string"},
+                         functions=_functions())
+    with pytest.raises(segdsl.DataError) as raised:
+        rules.evaluate([{"id": 4, "day": "2026-06-30"}], now=NOW)
+    assert str(raised.value) == ("customer 4, field day: function wordy returned str '"
+                                 + "w" * 76 + "..., not a number")
+
+
+def test_a_duration_times_a_long_text_is_named_in_80_characters():
+    rules = segdsl.loads("segment a = 30d * factor > 10d")
+    with pytest.raises(segdsl.DataError) as raised:
+        rules.evaluate([{"id": 3, "factor": "x" * 100}], now=NOW)
+    assert str(raised.value) == ("customer 3, field factor: cannot evaluate timedelta 30d * "
+                                 "str '" + "x" * 76 + "...")
