@@ -702,7 +702,8 @@ class Checker:
         elif result == t.DURATION and left.type == t.DURATION and right.type == t.DURATION:
             sides = (self._calendar(left), self._calendar(right))
             if None not in sides and sides[0] != sides[1]:
-                first, second = self._text(left, "a duration"), self._text(right, "another")
+                first, second = (self._operand_text(side, default) for side, default in
+                                 ((left, "a duration"), (right, "another")))
                 then = "-" if op is n.ArithmeticOp.ADD else "+"
                 raise CheckError(f"months and years have no fixed length, so "
                                  f"{self._text_of(node, 'this')} is not a duration", node.span,
@@ -1515,6 +1516,11 @@ class Checker:
         self._warn(f"{text} is never after now ({listed} dated after now are not counted), so "
                    f"this is never true", span,
                    hint=f"to look back, subtract: {text} {op} now - {bound.right.value}")
+
+    def _operand_text(self, node: c.Checked, default: str) -> str:
+        """``node``'s rule text as an operand: in parentheses when it is itself an operation."""
+        text = self._text(node, default)
+        return f"({text})" if isinstance(node.syntax, n.Arithmetic) and text != default else text
 
     def _text(self, node: c.Checked, default: str) -> str:
         """The rule text ``node`` was written as, or ``default``."""

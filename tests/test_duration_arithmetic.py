@@ -97,6 +97,13 @@ def test_division_by_zero_is_null():
     ("at < now - (1m - 2d)", (
         "months and years have no fixed length, so 1m - 2d is not a duration", 13, 20,
         "subtract each from a date instead: now - 1m + 2d")),
+    # an operand that is itself an operation keeps its parentheses in the hint
+    ("(now - at) + 1m > 3d", (
+        "months and years have no fixed length, so (now - at) + 1m is not a duration", 1, 16,
+        "subtract each from a date instead: now - (now - at) - 1m")),
+    ("at < now - (2m + (1d - 2d))", (
+        "months and years have no fixed length, so 2m + (1d - 2d) is not a duration", 13, 27,
+        "subtract each from a date instead: now - 2m - (1d - 2d)")),
     ("now - at > 3m * 2", (
         ("months and years have no fixed length, so 3m * 2 cannot be compared with another "
         "duration"), 12, 18, "compare dates instead: last_order_at < now - 3m, or use days: 90d")),

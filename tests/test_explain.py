@@ -183,3 +183,12 @@ def test_to_dict():
             "children": [{"text": "country", "value": "null", "note": None, "children": []}],
         }],
     }
+
+
+def test_an_explanation_shows_a_ranking_as_written_and_its_tile():
+    rules = segdsl.loads("segment top = ntile(spent, 4) >= 3", schema={"spent": "number"})
+    customers = [{"id": i, "spent": i} for i in range(8)]
+    explained = rules["top"].explain(customers[7], now=NOW, population=customers)
+    assert str(explained) == ("top -> true\n"
+                              "└── ntile(spent, 4) >= 3 -> true\n"
+                              "    └── ntile(spent, 4) = 4")
