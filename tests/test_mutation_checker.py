@@ -3,6 +3,8 @@ exact text and place."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 import segdsl
@@ -48,3 +50,13 @@ def test_a_misspelt_nested_field_is_not_offered_a_segment():
     assert str(raised.value) == (
         "<rule>:2:13: unknown field 'loyl' of address\n"
         '  segment b = address.loyl == "x"\n              ^^^^^^^^^^^^')
+
+
+def test_a_date_is_looked_for_among_written_datetimes_by_their_days_in_the_zone():
+    """23:30 UTC on 1 January is 2 January in Paris: the birthday on the 2nd is in."""
+    rules = segdsl.loads("segment a = birthday in [2026-01-01T23:30:00Z, 2026-02-01T00:00:00Z]",
+                         schema={"birthday": "date"}, timezone="Europe/Paris")
+    customers = [{"id": 1, "birthday": dt.date(2026, 1, 2)},
+                 {"id": 2, "birthday": dt.date(2026, 1, 1)},
+                 {"id": 3, "birthday": dt.date(2026, 2, 1)}]
+    assert rules.evaluate(customers, now="2026-07-15T12:00:00Z").members == {"a": [1, 3]}
