@@ -113,7 +113,7 @@ def _fast_where(node: c.Aggregate) -> Callable[[Any], Any] | None:
 # ------------------------------------------------------------------ analysis
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # dict keys of every customer's derivation
 class _Clock:
     """A value of the clock: ``now`` shifted by ``steps`` (datetime), or, when
     ``day``, that instant's day in the rules' zone shifted by ``day_steps``."""
@@ -123,7 +123,7 @@ class _Clock:
     day_steps: tuple[tuple[int, c.Checked], ...] = ()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class _List:
     """A timestamped list an aggregation reads: its elements' stamps are candidates."""
 
@@ -132,7 +132,7 @@ class _List:
     window: c.Checked | None
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class _Crossing:
     """A clock value compared with ``other`` (each item of it when ``items``)."""
 
@@ -141,7 +141,7 @@ class _Crossing:
     items: bool = False
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class _Difference:
     """``now - base`` (``sign`` 1) or ``base - now`` (-1) compared with the duration ``other``."""
 
@@ -151,7 +151,7 @@ class _Difference:
     other: c.Checked
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class _Steps:
     """``days_between`` of a clock value and ``other``: a step every 24 hours."""
 
@@ -161,7 +161,7 @@ class _Steps:
     thresholds: tuple[float, ...] | None = None
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class _Counted:
     """A count of a list's elements in a window (or whether there is one),
     compared with a constant number (or used as a condition, ``op`` None):
@@ -173,7 +173,7 @@ class _Counted:
     constant_first: bool = False
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class _Midnights:
     """A value that changes only when the clock's day changes."""
 
