@@ -22,6 +22,7 @@ give the baseline's, or the run stops.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import subprocess
@@ -318,6 +319,47 @@ def profile(name: str, directory: Path, threads: int | None = None, top: int = 2
     return "\n\n".join(parts)
 
 
+def stages(name: str, directory: Path, repeat: int = 7) -> str:
+    """The stages of one evaluation by segdsl's DuckDB engine, each the best of
+    ``repeat`` passes in milliseconds, against the hand-written query run on a
+    fresh connection: what the fixed costs are where the query itself is short."""
+    import segdsl
+    from benchmarks.columnar_sql import QUERIES
+    from segdsl.rules import evaluation_time
+    from segdsl.sql.compiler import compile_rules
+    from segdsl.sql.engine import runner_for
+    from segdsl.sql.layout import Layout
+
+    best: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def timed(stage: str):
+        started = time.perf_counter()
+        yield
+        best[stage] = min(best.get(stage, float("inf")), time.perf_counter() - started)
+
+    for _ in range(repeat):
+        with timed("connect"):
+            connection = _connect(directory)
+        with timed("load the rule file"):
+            rules = segdsl.load(ROOT / "examples" / name)
+        layout = Layout.of_rules(rules)
+        with runner_for(connection) as runner, timed("read the column types"):
+            described = runner.column_types(layout)
+        layout = layout.with_column_types(described)
+        with timed("build the query"):
+            query = compile_rules(rules, list(rules), dialect="duckdb",
+                                  now=evaluation_time(NOW, rules), layout=layout)
+        with timed("write its text"):
+            text = query.sql(dialect="duckdb", copy=False)
+        with timed("run segdsl's query"):
+            connection.execute(text).fetchnumpy()
+        fresh = _connect(directory)
+        with timed("run the hand-written query"):
+            fresh.execute(QUERIES[name]).fetchnumpy()
+    return "\n".join(f"{stage:<28} {seconds * 1e3:8.1f} ms" for stage, seconds in best.items())
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.columnar",
                                      description="Workload 5 alone, or one of its children.")
@@ -332,6 +374,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     explained.add_argument("file", choices=RULE_FILES)
     explained.add_argument("directory", type=Path)
     explained.add_argument("--threads", type=int)
+    staged = sub.add_parser("stages", help="the time of each stage of one evaluation")
+    staged.add_argument("file", choices=RULE_FILES)
+    staged.add_argument("directory", type=Path)
+    staged.add_argument("--repeat", type=int, default=7)
     return parser.parse_args(argv)
 
 
@@ -340,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     if args.command == "profile":
         print(profile(args.file, args.directory, args.threads))
+        return 0
+    if args.command == "stages":
+        print(stages(args.file, args.directory, args.repeat))
         return 0
     print(json.dumps(child(args.engine, args.file, args.directory, args.repeat, args.threads)))
     return 0
