@@ -115,3 +115,20 @@ def test_infer_proposes_nothing_beyond_twenty_distinct_values():
                for i in range(100)]
     schema = segdsl.Schema.infer(records)
     assert schema.fields["events"].element.fields["type"].values is None
+
+
+def test_a_misspelling_in_capitals_is_matched_in_lower_case():
+    """'VIST' is close to no value as written; in lower case it is close to 'visit'."""
+    _, _, hint = _error('events("VIST", 30d) >= 1', SCHEMA)
+    assert hint == ("did you mean 'visit'? ('type' is one of cart_abandoned, email_click, "
+                    "email_open, visit)")
+
+
+@pytest.mark.parametrize("count, shown", [
+    (20, ", ".join(f"v{i:02}" for i in range(20))),
+    (21, "21 values, declared in the schema"),
+])
+def test_the_hint_lists_up_to_twenty_declared_values(count, shown):
+    schema = {"tier": segdsl.OneOf(*(f"v{i:02}" for i in range(count)))}
+    _, _, hint = _error('tier == "V05"', schema)
+    assert hint == f"did you mean 'v05'? ('tier' is one of {shown})"
