@@ -119,6 +119,16 @@ def test_division_by_zero_is_null():
     ("now - at > 30d % 7", ("cannot apply '%' to a duration and a number", 12, 19, None)),
     ("today + 1d / 2 == at", ("a date has no hours: add hours to a datetime instead", 1, 15,
                               None)),
+    ("today - now > 3d", ("cannot apply '-' to a date and a datetime", 1, 12,
+                         "subtract a date from a date, or a datetime from a datetime: "
+                         "now - 2026-07-01T00:00:00Z")),
+    ("now - today > 3d", ("cannot apply '-' to a datetime and a date", 1, 12,
+                         "subtract a date from a date, or a datetime from a datetime: "
+                         "now - 2026-07-01T00:00:00Z")),
+    ("today + 3 > at", ("cannot apply '+' to a date and a number", 1, 10,
+                        "give the unit: now - 30d")),
+    ("now + 3 > at", ("cannot apply '+' to a datetime and a number", 1, 8,
+                      "give the unit: now - 30d")),
 ])
 def test_meaningless_duration_arithmetic_is_a_check_error(rule, expected):
     """Calendar durations are multiplied by whole numbers only, never divided, divided by, mixed
