@@ -500,8 +500,7 @@ class Checker:
                              hint=f"compare the element itself: {name} == ...")
         if bound.type.field(rest[0]) is None:
             raise CheckError(f"unknown field '{rest[0]}' of {name} (an element of {bound.listed})",
-                             node.span, hint=_did_you_mean(rest[0], list(bound.type.fields or {}),
-                                                           "a field"))
+                             node.span, hint=_did_you_mean(rest[0], list(bound.type.fields or {})))
         inner = self._field_path(n.Reference(rest, span=node.span), bound.depth, bound.type, env)
         return attrs.evolve(inner, syntax=node)
 
@@ -585,7 +584,7 @@ class Checker:
         if index == 0 and depth == 0:
             candidates += list(self.segments) + list(self.periods) + self._zero_argument_names()
         return CheckError(f"unknown field '{part}' of {owner}", node.span,
-                          hint=_did_you_mean(part, candidates, "a field of " + owner))
+                          hint=_did_you_mean(part, candidates))
 
     def _zero_argument_names(self) -> list[str]:
         return [name for name, d in self.defs.items() if not d.params]
@@ -599,7 +598,7 @@ class Checker:
         if name in self.defs or name in AGGREGATIONS or name in self._all_functions():
             return CheckError(f"'{name}' is a function: call it with parentheses", node.span,
                               hint=f"{name}(...)")
-        hint = _did_you_mean(name, candidates, "a field, segment, period or def")
+        hint = _did_you_mean(name, candidates)
         if name.lower() in _CLOCK_WORDS:
             hint = "did you mean today (the day, a date) or now (the evaluation time)?"
         elif hint is None and len(node.path) == 1 and name.isupper():
@@ -924,7 +923,7 @@ class Checker:
             raise CheckError(f"'{name}' is a {'segment' if name in self.segments else 'period'}, "
                              f"not a function: write it without parentheses", node.span)
         raise CheckError(f"unknown function '{name}'", node.span,
-                         hint=_did_you_mean(name, self._all_functions(), "a function"))
+                         hint=_did_you_mean(name, self._all_functions()))
 
     def _refuse_constant_places(self, applied: c.Checked) -> c.Checked:
         """A latitude or longitude written out of range is a mistake in the rule."""
@@ -1016,8 +1015,7 @@ class Checker:
         for keyword in call.keywords:
             if keyword.name not in names:
                 raise CheckError(f"'{definition.name}' has no parameter '{keyword.name}'",
-                                 keyword.span, hint=_did_you_mean(keyword.name, names,
-                                                                  "a parameter"))
+                                 keyword.span, hint=_did_you_mean(keyword.name, names))
             if keyword.name in bound:
                 raise CheckError(f"'{keyword.name}' is given twice", keyword.span)
             bound[keyword.name] = self.check(keyword.value, env)
@@ -1065,8 +1063,7 @@ class Checker:
         for keyword in node.keywords:
             if keyword.name not in by_name:
                 raise CheckError(f"'{function.name}' has no parameter '{keyword.name}'",
-                                 keyword.span, hint=_did_you_mean(keyword.name, by_name,
-                                                                  "a parameter")
+                                 keyword.span, hint=_did_you_mean(keyword.name, by_name)
                                  or function.signature)
             if keyword.name in values:
                 raise CheckError(f"'{keyword.name}' is given twice", keyword.span)
@@ -1181,7 +1178,7 @@ class Checker:
         for keyword in node.keywords:
             if keyword.name not in allowed:
                 raise CheckError(f"'{node.name}' has no option '{keyword.name}'", keyword.span,
-                                 hint=_did_you_mean(keyword.name, allowed, "an option"))
+                                 hint=_did_you_mean(keyword.name, allowed))
             found[keyword.name] = keyword
         windows = [k for k in found if k in _WINDOW_KEYWORDS]
         if len(windows) > 1:
@@ -1241,7 +1238,7 @@ class Checker:
                 owner = (f"a {type_}" if not type_.is_record else f"the elements of {listed}"
                          if index == 0 else f"{listed}.{'.'.join(value_path[:index])}")
                 raise CheckError(f"unknown field '{part}' of {owner}", argument.span,
-                                 hint=_did_you_mean(part, list(type_.fields or {}), "a field"))
+                                 hint=_did_you_mean(part, list(type_.fields or {})))
             type_ = found
         if type_.is_list and value_path:
             # `count(orders.items)`: the items of every order, not the orders.
@@ -1376,8 +1373,8 @@ class Checker:
             raise CheckError(f"unknown RFM measure 'rfm.{asked}'" if asked else
                              "'rfm' needs a measure: rfm.recency, rfm.frequency, rfm.monetary, "
                              "rfm.score or rfm.group", node.span,
-                             hint=_did_you_mean(asked, RFM_MEASURES, "an RFM measure",
-                                                prefix="rfm.") if asked else None)
+                             hint=_did_you_mean(asked, RFM_MEASURES, prefix="rfm.")
+                             if asked else None)
         if env.depth:
             raise CheckError("RFM scores rank customers, so they cannot be used inside 'where'",
                              node.span)
@@ -1764,8 +1761,7 @@ _CLOCK_WORDS = frozenset({"yesterday", "tomorrow", "current_date", "current_time
                           "current_timestamp", "sysdate", "getdate"})
 
 
-def _did_you_mean(name: str, candidates: Iterable[str], what: str,
-                  prefix: str = "") -> str | None:
+def _did_you_mean(name: str, candidates: Iterable[str], prefix: str = "") -> str | None:
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"did you mean '{prefix}{close[0]}'?" if close else None
 
