@@ -98,3 +98,29 @@ def test_a_duration_times_a_long_text_is_named_in_80_characters():
         rules.evaluate([{"id": 3, "factor": "x" * 100}], now=NOW)
     assert str(raised.value) == ("customer 3, field factor: cannot evaluate timedelta 30d * "
                                  "str '" + "x" * 76 + "...")
+
+
+GRACE = [{"id": 1, "birthday": dt.date(2026, 7, 1), "grace": 14},
+         {"id": 2, "birthday": dt.date(2026, 7, 9), "grace": 3}]
+
+
+@pytest.mark.parametrize("rule, expected", [
+    ("birthday + grace * 1d >= today", [1]),       # 15 July, and 12 July
+    ("today - grace * 1d <= birthday", [1]),       # 1 July, and 12 July
+    ("grace * 1d + birthday == 2026-07-15", [1]),
+    ("birthday + grace * 1d == 2026-07-12", [2]),
+    ("birthday + grace * 1m > 2027-01-01", [1]),   # 1 September 2027, and 9 October 2026
+])
+def test_a_date_plus_a_computed_duration_of_days_is_a_date(rule, expected):
+    rules = segdsl.loads(f"segment a = {rule}", schema={"birthday": "date", "grace": "number"})
+    assert rules.evaluate(GRACE, now=NOW).members == {"a": expected}
+
+
+@pytest.mark.parametrize("rule", ["birthday + grace * 1h > today", "grace * 1h + birthday > today",
+                                  "today - grace * 1h < birthday"])
+def test_a_date_plus_a_computed_duration_of_hours_is_bad_data(rule):
+    rules = segdsl.loads(f"segment a = {rule}", schema={"birthday": "date", "grace": "number"})
+    with pytest.raises(segdsl.DataError) as raised:
+        rules.evaluate(GRACE[1:], now=NOW)
+    assert str(raised.value).endswith(": a date has no hours, and 3h is not a whole number "
+                                      "of days")
