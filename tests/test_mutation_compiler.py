@@ -124,3 +124,11 @@ def test_a_date_plus_a_computed_duration_of_hours_is_bad_data(rule):
         rules.evaluate(GRACE[1:], now=NOW)
     assert str(raised.value).endswith(": a date has no hours, and 3h is not a whole number "
                                       "of days")
+
+
+def test_an_untyped_text_read_as_a_datetime_is_named_in_80_characters():
+    rules = segdsl.loads("segment a = seen < now")
+    with pytest.raises(segdsl.DataError) as raised:
+        rules.evaluate([{"id": 4, "seen": "z" * 100}], now=NOW)
+    assert str(raised.value) == ("customer 4, field seen: cannot read '" + "z" * 76
+                                 + "... as a datetime")
