@@ -302,6 +302,8 @@ class Compiler:
             function, describe = _duration_function(node), _describe_duration_failure(node)
         elif _is_date_step(node):
             function, describe = _date_step(node), _describe_duration_failure(node)
+        elif node.op is c.Operator.CONTAINS and node.left.type.is_list:
+            function = _list_contains(node, self.zone)
         else:
             function = _operator_function(node)
         if by_day:
@@ -368,11 +370,14 @@ class Compiler:
     def _membership(self, node: c.Membership) -> Closure:
         container_type = node.container.type
         items_type = container_type.element if container_type.is_list else container_type
-        by_day = items_type == t.DATETIME and t.is_unknown(node.element.type)
+        # a date (or an untyped value holding one) is looked for among datetimes by their days
+        by_day = items_type == t.DATETIME and (t.is_unknown(node.element.type)
+                                               or node.element.type == t.DATE)
         element = self._operand(node.element, items_type, by_day)
         zone = self.zone
         container = self.compile(node.container)
         negated = node.negated
+        read_items = _items_reader(items_type, zone)
 
         located = _where(node.element, node.container)
 
@@ -388,7 +393,7 @@ class Compiler:
                         raise TypeError("text holds only text")
                     found = value in items
                 elif kind is tuple or kind is list:
-                    items = normalise_items(list(items) if kind is tuple else items)
+                    items = read_items(normalise_items(list(items) if kind is tuple else items))
                     if by_day and _is_day(value):
                         items = [_day_of(item, zone) for item in items]
                     found = found_in(value, items)
@@ -991,6 +996,43 @@ def _contains(a, b):
     if type(a) is list or type(a) is tuple:
         return found_in(b, normalise_items(list(a)) if type(a) is tuple else normalise_items(a))
     raise TypeError("contains needs text or a list")
+
+
+def _items_reader(items_type: t.Type, zone: dt.tzinfo) -> Callable[[list], list]:
+    """How the items of a list declared of datetimes (or dates) are read: a text
+    item is read as one, as the list's aggregations read it."""
+    parse = {"datetime": read_datetime, "date": read_date}.get(items_type.name)
+    if parse is None:
+        return lambda items: items
+
+    def read(items: list) -> list:
+        if not any(type(item) is str for item in items):
+            return items
+        return [parse(item, zone) if type(item) is str else item for item in items]
+
+    return read
+
+
+def _list_contains(node: c.Binary, zone: dt.tzinfo) -> Callable[[Any, Any], Any]:
+    """``list contains value`` as ``value in list``: text items of a list of
+    datetimes (or dates) read as such, a date found among datetimes by their
+    days in ``zone`` and a datetime among dates by its own."""
+    items_type, wanted = node.left.type.element, node.right.type
+    read_items = _items_reader(items_type, zone)
+    items_by_day = items_type == t.DATETIME and wanted == t.DATE
+    value_by_day = items_type == t.DATE and wanted == t.DATETIME
+
+    def contains(a, b):
+        if type(a) is not list and type(a) is not tuple:
+            return _contains(a, b)
+        items = read_items(normalise_items(list(a)))
+        if items_by_day and _is_day(b):
+            items = [_day_of(item, zone) for item in items]
+        elif value_by_day and isinstance(b, dt.datetime):
+            b = _day_of(b, zone)
+        return found_in(b, items)
+
+    return contains
 
 
 def _starts_with(a, b):

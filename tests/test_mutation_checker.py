@@ -60,3 +60,34 @@ def test_a_date_is_looked_for_among_written_datetimes_by_their_days_in_the_zone(
                  {"id": 2, "birthday": dt.date(2026, 1, 1)},
                  {"id": 3, "birthday": dt.date(2026, 2, 1)}]
     assert rules.evaluate(customers, now="2026-07-15T12:00:00Z").members == {"a": [1, 3]}
+
+
+DAYS_SCHEMA = {"birthday": "date", "last": "datetime", "seen": "list[datetime]",
+               "days": "list[date]"}
+# 23:30 UTC on 1 January is 2 January in Paris; the text items are read as datetimes
+# and dates, as the lists' aggregations read them
+SEEN = [dt.datetime(2026, 1, 1, 23, 30, tzinfo=dt.UTC), "2026-03-01T00:00:00Z"]
+DAYS = ["2026-03-01", dt.date(2026, 1, 2)]
+
+
+@pytest.mark.parametrize("rule, expected", [
+    ("birthday in seen", [1, 3]),
+    ("birthday not in seen", [2]),
+    ("seen contains birthday", [1, 3]),
+    ("last in seen", [1]),
+    ("seen contains last", [1]),
+    ("last in days", [1, 2]),
+    ("days contains last", [1, 2]),
+    ("birthday in days", [1, 3]),
+])
+def test_declared_lists_of_datetimes_and_dates_are_searched_by_instant_and_day(rule, expected):
+    rules = segdsl.loads(f"segment a = {rule}", schema=DAYS_SCHEMA, timezone="Europe/Paris")
+    customers = [
+        {"id": 1, "birthday": dt.date(2026, 1, 2), "last": "2026-03-01T00:00:00Z"},
+        {"id": 2, "birthday": dt.date(2026, 1, 1), "last": "2026-03-01T00:00:01Z"},
+        {"id": 3, "birthday": dt.date(2026, 3, 1), "last": None},
+    ]
+    customers = [dict(customer, seen=SEEN, days=DAYS) for customer in customers]
+    assert rules.evaluate(customers, now="2026-07-15T12:00:00Z").members == {"a": expected}
+    assert [rules["a"].matches(customer, now="2026-07-15T12:00:00Z")
+            for customer in customers] == [c["id"] in expected for c in customers]
