@@ -792,6 +792,7 @@ class Checker:
         if op is n.CompareOp.CONTAINS and left.type.is_list:
             if not t.comparable(left.type.element, right.type):
                 raise CheckError(f"a {left.type} cannot contain a {right.type}", node.span)
+            right, left = self._align_membership_days(right, left)
         elif not (t.fits(left.type, t.STRING) and t.fits(right.type, t.STRING)):
             wrong = left if not t.fits(left.type, t.STRING) else right
             raise CheckError(f"'{op.value}' works on strings, but this is a {wrong.type}",

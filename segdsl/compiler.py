@@ -370,14 +370,11 @@ class Compiler:
     def _membership(self, node: c.Membership) -> Closure:
         container_type = node.container.type
         items_type = container_type.element if container_type.is_list else container_type
-        # a date (or an untyped value holding one) is looked for among datetimes by their days
-        by_day = items_type == t.DATETIME and (t.is_unknown(node.element.type)
-                                               or node.element.type == t.DATE)
+        by_day = items_type == t.DATETIME and t.is_unknown(node.element.type)
         element = self._operand(node.element, items_type, by_day)
-        zone = self.zone
         container = self.compile(node.container)
         negated = node.negated
-        read_items = _items_reader(items_type, zone)
+        searched = _searched_items(items_type, node.element.type, self.zone)
 
         located = _where(node.element, node.container)
 
@@ -393,9 +390,7 @@ class Compiler:
                         raise TypeError("text holds only text")
                     found = value in items
                 elif kind is tuple or kind is list:
-                    items = read_items(normalise_items(list(items) if kind is tuple else items))
-                    if by_day and _is_day(value):
-                        items = [_day_of(item, zone) for item in items]
+                    items = searched(value, items)
                     found = found_in(value, items)
                     if not found and None in items:
                         return None
@@ -998,39 +993,36 @@ def _contains(a, b):
     raise TypeError("contains needs text or a list")
 
 
-def _items_reader(items_type: t.Type, zone: dt.tzinfo) -> Callable[[list], list]:
-    """How the items of a list declared of datetimes (or dates) are read: a text
-    item is read as one, as the list's aggregations read it."""
+def _searched_items(items_type: t.Type, element_type: t.Type, zone: dt.tzinfo
+                   ) -> Callable[[Any, list | tuple], list]:
+    """``(value, items) -> the items value is looked for among``, for ``in`` and a
+    list's ``contains``: the text items of a list declared of datetimes (or dates)
+    read as such, as its aggregations read them, and, for a date (or an untyped
+    value holding one) among datetimes, their days in ``zone``. (A datetime among
+    dates is made a day by the checker.)"""
     parse = {"datetime": read_datetime, "date": read_date}.get(items_type.name)
-    if parse is None:
-        return lambda items: items
+    by_day = items_type == t.DATETIME and (t.is_unknown(element_type)
+                                           or element_type == t.DATE)
 
-    def read(items: list) -> list:
-        if not any(type(item) is str for item in items):
-            return items
-        return [parse(item, zone) if type(item) is str else item for item in items]
+    def searched(value: Any, items: list | tuple) -> list:
+        found = normalise_items(list(items) if type(items) is tuple else items)
+        if parse is not None and any(type(item) is str for item in found):
+            found = [parse(item, zone) if type(item) is str else item for item in found]
+        if by_day and _is_day(value):
+            found = [_day_of(item, zone) for item in found]
+        return found
 
-    return read
+    return searched
 
 
 def _list_contains(node: c.Binary, zone: dt.tzinfo) -> Callable[[Any, Any], Any]:
-    """``list contains value`` as ``value in list``: text items of a list of
-    datetimes (or dates) read as such, a date found among datetimes by their
-    days in ``zone`` and a datetime among dates by its own."""
-    items_type, wanted = node.left.type.element, node.right.type
-    read_items = _items_reader(items_type, zone)
-    items_by_day = items_type == t.DATETIME and wanted == t.DATE
-    value_by_day = items_type == t.DATE and wanted == t.DATETIME
+    """``list contains value``, searched as ``value in list`` is."""
+    searched = _searched_items(node.left.type.element, node.right.type, zone)
 
     def contains(a, b):
-        if type(a) is not list and type(a) is not tuple:
-            return _contains(a, b)
-        items = read_items(normalise_items(list(a)))
-        if items_by_day and _is_day(b):
-            items = [_day_of(item, zone) for item in items]
-        elif value_by_day and isinstance(b, dt.datetime):
-            b = _day_of(b, zone)
-        return found_in(b, items)
+        if type(a) is list or type(a) is tuple:
+            return found_in(b, searched(b, a))
+        return _contains(a, b)
 
     return contains
 

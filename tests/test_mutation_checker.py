@@ -79,6 +79,8 @@ DAYS = ["2026-03-01", dt.date(2026, 1, 2)]
     ("last in days", [1, 2]),
     ("days contains last", [1, 2]),
     ("birthday in days", [1, 3]),
+    ("[2026-01-01T23:30:00Z, 2026-03-01T00:00:00Z] contains birthday", [1, 3]),
+    ("[2026-03-01] contains last", [1, 2]),
 ])
 def test_declared_lists_of_datetimes_and_dates_are_searched_by_instant_and_day(rule, expected):
     rules = segdsl.loads(f"segment a = {rule}", schema=DAYS_SCHEMA, timezone="Europe/Paris")
