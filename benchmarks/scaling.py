@@ -274,8 +274,7 @@ def streaming_rows(sizes: tuple[int, int], cache: Path, log=None) -> list[Row]:
                     f"{format_bytes(flat[large]['peak'])} / {format_bytes(flat[small]['peak'])}",
                     growth, f"flat (within {FLAT_WITHIN:.0%})",
                     verdict(growth <= 1 + FLAT_WITHIN),
-                    f"{per_customer:.0f} bytes per added customer: its id, kept for the "
-                    f"answer and the duplicate-id check"))
+                    f"{per_customer:.0f} bytes per added customer"))
     return rows
 
 

@@ -18,6 +18,7 @@ import contextlib
 import csv
 import difflib
 import io
+import itertools
 import json
 import os
 import sys
@@ -28,6 +29,7 @@ from typing import Any, TextIO
 
 from segdsl.customers import answers_to, id_spellings
 from segdsl.errors import SegdslError, UsageError
+from segdsl.spool import SpooledIds
 
 EXIT_OK = 0
 EXIT_RULE_ERRORS = 1
@@ -418,9 +420,13 @@ def _run_eval(args: argparse.Namespace) -> int:
         if not wanted[id(rules)]:
             continue
         progress = Progress(count, sys.stderr)
-        result = rules.evaluate(source, now=now, segments=wanted[id(rules)],
-                                progress=progress, id_field=args.id_field,
-                                ids=args.ids, engine="python")
+        if type(customers) is list:
+            result = rules.evaluate(source, now=now, segments=wanted[id(rules)],
+                                    progress=progress, id_field=args.id_field,
+                                    ids=args.ids, engine="python")
+        else:  # nothing grows with the customers: the members wait on disk
+            result = rules._evaluate_python(source, now, wanted[id(rules)], progress,
+                                            args.id_field, args.ids, kept_in=SpooledIds)
         results[id(rules)] = result
         total = result.total
         progress.clear()
@@ -698,9 +704,10 @@ def _write_json(out: TextIO, members: dict[str, list[Any]], columns: list[str],
         if not ids:
             out.write("[]")
             continue
+        remaining = iter(ids)
         for start in range(0, len(ids), 1000):
-            shown = (_member_object(i, columns, lookup) for i in ids[start:start + 1000]) \
-                if columns else ids[start:start + 1000]
+            chunk = itertools.islice(remaining, 1000)
+            shown = (_member_object(i, columns, lookup) for i in chunk) if columns else chunk
             out.write(("[\n" if start == 0 else ",\n")
                       + ",\n".join("      " + dumped(item, 3) for item in shown))
         out.write("\n    ]")

@@ -28,6 +28,8 @@ import dataclasses
 import datetime as dt
 import decimal
 import functools
+import heapq
+import itertools
 import json
 import math
 import numbers
@@ -445,14 +447,65 @@ def is_table(value: Any) -> bool:
 # ---------------------------------------------------------------- identity
 
 
+class Rising:
+    """Whole-number ids met in ascending order, each above every earlier one, so
+    none can repeat another: a run of consecutive ids is kept as its first id
+    and its length, an id apart from its neighbours alone, 8 bytes each. A
+    million ids numbered one after the other take a few bytes, a million
+    scattered ones 8 MB."""
+
+    def __init__(self) -> None:
+        #: the ids that do not follow the one before them, nor are followed by the next
+        self.alone = array.array("q")
+        #: each run's first id, its length, and the number of ids of earlier runs
+        self.starts = array.array("q")
+        self.lengths = array.array("q")
+        self.in_runs_before = array.array("q")
+        #: the last id (one above it may come next); below every int64 before the first
+        self.top = INT64_MIN - 1
+        self.count = 0
+
+    def add(self, identity: int) -> None:
+        """Keeps ``identity``, an int64 above :attr:`top`."""
+        if identity != self.top + 1 or not self.count:
+            self.alone.append(identity)
+        elif self.starts and self.starts[-1] + self.lengths[-1] == identity:
+            self.lengths[-1] += 1
+        else:  # the last id, alone until now, starts a run
+            self.alone.pop()
+            before = self.in_runs_before[-1] + self.lengths[-1] if self.starts else 0
+            self.starts.append(self.top)
+            self.lengths.append(2)
+            self.in_runs_before.append(before)
+        self.top = identity
+        self.count += 1
+
+    def rank(self, identity: int) -> int | None:
+        """How many ids kept are below ``identity``, or None when it is not kept."""
+        alone_below = bisect.bisect_left(self.alone, identity)
+        run = bisect.bisect_right(self.starts, identity) - 1
+        in_runs_below = 0
+        if run >= 0:
+            offset = identity - self.starts[run]
+            if offset < self.lengths[run]:
+                return alone_below + self.in_runs_before[run] + offset
+            in_runs_below = self.in_runs_before[run] + self.lengths[run]
+        if alone_below < len(self.alone) and self.alone[alone_below] == identity:
+            return alone_below + in_runs_below
+        return None
+
+    def __iter__(self) -> Iterator[int]:
+        runs = (range(start, start + length) for start, length in zip(self.starts, self.lengths))
+        return heapq.merge(self.alone, itertools.chain.from_iterable(runs))
+
+
 class Identities:
     """The ids of the customers evaluated so far, to name members and to
     refuse a missing, null or repeated id.
 
     Whole-number ids that arrive in ascending order (the order of most exports)
-    are kept in an array, 8 bytes each, as they cannot repeat an earlier one;
-    the others in a dict. Evaluating a million customers then keeps 8 MB of
-    ids, not a hundred.
+    are kept compactly (:class:`Rising`), as they cannot repeat an earlier one;
+    the others in a dict.
 
     Args:
         id_field: the field holding each customer's id (``id`` by default).
@@ -462,10 +515,8 @@ class Identities:
     def __init__(self, id_field: str = "id", by_position: bool = False) -> None:
         self.field = id_field
         self.by_position = by_position
-        #: the whole-number ids above every earlier id, in the order met
-        self.rising = array.array("q")
-        #: the largest of them (an int id above it is new: append it to ``rising``)
-        self.top = INT64_MIN - 1
+        #: the whole-number ids above every earlier id (an int id above its top is new)
+        self.rising = Rising()
         #: the other ids -> position
         self.seen: dict[Any, int] = {}
 
@@ -485,9 +536,8 @@ class Identities:
         if kind is not int and kind is not str:
             identity = _id_value(identity, record, field, position)
         key = _whole(identity)
-        if type(key) is int and self.top < key <= INT64_MAX:
-            self.rising.append(key)
-            self.top = key
+        if type(key) is int and self.rising.top < key <= INT64_MAX:
+            self.rising.add(key)
             return identity
         earlier = self.position(key)
         if earlier is not None:
@@ -503,14 +553,13 @@ class Identities:
         """The position of the customer with ``identity`` met so far, or None."""
         identity = _whole(identity)
         found = self.seen.get(identity)
-        if found is not None or type(identity) is not int or not self.rising \
-                or not self.rising[0] <= identity <= self.top:
+        if found is not None or type(identity) is not int or not self.rising.count \
+                or identity > self.rising.top:
             return found
-        index = bisect.bisect_left(self.rising, identity)
-        if self.rising[index] != identity:
+        place = self.rising.rank(identity)
+        if place is None:
             return None
         # The customers not in ``rising`` (in ``seen``) shift its positions.
-        place = index
         for other in sorted(self.seen.values()):
             if other > place:
                 break

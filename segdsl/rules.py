@@ -935,7 +935,10 @@ class RuleSet:
         return result
 
     def _evaluate_python(self, customers: Any, now: Any, segments: Any, progress: Any,
-                         id_field: str, ids: str | None) -> Result:
+                         id_field: str, ids: str | None,
+                         kept_in: Callable[[], Any] = list) -> Result:
+        """``evaluate`` by the Python engine; each segment's member ids are appended
+        to a ``kept_in()`` (``segdsl eval`` keeps them on disk)."""
         names = self._names(segments)
         if progress is not None and not callable(progress):
             raise UsageError(f"progress must be a function called with the number of customers "
@@ -947,16 +950,18 @@ class RuleSet:
             if nodes and self._program.ranked_later(names) is not None:
                 # One pass: the rankings' measures are gathered as customers are evaluated.
                 return self._evaluate(_customers.records(customers, "evaluate"), at, names,
-                                      nodes, progress, identities)
+                                      nodes, progress, identities, kept_in=kept_in)
             if nodes and _customers.rereadable(customers):
                 # Two passes, nothing kept: the first computes only the rankings' measures.
                 ranked = self._program.ranked(customers, at, nodes, "evaluate")
                 return self._evaluate(_customers.records(customers, "evaluate"), at, names,
-                                      nodes, progress, identities, ranked=ranked)
+                                      nodes, progress, identities, ranked=ranked,
+                                      kept_in=kept_in)
             # Read once, and evaluated as read; kept only when rules rank the customers.
             records = _customers.listed(customers, "evaluate") if nodes \
                 else _customers.records(customers, "evaluate")
-            return self._evaluate(records, at, names, nodes, progress, identities)
+            return self._evaluate(records, at, names, nodes, progress, identities,
+                                  kept_in=kept_in)
 
     def _names(self, segments: Any) -> list[str]:
         """The segments asked for, checked before any data is read."""
@@ -976,8 +981,8 @@ class RuleSet:
 
     def _evaluate(self, records: Iterable[Any], at: dt.datetime, names: list[str],
                   nodes: list[c.Population], progress: Callable[[int], None] | None,
-                  identities: Identities, ranked: tuple[dict | None, int] | None = None
-                  ) -> Result:
+                  identities: Identities, ranked: tuple[dict | None, int] | None = None,
+                  kept_in: Callable[[], Any] = list) -> Result:
         """Every segment of ``names`` over ``records``, read once, one by one.
 
         Args:
@@ -995,7 +1000,7 @@ class RuleSet:
                 ranking = Ranking(nodes, self._program._compiler)
             else:
                 scorers = self._program.population(records, at, nodes)  # type: ignore[arg-type]
-        members: dict[str, list[Any]] = {name: [] for name in names}
+        members: dict[str, list[Any]] = {name: kept_in() for name in names}
         plans = [(self._program.closure(name), self._program.fast_predicate(name), members[name])
                  for name in names if name not in later]
         gather = ranking.add if ranking is not None else None
@@ -1003,15 +1008,15 @@ class RuleSet:
         as_customer = _customers.customer
         identity_of = identities.of
         total = 0
-        field, rise = identities.field, identities.rising.append
+        field, rising = identities.field, identities.rising
+        rise = rising.add
         plain = not identities.by_position
         for index, record in enumerate(records):
             if type(record) is not dict:
                 record = as_customer(record, index)
             identity = record.get(field) if plain and type(record) is dict else None
-            if type(identity) is int and identities.top < identity <= INT64_MAX:
+            if type(identity) is int and rising.top < identity <= INT64_MAX:
                 rise(identity)  # the common case, inlined: ids in ascending order
-                identities.top = identity
             else:
                 identity = identity_of(record, index)
             ctx = None  # made only when a segment needs the general evaluator

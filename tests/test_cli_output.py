@@ -8,6 +8,7 @@ import json
 import pytest
 
 from segdsl import cli
+from segdsl.spool import SpooledIds
 from segdsl.timeline import iso_text
 
 NOW = dt.datetime(2026, 7, 15, 12, tzinfo=dt.UTC)
@@ -65,3 +66,56 @@ def test_a_column_named_as_the_outputs_own_is_refused(capsys, shop, column):
     assert (status, out) == (2, "")
     assert err == (f"segdsl: --columns {column}: the output's own column is named so; the "
                    "customer's id is in customer_id\n")
+
+
+def test_spooled_members_are_written_as_listed_ones():
+    spooled = SpooledIds(chunk=700)
+    for identity in range(2_500):
+        spooled.append(identity)
+    written, listed = io.StringIO(), io.StringIO()
+    cli._write_json(written, {"s": spooled, "t": SpooledIds()}, [], LOOKUP, NOW, 42)
+    cli._write_json(listed, {"s": list(range(2_500)), "t": []}, [], LOOKUP, NOW, 42)
+    assert written.getvalue() == listed.getvalue()
+
+
+def test_eval_of_a_stream_keeps_members_on_disk_and_answers_as_a_list(tmp_path, monkeypatch,
+                                                                     capsys):
+    """Read as a stream (JSON Lines), the members go through a spool of 3 ids a chunk; read
+    as a list (JSON), they stay in memory. The documents are the same."""
+    rules = tmp_path / "rules.seg"
+    rules.write_text('segment even = id % 2 == 0\nsegment thirds = id % 3 != 0\n',
+                     encoding="utf-8")
+    customers = [{"id": i} for i in range(1, 40)]
+    lines, listed = tmp_path / "customers.jsonl", tmp_path / "customers.json"
+    lines.write_text("".join(json.dumps(c) + "\n" for c in customers), encoding="utf-8")
+    listed.write_text(json.dumps(customers), encoding="utf-8")
+    made = []
+
+    def small_spool():
+        made.append(SpooledIds(chunk=3))
+        return made[-1]
+
+    monkeypatch.setattr(cli, "SpooledIds", small_spool)
+    documents = []
+    for data in (lines, listed):
+        assert cli.main(["eval", str(rules), "--data", str(data), "--now", "2026-07-15",
+                         "--format", "json"]) == 0
+        documents.append(json.loads(capsys.readouterr().out))
+    assert len(made) == 2 and all(spool._file is not None for spool in made)
+    assert documents[0] == documents[1]
+    assert documents[0]["members"] == {"even": list(range(2, 40, 2)),
+                                       "thirds": [i for i in range(1, 40) if i % 3]}
+
+
+def test_a_spool_reads_back_in_order_after_an_unfinished_reading():
+    spooled = SpooledIds(chunk=4)
+    for identity in ["a", 1, None, 2.5, "é", 7, 8, 9, 10]:
+        spooled.append(identity)
+    reading = iter(spooled)
+    assert [next(reading), next(reading)] == ["a", 1]
+    spooled.append("last")
+    spooled.append("after")  # the second chunk written: at the end, not where reading stopped
+    assert len(spooled) == 11
+    assert list(spooled) == ["a", 1, None, 2.5, "é", 7, 8, 9, 10, "last", "after"]
+    spooled.close()
+    assert list(spooled) == [] and len(spooled) == 0
