@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import functools
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -657,42 +658,39 @@ def _read_part(ctx: Context, record: Any, name: str, path: tuple[str, ...], inde
         raise data_error(ctx, str(error), ".".join(path[:index + 1]), depth) from None
 
 
-def _temporal_reader(kind: str, parse: Callable) -> Callable:
-    def convert(read: Closure, dotted: str, depth: int, type_: t.Type) -> Closure:
-        key = ("field", dotted)
+def _temporal_reader(kind: str, parse: Callable, read: Closure, dotted: str, depth: int,
+                     type_: t.Type) -> Closure:
+    """A reader of a declared date or datetime (``kind``), read by ``parse``."""
+    key = ("field", dotted)
 
-        def temporal(ctx):
-            if depth == 0 and key in ctx.cache:
-                return ctx.cache[key]
-            raw = read(ctx)
-            try:
-                value = parse(raw, ctx.zone)
-            except (TypeError, ValueError, OverflowError) as error:
-                raise data_error(ctx, f"cannot read {safe_repr(raw, 80)} as a {kind} ({error})",
-                                 dotted, depth) from None
-            if depth == 0:
-                ctx.cache[key] = value
-            return value
+    def temporal(ctx):
+        if depth == 0 and key in ctx.cache:
+            return ctx.cache[key]
+        raw = read(ctx)
+        try:
+            value = parse(raw, ctx.zone)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise data_error(ctx, f"cannot read {safe_repr(raw, 80)} as a {kind} ({error})",
+                             dotted, depth) from None
+        if depth == 0:
+            ctx.cache[key] = value
+        return value
 
-        return temporal
-
-    return convert
+    return temporal
 
 
-def _typed_reader(expected: tuple[type, ...], name: str) -> Callable:
+def _typed_reader(expected: tuple[type, ...], name: str, read: Closure, dotted: str,
+                  depth: int, type_: t.Type) -> Closure:
     """A reader checking that a declared field holds its type (normalised values
     are exact: a bool is never a number, and a number never a bool)."""
-    def convert(read: Closure, dotted: str, depth: int, type_: t.Type) -> Closure:
-        def checked_read(ctx):
-            value = read(ctx)
-            if value is None or type(value) in expected:
-                return value
-            raise data_error(ctx, f"expected a {name}, found {safe_repr(value, 80)}", dotted,
-                             depth)
+    def checked_read(ctx):
+        value = read(ctx)
+        if value is None or type(value) in expected:
+            return value
+        raise data_error(ctx, f"expected a {name}, found {safe_repr(value, 80)}", dotted,
+                         depth)
 
-        return checked_read
-
-    return convert
+    return checked_read
 
 
 def _list_reader(read: Closure, dotted: str, depth: int, type_: t.Type) -> Closure:
@@ -748,12 +746,14 @@ _ITEM_TYPES: dict[str, tuple[type, ...]] = {
     "number": (int, float), "string": (str,), "bool": (bool,),
 }
 
+# Partial applications, not closures made here: the readers are built when rules
+# are compiled, so that the mutation tests reach their code.
 _CONVERTERS = {
-    "datetime": _temporal_reader("datetime", read_datetime),
-    "date": _temporal_reader("date", read_date),
-    "number": _typed_reader((int, float), "number"),
-    "string": _typed_reader((str,), "string"),
-    "bool": _typed_reader((bool,), "boolean"),
+    "datetime": functools.partial(_temporal_reader, "datetime", read_datetime),
+    "date": functools.partial(_temporal_reader, "date", read_date),
+    "number": functools.partial(_typed_reader, (int, float), "number"),
+    "string": functools.partial(_typed_reader, (str,), "string"),
+    "bool": functools.partial(_typed_reader, (bool,), "boolean"),
     "list": _list_reader,
     "record": _record_reader,
 }
@@ -962,14 +962,11 @@ def _not_equal(a: Any, b: Any) -> bool:
     return not equal(a, b)
 
 
-def _ordered(function: Callable) -> Callable:
+def _ordered(function: Callable, a: Any, b: Any) -> Any:
     # Python orders True after 0; in rules a boolean is not a number.
-    def compare(a, b):
-        if (type(a) is bool) is not (type(b) is bool):
-            raise TypeError("a boolean is not a number")
-        return function(a, b)
-
-    return compare
+    if (type(a) is bool) is not (type(b) is bool):
+        raise TypeError("a boolean is not a number")
+    return function(a, b)
 
 
 def _numeric(function: Callable) -> Callable:
@@ -988,8 +985,8 @@ def _contains(a, b):
         if type(b) is not str:
             raise TypeError("text contains only text")
         return b in a
-    if type(a) is list or type(a) is tuple:
-        return found_in(b, normalise_items(list(a)) if type(a) is tuple else normalise_items(a))
+    if type(a) is list:  # values read from data are lists; a written list is a declared one
+        return found_in(b, normalise_items(a))
     raise TypeError("contains needs text or a list")
 
 
@@ -1039,15 +1036,15 @@ def _ends_with(a, b):
     return a.endswith(b)
 
 
-_less_or_equal = _ordered(operator.le)
+_less_or_equal = functools.partial(_ordered, operator.le)
 
 _FUNCTIONS = {
     c.Operator.EQ: equal,
     c.Operator.NE: _not_equal,
-    c.Operator.LT: _ordered(operator.lt),
-    c.Operator.LE: _ordered(operator.le),
-    c.Operator.GT: _ordered(operator.gt),
-    c.Operator.GE: _ordered(operator.ge),
+    c.Operator.LT: functools.partial(_ordered, operator.lt),
+    c.Operator.LE: _less_or_equal,
+    c.Operator.GT: functools.partial(_ordered, operator.gt),
+    c.Operator.GE: functools.partial(_ordered, operator.ge),
     c.Operator.CONTAINS: _contains,
     c.Operator.STARTS_WITH: _starts_with,
     c.Operator.ENDS_WITH: _ends_with,

@@ -6,6 +6,7 @@ negation is named in the message."""
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 
 import pytest
 
@@ -132,3 +133,220 @@ def test_an_untyped_text_read_as_a_datetime_is_named_in_80_characters():
         rules.evaluate([{"id": 4, "seen": "z" * 100}], now=NOW)
     assert str(raised.value) == ("customer 4, field seen: cannot read '" + "z" * 76
                                  + "... as a datetime")
+
+
+# A second mutation run (the compiler alone): the readers of declared fields, negated
+# durations, the search of written lists and tuples, and the messages naming bad data.
+
+ITEMS = segdsl.ListOf({"price": "number", "sku": "string"})
+BASKETS = segdsl.ListOf({"total": "number", "at": "datetime", "items": ITEMS})
+
+
+def _error(rule: str, customer: dict, schema: dict | None = None) -> str:
+    with pytest.raises(segdsl.DataError) as raised:
+        segdsl.loads(rule, schema=schema).evaluate([customer], now=NOW)
+    return str(raised.value)
+
+
+def test_a_bad_field_of_a_nested_element_is_named_by_both_places():
+    basket = {"total": 1, "at": NOW, "items": [{"price": 1, "sku": "a"}, {"price": "x"}]}
+    assert _error("segment a = exists(orders, where = exists(items, where = price > 5))",
+                  {"id": 1, "orders": [basket]}, {"orders": BASKETS}) == (
+        "customer 1, field orders[0].items[1].price: expected a number, found 'x'")
+
+
+def test_an_element_that_is_no_record_is_named_by_its_place_alone():
+    assert _error("segment a = exists(orders, where = total > 5)",
+                  {"id": 1, "orders": [{"total": 1, "at": NOW}, 5]}, {"orders": BASKETS}) == (
+        "customer 1, field orders[1]: expected a record with a field 'at', found 5")
+
+
+def test_a_negated_duration_computed_from_data():
+    rules = segdsl.loads("segment recent = -(now - seen) > -3d", schema={"seen": "datetime"})
+    customers = [{"id": 1, "seen": "2026-07-14T12:00:00Z"}, {"id": 2, "seen": "2026-07-01T00:00:00Z"},
+                 {"id": 3, "seen": None}]
+    assert rules.evaluate(customers, now=NOW).members == {"recent": [1]}
+
+
+def test_a_long_negated_text_is_named_in_80_characters():
+    assert _error("segment a = -score > 1", {"id": 3, "score": "x" * 200}) == (
+        "customer 3, field score: cannot negate str '" + "x" * 76 + "...")
+
+
+class _Address:
+    def __init__(self, city: str) -> None:
+        self.city = city
+
+
+def test_a_declared_record_read_whole_may_be_a_mapping_or_an_object():
+    import types
+
+    rules = segdsl.loads("segment located = address is not null",
+                         schema={"address": {"city": "string"}})
+    customers = [{"id": 1, "address": types.MappingProxyType({"city": "Paris"})},
+                 {"id": 2, "address": _Address("Paris")}, {"id": 3, "address": None},
+                 {"id": 4, "address": {"city": "Lyon"}}]
+    assert rules.evaluate(customers, now=NOW).members == {"located": [1, 2, 4]}
+
+
+def test_a_declared_record_may_be_a_mapping_or_an_object():
+    import types
+
+    rules = segdsl.loads('segment paris = address.city == "Paris"',
+                         schema={"address": {"city": "string"}})
+    customers = [{"id": 1, "address": types.MappingProxyType({"city": "Paris"})},
+                 {"id": 2, "address": _Address("Paris")}, {"id": 3, "address": _Address("Lyon")},
+                 {"id": 4, "address": None}]
+    assert rules.evaluate(customers, now=NOW).members == {"paris": [1, 2]}
+
+
+def test_a_record_field_holding_text_is_named_in_80_characters_at_its_place():
+    orders = segdsl.ListOf({"total": "number", "shipping": {"city": "string"}})
+    assert _error("segment a = exists(orders, where = shipping is null)",
+                  {"id": 2, "orders": [{"total": 1, "shipping": "y" * 200}]},
+                  {"orders": orders}) == (
+        "customer 2, field orders[0].shipping: expected a record, found str '"
+        + "y" * 76 + "...")
+
+
+def test_a_tuple_in_untyped_data_is_searched_as_a_list():
+    """Python data may hold tuples (here inside a list, where they stay tuples); an item
+    among them needing normalisation (NaN, read as null) does not stop the search."""
+    rules = segdsl.loads('segment tagged = first(baskets) contains "x"')
+    customers = [{"id": 1, "baskets": [("y", "x")]}, {"id": 2, "baskets": [("y",)]},
+                 {"id": 3, "baskets": [(float("nan"), "x")]},
+                 {"id": 4, "baskets": [(float("nan"),)]}]
+    assert rules.evaluate(customers, now=NOW).members == {"tagged": [1, 3]}
+    # matches asks the closures alone (evaluate's generated code decides clean records).
+    assert [rules["tagged"].matches(c, now=NOW) for c in customers] == [True, False, True, False]
+
+
+def test_a_written_list_of_datetimes_contains_a_date_by_its_day():
+    rules = segdsl.loads("segment on_sale_day = [2026-07-01T22:30:00Z, 2026-07-03T10:00:00Z] "
+                         "contains visited", schema={"visited": "date"})
+    customers = [{"id": 1, "visited": "2026-07-01"}, {"id": 2, "visited": "2026-07-02"},
+                 {"id": 3, "visited": "2026-07-03"}]
+    assert rules.evaluate(customers, now=NOW).members == {"on_sale_day": [1, 3]}
+
+
+def test_a_date_object_among_declared_datetimes_is_found_by_its_day():
+    rules = segdsl.loads("segment came = visited in logins",
+                         schema={"logins": "list[datetime]", "visited": "date"})
+    logins = [dt.date(2026, 7, 1), dt.datetime(2026, 7, 2, 23, tzinfo=dt.UTC)]
+    customers = [{"id": 1, "logins": logins, "visited": dt.date(2026, 7, 1)},
+                 {"id": 2, "logins": logins, "visited": dt.date(2026, 7, 2)},
+                 {"id": 3, "logins": logins, "visited": dt.date(2026, 7, 3)}]
+    assert rules.evaluate(customers, now=NOW).members == {"came": [1, 2]}
+
+
+def test_an_untyped_null_given_to_a_function_of_datetimes_is_null():
+    rules = segdsl.loads("segment away = days_between(seen, now) > 3")
+    customers = [{"id": 1, "seen": "2026-07-01T00:00:00Z"}, {"id": 2, "seen": None}, {"id": 3}]
+    assert rules.evaluate(customers, now=NOW).members == {"away": [1]}
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_a_function_raising_an_unprintable_error_is_named_by_its_class():
+    functions = segdsl.Functions()
+
+    @functions.register(params={"day": "string"}, returns="number")
+    def fragile(day):
+        raise _Unprintable
+
+    rules = segdsl.loads("segment a = fragile(day) > 1", schema={"day": "string"},
+                         functions=functions)
+    with pytest.raises(segdsl.DataError) as raised:
+        rules.evaluate([{"id": 5, "day": "x"}], now=NOW)
+    assert str(raised.value) == ("customer 5, field day: function fragile failed: "
+                                 "_Unprintable: <_Unprintable>")
+
+
+def test_get_field_reads_dicts_objects_and_refuses_a_failing_property():
+    from segdsl.compiler import get_field
+
+    class Broken:
+        @property
+        def city(self):
+            raise KeyError("gone")
+
+    assert get_field({"city": float("nan")}, "city") is None
+    assert get_field(_Address("Lyon"), "city") == "Lyon"
+    assert get_field(_Address("Lyon"), "zip") is None and get_field(7, "city") is None
+    with pytest.raises(segdsl.DataError) as raised:
+        get_field(Broken(), "city")
+    assert raised.value.field_path == "city" and "gone" in str(raised.value)
+    with pytest.raises(segdsl.DataError) as raised:
+        get_field(_Address(decimal.Decimal("Infinity")), "city")
+    assert raised.value.field_path == "city"
+    assert str(raised.value) == "field 'city': Infinity is not a finite number"
+
+
+def test_a_long_customer_id_is_named_in_80_characters():
+    assert _error("segment a = -score > 1", {"id": "i" * 200, "score": "x"}) == (
+        "customer '" + "i" * 76 + "..., field score: cannot negate str 'x'")
+
+
+@pytest.mark.parametrize("rule, customer, expected", [
+    ('segment a = "x" in tags', {"id": 1, "tags": 5},
+     "customer 1, field tags: cannot look for 'x' in 5 (expected a list, found int)"),
+    ("segment a = code in tags", {"id": 1, "code": "c" * 200, "tags": [1]},
+     None),
+    ("segment a = code in tags", {"id": 1, "code": "c" * 200, "tags": 5},
+     "customer 1, field code: cannot look for '" + "c" * 76 + "... in 5 (expected a list, "
+     "found int)"),
+    ("segment a = code in tags", {"id": 1, "code": 5, "tags": "t" * 200},
+     "customer 1, field code: cannot look for 5 in '" + "t" * 76 + "... (text holds only "
+     "text)"),
+])
+def test_a_search_in_what_is_no_list_names_both_sides(rule, customer, expected):
+    rules = segdsl.loads(rule)
+    if expected is None:
+        assert rules.evaluate([customer], now=NOW).members == {"a": []}
+        return
+    assert _error(rule, customer) == expected
+    with pytest.raises(segdsl.DataError) as raised:
+        rules["a"].matches(customer, now=NOW)
+    assert str(raised.value) == expected
+
+
+def test_a_function_failing_on_written_arguments_names_no_field():
+    functions = segdsl.Functions()
+
+    @functions.register(params={"day": "string"}, returns="number")
+    def fragile(day):
+        raise ValueError("no such day")
+
+    rules = segdsl.loads('segment a = fragile("x") > 1', functions=functions)
+    with pytest.raises(segdsl.DataError) as raised:
+        rules.evaluate([{"id": 5}], now=NOW)
+    assert str(raised.value) == "customer 5: function fragile failed: ValueError: no such day"
+    assert raised.value.field_path is None
+
+
+def test_a_month_added_before_a_datetime_steps_in_the_zone():
+    """In Paris, 15 March 13:00 (12:00 UTC) plus a month is 15 April 13:00 summer time,
+    11:00 UTC: the first customer is there by 11:30 UTC, the second a day later."""
+    rules = segdsl.loads("segment due = 1m + joined <= now", schema={"joined": "datetime"},
+                         timezone="Europe/Paris")
+    customers = [{"id": 1, "joined": "2026-03-15T12:00:00Z"},
+                 {"id": 2, "joined": "2026-03-16T12:00:00Z"},
+                 {"id": 3, "joined": None}]
+    assert rules.evaluate(customers, now="2026-04-15T11:30:00Z").members == {"due": [1]}
+    assert [rules["due"].matches(c, now="2026-04-15T11:30:00Z") for c in customers] == [
+        True, False, False]
+
+
+def test_an_untyped_date_meets_a_datetime_by_its_day_in_the_zone():
+    """23:30 UTC on 1 July is 2 July in Paris."""
+    rules = segdsl.loads("segment same_day = visit_day == at", schema={"at": "datetime", "visit_day": "any"},
+                         timezone="Europe/Paris")
+    customers = [{"id": 1, "visit_day": dt.date(2026, 7, 2), "at": "2026-07-01T23:30:00Z"},
+                 {"id": 2, "visit_day": dt.date(2026, 7, 1), "at": "2026-07-01T23:30:00Z"}]
+    assert rules.evaluate(customers, now=NOW).members == {"same_day": [1]}
+    flipped = segdsl.loads("segment same_day = at == visit_day", schema={"at": "datetime", "visit_day": "any"},
+                           timezone="Europe/Paris")
+    assert flipped.evaluate(customers, now=NOW).members == {"same_day": [1]}
