@@ -350,3 +350,44 @@ def test_an_untyped_date_meets_a_datetime_by_its_day_in_the_zone():
     flipped = segdsl.loads("segment same_day = at == visit_day", schema={"at": "datetime", "visit_day": "any"},
                            timezone="Europe/Paris")
     assert flipped.evaluate(customers, now=NOW).members == {"same_day": [1]}
+
+
+def test_a_datetime_field_read_twice_is_read_once_and_kept():
+    """The second read comes from the customer's cache: it must hold the value read."""
+    rules = segdsl.loads("segment july = seen >= 2026-07-01T00:00:00Z "
+                         "and seen < 2026-08-01T00:00:00Z", schema={"seen": "datetime"})
+    customers = [{"id": 1, "seen": "2026-07-10T00:00:00Z"},
+                 {"id": 2, "seen": "2026-08-10T00:00:00Z"}]
+    assert rules.evaluate(customers, now=NOW).members == {"july": [1]}
+    assert [rules["july"].matches(c, now=NOW) for c in customers] == [True, False]
+
+
+def test_a_naive_datetime_of_the_data_is_in_the_rules_zone():
+    """11:30 without an offset is 09:30 UTC in Paris in summer."""
+    rules = segdsl.loads("segment morning = seen < 2026-07-01T10:00:00Z",
+                         schema={"seen": "datetime"}, timezone="Europe/Paris")
+    customer = {"id": 1, "seen": "2026-07-01T11:30:00"}
+    assert rules.evaluate([customer], now=NOW).members == {"morning": [1]}
+    assert rules["morning"].matches(customer, now=NOW)
+
+
+@pytest.mark.parametrize("rule, schema, value, expected", [
+    ("segment a = seen > 2026-01-01T00:00:00Z", {"seen": "datetime"}, "s" * 200,
+     "customer 1, field seen: cannot read '" + "s" * 76 + "... as a datetime ("),
+    ("segment a = spend > 1", {"spend": "number"}, "n" * 200,
+     "customer 1, field spend: expected a number, found '" + "n" * 76 + "..."),
+])
+def test_a_long_bad_value_of_a_declared_field_is_named_in_80_characters(rule, schema, value,
+                                                                       expected):
+    rules = segdsl.loads(rule, schema=schema)
+    with pytest.raises(segdsl.DataError) as raised:
+        rules["a"].matches({"id": 1, next(iter(schema)): value}, now=NOW)
+    assert str(raised.value).startswith(expected)
+
+
+@pytest.mark.parametrize("customer", [{"id": 1, "score": 0, "flag": True},
+                                      {"id": 1, "score": True, "flag": 0}])
+def test_a_number_and_a_boolean_are_not_ordered_either_way(customer):
+    rules = segdsl.loads("segment a = score < flag")
+    with pytest.raises(segdsl.DataError, match="cannot evaluate"):
+        rules["a"].matches(customer, now=NOW)
