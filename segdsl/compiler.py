@@ -985,7 +985,7 @@ def _contains(a, b):
         if type(b) is not str:
             raise TypeError("text contains only text")
         return b in a
-    if type(a) is list:  # values read from data are lists; a written list is a declared one
+    if type(a) is list:  # a value from data; a written list (a tuple) goes to _list_contains
         return found_in(b, normalise_items(a))
     raise TypeError("contains needs text or a list")
 

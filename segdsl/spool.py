@@ -21,8 +21,7 @@ class SpooledIds:
         self._chunk = chunk
         self._memory: list[Any] = []
         self._file: IO[bytes] | None = None
-        self._written = 0
-        self._chunks = 0
+        self._chunks = 0  # written to the file, each of ``chunk`` ids
 
     def append(self, identity: Any) -> None:
         self._memory.append(identity)
@@ -35,12 +34,11 @@ class SpooledIds:
             self._file = tempfile.TemporaryFile(prefix="segdsl-members-")  # noqa: SIM115
         self._file.seek(0, 2)  # an iteration left unfinished moved the position
         pickle.dump(self._memory, self._file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._written += len(self._memory)
         self._chunks += 1
         self._memory = []
 
     def __len__(self) -> int:
-        return self._written + len(self._memory)
+        return self._chunks * self._chunk + len(self._memory)
 
     def __iter__(self) -> Iterator[Any]:
         if self._file is not None:
@@ -54,4 +52,4 @@ class SpooledIds:
         if self._file is not None:
             self._file.close()
             self._file = None
-        self._memory, self._written, self._chunks = [], 0, 0
+        self._memory, self._chunks = [], 0
