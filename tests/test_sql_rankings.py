@@ -4,6 +4,7 @@ the RFM group named once, the windows' hull on each scan)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 import segdsl
 import segdsl.sql
+from segdsl.population import GROUP_OF_CODE
 from segdsl.sql.layout import Layout
 
 NOW = "2026-07-15T10:30:00Z"
@@ -58,15 +60,23 @@ def _query(name: str, dialect: str = "duckdb") -> str:
     return segdsl.load(EXAMPLES / name).to_sql(dialect=dialect, now=NOW)
 
 
-def test_duckdb_ranks_from_sorted_lists_and_names_the_group_once():
-    """DuckDB's query for the example files sorts each RFM measure into one list (no
-    numbered rows joined back) and writes the RFM group table once, though three
-    segments read it; PostgreSQL keeps the numbered rows."""
-    lifecycle = _query("lifecycle.seg")
+def test_duckdb_ranks_without_numbered_rows_and_names_the_group_once():
+    """DuckDB's query for the example files finds the break points of RFM recency and
+    frequency (whole numbers) with quantile_cont and sorts the sums of money into one
+    list (no numbered rows joined back), and names the RFM groups once, by one list
+    of the 125 names, though three segments read it; PostgreSQL keeps the numbered
+    rows and a CASE over the codes."""
+    lifecycle = " ".join(_query("lifecycle.seg").split())
     assert "ROW_NUMBER" not in lifecycle and "ROW_NUMBER" not in _query("summer_sale.seg")
-    assert lifecycle.count("LIST_SORT(") == 3
-    assert lifecycle.count("WHEN 555") == 1
-    assert "ROW_NUMBER" in _query("lifecycle.seg", "postgres")
+    for recency_or_frequency in ("pm.v0", "pm.v1"):
+        assert lifecycle.count(f"QUANTILE_CONT( {recency_or_frequency}, [ CAST(0.2 AS DOUBLE),"
+                               f" CAST(0.4 AS DOUBLE), CAST(0.6 AS DOUBLE), CAST(0.8 AS DOUBLE)")\
+            == 1
+    assert lifecycle.count("LIST_SORT(") == 1 and "LIST_SORT(ARRAY_AGG(pm.v2)" in lifecycle
+    assert lifecycle.count("[ 'lost', 'lost', 'cant_lose_them', 'cant_lose_them',") == 1
+    assert "WHEN 555" not in lifecycle
+    postgres = _query("lifecycle.seg", "postgres")
+    assert "ROW_NUMBER" in postgres and postgres.count("WHEN 555") == 1
 
 
 def test_scans_of_several_windows_are_bounded_by_their_hull():
@@ -83,3 +93,34 @@ def test_scans_of_several_windows_are_bounded_by_their_hull():
     assert "LEAST(" in text and "'2026-06-24 00:00:00+00:00'" in text
     assert "'2026-07-22 00:00:00+00:00'" not in text  # the sale's own end: its FILTER's
     assert "= 'visit'" not in text
+
+
+_RFM_RULES = segdsl.loads("\n".join(
+    [f"segment {part}{i} = rfm.{part} == {i}" for part in ("recency", "frequency", "monetary")
+     for i in range(1, 6)]
+    + [f"segment {group} = rfm.group == \"{group}\"" for group in sorted(set(GROUP_OF_CODE.values()))]))
+
+# Orders a few whole days back (recency ties), a few per customer (frequency ties), and
+# totals with nine decimals (sums of money a nano-unit apart).
+_ORDERS = st.lists(st.tuples(st.sampled_from([0, 1, 2, 3, 30, 31, 100, 364]),
+                             st.sampled_from([0.0, 1.0, 19.99, 19.990000001, 1e6, 1e6 + 1e-9])),
+                   max_size=6)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_ORDERS, min_size=1, max_size=30))
+@example([[(1, 1.0)]])  # one measure: every position is whole
+@example([[(1, 1.0)], [(2, 1.0), (2, 1.0)]])  # two: positions 0.2 to 0.8
+def test_rfm_tiles_from_quantile_cont_are_the_python_engines(histories):
+    """RFM recency and frequency, whose break points DuckDB finds with quantile_cont, and
+    monetary, found from the sorted sums, give the Python engine's tiles and groups on
+    populations of one customer and more, with ties everywhere."""
+    now = dt.datetime(2026, 7, 15, 10, 30, tzinfo=dt.UTC)
+    records = [{"id": i, "orders": [{"at": now - dt.timedelta(days=days, hours=1), "total": total}
+                                    for days, total in orders]}
+               for i, orders in enumerate(histories)]
+    layout = Layout.of_rules(_RFM_RULES)
+    connection = duckdb.connect()
+    segdsl.sql.load_records(connection, records, layout)
+    found = segdsl.sql.evaluate(_RFM_RULES, connection, now=now)
+    assert found.members == _RFM_RULES.evaluate(records, now=now).members

@@ -66,7 +66,7 @@ class Rankings:
         self._measure = measure
         self._dialect = dialect
         self.nodes: dict[str, Any] = {}  # key -> Population node, in order met
-        self._group: exp.Expr | None = None  # the RFM code, when rfm.group is read
+        self._group: list[exp.Expr] | None = None  # the RFM scores, when rfm.group is read
 
     def column(self, node: Any, combine: Any) -> exp.Expr:
         """The value of population node ``node`` for the customer, read from ``pv``."""
@@ -77,8 +77,7 @@ class Rankings:
             if node.kind == "rfm.score":
                 return code
             # named once per customer, in pv, however many segments read it
-            self._group = code.transform(
-                lambda e: exp.column(e.name, table="pt") if isinstance(e, exp.Column) else e)
+            self._group = [exp.column(part.name, table="pt") for part in parts]
             return exp.column("g", table="pv")
         self.nodes.setdefault(node.key, node)
         index = list(self.nodes).index(node.key)
@@ -121,13 +120,30 @@ class Rankings:
         if self._group is None:
             ctes.append(("pv", tiles))
             return ctes
-        group = exp.Case(this=cast(self._group.copy(), "INTEGER"), ifs=[
-            exp.If(this=exp.Literal.number(number), true=exp.Literal.string(name))
-            for number, name in sorted(GROUP_OF_CODE.items())])
         ctes.append(("pt", tiles))
+        group = _rfm_group(self._group, self._dialect)
         ctes.append(("pv", exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("pt")),
                                       alias(group, "g")).from_(named_table("pt"), copy=False)))
         return ctes
+
+
+def _rfm_group(scores: list[exp.Expr], dialect: Dialect) -> exp.Expr:
+    """The RFM group named by the recency, frequency and monetary scores: one
+    list of the 125 names where the database writes list constants (a ``CASE``
+    of 125 branches costs DuckDB more to plan than the rest of a query)."""
+    r, f, m = scores
+    position = binary(exp.Add, binary(exp.Add, binary(
+        exp.Mul, binary(exp.Sub, r, _double(1)), _double(25)), binary(
+        exp.Mul, binary(exp.Sub, f, _double(1)), _double(5))), m)
+    names = [GROUP_OF_CODE[code] for code in sorted(GROUP_OF_CODE)]
+    listed = dialect.text_at(names, position)
+    if listed is not None:
+        return listed
+    code = binary(exp.Add, binary(exp.Add, binary(exp.Mul, r.copy(), _double(100)),
+                                  binary(exp.Mul, f.copy(), _double(10))), m.copy())
+    return exp.Case(this=cast(code, "INTEGER"), ifs=[
+        exp.If(this=exp.Literal.number(number), true=exp.Literal.string(name))
+        for number, name in sorted(GROUP_OF_CODE.items())])
 
 
 def _bisect_left(points: Sequence[exp.Expr], value: exp.Expr, lo: int, hi: int) -> exp.Expr:
@@ -145,20 +161,28 @@ def _bisect_left(points: Sequence[exp.Expr], value: exp.Expr, lo: int, hi: int) 
 
 def _listed_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
                          ) -> list[tuple[str, exp.Expr]]:
-    """``pl`` (each tiled measure's sorted non-null values, one list ``l{j}``, and
-    their number ``n{j}``), ``pq`` (with them, each break point's position
-    ``q{j}_{i}`` and its floor ``f{j}_{i}``) and ``pb`` (the break points
-    ``b{j}_{i}``, null when there are no values): one row each, the same double
+    """``pl`` (one row: each tiled measure's sorted non-null values ``l{j}`` and
+    their number ``n{j}``, or its break points ``c{j}`` found without sorting, see
+    :func:`_interpolated`), ``pq`` (with them, each sorted measure's break point
+    positions ``q{j}_{i}`` and their floors ``f{j}_{i}``) and ``pb`` (the break
+    points ``b{j}_{i}``, null when there are no values): the same double
     operations as :func:`_break_points`'s."""
     lists: list[exp.Expr] = []
-    for j, _ in tiled:
-        listed = dialect.sorted_list(exp.column(f"v{j}", table="pm"))
-        assert listed is not None
-        lists += [alias(listed, f"l{j}"),
-                  alias(exp.Count(this=exp.column(f"v{j}", table="pm")), f"n{j}")]
     positions: list[exp.Expr] = [exp.Star()]
     points: list[exp.Expr] = []
     for j, node in tiled:
+        v = exp.column(f"v{j}", table="pm")
+        fractions = [i / node.buckets for i in range(1, node.buckets)]
+        found = dialect.interpolated_quantiles(v, fractions) if _interpolated(node) else None
+        if found is not None:
+            lists.append(alias(found, f"c{j}"))
+            points += [alias(dialect.list_item(exp.column(f"c{j}", table="pq"),
+                                               exp.Literal.number(i)), f"b{j}_{i}")
+                       for i in range(1, node.buckets)]
+            continue
+        listed = dialect.sorted_list(v)
+        assert listed is not None
+        lists += [alias(listed, f"l{j}"), alias(exp.Count(this=v.copy()), f"n{j}")]
         for i in range(1, node.buckets):
             positions += [alias(_position(j, i, node.buckets), f"q{j}_{i}"),
                           alias(exp.Floor(this=_position(j, i, node.buckets)), f"f{j}_{i}")]
@@ -166,6 +190,25 @@ def _listed_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
     return [("pl", exp.select(*lists).from_(named_table("pm"), copy=False)),
             ("pq", exp.select(*positions).from_(named_table("pl"), copy=False)),
             ("pb", exp.select(*points).from_(named_table("pq"), copy=False))]
+
+
+def _interpolated(node: Any) -> bool:
+    """Whether measure ``node``'s break points may come from the database's own
+    type-7 quantiles (DuckDB's ``quantile_cont``), which select the two values
+    around each position instead of sorting them all.
+
+    Its last bit may differ from Python's (DuckDB may be built to fuse
+    ``lo + (hi - lo) * d`` into one rounding), but not the tiles when the measures
+    are whole numbers, as RFM recency (days) and frequency (a count) are: a tile
+    counts the break points below a measure, and no measure lies strictly between
+    ``lo`` and ``hi``, so any break point from ``lo`` included to ``hi`` excluded
+    gives the same tiles. Both give ``lo`` itself where ``lo == hi`` or the
+    position is whole; otherwise ``d`` lies within ``n * 2**-52`` of a multiple of
+    a fifth below 1, so the exact break point is at least about a fifth below
+    ``hi`` (whole numbers at least 1 apart), far more than either rounding moves
+    it for values under 2**40. Sums of money, and ``ntile`` of any measure, are
+    sorted."""
+    return node.kind in ("rfm.recency", "rfm.frequency") and node.buckets == 5
 
 
 # The pieces of a break point are built anew where they are used twice: copying

@@ -196,6 +196,19 @@ class Dialect:
         """Item ``position`` (counted from 1) of a list from :meth:`sorted_list`."""
         raise self.refuse("lists of values")
 
+    def interpolated_quantiles(self, value: exp.Expr, fractions: list[float]
+                               ) -> exp.Expr | None:
+        """An aggregate: the type-7 quantiles of the non-null values of ``value`` at
+        ``fractions`` (null without values), one list read with :meth:`list_item`,
+        found without sorting every value; None where the database has none."""
+        return None
+
+    def text_at(self, texts: list[str], position: exp.Expr) -> exp.Expr | None:
+        """``texts[position - 1]`` for a whole number ``position`` (a double), null
+        when it is null, as one list of constants; None where the database writes
+        no list constant (a ``CASE`` over the positions does it)."""
+        return None
+
     def ordered_text(self, text: exp.Expr) -> exp.Expr:
         """Text that comparisons (``==``, ``<``, ``between``, ``in``, ``min``, ``max``)
         compare character by character and order by code points, as Python does

@@ -113,6 +113,16 @@ class DuckDB(Dialect):
     def list_item(self, items: exp.Expr, position: exp.Expr) -> exp.Expr:
         return self.function("list_extract", items, position)
 
+    def interpolated_quantiles(self, value: exp.Expr, fractions: list[float]
+                               ) -> exp.Expr | None:
+        # (n - 1) * q and lo + (hi - lo) * (pos - floor(pos)), selecting lo and hi
+        points = [cast(exp.Literal.number(repr(fraction)), _DOUBLE) for fraction in fractions]
+        return self.function("quantile_cont", value, exp.Array(expressions=points))
+
+    def text_at(self, texts: list[str], position: exp.Expr) -> exp.Expr | None:
+        listed = exp.Array(expressions=[exp.Literal.string(text) for text in texts])
+        return self.list_item(listed, cast(position, "BIGINT"))
+
     def case_unsafe(self, text: exp.Expr, name: str) -> exp.Expr:
         return self.regex_search(text, _CASE_UNSAFE[name])
 
