@@ -90,9 +90,25 @@ def test_scans_of_several_windows_are_bounded_by_their_hull():
     assert where[:5] == ["s1.type", "IN", "('recommendation_click',", "'visit',",
                          "'cart_abandoned')"]
     text = " ".join(where)
-    assert "LEAST(" in text and "'2026-06-24 00:00:00+00:00'" in text
+    # the earlier of the starts, 30 days back and the sale's first day, chosen here
+    assert "AND s1.\"at\" >= CAST('2026-06-15 10:30:00+00:00' AS TIMESTAMPTZ)" in text
+    assert "'2026-06-24 00:00:00+00:00'" not in text and "LEAST(" not in text
     assert "'2026-07-22 00:00:00+00:00'" not in text  # the sale's own end: its FILTER's
     assert "= 'visit'" not in text
+
+
+def test_window_starts_are_constants_and_the_whole_history_keeps_every_row():
+    """With ``now`` written into the query, each window starts at a constant the Python
+    engine's own window computes (365 days and 12 months back from now, for the shoes,
+    the discounts and RFM frequency and monetary value); the orders
+    scan of summer_sale.seg, whose last(orders.at) reads every order up to now, keeps
+    just those rows instead of the disjunction of every window."""
+    query = " ".join(_query("summer_sale.seg").split())
+    assert "TO_MICROSECONDS" not in query and "TO_MONTHS" not in query
+    assert query.count("s1.\"at\" > CAST('2025-07-15 10:30:00+00:00' AS TIMESTAMPTZ)") == 4
+    scan = query[query.index("FROM orders"):]
+    assert scan[:scan.index("GROUP BY")].split("WHERE")[1].strip() == \
+        "( s1.\"at\" <= CAST('2026-07-15 10:30:00+00:00' AS TIMESTAMPTZ) )"
 
 
 _RFM_RULES = segdsl.loads("\n".join(

@@ -70,6 +70,7 @@ import attrs
 from sqlglot import exp
 
 from segdsl import checked as c
+from segdsl.aggregates import window_cut
 from segdsl import types as t
 from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.functions import EARTH_RADIUS_KM
@@ -99,6 +100,7 @@ _UNITS_US = {unit: Duration(1, unit).step() // dt.timedelta(microseconds=1)
 # Beyond this, a window reaches before year 1 from any now: it has no start.
 _TEN_THOUSAND_YEARS_US = 10_000 * 366 * 86_400_000_000
 _EXACT_INTEGERS = 2 ** 53
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 _SCALE = 9  # decimals kept of each summed value
 _AGGREGATIONS = ("count", "count_distinct", "exists", "sum", "avg", "min", "max", "first", "last")
 _FIRST_INSTANT = "0001-01-01 00:00:00+00:00"
@@ -314,24 +316,27 @@ class QueryCompiler:
                              binary(exp.EQ, exp.column(self.layout.id, table="s0"),
                                     identity.copy()))
         else:
-            query = exp.select(*selected).from_(customers)
-        if any(column.table == "pv" for e in selected for column in e.find_all(exp.Column)):
+            query = exp.select(*selected).from_(customers, copy=False)
+        read = _tables_read(selected)
+        if "pv" in read:
             query = join(query, named_table("pv"), "left",
                          binary(exp.EQ, exp.column("customer_id", table="pv"), identity.copy()))
-        return self._join_groups(query, identity)
+        return self._join_groups(query, identity, read)
 
-    def _join_groups(self, query: exp.Select, identity: exp.Expr | None = None) -> exp.Select:
-        """``query`` (over the customers) joined to the groups its columns read."""
+    def _join_groups(self, query: exp.Select, identity: exp.Expr | None = None,
+                     read: set[str] | None = None) -> exp.Select:
+        """``query`` (over the customers) joined to the groups its columns read
+        (``read``: the tables they read, when known)."""
         identity = identity if identity is not None else exp.column(self.layout.id, table="s0")
-        for group in self._joined(query.expressions, level=0):
+        if read is None:
+            read = _tables_read(query.expressions)
+        for group in self._joined(read, level=0):
             query = join(query, named_table(group.name), "left",
                          binary(exp.EQ, exp.column("k", table=group.name), identity.copy()))
         return query
 
-    def _joined(self, expressions: Iterable[exp.Expr], level: int | None = None
-                ) -> list[_Group]:
-        """The groups ``expressions`` read (of the given level only, when given)."""
-        names = {column.table for e in expressions for column in e.find_all(exp.Column)}
+    def _joined(self, names: set[str], level: int | None = None) -> list[_Group]:
+        """The groups among the tables ``names`` (of the given level only, when given)."""
         by_name = {group.name: group for group in self._groups.values()}
         return [by_name[name] for name in sorted(names, key=_natural)
                 if name in by_name and (level is None or by_name[name].level == level)]
@@ -342,9 +347,9 @@ class QueryCompiler:
         base = f"s{level + 1}"
         owner = exp.column(chain[0].owner, table=base)
         query = _scan_of(exp.select(alias(owner, "k"), *group.columns), chain, level)
-        used = {column.table for e in group.columns for column in e.find_all(exp.Column)}
+        used = _tables_read(group.columns)
         # (groups deeper than this scan's rows are joined in correlated subqueries)
-        others = [other for other in self._joined(group.columns)
+        others = [other for other in self._joined(used)
                   if other.level <= level + len(chain)]
         needed = [position for position in range(level + 1) if f"s{position}" in used]
         needed += [other.level + 1 for other in others if other.level < level]
@@ -734,7 +739,8 @@ class QueryCompiler:
                           exp.Literal.number(_UNITS_US["d"]))
         if kinds <= {"datetime"}:
             d = self.dialect
-            return binary(exp.Sub, d.epoch_us(left), d.epoch_us(right))
+            return binary(exp.Sub, self._epoch_us(node.left, left),
+                          self._epoch_us(node.right, right))
         raise self._refuse(node, f"subtracting {' and '.join(sorted(kinds))}")
 
     def _time_step(self, node: Any, scope: Scope) -> exp.Expr:
@@ -970,7 +976,8 @@ class QueryCompiler:
             return cast(d.days_apart(args[1], args[0]), _DOUBLE)
         if not kinds <= {"datetime"}:
             raise self._refuse(node, "days_between() of a date and a datetime")
-        micros = binary(exp.Sub, d.epoch_us(args[1]), d.epoch_us(args[0]))
+        micros = binary(exp.Sub, self._epoch_us(node.args[1], args[1]),
+                        self._epoch_us(node.args[0], args[0]))
         seconds = binary(exp.Div, cast(micros, _DOUBLE),
                          cast(exp.Literal.number(1_000_000), _DOUBLE))
         days = d.function("floor", binary(exp.Div, seconds,
@@ -980,6 +987,13 @@ class QueryCompiler:
                         exp.Literal.number(_EXACT_INTEGERS))
         return d.fail_when(beyond, "days_between() of instants more than 285 years apart", days,
                            "DOUBLE")
+
+    def _epoch_us(self, node: Any, instant: exp.Expr) -> exp.Expr:
+        """Microseconds since 1970 of ``instant`` (compiled from ``node``): a
+        constant for a written ``now``."""
+        if isinstance(node, c.Now) and self._at is not None:
+            return exp.Literal.number(_epoch_micros(self._at))
+        return self.dialect.epoch_us(instant)
 
     def _call_coalesce(self, node: Any, args: list[exp.Expr]) -> exp.Expr:
         self.kind(node)
@@ -1064,7 +1078,7 @@ class QueryCompiler:
             raise self._refuse(node, f"aggregating the nested field '{'.'.join(final)}'")
         parts = self._aggregate_parts(node, inner_scope, chain, final, level)
         references = [p for p in parts.values() if p is not None]
-        depends = self._joined(references)
+        depends = self._joined(_tables_read(references))
         if any(e is not None and e.outer for e in scope[:level + 1]) and any(
                 g.level < level for g in depends):
             raise self._refuse(node, "an aggregation reading the customer's aggregates inside a "
@@ -1094,7 +1108,8 @@ class QueryCompiler:
                 return group
         for group in same:
             if group not in read and not any(
-                    group in self._joined(other.columns) for other in self._groups.values()):
+                    group in self._joined(_tables_read(other.columns))
+                    for other in self._groups.values()):
                 del self._groups[(*scanned, group.stage)]
                 group.stage = stage
                 self._groups[(*scanned, stage)] = group
@@ -1223,6 +1238,13 @@ class QueryCompiler:
             return _and(*parts)
         if not isinstance(window, Duration):
             raise self._refuse(node, f"a window of {value.type}")
+        if self._at is not None:  # the Python engine's own start, written as a constant
+            cut = window_cut(self._at, self.zone, window.step())
+            if cut is None:
+                return None
+            start = cut[0]
+            return until if start is None else _and(
+                binary(exp.GT, stamp.copy(), self.instant_literal(start)), until)
         length = (window.amount * _UNITS_US[window.unit] if not window.is_calendar
                   else window.amount * (12 if window.unit == "y" else 1) * 31 * _UNITS_US["d"])
         if length > _TEN_THOUSAND_YEARS_US:
@@ -1626,7 +1648,7 @@ class QueryCompiler:
             return self._reading(node, _Inline(), parts)  # type: ignore[arg-type]
         reading = self._reading(node, _Inline(), parts)  # type: ignore[arg-type]
         deepest = top + (len(chain) if chain is not None else 1)
-        for group in self._joined([reading]):
+        for group in self._joined(_tables_read([reading])):
             if top < group.level <= deepest:  # a group per element of this subquery's lists
                 assert chain is not None
                 listed = chain[group.level - top - 1]
@@ -1666,7 +1688,8 @@ class QueryCompiler:
 def _scan_of(query: exp.Select, chain: tuple[ListTable, ...], level: int) -> exp.Select:
     """``query`` over the list's table ``s{level + 1}`` and, joined on their owners, the
     tables of the lists nested in it (``s{level + 2}``, ...)."""
-    query = query.from_(alias(exp.to_table(chain[0].table), f"s{level + 1}", table=True))
+    query = query.from_(alias(exp.to_table(chain[0].table), f"s{level + 1}", table=True),
+                        copy=False)
     for offset, listed in enumerate(chain[1:], start=1):
         outer, inner = f"s{level + offset}", f"s{level + offset + 1}"
         query = join(query, alias(exp.to_table(listed.table), inner, table=True), "inner",
@@ -1737,6 +1760,24 @@ def _and(*operands: exp.Expr) -> exp.Expr:
     return made
 
 
+def _tables_read(expressions: Iterable[exp.Expr]) -> set[str]:
+    """The tables (and CTEs) the columns of ``expressions`` name; a walk of its own,
+    several times faster than sqlglot's ``find_all`` (compiling walks every column)."""
+    names: set[str] = set()
+    pending = list(expressions)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, exp.Column):
+            names.add(node.table)
+            continue
+        for value in node.args.values():
+            if isinstance(value, exp.Expr):
+                pending.append(value)
+            elif isinstance(value, list):
+                pending.extend(item for item in value if isinstance(item, exp.Expr))
+    return names
+
+
 def _or(*operands: exp.Expr) -> exp.Expr:
     made: exp.Expr = exp.or_(*operands, copy=False)
     return made
@@ -1761,8 +1802,9 @@ def _rows_kept(columns: list[exp.Expr]) -> exp.Expr | None:
         kept.setdefault(condition, condition)
     if not kept:
         return None
-    either = _or(*(exp.paren(condition.copy(), copy=False) for condition in kept.values()))
-    hull = _time_hull(list(kept.values())) if len(kept) > 1 else []
+    conditions = _absorbed(list(kept.values()))
+    either = _or(*(exp.paren(condition.copy(), copy=False) for condition in conditions))
+    hull = _time_hull(conditions) if len(conditions) > 1 else []
     if not hull:
         return either
     if any(isinstance(part, exp.In) for part in hull) and any(
@@ -1772,6 +1814,32 @@ def _rows_kept(columns: list[exp.Expr]) -> exp.Expr | None:
         # row groups' statistics; each aggregate's FILTER picks its own rows
         return _and(*hull)
     return _and(*hull, exp.paren(either, copy=False))
+
+
+def _absorbed(conditions: list[exp.Expr]) -> list[exp.Expr]:
+    """``conditions`` but those holding every conjunct of another: ``a or (a and b)``
+    keeps the rows of ``a`` (the whole window ``at <= now`` of ``last(orders.at)``
+    keeps those of every shorter window)."""
+    parts = [set(_conjuncts(condition)) for condition in conditions]
+    return [condition for condition, own in zip(conditions, parts)
+            if not any(other < own for other in parts)]
+
+
+def _loosest_instant(limits: list[exp.Expr], side: str) -> list[exp.Expr]:
+    """``limits``, or the earliest (``side`` low) or latest of them when all are
+    written instants: their UTC texts of one form order as the instants do."""
+    texts = [_instant_text(limit) for limit in limits]
+    if len(limits) < 2 or None in texts:
+        return limits
+    pick = min if side == "low" else max
+    return [limits[texts.index(pick(texts))]]
+
+
+def _instant_text(limit: exp.Expr) -> str | None:
+    if isinstance(limit, exp.Cast) and limit.to.is_type("TIMESTAMPTZ") \
+            and isinstance(limit.this, exp.Literal) and limit.this.is_string:
+        return str(limit.this.this)
+    return None
 
 
 def _conjuncts(condition: exp.Expr) -> list[exp.Expr]:
@@ -1817,7 +1885,7 @@ def _time_hull(conditions: list[exp.Expr]) -> list[exp.Expr]:
             continue
         # each condition's own tightest bound is not known here: any of them will do
         limits = [found[key][1][0].copy() for found in bounds]
-        unique = list(dict.fromkeys(limits))
+        unique = _loosest_instant(list(dict.fromkeys(limits)), key[0])
         if key[0] == "low":
             limit = unique[0] if len(unique) == 1 else exp.Least(
                 this=unique[0], expressions=unique[1:])
@@ -1827,6 +1895,10 @@ def _time_hull(conditions: list[exp.Expr]) -> list[exp.Expr]:
                 this=unique[0], expressions=unique[1:])
             hull.append(binary(exp.LTE, column.copy(), limit))
     return hull
+
+
+def _epoch_micros(moment: dt.datetime) -> int:
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 def _key(table: ListTable) -> str:

@@ -15,6 +15,8 @@ import contextlib
 from collections.abc import Iterable
 from typing import Any, Self
 
+from sqlglot import exp
+
 from segdsl.errors import DataError, UsageError
 from segdsl.rules import Result, evaluation_time
 from segdsl.sql import chunks
@@ -301,13 +303,20 @@ class DuckDBRunner:
 
     def column_types(self, layout: Layout) -> dict[tuple[str, str], str]:
         """``(table, column)`` to its type's name, for the layout's tables."""
-        tables = tables_of(layout)
-        marks = ", ".join("?" for _ in tables)
-        # duckdb_columns() is what information_schema.columns reads, without its joins
-        rows = _run(self.connection, f"SELECT table_name, column_name, data_type FROM "
-                                     f"duckdb_columns() WHERE table_name IN ({marks})",
-                    tables)
-        return {(table, column): kind for table, column, kind in rows}
+        import duckdb
+
+        described: dict[tuple[str, str], str] = {}
+        for table in tables_of(layout):
+            # the result's description, without reading a row (half the time of
+            # duckdb_columns(), which describes every table of the database)
+            try:
+                empty = self.connection.execute(
+                    f"SELECT * FROM {exp.to_table(table).sql('duckdb')} LIMIT 0")
+            except duckdb.Error:
+                continue  # the query names what is missing
+            described.update(((table, column), str(kind))
+                             for column, kind, *_ in empty.description)
+        return described
 
 
 def _check_connection(connection: Any) -> None:

@@ -3,29 +3,17 @@ WITH g1 AS (
     s1.customer_id AS k,
     MIN(IF(s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), s1.`at`, NULL)) AS a1,
     COUNTIF(
-      s1.`at` > TIMESTAMP_MICROS(
-        UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-          -7776000000000
-        )
-      )
+      s1.`at` > CAST('2026-04-16 12:00:00+00:00' AS TIMESTAMP)
       AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
     ) AS a2,
     MAX(IF(s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), s1.`at`, NULL)) AS a3,
     COUNTIF(
-      s1.`at` > TIMESTAMP_MICROS(
-        UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-          -31536000000000
-        )
-      )
+      s1.`at` > CAST('2025-07-15 12:00:00+00:00' AS TIMESTAMP)
       AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
     ) AS a4,
     SUM(
       IF(
-        s1.`at` > TIMESTAMP_MICROS(
-          UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-            -31536000000000
-          )
-        )
+        s1.`at` > CAST('2025-07-15 12:00:00+00:00' AS TIMESTAMP)
         AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP),
         CAST(ROUND(s1.total * CAST(1000000000 AS FLOAT64)) AS BIGNUMERIC),
         NULL
@@ -39,33 +27,21 @@ WITH g1 AS (
     s1.customer_id AS k,
     COUNTIF(
       (
-        s1.`at` > TIMESTAMP_MICROS(
-          UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-            -2592000000000
-          )
-        )
+        s1.`at` > CAST('2026-06-15 12:00:00+00:00' AS TIMESTAMP)
         AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
       )
       AND s1.type = 'visit'
     ) AS a1,
     COUNTIF(
       (
-        s1.`at` > TIMESTAMP_MICROS(
-          UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-            -2592000000000
-          )
-        )
+        s1.`at` > CAST('2026-06-15 12:00:00+00:00' AS TIMESTAMP)
         AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
       )
       AND s1.type = 'email_open'
     ) AS a2,
     COUNTIF(
       (
-        s1.`at` > TIMESTAMP_MICROS(
-          UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-            -2592000000000
-          )
-        )
+        s1.`at` > CAST('2026-06-15 12:00:00+00:00' AS TIMESTAMP)
         AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
       )
       AND s1.type = 'email_click'
@@ -77,21 +53,21 @@ WITH g1 AS (
   SELECT
     s0.id AS customer_id,
     CASE
-      WHEN ABS(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g1.a3)) >= 9007199254740992
+      WHEN ABS(1784116800000000 - UNIX_MICROS(g1.a3)) >= 9007199254740992
       THEN ERROR('days_between() of instants more than 285 years apart')
       ELSE FLOOR(
         (
-          CAST(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g1.a3) AS FLOAT64) / CAST(1000000 AS FLOAT64)
+          CAST(1784116800000000 - UNIX_MICROS(g1.a3) AS FLOAT64) / CAST(1000000 AS FLOAT64)
         ) / CAST(86400 AS FLOAT64)
       )
     END AS v0,
     CASE
       WHEN CASE
-        WHEN ABS(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g1.a3)) >= 9007199254740992
+        WHEN ABS(1784116800000000 - UNIX_MICROS(g1.a3)) >= 9007199254740992
         THEN ERROR('days_between() of instants more than 285 years apart')
         ELSE FLOOR(
           (
-            CAST(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g1.a3) AS FLOAT64) / CAST(1000000 AS FLOAT64)
+            CAST(1784116800000000 - UNIX_MICROS(g1.a3) AS FLOAT64) / CAST(1000000 AS FLOAT64)
           ) / CAST(86400 AS FLOAT64)
         )
       END IS NULL
@@ -100,11 +76,11 @@ WITH g1 AS (
     END AS v1,
     CASE
       WHEN CASE
-        WHEN ABS(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g1.a3)) >= 9007199254740992
+        WHEN ABS(1784116800000000 - UNIX_MICROS(g1.a3)) >= 9007199254740992
         THEN ERROR('days_between() of instants more than 285 years apart')
         ELSE FLOOR(
           (
-            CAST(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g1.a3) AS FLOAT64) / CAST(1000000 AS FLOAT64)
+            CAST(1784116800000000 - UNIX_MICROS(g1.a3) AS FLOAT64) / CAST(1000000 AS FLOAT64)
           ) / CAST(86400 AS FLOAT64)
         )
       END IS NULL
@@ -671,22 +647,22 @@ SELECT
   ) IS TRUE AS `active`,
   (
     CASE
-      WHEN ABS(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g1.a3)) >= 9007199254740992
+      WHEN ABS(1784116800000000 - UNIX_MICROS(g1.a3)) >= 9007199254740992
       THEN ERROR('days_between() of instants more than 285 years apart')
       ELSE FLOOR(
         (
-          CAST(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g1.a3) AS FLOAT64) / CAST(1000000 AS FLOAT64)
+          CAST(1784116800000000 - UNIX_MICROS(g1.a3) AS FLOAT64) / CAST(1000000 AS FLOAT64)
         ) / CAST(86400 AS FLOAT64)
       )
     END BETWEEN CAST(90 AS FLOAT64) AND CAST(365 AS FLOAT64)
   ) IS TRUE AS `at_risk`,
   (
     CASE
-      WHEN ABS(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g1.a3)) >= 9007199254740992
+      WHEN ABS(1784116800000000 - UNIX_MICROS(g1.a3)) >= 9007199254740992
       THEN ERROR('days_between() of instants more than 285 years apart')
       ELSE FLOOR(
         (
-          CAST(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g1.a3) AS FLOAT64) / CAST(1000000 AS FLOAT64)
+          CAST(1784116800000000 - UNIX_MICROS(g1.a3) AS FLOAT64) / CAST(1000000 AS FLOAT64)
         ) / CAST(86400 AS FLOAT64)
       )
     END > CAST(365 AS FLOAT64)

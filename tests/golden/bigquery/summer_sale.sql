@@ -11,22 +11,14 @@ WITH g1 AS (
     s1.customer_id AS k,
     COUNTIF(
       (
-        s1.`at` > TIMESTAMP_MICROS(
-          UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-            -2592000000000
-          )
-        )
+        s1.`at` > CAST('2026-06-15 12:00:00+00:00' AS TIMESTAMP)
         AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
       )
       AND s1.type = 'recommendation_click'
     ) AS a1,
     COUNTIF(
       (
-        s1.`at` > TIMESTAMP_MICROS(
-          UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-            -2592000000000
-          )
-        )
+        s1.`at` > CAST('2026-06-15 12:00:00+00:00' AS TIMESTAMP)
         AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
       )
       AND s1.type = 'visit'
@@ -47,11 +39,7 @@ WITH g1 AS (
     s1.customer_id AS k,
     COUNTIF(
       (
-        s1.`at` > TIMESTAMP_MICROS(
-          UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-            -31536000000000
-          )
-        )
+        s1.`at` > CAST('2025-07-15 12:00:00+00:00' AS TIMESTAMP)
         AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
       )
       AND COALESCE(g1.a1, 0) > 0
@@ -63,157 +51,13 @@ WITH g1 AS (
     ) AS a2,
     COUNTIF(
       (
-        s1.`at` > TIMESTAMP_MICROS(
-          CASE
-            WHEN (
-              UNIX_MICROS(
-                TIMESTAMP(
-                  DATETIME(
-                    TIMESTAMP_MICROS(
-                      UNIX_MICROS(
-                        TIMESTAMP(
-                          DATETIME_ADD(DATETIME(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), 'Europe/Paris'), INTERVAL -12 MONTH)
-                        )
-                      ) - (
-                        UNIX_MICROS(
-                          TIMESTAMP(
-                            DATETIME(
-                              TIMESTAMP_MICROS(
-                                UNIX_MICROS(
-                                  TIMESTAMP(
-                                    DATETIME_ADD(DATETIME(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), 'Europe/Paris'), INTERVAL -12 MONTH)
-                                  )
-                                ) - 86400000000
-                              ),
-                              'Europe/Paris'
-                            )
-                          )
-                        ) - (
-                          UNIX_MICROS(
-                            TIMESTAMP(
-                              DATETIME_ADD(DATETIME(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), 'Europe/Paris'), INTERVAL -12 MONTH)
-                            )
-                          ) - 86400000000
-                        )
-                      )
-                    ),
-                    'Europe/Paris'
-                  )
-                )
-              ) - (
-                UNIX_MICROS(
-                  TIMESTAMP(
-                    DATETIME_ADD(DATETIME(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), 'Europe/Paris'), INTERVAL -12 MONTH)
-                  )
-                ) - (
-                  UNIX_MICROS(
-                    TIMESTAMP(
-                      DATETIME(
-                        TIMESTAMP_MICROS(
-                          UNIX_MICROS(
-                            TIMESTAMP(
-                              DATETIME_ADD(DATETIME(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), 'Europe/Paris'), INTERVAL -12 MONTH)
-                            )
-                          ) - 86400000000
-                        ),
-                        'Europe/Paris'
-                      )
-                    )
-                  ) - (
-                    UNIX_MICROS(
-                      TIMESTAMP(
-                        DATETIME_ADD(DATETIME(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), 'Europe/Paris'), INTERVAL -12 MONTH)
-                      )
-                    ) - 86400000000
-                  )
-                )
-              )
-            ) = (
-              UNIX_MICROS(
-                TIMESTAMP(
-                  DATETIME(
-                    TIMESTAMP_MICROS(
-                      UNIX_MICROS(
-                        TIMESTAMP(
-                          DATETIME_ADD(DATETIME(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), 'Europe/Paris'), INTERVAL -12 MONTH)
-                        )
-                      ) - 86400000000
-                    ),
-                    'Europe/Paris'
-                  )
-                )
-              ) - (
-                UNIX_MICROS(
-                  TIMESTAMP(
-                    DATETIME_ADD(DATETIME(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), 'Europe/Paris'), INTERVAL -12 MONTH)
-                  )
-                ) - 86400000000
-              )
-            )
-            THEN UNIX_MICROS(
-              TIMESTAMP(
-                DATETIME_ADD(DATETIME(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), 'Europe/Paris'), INTERVAL -12 MONTH)
-              )
-            ) - (
-              UNIX_MICROS(
-                TIMESTAMP(
-                  DATETIME(
-                    TIMESTAMP_MICROS(
-                      UNIX_MICROS(
-                        TIMESTAMP(
-                          DATETIME_ADD(DATETIME(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), 'Europe/Paris'), INTERVAL -12 MONTH)
-                        )
-                      ) - 86400000000
-                    ),
-                    'Europe/Paris'
-                  )
-                )
-              ) - (
-                UNIX_MICROS(
-                  TIMESTAMP(
-                    DATETIME_ADD(DATETIME(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), 'Europe/Paris'), INTERVAL -12 MONTH)
-                  )
-                ) - 86400000000
-              )
-            )
-            ELSE UNIX_MICROS(
-              TIMESTAMP(
-                DATETIME_ADD(DATETIME(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), 'Europe/Paris'), INTERVAL -12 MONTH)
-              )
-            ) - (
-              UNIX_MICROS(
-                TIMESTAMP(
-                  DATETIME(
-                    TIMESTAMP_MICROS(
-                      UNIX_MICROS(
-                        TIMESTAMP(
-                          DATETIME_ADD(DATETIME(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), 'Europe/Paris'), INTERVAL -12 MONTH)
-                        )
-                      ) + 86400000000
-                    ),
-                    'Europe/Paris'
-                  )
-                )
-              ) - (
-                UNIX_MICROS(
-                  TIMESTAMP(
-                    DATETIME_ADD(DATETIME(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), 'Europe/Paris'), INTERVAL -12 MONTH)
-                  )
-                ) + 86400000000
-              )
-            )
-          END
-        )
+        s1.`at` > CAST('2025-07-15 12:00:00+00:00' AS TIMESTAMP)
         AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
       )
       AND COALESCE(g1.a2, 0) > 0
     ) AS a3,
     COUNTIF(
-      s1.`at` > TIMESTAMP_MICROS(
-        UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-          -2592000000000
-        )
-      )
+      s1.`at` > CAST('2026-06-15 12:00:00+00:00' AS TIMESTAMP)
       AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
     ) AS a4,
     COUNTIF(
@@ -223,20 +67,12 @@ WITH g1 AS (
     ) AS a5,
     MAX(IF(s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP), s1.`at`, NULL)) AS a6,
     COUNTIF(
-      s1.`at` > TIMESTAMP_MICROS(
-        UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-          -31536000000000
-        )
-      )
+      s1.`at` > CAST('2025-07-15 12:00:00+00:00' AS TIMESTAMP)
       AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)
     ) AS a7,
     SUM(
       IF(
-        s1.`at` > TIMESTAMP_MICROS(
-          UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) + (
-            -31536000000000
-          )
-        )
+        s1.`at` > CAST('2025-07-15 12:00:00+00:00' AS TIMESTAMP)
         AND s1.`at` <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP),
         CAST(ROUND(s1.total * CAST(1000000000 AS FLOAT64)) AS BIGNUMERIC),
         NULL
@@ -251,21 +87,21 @@ WITH g1 AS (
   SELECT
     s0.id AS customer_id,
     CASE
-      WHEN ABS(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g2.a6)) >= 9007199254740992
+      WHEN ABS(1784116800000000 - UNIX_MICROS(g2.a6)) >= 9007199254740992
       THEN ERROR('days_between() of instants more than 285 years apart')
       ELSE FLOOR(
         (
-          CAST(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g2.a6) AS FLOAT64) / CAST(1000000 AS FLOAT64)
+          CAST(1784116800000000 - UNIX_MICROS(g2.a6) AS FLOAT64) / CAST(1000000 AS FLOAT64)
         ) / CAST(86400 AS FLOAT64)
       )
     END AS v0,
     CASE
       WHEN CASE
-        WHEN ABS(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g2.a6)) >= 9007199254740992
+        WHEN ABS(1784116800000000 - UNIX_MICROS(g2.a6)) >= 9007199254740992
         THEN ERROR('days_between() of instants more than 285 years apart')
         ELSE FLOOR(
           (
-            CAST(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g2.a6) AS FLOAT64) / CAST(1000000 AS FLOAT64)
+            CAST(1784116800000000 - UNIX_MICROS(g2.a6) AS FLOAT64) / CAST(1000000 AS FLOAT64)
           ) / CAST(86400 AS FLOAT64)
         )
       END IS NULL
@@ -274,11 +110,11 @@ WITH g1 AS (
     END AS v1,
     CASE
       WHEN CASE
-        WHEN ABS(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g2.a6)) >= 9007199254740992
+        WHEN ABS(1784116800000000 - UNIX_MICROS(g2.a6)) >= 9007199254740992
         THEN ERROR('days_between() of instants more than 285 years apart')
         ELSE FLOOR(
           (
-            CAST(UNIX_MICROS(CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMP)) - UNIX_MICROS(g2.a6) AS FLOAT64) / CAST(1000000 AS FLOAT64)
+            CAST(1784116800000000 - UNIX_MICROS(g2.a6) AS FLOAT64) / CAST(1000000 AS FLOAT64)
           ) / CAST(86400 AS FLOAT64)
         )
       END IS NULL

@@ -3,17 +3,17 @@ WITH g1 AS (
     s1.customer_id AS k,
     MIN(IFF(s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ), s1.at, NULL)) AS a1,
     COUNT_IF(
-      s1.at > DATEADD(MICROSECOND, -7776000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+      s1.at > CAST('2026-04-16 12:00:00+00:00' AS TIMESTAMPTZ)
       AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
     ) AS a2,
     MAX(IFF(s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ), s1.at, NULL)) AS a3,
     COUNT_IF(
-      s1.at > DATEADD(MICROSECOND, -31536000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+      s1.at > CAST('2025-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
       AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
     ) AS a4,
     SUM(
       IFF(
-        s1.at > DATEADD(MICROSECOND, -31536000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        s1.at > CAST('2025-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
         AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ),
         (
           CAST(ROUND(s1.total * CAST(1000000000 AS DOUBLE)) - (
@@ -41,21 +41,21 @@ WITH g1 AS (
     s1.customer_id AS k,
     COUNT_IF(
       (
-        s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        s1.at > CAST('2026-06-15 12:00:00+00:00' AS TIMESTAMPTZ)
         AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
       )
       AND s1.type = 'visit'
     ) AS a1,
     COUNT_IF(
       (
-        s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        s1.at > CAST('2026-06-15 12:00:00+00:00' AS TIMESTAMPTZ)
         AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
       )
       AND s1.type = 'email_open'
     ) AS a2,
     COUNT_IF(
       (
-        s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        s1.at > CAST('2026-06-15 12:00:00+00:00' AS TIMESTAMPTZ)
         AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
       )
       AND s1.type = 'email_click'
@@ -68,15 +68,13 @@ WITH g1 AS (
     s0.id AS customer_id,
     IFF(
       CAST(IFF(
-        ABS(
-          DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3)
-        ) >= 9007199254740992,
+        ABS(1784116800000000 - DATE_PART(epoch_microsecond, g1.a3)) >= 9007199254740992,
         'days_between() of instants more than 285 years apart',
         '0'
       ) AS INT) = 0,
       FLOOR(
         (
-          CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+          CAST(1784116800000000 - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
         ) / CAST(86400 AS DOUBLE)
       ),
       NULL
@@ -84,15 +82,13 @@ WITH g1 AS (
     CASE
       WHEN IFF(
         CAST(IFF(
-          ABS(
-            DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3)
-          ) >= 9007199254740992,
+          ABS(1784116800000000 - DATE_PART(epoch_microsecond, g1.a3)) >= 9007199254740992,
           'days_between() of instants more than 285 years apart',
           '0'
         ) AS INT) = 0,
         FLOOR(
           (
-            CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+            CAST(1784116800000000 - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
           ) / CAST(86400 AS DOUBLE)
         ),
         NULL
@@ -103,15 +99,13 @@ WITH g1 AS (
     CASE
       WHEN IFF(
         CAST(IFF(
-          ABS(
-            DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3)
-          ) >= 9007199254740992,
+          ABS(1784116800000000 - DATE_PART(epoch_microsecond, g1.a3)) >= 9007199254740992,
           'days_between() of instants more than 285 years apart',
           '0'
         ) AS INT) = 0,
         FLOOR(
           (
-            CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+            CAST(1784116800000000 - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
           ) / CAST(86400 AS DOUBLE)
         ),
         NULL
@@ -678,15 +672,13 @@ SELECT
   COALESCE(
     IFF(
       CAST(IFF(
-        ABS(
-          DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3)
-        ) >= 9007199254740992,
+        ABS(1784116800000000 - DATE_PART(epoch_microsecond, g1.a3)) >= 9007199254740992,
         'days_between() of instants more than 285 years apart',
         '0'
       ) AS INT) = 0,
       FLOOR(
         (
-          CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+          CAST(1784116800000000 - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
         ) / CAST(86400 AS DOUBLE)
       ),
       NULL
@@ -696,15 +688,13 @@ SELECT
   COALESCE(
     IFF(
       CAST(IFF(
-        ABS(
-          DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3)
-        ) >= 9007199254740992,
+        ABS(1784116800000000 - DATE_PART(epoch_microsecond, g1.a3)) >= 9007199254740992,
         'days_between() of instants more than 285 years apart',
         '0'
       ) AS INT) = 0,
       FLOOR(
         (
-          CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+          CAST(1784116800000000 - DATE_PART(epoch_microsecond, g1.a3) AS DOUBLE) / CAST(1000000 AS DOUBLE)
         ) / CAST(86400 AS DOUBLE)
       ),
       NULL

@@ -11,14 +11,14 @@ WITH g1 AS (
     s1.customer_id AS k,
     COUNT_IF(
       (
-        s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        s1.at > CAST('2026-06-15 12:00:00+00:00' AS TIMESTAMPTZ)
         AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
       )
       AND s1.type = 'recommendation_click'
     ) AS a1,
     COUNT_IF(
       (
-        s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        s1.at > CAST('2026-06-15 12:00:00+00:00' AS TIMESTAMPTZ)
         AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
       )
       AND s1.type = 'visit'
@@ -39,7 +39,7 @@ WITH g1 AS (
     s1.customer_id AS k,
     COUNT_IF(
       (
-        s1.at > DATEADD(MICROSECOND, -31536000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        s1.at > CAST('2025-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
         AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
       )
       AND COALESCE(g1.a1, 0) > 0
@@ -51,203 +51,13 @@ WITH g1 AS (
     ) AS a2,
     COUNT_IF(
       (
-        s1.at > DATEADD(
-          MICROSECOND,
-          CASE
-            WHEN (
-              DATE_PART(
-                epoch_microsecond,
-                CAST(CONVERT_TIMEZONE(
-                  'Europe/Paris',
-                  DATEADD(
-                    MICROSECOND,
-                    DATE_PART(
-                      epoch_microsecond,
-                      DATEADD(
-                        MONTH,
-                        -12,
-                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                      )
-                    ) - (
-                      DATE_PART(
-                        epoch_microsecond,
-                        CAST(CONVERT_TIMEZONE(
-                          'Europe/Paris',
-                          DATEADD(
-                            MICROSECOND,
-                            DATE_PART(
-                              epoch_microsecond,
-                              DATEADD(
-                                MONTH,
-                                -12,
-                                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                              )
-                            ) - 86400000000,
-                            CAST('1970-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
-                          )
-                        ) AS TIMESTAMPNTZ)
-                      ) - (
-                        DATE_PART(
-                          epoch_microsecond,
-                          DATEADD(
-                            MONTH,
-                            -12,
-                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                          )
-                        ) - 86400000000
-                      )
-                    ),
-                    CAST('1970-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
-                  )
-                ) AS TIMESTAMPNTZ)
-              ) - (
-                DATE_PART(
-                  epoch_microsecond,
-                  DATEADD(
-                    MONTH,
-                    -12,
-                    CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                  )
-                ) - (
-                  DATE_PART(
-                    epoch_microsecond,
-                    CAST(CONVERT_TIMEZONE(
-                      'Europe/Paris',
-                      DATEADD(
-                        MICROSECOND,
-                        DATE_PART(
-                          epoch_microsecond,
-                          DATEADD(
-                            MONTH,
-                            -12,
-                            CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                          )
-                        ) - 86400000000,
-                        CAST('1970-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
-                      )
-                    ) AS TIMESTAMPNTZ)
-                  ) - (
-                    DATE_PART(
-                      epoch_microsecond,
-                      DATEADD(
-                        MONTH,
-                        -12,
-                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                      )
-                    ) - 86400000000
-                  )
-                )
-              )
-            ) = (
-              DATE_PART(
-                epoch_microsecond,
-                CAST(CONVERT_TIMEZONE(
-                  'Europe/Paris',
-                  DATEADD(
-                    MICROSECOND,
-                    DATE_PART(
-                      epoch_microsecond,
-                      DATEADD(
-                        MONTH,
-                        -12,
-                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                      )
-                    ) - 86400000000,
-                    CAST('1970-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
-                  )
-                ) AS TIMESTAMPNTZ)
-              ) - (
-                DATE_PART(
-                  epoch_microsecond,
-                  DATEADD(
-                    MONTH,
-                    -12,
-                    CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                  )
-                ) - 86400000000
-              )
-            )
-            THEN DATE_PART(
-              epoch_microsecond,
-              DATEADD(
-                MONTH,
-                -12,
-                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-              )
-            ) - (
-              DATE_PART(
-                epoch_microsecond,
-                CAST(CONVERT_TIMEZONE(
-                  'Europe/Paris',
-                  DATEADD(
-                    MICROSECOND,
-                    DATE_PART(
-                      epoch_microsecond,
-                      DATEADD(
-                        MONTH,
-                        -12,
-                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                      )
-                    ) - 86400000000,
-                    CAST('1970-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
-                  )
-                ) AS TIMESTAMPNTZ)
-              ) - (
-                DATE_PART(
-                  epoch_microsecond,
-                  DATEADD(
-                    MONTH,
-                    -12,
-                    CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                  )
-                ) - 86400000000
-              )
-            )
-            ELSE DATE_PART(
-              epoch_microsecond,
-              DATEADD(
-                MONTH,
-                -12,
-                CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-              )
-            ) - (
-              DATE_PART(
-                epoch_microsecond,
-                CAST(CONVERT_TIMEZONE(
-                  'Europe/Paris',
-                  DATEADD(
-                    MICROSECOND,
-                    DATE_PART(
-                      epoch_microsecond,
-                      DATEADD(
-                        MONTH,
-                        -12,
-                        CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                      )
-                    ) + 86400000000,
-                    CAST('1970-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
-                  )
-                ) AS TIMESTAMPNTZ)
-              ) - (
-                DATE_PART(
-                  epoch_microsecond,
-                  DATEADD(
-                    MONTH,
-                    -12,
-                    CAST(CONVERT_TIMEZONE('Europe/Paris', CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) AS TIMESTAMPNTZ)
-                  )
-                ) + 86400000000
-              )
-            )
-          END,
-          CAST('1970-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
-        )
+        s1.at > CAST('2025-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
         AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
       )
       AND COALESCE(g1.a2, 0) > 0
     ) AS a3,
     COUNT_IF(
-      s1.at > DATEADD(MICROSECOND, -2592000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+      s1.at > CAST('2026-06-15 12:00:00+00:00' AS TIMESTAMPTZ)
       AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
     ) AS a4,
     COUNT_IF(
@@ -257,12 +67,12 @@ WITH g1 AS (
     ) AS a5,
     MAX(IFF(s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ), s1.at, NULL)) AS a6,
     COUNT_IF(
-      s1.at > DATEADD(MICROSECOND, -31536000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+      s1.at > CAST('2025-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
       AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
     ) AS a7,
     SUM(
       IFF(
-        s1.at > DATEADD(MICROSECOND, -31536000000000, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ))
+        s1.at > CAST('2025-07-15 12:00:00+00:00' AS TIMESTAMPTZ)
         AND s1.at <= CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ),
         (
           CAST(ROUND(s1.total * CAST(1000000000 AS DOUBLE)) - (
@@ -292,15 +102,13 @@ WITH g1 AS (
     s0.id AS customer_id,
     IFF(
       CAST(IFF(
-        ABS(
-          DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g2.a6)
-        ) >= 9007199254740992,
+        ABS(1784116800000000 - DATE_PART(epoch_microsecond, g2.a6)) >= 9007199254740992,
         'days_between() of instants more than 285 years apart',
         '0'
       ) AS INT) = 0,
       FLOOR(
         (
-          CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g2.a6) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+          CAST(1784116800000000 - DATE_PART(epoch_microsecond, g2.a6) AS DOUBLE) / CAST(1000000 AS DOUBLE)
         ) / CAST(86400 AS DOUBLE)
       ),
       NULL
@@ -308,15 +116,13 @@ WITH g1 AS (
     CASE
       WHEN IFF(
         CAST(IFF(
-          ABS(
-            DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g2.a6)
-          ) >= 9007199254740992,
+          ABS(1784116800000000 - DATE_PART(epoch_microsecond, g2.a6)) >= 9007199254740992,
           'days_between() of instants more than 285 years apart',
           '0'
         ) AS INT) = 0,
         FLOOR(
           (
-            CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g2.a6) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+            CAST(1784116800000000 - DATE_PART(epoch_microsecond, g2.a6) AS DOUBLE) / CAST(1000000 AS DOUBLE)
           ) / CAST(86400 AS DOUBLE)
         ),
         NULL
@@ -327,15 +133,13 @@ WITH g1 AS (
     CASE
       WHEN IFF(
         CAST(IFF(
-          ABS(
-            DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g2.a6)
-          ) >= 9007199254740992,
+          ABS(1784116800000000 - DATE_PART(epoch_microsecond, g2.a6)) >= 9007199254740992,
           'days_between() of instants more than 285 years apart',
           '0'
         ) AS INT) = 0,
         FLOOR(
           (
-            CAST(DATE_PART(epoch_microsecond, CAST('2026-07-15 12:00:00+00:00' AS TIMESTAMPTZ)) - DATE_PART(epoch_microsecond, g2.a6) AS DOUBLE) / CAST(1000000 AS DOUBLE)
+            CAST(1784116800000000 - DATE_PART(epoch_microsecond, g2.a6) AS DOUBLE) / CAST(1000000 AS DOUBLE)
           ) / CAST(86400 AS DOUBLE)
         ),
         NULL
