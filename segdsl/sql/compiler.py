@@ -70,8 +70,8 @@ import attrs
 from sqlglot import exp
 
 from segdsl import checked as c
-from segdsl.aggregates import window_cut
 from segdsl import types as t
+from segdsl.aggregates import window_cut
 from segdsl.errors import CheckError, SegdslError, UsageError
 from segdsl.functions import EARTH_RADIUS_KM
 from segdsl.sql.dialects import dialect as find_dialect
@@ -738,7 +738,6 @@ class QueryCompiler:
             return binary(exp.Mul, self.dialect.days_apart(left, right),
                           exp.Literal.number(_UNITS_US["d"]))
         if kinds <= {"datetime"}:
-            d = self.dialect
             return binary(exp.Sub, self._epoch_us(node.left, left),
                           self._epoch_us(node.right, right))
         raise self._refuse(node, f"subtracting {' and '.join(sorted(kinds))}")
