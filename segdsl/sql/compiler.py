@@ -1827,8 +1827,9 @@ def _absorbed(conditions: list[exp.Expr]) -> list[exp.Expr]:
 def _loosest_instant(limits: list[exp.Expr], side: str) -> list[exp.Expr]:
     """``limits``, or the earliest (``side`` low) or latest of them when all are
     written instants: their UTC texts of one form order as the instants do."""
-    texts = [_instant_text(limit) for limit in limits]
-    if len(limits) < 2 or None in texts:
+    found = [_instant_text(limit) for limit in limits]
+    texts = [text for text in found if text is not None]
+    if len(limits) < 2 or len(texts) < len(limits):
         return limits
     pick = min if side == "low" else max
     return [limits[texts.index(pick(texts))]]
