@@ -17,8 +17,10 @@ double operations:
 
 The query gains, after the scans of the lists: ``pm`` (each customer's
 measures); where the database sorts a column into a list (DuckDB), ``pl`` (each
-tiled measure's sorted values, one row), ``pq`` (the break points' positions in
-them) and ``pb`` (all break points, one row, read by every customer), otherwise
+tiled measure's sorted values, one row, or for RFM recency and frequency its
+break points from the database's own quantiles), ``pq`` (the break points'
+positions in the sorted values) and ``pb`` (all break points, one row, read by
+every customer), otherwise
 for each tiled measure ``j`` the CTEs ``r{j}`` (the sorted measures, numbered
 from 0), ``t{j}`` (the quantile positions) and ``b{j}`` (the break points),
 then the same ``pb``; then ``pv`` (each customer's tiles and percentiles; with
@@ -176,9 +178,9 @@ def _listed_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
         found = dialect.interpolated_quantiles(v, fractions) if _interpolated(node) else None
         if found is not None:
             lists.append(alias(found, f"c{j}"))
-            points += [alias(dialect.list_item(exp.column(f"c{j}", table="pq"),
-                                               exp.Literal.number(i)), f"b{j}_{i}")
-                       for i in range(1, node.buckets)]
+            points += [alias(binary(exp.Add, dialect.list_item(
+                exp.column(f"c{j}", table="pq"), exp.Literal.number(i)), _double(_MARGIN)),
+                f"b{j}_{i}") for i in range(1, node.buckets)]
             continue
         listed = dialect.sorted_list(v)
         assert listed is not None
@@ -192,22 +194,28 @@ def _listed_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
             ("pb", exp.select(*points).from_(named_table("pq"), copy=False))]
 
 
-def _interpolated(node: Any) -> bool:
-    """Whether measure ``node``'s break points may come from the database's own
-    type-7 quantiles (DuckDB's ``quantile_cont``), which select the two values
-    around each position instead of sorting them all.
+#: Added to the break points of whole-number measures found by the database's own
+#: quantiles (see :func:`_interpolated`).
+_MARGIN = 0.1
 
-    Its last bit may differ from Python's (DuckDB may be built to fuse
-    ``lo + (hi - lo) * d`` into one rounding), but not the tiles when the measures
-    are whole numbers, as RFM recency (days) and frequency (a count) are: a tile
-    counts the break points below a measure, and no measure lies strictly between
-    ``lo`` and ``hi``, so any break point from ``lo`` included to ``hi`` excluded
-    gives the same tiles. Both give ``lo`` itself where ``lo == hi`` or the
-    position is whole; otherwise ``d`` lies within ``n * 2**-52`` of a multiple of
-    a fifth below 1, so the exact break point is at least about a fifth below
-    ``hi`` (whole numbers at least 1 apart), far more than either rounding moves
-    it for values under 2**40. Sums of money, and ``ntile`` of any measure, are
-    sorted."""
+
+def _interpolated(node: Any) -> bool:
+    """Whether measure ``node``'s tiles may come from the database's own type-7
+    quantiles (DuckDB's ``quantile_cont``, which selects the two values around each
+    position instead of sorting them all), each plus :data:`_MARGIN`.
+
+    Their last bits differ from Python's (in about one break point in ten: DuckDB
+    computes the position ``(n - 1) * q`` as Python does, but interpolates with other
+    double operations), but not the tiles of whole numbers, as RFM recency
+    (days) and frequency (a count) are. A whole number ``v`` is above Python's
+    break point exactly when it is above ``lo``: the break point is ``lo`` itself
+    where ``lo == hi`` or the position is whole, and otherwise at least a fifth of
+    ``hi - lo`` (at least 1) away from both, since the fraction ``d`` of a quintile's
+    position ``(n - 1) * (i / 5)`` is 0 exactly when the position is whole and
+    within 0.2 +- 2**-7 to 0.8 +- 2**-7 otherwise (for fewer than 2**45 measures).
+    The database's break point is within a thousandth of the same value for
+    measures under 2**40, so its sum with the margin is above ``v`` exactly when
+    Python's is. Sums of money, and ``ntile`` of any measure, are sorted."""
     return node.kind in ("rfm.recency", "rfm.frequency") and node.buckets == 5
 
 
