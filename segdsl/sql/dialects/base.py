@@ -206,7 +206,7 @@ class Dialect:
     def text_at(self, texts: list[str], position: exp.Expr) -> exp.Expr | None:
         """``texts[position - 1]`` for a whole number ``position`` (a double), null
         when it is null, as one list of constants; None where the database writes
-        no list constant (a ``CASE`` over the positions does it)."""
+        no list constant (the caller writes a ``CASE`` instead)."""
         return None
 
     def ordered_text(self, text: exp.Expr) -> exp.Expr:

@@ -115,7 +115,7 @@ class DuckDB(Dialect):
 
     def interpolated_quantiles(self, value: exp.Expr, fractions: list[float]
                                ) -> exp.Expr | None:
-        # (n - 1) * q and lo + (hi - lo) * (pos - floor(pos)), selecting lo and hi
+        # type 7: the two values around the position (n - 1) * q, selected, not sorted
         points = [cast(exp.Literal.number(repr(fraction)), _DOUBLE) for fraction in fractions]
         return self.function("quantile_cont", value, exp.Array(expressions=points))
 
