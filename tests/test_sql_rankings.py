@@ -73,6 +73,8 @@ def test_duckdb_ranks_without_numbered_rows_and_names_the_group_once():
                                f" CAST(0.4 AS DOUBLE), CAST(0.6 AS DOUBLE), CAST(0.8 AS DOUBLE)")\
             == 1
     assert lifecycle.count("LIST_SORT(") == 1 and "LIST_SORT(ARRAY_AGG(pm.v2)" in lifecycle
+    for i in range(1, 5):  # each compared with a margin its last bit cannot cross
+        assert f"LIST_EXTRACT(pq.c0, {i}) + CAST(0.1 AS DOUBLE) AS b0_{i}" in lifecycle
     assert lifecycle.count("[ 'lost', 'lost', 'cant_lose_them', 'cant_lose_them',") == 1
     assert "WHEN 555" not in lifecycle
     postgres = _query("lifecycle.seg", "postgres")
@@ -141,3 +143,17 @@ def test_rfm_tiles_from_quantile_cont_are_the_python_engines(histories):
     segdsl.sql.load_records(connection, records, layout)
     found = segdsl.sql.evaluate(_RFM_RULES, connection, now=now)
     assert found.members == _RFM_RULES.evaluate(records, now=now).members
+
+
+def test_quintile_positions_are_whole_or_a_fifth_away_from_whole():
+    """What the margin of whole-number break points rests on: the fraction of a
+    quintile's position (n - 1) * (i / 5), in doubles as both engines compute it, is 0
+    exactly when the position is whole and between 0.19 and 0.81 otherwise."""
+    for measures in range(1, 200_001):
+        for i in range(1, 5):
+            position = (measures - 1) * (i / 5)
+            fraction = position - math.floor(position)
+            if (measures - 1) * i % 5 == 0:
+                assert fraction == 0.0, (measures, i)
+            else:
+                assert 0.19 <= fraction <= 0.81, (measures, i)
