@@ -74,10 +74,8 @@ class Rankings:
         """The value of population node ``node`` for the customer, read from ``pv``."""
         if node.kind in ("rfm.score", "rfm.group"):
             parts = [self.column(combine(part), combine) for part in _RFM_PARTS]
-            code = binary(exp.Add, binary(exp.Add, binary(exp.Mul, parts[0], _double(100)),
-                                          binary(exp.Mul, parts[1], _double(10))), parts[2])
             if node.kind == "rfm.score":
-                return code
+                return _rfm_code(*parts)
             # named once per customer, in pv, however many segments read it
             self._group = [exp.column(part.name, table="pt") for part in parts]
             return exp.column("g", table="pv")
@@ -129,6 +127,12 @@ class Rankings:
         return ctes
 
 
+def _rfm_code(r: exp.Expr, f: exp.Expr, m: exp.Expr) -> exp.Expr:
+    """``rfm.score``: ``R * 100 + F * 10 + M``."""
+    return binary(exp.Add, binary(exp.Add, binary(exp.Mul, r, _double(100)),
+                                  binary(exp.Mul, f, _double(10))), m)
+
+
 def _rfm_group(scores: list[exp.Expr], dialect: Dialect) -> exp.Expr:
     """The RFM group named by the recency, frequency and monetary scores: one
     list of the 125 names where the database writes list constants (a ``CASE``
@@ -141,9 +145,7 @@ def _rfm_group(scores: list[exp.Expr], dialect: Dialect) -> exp.Expr:
     listed = dialect.text_at(names, position)
     if listed is not None:
         return listed
-    code = binary(exp.Add, binary(exp.Add, binary(exp.Mul, r.copy(), _double(100)),
-                                  binary(exp.Mul, f.copy(), _double(10))), m.copy())
-    return exp.Case(this=cast(code, "INTEGER"), ifs=[
+    return exp.Case(this=cast(_rfm_code(r.copy(), f.copy(), m.copy()), "INTEGER"), ifs=[
         exp.If(this=exp.Literal.number(number), true=exp.Literal.string(name))
         for number, name in sorted(GROUP_OF_CODE.items())])
 
@@ -174,7 +176,7 @@ def _listed_break_points(tiled: list[tuple[int, Any]], dialect: Dialect
     points: list[exp.Expr] = []
     for j, node in tiled:
         v = exp.column(f"v{j}", table="pm")
-        fractions = [i / node.buckets for i in range(1, node.buckets)]
+        fractions = [_double(i / node.buckets) for i in range(1, node.buckets)]
         found = dialect.interpolated_quantiles(v, fractions) if _interpolated(node) else None
         if found is not None:
             lists.append(alias(found, f"c{j}"))

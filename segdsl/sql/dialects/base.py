@@ -196,11 +196,12 @@ class Dialect:
         """Item ``position`` (counted from 1) of a list from :meth:`sorted_list`."""
         raise self.refuse("lists of values")
 
-    def interpolated_quantiles(self, value: exp.Expr, fractions: list[float]
+    def interpolated_quantiles(self, value: exp.Expr, fractions: list[exp.Expr]
                                ) -> exp.Expr | None:
         """An aggregate: the type-7 quantiles of the non-null values of ``value`` at
-        ``fractions`` (null without values), one list read with :meth:`list_item`,
-        found without sorting every value; None where the database has none."""
+        ``fractions`` (constant doubles; null without values), one list read with
+        :meth:`list_item`, found without sorting every value; None where the
+        database has none."""
         return None
 
     def text_at(self, texts: list[str], position: exp.Expr) -> exp.Expr | None:

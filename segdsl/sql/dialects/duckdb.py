@@ -113,11 +113,10 @@ class DuckDB(Dialect):
     def list_item(self, items: exp.Expr, position: exp.Expr) -> exp.Expr:
         return self.function("list_extract", items, position)
 
-    def interpolated_quantiles(self, value: exp.Expr, fractions: list[float]
+    def interpolated_quantiles(self, value: exp.Expr, fractions: list[exp.Expr]
                                ) -> exp.Expr | None:
         # type 7: the two values around the position (n - 1) * q, selected, not sorted
-        points = [cast(exp.Literal.number(repr(fraction)), _DOUBLE) for fraction in fractions]
-        return self.function("quantile_cont", value, exp.Array(expressions=points))
+        return self.function("quantile_cont", value, exp.Array(expressions=fractions))
 
     def text_at(self, texts: list[str], position: exp.Expr) -> exp.Expr | None:
         listed = exp.Array(expressions=[exp.Literal.string(text) for text in texts])
