@@ -304,20 +304,18 @@ class QueryCompiler:
             member = self.dialect.is_true(condition)
             selected.append(alias(member, exp.to_identifier(name, quoted=True)))
         identity = exp.column(self.layout.id, table="s0")
+        read = _tables_read(selected[1:])  # by the segments
         if previous is not None:
             earlier = f"m{previous}"
-            reads_customer = any(column.table == "s0" for e in selected[1:]
-                                 for column in e.find_all(exp.Column))
             selected = [exp.column(exp.Star(), table=earlier), *selected[1:]]
             query = exp.select(*selected).from_(named_table(earlier), copy=False)
             identity = exp.column(_INTERNAL_ID, table=earlier)
-            if reads_customer:
+            if "s0" in read:
                 query = join(query, customers, "inner",
                              binary(exp.EQ, exp.column(self.layout.id, table="s0"),
                                     identity.copy()))
         else:
             query = exp.select(*selected).from_(customers, copy=False)
-        read = _tables_read(selected)
         if "pv" in read:
             query = join(query, named_table("pv"), "left",
                          binary(exp.EQ, exp.column("customer_id", table="pv"), identity.copy()))
