@@ -1399,18 +1399,15 @@ class Checker:
         return measure
 
     def _checked_rfm_measure(self, name: str, node: n.Node) -> c.Checked:
-        window = n.Duration(self.options.rfm_window.amount,
-                            n.DurationUnit(self.options.rfm_window.unit))
+        window = self.options.rfm_window
         stamp = self._order_timestamp(node)
         text = {
             "recency": f"days_between(last(orders.{stamp}), now)",
             "frequency": "count(orders, within = W)",
             "monetary": "sum(orders.total, within = W)",
         }[name]
-        from segdsl.parser import parse_expression
-
         try:
-            measure = self.check(_substitute(parse_expression(text), "W", window), _Env())
+            measure = self.check(_rfm_measure_syntax(text, window.amount, window.unit), _Env())
         except CheckError as error:
             # The measure's text is ours: the user's mistake is at `rfm.<name>`.
             raise CheckError(f"rfm.{name} reads {text.replace('W', str(self.options.rfm_window))}"
@@ -1706,6 +1703,15 @@ def _tree_size(node: c.Checked, limit: int) -> int:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+@functools.cache
+def _rfm_measure_syntax(text: str, amount: int, unit: str) -> n.Node:
+    """An RFM measure's syntax (its window ``W`` written in), parsed once per
+    process: every rule file reading RFM scores checks it."""
+    from segdsl.parser import parse_expression
+
+    return _substitute(parse_expression(text), "W", n.Duration(amount, n.DurationUnit(unit)))
 
 
 @functools.cache
