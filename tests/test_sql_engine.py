@@ -11,6 +11,7 @@ exactly them.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 
 import duckdb
@@ -364,6 +365,28 @@ def test_sums_do_not_depend_on_the_order_of_the_elements():
         assert segdsl.sql.evaluate(rules, database, now=NOW)["s"] == [1]
     assert exact_sum([0.1, 0.2]) == 0.3
     assert exact_sum([]) == 0
+
+
+@pytest.mark.parametrize("totals", [
+    [0.1, 0.2], [19.99] * 7, [-5.5, 2.25],
+    [9_007_199.254740991],  # 2**53 - 1 nano-units: divided as a double
+    [9_007_199.254740992], [4_503_599.627370496, 4_503_599.627370497],  # 2**53, 2**53 + 1: text
+    [1e12, 0.000000001], [-1e12, 3.3],
+    [45_524_806.57556135, 5_988_785.229723331],  # beyond 2**53 units, a double rounds twice
+])
+def test_sums_read_back_as_the_nearest_double_on_both_sides_of_2_53_units(totals):
+    """DuckDB turns a sum of nano-units into a double by division below 2**53 units and
+    by reading its decimal text beyond; either way it is exact_sum's double."""
+    expected = exact_sum(totals)
+    database = duckdb.connect()
+    database.execute("CREATE TABLE customers AS SELECT 1 AS id UNION ALL SELECT 2")
+    database.execute('CREATE TABLE orders (id BIGINT, customer_id BIGINT, "at" TIMESTAMPTZ, '
+                     "total DOUBLE)")
+    database.executemany("INSERT INTO orders VALUES (?, 1, NULL, ?)", list(enumerate(totals)))
+    rules = segdsl.loads(f"segment s = sum(orders.total) == {expected!r}")
+    assert segdsl.sql.evaluate(rules, database, now=NOW)["s"] == [1]
+    near = segdsl.loads(f"segment s = sum(orders.total) == {math.nextafter(expected, math.inf)!r}")
+    assert segdsl.sql.evaluate(near, database, now=NOW)["s"] == []
 
 
 @pytest.mark.parametrize(("text", "expected"), [

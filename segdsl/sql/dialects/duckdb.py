@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from segdsl.sql.dialects.base import Dialect, binary, cast
+from segdsl.sql.dialects.base import Dialect, binary, case, cast
 
 _DOUBLE = exp.DataType.build("DOUBLE")
+_EXACT_INTEGERS = 2 ** 53  # every integer of smaller magnitude is a double
 # Compared over every code point (DuckDB 2.0, Python 3.11's Unicode 14): DuckDB's lower and
 # upper map each character as Python does, except where Python's mapping is several
 # characters (upper: ß is SS, ligatures, Greek with iota; lower: İ) or depends on the
@@ -81,10 +82,16 @@ class DuckDB(Dialect):
             exp.Mul, value, cast(exp.Literal.number(10 ** scale), _DOUBLE))), "HUGEINT")
 
     def from_exact_units(self, total: exp.Expr, scale: int) -> exp.Expr:
-        # The decimal text is read with correct rounding.
-        text = exp.DPipe(this=cast(total, "VARCHAR"),
+        # Below 2**53 units the total is a double exactly, and so is 10**scale: their
+        # quotient is correctly rounded, as Python's division of integers is. Beyond,
+        # the decimal text is read with correct rounding (ten times slower).
+        exact = binary(exp.LT, self.function("abs", total),
+                       exp.Literal.number(_EXACT_INTEGERS))
+        divided = binary(exp.Div, cast(total.copy(), _DOUBLE),
+                         cast(exp.Literal.number(10 ** scale), _DOUBLE))
+        text = exp.DPipe(this=cast(total.copy(), "VARCHAR"),
                          expression=exp.Literal.string(f"e-{scale}"))
-        return cast(text, _DOUBLE)
+        return case(exact, divided, cast(text, _DOUBLE))
 
     def not_nan(self, number: exp.Expr) -> exp.Expr:
         return exp.Nullif(this=number, expression=cast(exp.Literal.string("NaN"), _DOUBLE))
