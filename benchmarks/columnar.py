@@ -62,7 +62,7 @@ ONE_PASS_FROM = 5_000_000
 # machine slowing down for a while (this one's speed drifts by a third within minutes)
 # weighs on both alike.
 SMALL_PASSES = 3
-SMALL_TURNS = 4
+SMALL_TURNS = 6
 
 
 # ------------------------------------------------------------------------------ child process

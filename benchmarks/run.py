@@ -35,7 +35,9 @@ same file's at the smaller size (the wall-clock ratio is in the note), and peak 
 while evaluating / memory of the loaded records. records/s and times are wall-clock, the best
 pass (workloads 1-3; in 1-2 the contestants take turns), the median for workload 4.
 5, end-to-end time in a child process (connection or rule file to member ids) / the
-hand-written query's, best of 2 passes; peak = the child's resident high-water mark."""
+hand-written query's, the best pass (below 1,000,000 customers of 6 children each, the two
+taking turns; 2 passes at 1,000,000, 1 from 5,000,000); peak = the child's resident high-water
+mark."""
 
 
 @dataclass(frozen=True)
