@@ -10,7 +10,8 @@ Adding a dialect: implement the methods of
 :class:`~segdsl.sql.dialects.base.Dialect` that raise by default. Those the
 compiler used to write the DuckDB way are methods too: ``ordered_first``
 (``FIRST(x ORDER BY ...)``), ``exact_units`` / ``from_exact_units`` (the exact
-sum: ``HUGEINT`` and ``CAST(n AS VARCHAR) || 'e-9'``), ``modulo`` (``%`` on
+sum: ``HUGEINT``, read back by dividing by ``10**9`` below ``2**53`` units and as
+``CAST(n AS VARCHAR) || 'e-9'`` beyond), ``modulo`` (``%`` on
 doubles), ``not_nan`` (``NULLIF(x, 'NaN')``: NaN equals NaN in DuckDB, not in
 every engine), ``date_plus_days``, ``days_apart`` and ``months_later``
 (calendar steps of dates and wall clocks), ``plus_microseconds``,
