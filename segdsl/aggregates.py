@@ -516,11 +516,11 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
         selected, plain, owners = elements(ctx)
         kept = matching(ctx, selected, plain, owners)
         if node.function in ("count", "exists") and not final:
-            return finish(ctx, kept, list_path)
+            return finish(ctx, kept, list_path, list_depth)
         if pick is not None:
             # Only the first or last element's value is needed: read just that one.
             kept = kept[pick:][:1]
-        return finish(ctx, values(ctx, kept), values_path)
+        return finish(ctx, values(ctx, kept), values_path, list_depth)
 
     return aggregate
 
@@ -624,40 +624,40 @@ def _index_of(items: list, element: Any) -> int | str:
     return next((i for i, item in enumerate(items) if item is element), "?")
 
 
-def _count(ctx, values, path):
+def _count(ctx, values, path, depth):
     return sum(1 for v in values if v is not None)
 
 
-def _exists(ctx, values, path):
+def _exists(ctx, values, path, depth):
     return any(v is not None for v in values)
 
 
-def _numbers(ctx, values, path):
+def _numbers(ctx, values, path, depth):
     numbers = [v for v in values if v is not None]
     for value in numbers:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise data_error(ctx, f"expected a number, found {safe_repr(value, 80)}", path)
+            raise data_error(ctx, f"expected a number, found {safe_repr(value, 80)}", path, depth)
     return numbers
 
 
-def _sum(ctx, values, path):
+def _sum(ctx, values, path, depth):
     try:
-        return exact_sum(_numbers(ctx, values, path))
+        return exact_sum(_numbers(ctx, values, path, depth))
     except OverflowError:
-        raise data_error(ctx, "the sum is too large for a number", path) from None
+        raise data_error(ctx, "the sum is too large for a number", path, depth) from None
 
 
-def _avg(ctx, values, path):
-    numbers = _numbers(ctx, values, path)
+def _avg(ctx, values, path, depth):
+    numbers = _numbers(ctx, values, path, depth)
     if not numbers:
         return None
     try:
         return exact_sum(numbers) / len(numbers)
     except OverflowError:
-        raise data_error(ctx, "the average is too large for a number", path) from None
+        raise data_error(ctx, "the average is too large for a number", path, depth) from None
 
 
-def _extreme(ctx, values, path, pick):
+def _extreme(ctx, values, path, depth, pick):
     present = [v for v in values if v is not None]
     if not present:
         return None
@@ -668,22 +668,22 @@ def _extreme(ctx, values, path, pick):
         return pick(present)
     except TypeError:
         raise data_error(ctx, f"values cannot be compared: {safe_repr(present[:3], 120)}",
-                         path) from None
+                         path, depth) from None
 
 
-def _min(ctx, values, path):
-    return _extreme(ctx, values, path, min)
+def _min(ctx, values, path, depth):
+    return _extreme(ctx, values, path, depth, min)
 
 
-def _max(ctx, values, path):
-    return _extreme(ctx, values, path, max)
+def _max(ctx, values, path, depth):
+    return _extreme(ctx, values, path, depth, max)
 
 
-def _first(ctx, values, path):
+def _first(ctx, values, path, depth):
     return values[0] if values else None
 
 
-def _last(ctx, values, path):
+def _last(ctx, values, path, depth):
     return values[-1] if values else None
 
 
@@ -710,16 +710,17 @@ def _declared_values(finish: Callable, type_: t.Type) -> Callable:
         return finish
     kinds, name = declared
 
-    def checked(ctx, values, path):
+    def checked(ctx, values, path, depth):
         for value in values:
             if value is not None and type(value) not in kinds:
-                raise data_error(ctx, f"expected a {name}, found {safe_repr(value, 80)}", path)
-        return finish(ctx, values, path)
+                raise data_error(ctx, f"expected a {name}, found {safe_repr(value, 80)}", path,
+                                 depth)
+        return finish(ctx, values, path, depth)
 
     return checked
 
 
-def _count_distinct(ctx, values, path):
+def _count_distinct(ctx, values, path, depth):
     """How many values are not equal under the rules' ``==``: ``1`` and ``1.0``
     are one, ``true`` and ``1`` two, a date and a datetime two."""
     seen = set()
@@ -742,14 +743,15 @@ def _count_distinct(ctx, values, path):
         elif kind is list or is_record(value):
             what = "a list" if kind is list else "a record"
             raise data_error(ctx, f"count_distinct counts plain values, found {what} "
-                             f"{safe_repr(value, 80)}", path)
+                             f"{safe_repr(value, 80)}", path, depth)
         else:
             try:
                 key = (kind, value)
                 hash(key)
             except TypeError:
                 raise data_error(ctx, f"count_distinct counts plain values, found "
-                                 f"{type(value).__name__} {safe_repr(value, 80)}", path) from None
+                                 f"{type(value).__name__} {safe_repr(value, 80)}", path,
+                                 depth) from None
         seen.add(key)
     return len(seen)
 

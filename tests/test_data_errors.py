@@ -83,6 +83,25 @@ def test_a_string_among_numbers_to_add_names_the_list_field():
         "customer 17, field orders.total: expected a number, found '89.90'", 17, "orders.total")
 
 
+@pytest.mark.parametrize(("rule", "message"), [
+    ("count(orders, where = sum(items.price) > 10) >= 1", "expected a number, found 'cheap'"),
+    ("count(orders, where = max(items.price) > 10) >= 1",
+     "values cannot be compared: [5, 'cheap']"),
+    # the schema declares prices numbers: count_distinct checks them first
+    ("count(orders, where = count_distinct(items.price) > 1) >= 1",
+     "expected a number, found [1, 2]"),
+])
+def test_an_aggregation_inside_an_element_names_the_element_it_reads(rule, message):
+    """Inside an order's where, ``sum(items.price)`` of the second order's bad price is
+    reported on ``orders[1].items.price``, as reading it would be, not ``items.price``."""
+    bad = [1, 2] if "count_distinct" in rule else "cheap"
+    customer = {"id": 17, "orders": [
+        {"at": "2026-07-01T10:00:00Z", "total": 20, "items": [{"price": 5}]},
+        {"at": "2026-07-02T10:00:00Z", "total": 20, "items": [{"price": 5}, {"price": bad}]}]}
+    assert data_error(rule, customer) == (
+        f"customer 17, field orders[1].items.price: {message}", 17, "orders[1].items.price")
+
+
 # ------------------------------------------------------------------- timestamps
 
 
