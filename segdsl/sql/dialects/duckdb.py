@@ -84,7 +84,7 @@ class DuckDB(Dialect):
     def from_exact_units(self, total: exp.Expr, scale: int) -> exp.Expr:
         # Below 2**53 units the total is a double exactly, and so is 10**scale: their
         # quotient is correctly rounded, as Python's division of integers is. Beyond,
-        # the decimal text is read with correct rounding (ten times slower).
+        # the decimal text is read with correct rounding (six times slower).
         exact = binary(exp.LT, self.function("abs", total),
                        exp.Literal.number(_EXACT_INTEGERS))
         divided = binary(exp.Div, cast(total.copy(), _DOUBLE),
