@@ -193,17 +193,19 @@ def measure(sizes: tuple[int, ...], *, python_size: int | None, repeat: int = 2,
         directory = (directories or {}).get(size) or columnar_data.ensure(size, log=log)
         for name in RULE_FILES:
             engines = [e for e in ENGINES if e != "python" or size == python_size]
-            for engine in engines:
+            turns: dict[str, dict] = {}
+            if size < 1_000_000:  # the hand-written query and segdsl's, in turns
                 if log:
-                    log(f"  {engine} on {name} over {size:,} customers ...")
-                if engine == "python" or size >= ONE_PASS_FROM:
-                    report = run_child(engine, name, directory, 1, threads)
-                elif size >= 1_000_000:
-                    report = run_child(engine, name, directory, repeat, threads)
-                else:  # below 1 M: the hand-written query and segdsl's in turns
-                    if engine == "hand":
-                        turns = _taking_turns(name, directory, threads)
+                    log(f"  hand and segdsl-sql in turns on {name} over {size:,} customers ...")
+                turns = _taking_turns(name, directory, threads)
+            for engine in engines:
+                if engine in turns:
                     report = turns[engine]
+                else:
+                    if log:
+                        log(f"  {engine} on {name} over {size:,} customers ...")
+                    passes = 1 if engine == "python" or size >= ONE_PASS_FROM else repeat
+                    report = run_child(engine, name, directory, passes, threads)
                 reports[size, name, engine] = report
                 if "failed" in report or "failed" in reports[size, name, "hand"]:
                     if log:
