@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import math
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -505,6 +506,14 @@ def _apply(moment: dt.datetime, steps: list, zone: dt.tzinfo) -> dt.datetime:
     return moment
 
 
+@functools.lru_cache(maxsize=1024)
+def _back(moment: dt.datetime, window: dt.timedelta | relativedelta, zone: dt.tzinfo
+          ) -> dt.datetime:
+    """``moment`` less a window's length. The moments are a call's bounds, the same
+    for every customer, and a calendar step is slow to apply: computed once."""
+    return moment - window if isinstance(window, dt.timedelta) else shift(moment, -window, zone)
+
+
 def _micro(moment: dt.datetime) -> int:
     delta = moment - _EPOCH
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
@@ -797,8 +806,8 @@ class _Timeline:
             if isinstance(window, dt.timedelta):
                 low, high = since - window, until - window
             elif isinstance(window, relativedelta):
-                low = shift(since, -window, self.zone) - 4 * _DAY
-                high = shift(until, -window, self.zone) + 4 * _DAY
+                low = _back(since, window, self.zone) - 4 * _DAY
+                high = _back(until, window, self.zone) + 4 * _DAY
             else:
                 return []
         except (OverflowError, ValueError):
@@ -902,7 +911,7 @@ class _Timeline:
                 return None
             try:
                 low = since - window if isinstance(window, dt.timedelta) \
-                    else shift(since, -window, zone) - 4 * _DAY
+                    else _back(since, window, zone) - 4 * _DAY
             except (OverflowError, ValueError):
                 return 0, last
             return bisect.bisect_right(stamps, low), last
@@ -936,8 +945,8 @@ class _Timeline:
         gone_by_since = gone_by_until = None
         if isinstance(window, (dt.timedelta, relativedelta)):
             try:
-                gone_by_since = shift(since, -window, self.zone)
-                gone_by_until = shift(until, -window, self.zone)
+                gone_by_since = _back(since, window, self.zone)
+                gone_by_until = _back(until, window, self.zone)
             except (OverflowError, ValueError):
                 raise _Undecided from None
         leaving: list[int] = []
