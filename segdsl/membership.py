@@ -195,8 +195,8 @@ class Membership:
             raise UsageError(f"now ({iso_text(new)}) is before the state's now "
                              f"({iso_text(previous)}): a state only moves forward")
         try:
-            staged, fields, late, appended = self._staged(additions, previous)
             with _collector_paused(), self._program.room(self.names):
+                staged, fields, late, appended = self._staged(additions, previous)
                 return self._advance(staged, fields, late, appended, previous, new)
         except SegdslError:
             raise
