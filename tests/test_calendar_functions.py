@@ -152,6 +152,9 @@ def test_calendar_functions_are_type_checked(rule, expected):
     (5, "cannot read 5 as a date (expected a date, found int)"),
     ("soon", "cannot read 'soon' as a date (Invalid isoformat string: 'soon')"),
     (True, "cannot read True as a date (expected a date, found bool)"),
+    # A long value is shown in 80 characters; the parser's own message quotes it whole.
+    ("x" * 100, "cannot read '" + "x" * 76 + "... as a date (Invalid isoformat string: '"
+     + "x" * 100 + "')"),
 ])
 def test_a_value_that_is_no_date_is_bad_data(value, shown):
     """An untyped field holding no date is a DataError naming the customer and the field."""

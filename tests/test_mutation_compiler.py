@@ -161,6 +161,11 @@ def test_an_element_that_is_no_record_is_named_by_its_place_alone():
         "customer 1, field orders[1]: expected a record with a field 'at', found 5")
 
 
+def test_a_bad_element_read_as_itself_is_named_by_its_index_alone():
+    assert _error("segment a = count(tags as t, where = -t > 3) > 0",
+                  {"id": 3, "tags": [5, "x"]}) == "customer 3, field tags[1]: cannot negate str 'x'"
+
+
 def test_a_negated_duration_computed_from_data():
     rules = segdsl.loads("segment recent = -(now - seen) > -3d", schema={"seen": "datetime"})
     customers = [{"id": 1, "seen": "2026-07-14T12:00:00Z"}, {"id": 2, "seen": "2026-07-01T00:00:00Z"},
