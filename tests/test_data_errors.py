@@ -102,6 +102,24 @@ def test_an_aggregation_inside_an_element_names_the_element_it_reads(rule, bad, 
         f"customer 17, field orders[1].items.price: {message}", 17, "orders[1].items.price")
 
 
+@pytest.mark.parametrize(("function", "bad", "message"), [
+    ("avg", "cheap", "expected a number, found 'cheap'"),
+    ("avg", 1.7e308, "the average is too large for a number"),
+    ("min", "cheap", "values cannot be compared: [5, 'cheap']"),
+    ("count_distinct", {"a": 1}, "count_distinct counts plain values, found a record {'a': 1}"),
+    ("count_distinct", {1, 2}, "count_distinct counts plain values, found set {1, 2}"),
+])
+def test_an_aggregation_of_undeclared_values_inside_an_element_names_the_element(
+        function, bad, message):
+    """Without a schema every finisher reports bad values from the customer:
+    ``baskets[1].lines.amount``, the basket whose ``where`` read them."""
+    second = [{"amount": bad if isinstance(bad, float) else 5}, {"amount": bad}]
+    customer = {"id": 17, "baskets": [{"lines": [{"amount": 5}]}, {"lines": second}]}
+    rule = f"count(baskets, where = {function}(lines.amount) > 1) >= 1"
+    assert data_error(rule, customer) == (
+        f"customer 17, field baskets[1].lines.amount: {message}", 17, "baskets[1].lines.amount")
+
+
 # ------------------------------------------------------------------- timestamps
 
 
