@@ -105,6 +105,7 @@ def test_an_aggregation_inside_an_element_names_the_element_it_reads(rule, bad, 
 @pytest.mark.parametrize(("function", "bad", "message"), [
     ("avg", "cheap", "expected a number, found 'cheap'"),
     ("avg", 1.7e308, "the average is too large for a number"),
+    ("sum", 1.7e308, "the sum is too large for a number"),
     ("min", "cheap", "values cannot be compared: [5, 'cheap']"),
     ("count_distinct", {"a": 1}, "count_distinct counts plain values, found a record {'a': 1}"),
     ("count_distinct", {1, 2}, "count_distinct counts plain values, found set {1, 2}"),
