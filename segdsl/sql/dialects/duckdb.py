@@ -105,13 +105,6 @@ class DuckDB(Dialect):
     def days_apart(self, later: exp.Expr, earlier: exp.Expr) -> exp.Expr:
         return binary(exp.Sub, later, earlier)
 
-    def positions(self, count: int) -> exp.Expr:
-        return exp.Table(this=exp.GenerateSeries(start=exp.Literal.number(1),
-                                                 end=exp.Literal.number(count),
-                                                 is_end_exclusive=True),
-                         alias=exp.TableAlias(this=exp.to_identifier("q"),
-                                              columns=[exp.to_identifier("i")]))
-
     def sorted_list(self, value: exp.Expr) -> exp.Expr | None:
         listed = exp.Filter(this=exp.ArrayAgg(this=value), expression=exp.Where(
             this=exp.not_(exp.Is(this=value.copy(), expression=exp.null()))))
