@@ -292,3 +292,23 @@ def test_numpy_arrays_of_orders_and_of_their_items_are_lists():
                        {"at": "2026-02-01T00:00:00Z", "items": (3,)}], dtype=object)
     assert members("count(orders) == 2 and count(orders.items) == 3",
                    {"id": 1, "orders": orders})
+
+
+_SHIPPED = {"id": 1, "orders": [
+    {"at": "2026-07-01T00:00:00Z", "shipping": {"cost": 4},
+     "items": [{"box": {"kg": 2}}, {"box": {"kg": 5}}]},
+    {"at": "2026-07-02T00:00:00Z", "shipping": {"cost": 3}, "items": [{"box": {"kg": 5}}]},
+    {"at": "2026-07-03T00:00:00Z", "shipping": {"cost": 4}, "items": []}]}
+
+
+@pytest.mark.parametrize("rule", [
+    "sum(orders.shipping.cost) == 11",
+    "max(orders.shipping.cost) == 4",
+    "count_distinct(orders.shipping.cost) == 2",
+    "sum(orders.items.box.kg) == 12",
+    "count_distinct(orders.items.box.kg) == 2",
+])
+def test_a_field_of_a_record_in_each_element_is_aggregated(rule):
+    """``orders.shipping.cost`` reads a record's field in every order, and
+    ``orders.items.box.kg`` one in every item of every order (costs 4, 3, 4; weights 2, 5, 5)."""
+    assert members(rule, _SHIPPED)
