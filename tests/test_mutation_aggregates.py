@@ -312,3 +312,10 @@ def test_a_field_of_a_record_in_each_element_is_aggregated(rule):
     """``orders.shipping.cost`` reads a record's field in every order, and
     ``orders.items.box.kg`` one in every item of every order (costs 4, 3, 4; weights 2, 5, 5)."""
     assert members(rule, _SHIPPED)
+
+
+def test_a_window_read_from_data_that_is_no_duration_is_named_in_40_characters():
+    customer = {"id": 1, "grace": "x" * 60, "orders": [{"at": "2026-07-01T00:00:00Z"}]}
+    assert data_error("count(orders, within = grace) >= 1", customer) == (
+        "customer 1, field grace: a window is a duration or a period, not str '"
+        + "x" * 36 + "...")
