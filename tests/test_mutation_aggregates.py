@@ -319,3 +319,15 @@ def test_a_window_read_from_data_that_is_no_duration_is_named_in_40_characters()
     assert data_error("count(orders, within = grace) >= 1", customer) == (
         "customer 1, field grace: a window is a duration or a period, not str '"
         + "x" * 36 + "...")
+
+
+def test_count_distinct_reads_declared_dates_as_dates():
+    """A due date given as text, as a date or as a datetime (its day in UTC, the rules'
+    zone) is one value: customers 1 and 3 have one due date, customer 2 two."""
+    rules = segdsl.loads("segment one = count_distinct(renewals.due) == 1",
+                         schema={"renewals": segdsl.ListOf({"due": "date"})})
+    late_evening = dt.datetime(2026, 8, 1, 22, 0, tzinfo=dt.timezone.utc)
+    customers = [{"id": 1, "renewals": [{"due": "2026-08-01"}, {"due": dt.date(2026, 8, 1)}]},
+                 {"id": 2, "renewals": [{"due": "2026-08-01"}, {"due": "2026-08-02"}]},
+                 {"id": 3, "renewals": [{"due": "2026-08-01"}, {"due": late_evening}]}]
+    assert rules.evaluate(customers, now=NOW).members == {"one": [1, 3]}
