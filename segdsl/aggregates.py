@@ -354,7 +354,7 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
         # as its instant); undeclared ones as they are read.
         temporal = {"datetime": read_datetime, "date": read_date}.get(_values_type(node).name)
     finish = _FINISHERS[node.function]
-    if distinct:
+    if node.function in _PASSING_VALUES_ON:
         finish = _declared_values(finish, _values_type(node))
     # An element without a timestamp has no place in time: never first or last.
     undated = node.function not in ("first", "last")
@@ -699,6 +699,9 @@ def _values_type(node: c.Aggregate) -> t.Type:
     return type_ if type_ is not None else t.ANY
 
 
+#: The finishers that hand values on (or compare them) without checking their kind:
+#: a declared number holding a list or a boolean is bad data there too, as for ``sum``.
+_PASSING_VALUES_ON = frozenset(("count_distinct", "min", "max", "first", "last"))
 _DECLARED_KINDS = {"number": ((int, float), "number"), "string": ((str,), "string"),
                    "bool": ((bool,), "boolean")}
 

@@ -86,9 +86,9 @@ def test_a_string_among_numbers_to_add_names_the_list_field():
 @pytest.mark.parametrize(("rule", "bad", "message"), [
     ("count(orders, where = sum(items.price) > 10) >= 1", "cheap",
      "expected a number, found 'cheap'"),
+    # the schema declares prices numbers: max and count_distinct check them first
     ("count(orders, where = max(items.price) > 10) >= 1", "cheap",
-     "values cannot be compared: [5, 'cheap']"),
-    # the schema declares prices numbers: count_distinct checks them first
+     "expected a number, found 'cheap'"),
     ("count(orders, where = count_distinct(items.price) > 1) >= 1", [1, 2],
      "expected a number, found [1, 2]"),
 ])
@@ -119,6 +119,17 @@ def test_an_aggregation_of_undeclared_values_inside_an_element_names_the_element
     rule = f"count(baskets, where = {function}(lines.amount) > 1) >= 1"
     assert data_error(rule, customer) == (
         f"customer 17, field baskets[1].lines.amount: {message}", 17, "baskets[1].lines.amount")
+
+
+@pytest.mark.parametrize("function", ["min", "max", "first", "last"])
+@pytest.mark.parametrize(("bad", "shown"), [([1, 2], "[1, 2]"), (True, "True")])
+def test_a_declared_number_holding_no_number_is_bad_data_for_every_aggregation(function, bad,
+                                                                             shown):
+    """``orders.total`` is declared a number: an order whose total is a list or a boolean
+    is a DataError for ``max(orders.total)`` as for ``sum``, never a silent false."""
+    customer = {"id": 17, "orders": [{"at": "2026-07-01T10:00:00Z", "total": bad}]}
+    assert data_error(f"{function}(orders.total) == 2", customer) == (
+        f"customer 17, field orders.total: expected a number, found {shown}", 17, "orders.total")
 
 
 # ------------------------------------------------------------------- timestamps
