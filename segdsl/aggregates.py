@@ -358,7 +358,7 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
         finish = _declared_values(finish, _values_type(node))
     # An element without a timestamp has no place in time: never first or last.
     undated = node.function not in ("first", "last")
-    origins = _nested_origins(nested, base, list_path)
+    origins = _nested_origins(nested, base)
     # Elements of unknown type: a list met on the value's path is flattened as
     # the checker flattens the lists it knows (`count(baskets.lines)`).
     element_type = node.source.type.element if node.source.type.is_list else None
@@ -569,8 +569,7 @@ def _nested_lists(node: c.Aggregate) -> tuple[tuple[str, ...], ...]:
     return tuple(node.value[a:b] for a, b in itertools.pairwise(cuts))
 
 
-def _nested_origins(nested: tuple[tuple[str, ...], ...], base: int,
-                    list_path: str) -> list[tuple[int, tuple]]:
+def _nested_origins(nested: tuple[tuple[str, ...], ...], base: int) -> list[tuple[int, tuple]]:
     """For each nested level, the origin that names its elements in errors
     (``orders[2].items[0].price``): the list read from the enclosing element."""
     found = []
