@@ -373,6 +373,8 @@ def test_sums_do_not_depend_on_the_order_of_the_elements():
     [9_007_199.254740992], [4_503_599.627370496, 4_503_599.627370497],  # 2**53, 2**53 + 1: text
     [1e12, 0.000000001], [-1e12, 3.3],
     [45_524_806.57556135, 5_988_785.229723331],  # beyond 2**53 units, a double rounds twice
+    [-45_524_806.57556135, -5_988_785.229723331],  # and below -2**53
+    [2.5e-9], [-2.5e-9, 1.0],  # half a unit each: rounded away from zero, not to even
 ])
 def test_sums_read_back_as_the_nearest_double_on_both_sides_of_2_53_units(totals):
     """DuckDB turns a sum of nano-units into a double by division below 2**53 units and
