@@ -121,7 +121,7 @@ def test_an_aggregation_of_undeclared_values_inside_an_element_names_the_element
         f"customer 17, field baskets[1].lines.amount: {message}", 17, "baskets[1].lines.amount")
 
 
-@pytest.mark.parametrize("function", ["min", "max", "first", "last"])
+@pytest.mark.parametrize("function", ["sum", "avg", "min", "max", "first", "last"])
 @pytest.mark.parametrize(("bad", "shown"), [([1, 2], "[1, 2]"), (True, "True")])
 def test_a_declared_number_holding_no_number_is_bad_data_for_every_aggregation(function, bad,
                                                                              shown):
