@@ -331,3 +331,13 @@ def test_count_distinct_reads_declared_dates_as_dates():
                  {"id": 2, "renewals": [{"due": "2026-08-01"}, {"due": "2026-08-02"}]},
                  {"id": 3, "renewals": [{"due": "2026-08-01"}, {"due": late_evening}]}]
     assert rules.evaluate(customers, now=NOW).members == {"one": [1, 3]}
+
+
+def test_an_elements_list_is_never_read_from_the_customer_of_the_same_name():
+    """Inside an order, ``items`` is the order's items, even when the customer has a
+    list called ``items`` too: the order holds one item, so it has fewer than two."""
+    customer = {"id": 1, "items": [{"price": 1}, {"price": 2}, {"price": 3}],
+                "orders": [{"at": "2026-07-01T00:00:00Z", "items": [{"price": 5}]}]}
+    assert not members("count(orders, where = count(items) >= 2) >= 1", customer)
+    assert members("count(orders, where = count(items) == 1) >= 1", customer)
+    assert members("count(items) == 3", customer)
