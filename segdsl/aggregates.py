@@ -347,15 +347,16 @@ def build_aggregate(node: c.Aggregate, compiler: Compiler) -> Closure:
     value_path = ".".join(node.value)
     final = node.value[node.flatten[-1]:] if node.flatten else node.value
     read_value = _value_reader(final)
+    values_type = _values_type(node)
     temporal = {"datetime": read_datetime, "date": read_date}.get(node.type.name)
     distinct = node.function == "count_distinct"
     if distinct:
         # The values are compared as their declared type reads them (a datetime
         # as its instant); undeclared ones as they are read.
-        temporal = {"datetime": read_datetime, "date": read_date}.get(_values_type(node).name)
+        temporal = {"datetime": read_datetime, "date": read_date}.get(values_type.name)
     finish = _FINISHERS[node.function]
     if node.function in _PASSING_VALUES_ON:
-        finish = _declared_values(finish, _values_type(node))
+        finish = _declared_values(finish, values_type)
     # An element without a timestamp has no place in time: never first or last.
     undated = node.function not in ("first", "last")
     origins = _nested_origins(nested, base)
